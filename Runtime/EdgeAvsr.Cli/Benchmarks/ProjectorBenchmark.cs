@@ -1,0 +1,244 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using System.Text.Json;
+using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Projector;
+using EdgeAvsr.Runtime.Projector.Kernels;
+
+namespace EdgeAvsr.Cli.Benchmarks;
+
+/// <summary>
+/// <c>edgeavsr bench projector</c>: the SMoP projector at Llama-SMoP 1B shapes (D 1024, I 2048,
+/// d_llm 2048, E 4, k 2), measured against its peers in one run: INT8 vs fp32, top-2 of 4 vs one dense
+/// expert, INT8 vs the authors' PyTorch module, and achieved GOP/s vs this machine's measured peak.
+/// </summary>
+internal static class ProjectorBenchmark
+{
+    private const int Dim = 1024, Hidden = 2048, Output = 2048, Experts = 4, TopK = 2;
+
+    public static Command CreateCommand()
+    {
+        var tokens = new Option<string>("--tokens") { Description = "Comma-separated token counts (after pooling)", DefaultValueFactory = _ => "250,750" };
+        var reps = new Option<int>("--reps") { Description = "Timed repetitions per case (median reported)", DefaultValueFactory = _ => 7 };
+        var threads = new Option<int>("--threads") { Description = "Projector threads (default: one per core)", DefaultValueFactory = _ => 0 };
+        var noTorch = new Option<bool>("--no-torch") { Description = "Skip the PyTorch peer" };
+        var command = new Command("projector", "Benchmark the SMoP projector against fp32, a dense projector, PyTorch and the machine's peak");
+        command.Options.Add(tokens);
+        command.Options.Add(reps);
+        command.Options.Add(threads);
+        command.Options.Add(noTorch);
+        command.SetAction(p => Commands.CliAction.Run(() => Run(
+            p.GetValue(tokens)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
+            p.GetValue(reps), p.GetValue(threads), p.GetValue(noTorch))));
+        return command;
+    }
+
+    private static int Run(int[] tokenCounts, int reps, int threads, bool noTorch)
+    {
+        int cores = threads > 0 ? threads : Environment.ProcessorCount;
+        Console.WriteLine($"machine: {KernelRegistry.DescribeCpu()}");
+        Console.WriteLine($"shapes: D {Dim}, I {Hidden}, d_llm {Output}, E {Experts}, top-{TopK}; projector threads {cores}; median of {reps}");
+
+        var (int8Peak1, int8Peak) = MeasurePeak(cores, Int8MaddwdLoop, 256);
+        var (ubswPeak1, ubswPeak) = MeasurePeak(cores, Int8MaddubswLoop, 512);
+        var (fmaPeak1, fmaPeak) = MeasurePeak(cores, Fp32FmaLoop, 128);
+        Console.WriteLine(Inv($"peak (register-only loops, 8 independent chains): int8 vpmaddwd {int8Peak1:F0} GOP/s/core, {int8Peak:F0} on {cores}; int8 vpmaddubsw+vpmaddwd {ubswPeak1:F0} / {ubswPeak:F0}; fp32 FMA {fmaPeak1:F0} GFLOP/s/core, {fmaPeak:F0} on {cores}"));
+
+        string dir = Path.Combine(Path.GetTempPath(), $"edgeavsr-bench-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string moePath = Path.Combine(dir, "moe.safetensors");
+            string densePath = Path.Combine(dir, "dense.safetensors");
+            SyntheticProjector.Write(moePath, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = Experts, AudioDim = Dim, HiddenDim = Hidden, OutputDim = Output, Video = false });
+            SyntheticProjector.Write(densePath, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 1, AudioDim = Dim, HiddenDim = Hidden, OutputDim = Output, Video = false });
+            var moe = SmopWeights.Load(moePath, SmopLayout.Dedr);
+            var dense = SmopWeights.Load(densePath, SmopLayout.Dedr);
+            var int8 = Create(moe, TopK, ProjectorPrecision.Int8, cores);
+            var fp32 = Create(moe, TopK, ProjectorPrecision.Fp32, cores);
+            var denseInt8 = Create(dense, 1, ProjectorPrecision.Int8, cores);
+            Console.WriteLine($"kernels: int8 {int8.KernelName}, fp32 {fp32.KernelName}");
+
+            foreach (int t in tokenCounts)
+            {
+                var x = SyntheticProjector.Features(t, Dim, seed: 11);
+                double opsTop2 = 2.0 * t * TopK * ((double)Dim * Hidden + (double)Hidden * Output);
+                Console.WriteLine(Inv($"--- {t} tokens: top-{TopK} work {opsTop2 / 1e9:F2} GOP; int8 weights read {(double)Experts * (Dim * Hidden + Hidden * Output) / 1e6:F1} MB (x2 as packed int16 for avx2)"));
+                double msInt8 = Time(() => int8.Project(x, null), reps);
+                double msFp32 = Time(() => fp32.Project(x, null), reps);
+                double msDense = Time(() => denseInt8.Project(x, null), reps);
+                double gops = opsTop2 / (msInt8 * 1e6);
+                Console.WriteLine(Inv($"int8 top-{TopK}: {msInt8:F1} ms, {gops:F0} GOP/s = {100 * gops / int8Peak:F0}% of the vpmaddwd peak, {100 * gops / ubswPeak:F0}% of the vpmaddubsw+vpmaddwd peak"));
+                Console.WriteLine(Inv($"fp32 top-{TopK}: {msFp32:F1} ms, {opsTop2 / (msFp32 * 1e6):F0} GFLOP/s = {100 * opsTop2 / (msFp32 * 1e6) / fmaPeak:F0}% of the FMA peak; int8 speed-up {msFp32 / msInt8:F2}x"));
+                Console.WriteLine(Inv($"dense (1 expert, int8): {msDense:F1} ms; top-{TopK} of {Experts} costs {msInt8 / msDense:F2}x dense (target <= {1.1 * TopK:F1})"));
+                if (!noTorch)
+                {
+                    var torch1 = Torch(t, 0, reps);
+                    var torch2 = Torch(t, 2, reps);
+                    if (torch1 is not null && torch2 is not null)
+                    {
+                        double best = Math.Min(torch1.Value.Ms, torch2.Value.Ms);
+                        Console.WriteLine(Inv($"pytorch Top_K_MoE ({torch1.Value.Info}): default threads {torch1.Value.Ms:F1} ms, set_num_threads(2) {torch2.Value.Ms:F1} ms; int8 is {best / msInt8:F2}x faster than the faster of the two; fp32 {best / msFp32:F2}x"));
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        return ExitCodes.Success;
+    }
+
+    private static SmopProjector Create(SmopWeights w, int k, ProjectorPrecision precision, int threads) =>
+        SmopProjector.Create(w, new SmopOptions { TopK = k, AudioPool = 1, Precision = precision, Threads = threads });
+
+    private static double Time(Action action, int reps)
+    {
+        action();
+        action();
+        var times = new double[reps];
+        for (int i = 0; i < reps; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            action();
+            times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return times[reps / 2];
+    }
+
+    private static (double Ms, string Info)? Torch(int tokens, int threads, int reps)
+    {
+        string? script = FindScript();
+        if (script is null || !File.Exists("/usr/bin/python3"))
+        {
+            Console.WriteLine("pytorch peer: Models/reference/smop_reference.py or /usr/bin/python3 not found; skipped");
+            return null;
+        }
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { script, "bench", "--tokens", tokens.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture), "--reps", reps.ToString(CultureInfo.InvariantCulture) })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi)!;
+        string stdout = p.StandardOutput.ReadToEnd();
+        string stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+        {
+            Console.WriteLine($"pytorch peer failed: {stderr.Trim()}");
+            return null;
+        }
+        using var doc = JsonDocument.Parse(stdout);
+        var root = doc.RootElement;
+        return (root.GetProperty("median_ms").GetDouble(), $"torch {root.GetProperty("torch").GetString()}, {root.GetProperty("blas").GetString()}");
+    }
+
+    private static string? FindScript()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            string candidate = Path.Combine(d.FullName, "Models", "reference", "smop_reference.py");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Runs <paramref name="loop"/> on one thread, then on <paramref name="threads"/> at once; returns G-ops/s for both.</summary>
+    private static (double One, double All) MeasurePeak(int threads, Func<long, int> loop, int opsPerIteration)
+    {
+        const long iterations = 20_000_000;
+        loop(1000);
+        double one = Best(() => loop(iterations));
+        double all = Best(() => Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => loop(iterations)));
+        return (iterations * opsPerIteration / one / 1e9, iterations * opsPerIteration * threads / all / 1e9);
+
+        static double Best(Action a)
+        {
+            double best = double.MaxValue;
+            for (int i = 0; i < 3; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                a();
+                best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            }
+            return best;
+        }
+    }
+
+    // 8 chains x vpmaddwd (16 MACs = 32 ops) per iteration: 256 ops.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int Int8MaddwdLoop(long n)
+    {
+        if (!Avx2.IsSupported)
+        {
+            return 0;
+        }
+        var w = Vector256.Create((short)3);
+        Vector256<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        var a0 = Vector256.Create((short)1); var a1 = Vector256.Create((short)2); var a2 = Vector256.Create((short)3); var a3 = Vector256.Create((short)4);
+        for (long i = 0; i < n; i++)
+        {
+            c0 = Avx2.Add(c0, Avx2.MultiplyAddAdjacent(a0, w)); c1 = Avx2.Add(c1, Avx2.MultiplyAddAdjacent(a1, w));
+            c2 = Avx2.Add(c2, Avx2.MultiplyAddAdjacent(a2, w)); c3 = Avx2.Add(c3, Avx2.MultiplyAddAdjacent(a3, w));
+            c4 = Avx2.Add(c4, Avx2.MultiplyAddAdjacent(a0, a1)); c5 = Avx2.Add(c5, Avx2.MultiplyAddAdjacent(a1, a2));
+            c6 = Avx2.Add(c6, Avx2.MultiplyAddAdjacent(a2, a3)); c7 = Avx2.Add(c7, Avx2.MultiplyAddAdjacent(a3, a0));
+        }
+        return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7).GetElement(0);
+    }
+
+    // 8 chains x (vpmaddubsw + vpmaddwd) (32 MACs = 64 ops) per iteration: 512 ops.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int Int8MaddubswLoop(long n)
+    {
+        if (!Avx2.IsSupported)
+        {
+            return 0;
+        }
+        var ones = Vector256.Create((short)1);
+        var b = Vector256.Create((sbyte)3);
+        Vector256<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        var a0 = Vector256.Create((byte)1); var a1 = Vector256.Create((byte)2); var a2 = Vector256.Create((byte)3); var a3 = Vector256.Create((byte)4);
+        for (long i = 0; i < n; i++)
+        {
+            c0 = Avx2.Add(c0, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a0, b), ones));
+            c1 = Avx2.Add(c1, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a1, b), ones));
+            c2 = Avx2.Add(c2, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a2, b), ones));
+            c3 = Avx2.Add(c3, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a3, b), ones));
+            c4 = Avx2.Add(c4, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a0, b), a1.AsInt16()));
+            c5 = Avx2.Add(c5, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a1, b), a2.AsInt16()));
+            c6 = Avx2.Add(c6, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a2, b), a3.AsInt16()));
+            c7 = Avx2.Add(c7, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a3, b), a0.AsInt16()));
+        }
+        return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7).GetElement(0);
+    }
+
+    // 8 chains x FMA (8 lanes x 2 flops) per iteration: 128 flops.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int Fp32FmaLoop(long n)
+    {
+        if (!Fma.IsSupported)
+        {
+            return 0;
+        }
+        var m = Vector256.Create(0.999f);
+        var add = Vector256.Create(0.001f);
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        for (long i = 0; i < n; i++)
+        {
+            c0 = Fma.MultiplyAdd(c0, m, add); c1 = Fma.MultiplyAdd(c1, m, add); c2 = Fma.MultiplyAdd(c2, m, add); c3 = Fma.MultiplyAdd(c3, m, add);
+            c4 = Fma.MultiplyAdd(c4, m, add); c5 = Fma.MultiplyAdd(c5, m, add); c6 = Fma.MultiplyAdd(c6, m, add); c7 = Fma.MultiplyAdd(c7, m, add);
+        }
+        return (int)(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7).GetElement(0);
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,14 @@
+using System.CommandLine;
+
+namespace EdgeAvsr.Cli.Commands;
+
+/// <summary><c>edgeavsr bench WHAT</c>: benchmarks with their peers in the same run, reported as ratios.</summary>
+internal static class BenchCommands
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Benchmarks, each with a baseline or peer in the same run");
+        bench.Subcommands.Add(Benchmarks.ProjectorBenchmark.CreateCommand());
+        return bench;
+    }
+}

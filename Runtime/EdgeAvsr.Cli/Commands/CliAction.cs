@@ -1,0 +1,23 @@
+using EdgeAvsr.Runtime;
+
+namespace EdgeAvsr.Cli.Commands;
+
+/// <summary>
+/// Runs a command body: an <see cref="EdgeAvsrException"/> (an error the user can fix) becomes one line
+/// on stderr and exit code 2; anything else is a bug and keeps its stack trace.
+/// </summary>
+internal static class CliAction
+{
+    public static int Run(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (EdgeAvsrException e)
+        {
+            Console.Error.WriteLine($"edgeavsr: {e.Message.ReplaceLineEndings(" ")}");
+            return ExitCodes.InvalidInput;
+        }
+    }
+}

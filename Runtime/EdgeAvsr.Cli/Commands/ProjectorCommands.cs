@@ -1,0 +1,168 @@
+using System.CommandLine;
+using System.Globalization;
+using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Projector;
+using EdgeAvsr.Runtime.Projector.Kernels;
+
+namespace EdgeAvsr.Cli.Commands;
+
+/// <summary><c>edgeavsr project</c> and <c>edgeavsr selftest-projector</c>.</summary>
+internal static class ProjectorCommands
+{
+    private static readonly Option<string> s_weights = new("--weights") { Description = "Projector weights (.safetensors): the authors' state dict (F32/F16/BF16) or an EdgeAvsr INT8 projector file", Required = true };
+    private static readonly Option<string?> s_layout = new("--layout") { Description = "jejr | dejr | dedr (an INT8 file records its own)" };
+    private static readonly Option<int?> s_topK = new("--top-k") { Description = "Experts per token (an INT8 file records its own)" };
+    private static readonly Option<string?> s_audio = new("--audio") { Description = "Audio encoder output, .npy float32 [T, D] or [1, T, D]" };
+    private static readonly Option<string?> s_video = new("--video") { Description = "Video encoder output, .npy float32 [T, D] or [1, T, D]" };
+    private static readonly Option<int?> s_audioPool = new("--audio-pool") { Description = "Audio average-pooling window (default 4)" };
+    private static readonly Option<int?> s_videoPool = new("--video-pool") { Description = "Video average-pooling window (default 2)" };
+    private static readonly Option<string?> s_precision = new("--precision") { Description = "fp32 | int8 (default: int8 for an INT8 file, else fp32; int8 on a float file quantizes at load)" };
+    private static readonly Option<int> s_threads = new("--threads") { Description = "Worker threads (default: one per core)", DefaultValueFactory = _ => 0 };
+    private static readonly Option<string> s_out = new("--out") { Description = "Output folder", Required = true };
+
+    public static Command CreateProject()
+    {
+        var command = new Command("project", "Run the SMoP projector on encoder outputs; writes {audio,video}_tokens.npy and experts_{audio,video}.npy");
+        foreach (var o in new Option[] { s_weights, s_layout, s_topK, s_audio, s_video, s_audioPool, s_videoPool, s_precision, s_threads, s_out })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction(parse => CliAction.Run(() =>
+        {
+            string? layout = parse.GetValue(s_layout);
+            string? precision = parse.GetValue(s_precision);
+            var request = new ProjectRequest
+            {
+                WeightsPath = parse.GetValue(s_weights)!,
+                Layout = layout is null ? null : SmopNames.ParseLayout(layout, "--layout"),
+                TopK = parse.GetValue(s_topK),
+                AudioPath = parse.GetValue(s_audio),
+                VideoPath = parse.GetValue(s_video),
+                AudioPool = parse.GetValue(s_audioPool),
+                VideoPool = parse.GetValue(s_videoPool),
+                Precision = precision switch
+                {
+                    null => null,
+                    "fp32" => ProjectorPrecision.Fp32,
+                    "int8" => ProjectorPrecision.Int8,
+                    _ => throw new EdgeAvsrException($"--precision '{precision}' is not fp32 or int8"),
+                },
+                Threads = parse.GetValue(s_threads),
+                OutputDirectory = parse.GetValue(s_out)!,
+            };
+            var (projector, output, written) = ProjectJob.Run(request);
+            PrintSummary(projector, output);
+            foreach (string f in written)
+            {
+                Console.WriteLine($"wrote {f}");
+            }
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// Generates a small seeded projector and features, runs every layout in fp32 and int8 through the same
+    /// path as <c>project</c>, and checks the results (INT8 close to fp32, same experts, every kernel the
+    /// CPU runs equal to scalar). Used by the NativeAOT smoke test.
+    /// </summary>
+    public static Command CreateSelfTest()
+    {
+        var outOption = new Option<string>("--out") { Description = "Scratch folder", Required = true };
+        var command = new Command("selftest-projector", "Run the projector end to end on a small seeded model and check the results");
+        command.Options.Add(outOption);
+        command.SetAction(parse => CliAction.Run(() => SelfTest(parse.GetValue(outOption)!)));
+        return command;
+    }
+
+    private static int SelfTest(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var audio = SyntheticProjector.Features(37, 48, seed: 1);
+        var video = SyntheticProjector.Features(19, 48, seed: 2);
+        string audioPath = Path.Combine(dir, "audio.npy"), videoPath = Path.Combine(dir, "video.npy");
+        Runtime.Formats.NpyFile.Write(audioPath, audio.Data, audio.Rows, audio.Columns);
+        Runtime.Formats.NpyFile.Write(videoPath, video.Data, video.Rows, video.Columns);
+        foreach (var layout in new[] { SmopLayout.Jejr, SmopLayout.Dejr, SmopLayout.Dedr })
+        {
+            string weights = Path.Combine(dir, $"{layout.ToText()}.safetensors");
+            SyntheticProjector.Write(weights, new SyntheticProjectorSpec { Layout = layout, Experts = 4, AudioDim = 48, VideoDim = 48, HiddenDim = 40, OutputDim = 36 });
+            ProjectorOutput? reference = null;
+            foreach (var precision in new[] { ProjectorPrecision.Fp32, ProjectorPrecision.Int8 })
+            {
+                var (projector, output, _) = ProjectJob.Run(new ProjectRequest
+                {
+                    WeightsPath = weights,
+                    Layout = layout,
+                    TopK = 2,
+                    AudioPath = audioPath,
+                    VideoPath = videoPath,
+                    Precision = precision,
+                    OutputDirectory = Path.Combine(dir, $"{layout.ToText()}-{precision.ToText()}"),
+                });
+                long expected = 2L * (output.Audio!.Tokens.Rows + output.Video!.Tokens.Rows);
+                if (output.TotalExpertRows != expected)
+                {
+                    throw new InvalidOperationException($"{layout.ToText()} {precision.ToText()}: {output.TotalExpertRows} expert rows computed, expected {expected} (top-2 only)");
+                }
+                reference ??= output;
+                double err = Math.Max(RelativeL2(reference.Audio!.Tokens.Data, output.Audio.Tokens.Data), RelativeL2(reference.Video!.Tokens.Data, output.Video.Tokens.Data));
+                bool sameExperts = reference.Audio.Experts.AsSpan().SequenceEqual(output.Audio.Experts) && reference.Video.Experts.AsSpan().SequenceEqual(output.Video.Experts);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{layout.ToText()} {precision.ToText(),-4} kernel {projector.KernelName,-12} audio {output.Audio.Tokens.Rows}x{output.Audio.Tokens.Columns} video {output.Video.Tokens.Rows}x{output.Video.Tokens.Columns} rel-L2 vs fp32 {err:E2} experts {(sameExperts ? "same" : "DIFFERENT")}"));
+                if (err > 2e-2 || !sameExperts)
+                {
+                    throw new InvalidOperationException($"{layout.ToText()} {precision.ToText()}: relative error {err} or expert choice differs from fp32");
+                }
+            }
+        }
+        // Every int8 variant this CPU runs agrees bit for bit with the scalar reference.
+        var rng = new Random(3);
+        var a = new sbyte[9 * 37];
+        var w = new sbyte[21 * 37];
+        rng.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
+        rng.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(w.AsSpan()));
+        var scalar = new ScalarInt8Kernel();
+        var expectedAcc = new int[9 * 21];
+        scalar.Multiply(a, 9, scalar.Pack(w, 21, 37), expectedAcc);
+        foreach (var k in KernelRegistry.Int8Variants.Where(k => k.IsNative))
+        {
+            var acc = new int[9 * 21];
+            k.Multiply(a, 9, k.Pack(w, 21, 37), acc);
+            if (!acc.AsSpan().SequenceEqual(expectedAcc))
+            {
+                throw new InvalidOperationException($"int8 kernel {k.Name} differs from scalar");
+            }
+            Console.WriteLine($"int8 kernel {k.Name}: bit-equal to scalar");
+        }
+        Console.WriteLine("selftest-projector: ok");
+        return ExitCodes.Success;
+    }
+
+    internal static void PrintSummary(SmopProjector projector, ProjectorOutput output)
+    {
+        Console.WriteLine($"projector: layout {projector.Layout.ToText()}, {projector.Options.Precision.ToText()} ({projector.KernelName}), top-{projector.Options.TopK}, pooling audio {projector.Options.AudioPool} video {projector.Options.VideoPool}");
+        foreach (var t in new[] { output.Audio, output.Video })
+        {
+            if (t is not null)
+            {
+                Console.WriteLine($"{t.Modality.ToText()}: {t.Tokens.Rows} tokens x {t.Tokens.Columns}");
+            }
+        }
+        foreach (var (name, rows) in output.ExpertRows)
+        {
+            Console.WriteLine($"{name}: expert rows computed [{string.Join(", ", rows)}] (total {rows.Sum()})");
+        }
+    }
+
+    internal static double RelativeL2(float[] reference, float[] actual)
+    {
+        double num = 0, den = 0;
+        for (int i = 0; i < reference.Length; i++)
+        {
+            double d = (double)actual[i] - reference[i];
+            num += d * d;
+            den += (double)reference[i] * reference[i];
+        }
+        return Math.Sqrt(num / Math.Max(den, 1e-300));
+    }
+}

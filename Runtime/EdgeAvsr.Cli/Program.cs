@@ -1,0 +1,23 @@
+using System.CommandLine;
+using EdgeAvsr.Cli.Commands;
+
+namespace EdgeAvsr.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
+
+    /// <summary>
+    /// Every verb is registered here, one line per feature area; each area's commands live in their
+    /// own file under Commands/, so the stages add verbs without touching each other.
+    /// </summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("edgeavsr: audio-visual speech recognition (Llama-SMoP) on the edge");
+        root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(ProjectorCommands.CreateProject());
+        root.Subcommands.Add(ProjectorCommands.CreateSelfTest());
+        root.Subcommands.Add(BenchCommands.Create());
+        return root;
+    }
+}

@@ -1,0 +1,475 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
+
+namespace EdgeAvsr.Runtime.Formats;
+
+/// <summary>One tensor entry of a safetensors header. Offsets are absolute file positions.</summary>
+public sealed record SafetensorsTensor(string Name, TensorDType DType, long[] Shape, long FileOffset, long ByteLength)
+{
+    public long ElementCount
+    {
+        get
+        {
+            long n = 1;
+            foreach (long d in Shape)
+            {
+                n *= d;
+            }
+            return n;
+        }
+    }
+
+    public string ShapeText => TensorDTypes.FormatShape(Shape);
+}
+
+/// <summary>
+/// A safetensors file (8-byte little-endian header length, JSON header, raw tensor data), opened
+/// with every length field checked against the file before any data is touched. Tensors are read
+/// one at a time on demand, so memory stays near the largest tensor read, never the whole file.
+/// </summary>
+public sealed class SafetensorsFile : IDisposable
+{
+    /// <summary>The format's own cap on the JSON header (100 MB).</summary>
+    public const long MaxHeaderBytes = 100_000_000;
+
+    private readonly SafeFileHandle _handle;
+    private readonly Dictionary<string, SafetensorsTensor> _tensors;
+
+    private SafetensorsFile(string path, SafeFileHandle handle, Dictionary<string, SafetensorsTensor> tensors, Dictionary<string, string> metadata)
+    {
+        FilePath = path;
+        _handle = handle;
+        _tensors = tensors;
+        Metadata = metadata;
+    }
+
+    public string FilePath { get; }
+
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    public IReadOnlyDictionary<string, SafetensorsTensor> Tensors => _tensors;
+
+    public static SafetensorsFile Open(string path)
+    {
+        SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EdgeAvsrException($"{path}: cannot open safetensors file: {e.Message}");
+        }
+        try
+        {
+            (var tensors, var metadata) = ReadHeader(path, handle);
+            return new SafetensorsFile(path, handle, tensors, metadata);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    public bool Contains(string name) => _tensors.ContainsKey(name);
+
+    public SafetensorsTensor Get(string name) =>
+        _tensors.TryGetValue(name, out var t) ? t : throw new EdgeAvsrException($"{FilePath}: tensor '{name}' is missing");
+
+    /// <summary>Reads a tensor as float32, widening F16/BF16/F64, after checking its shape.</summary>
+    public float[] ReadFloat32(string name, params long[] expectedShape)
+    {
+        var t = GetChecked(name, expectedShape);
+        byte[] raw = ReadRaw(t);
+        var result = new float[t.ElementCount];
+        switch (t.DType)
+        {
+            case TensorDType.F32:
+                MemoryMarshal.Cast<byte, float>(raw).CopyTo(result);
+                break;
+            case TensorDType.F16:
+                var halves = MemoryMarshal.Cast<byte, Half>(raw);
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = (float)halves[i];
+                }
+                break;
+            case TensorDType.BF16:
+                var bf = MemoryMarshal.Cast<byte, ushort>(raw);
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = TensorDTypes.BFloat16ToSingle(bf[i]);
+                }
+                break;
+            case TensorDType.F64:
+                var doubles = MemoryMarshal.Cast<byte, double>(raw);
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = (float)doubles[i];
+                }
+                break;
+            default:
+                throw new EdgeAvsrException($"{FilePath}: tensor '{name}' has dtype {TensorDTypes.ToSafetensorsName(t.DType)}, expected F32, F16 or BF16");
+        }
+        return result;
+    }
+
+    /// <summary>Reads an I8 tensor after checking its shape.</summary>
+    public sbyte[] ReadInt8(string name, params long[] expectedShape)
+    {
+        var t = GetChecked(name, expectedShape);
+        if (t.DType != TensorDType.I8)
+        {
+            throw new EdgeAvsrException($"{FilePath}: tensor '{name}' has dtype {TensorDTypes.ToSafetensorsName(t.DType)}, expected I8");
+        }
+        byte[] raw = ReadRaw(t);
+        return MemoryMarshal.Cast<byte, sbyte>(raw).ToArray();
+    }
+
+    /// <summary>Reads a tensor's raw little-endian bytes.</summary>
+    public byte[] ReadRaw(SafetensorsTensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.ByteLength > Array.MaxLength)
+        {
+            throw new EdgeAvsrException($"{FilePath}: tensor '{tensor.Name}' is {tensor.ByteLength} bytes, larger than one buffer can hold");
+        }
+        var buffer = new byte[tensor.ByteLength];
+        ReadExactly(tensor.FileOffset, buffer);
+        return buffer;
+    }
+
+    /// <summary>Reads part of a tensor's bytes into <paramref name="destination"/> (for streaming large tensors).</summary>
+    public void ReadRaw(SafetensorsTensor tensor, long byteOffset, Span<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (byteOffset < 0 || byteOffset + destination.Length > tensor.ByteLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(byteOffset));
+        }
+        ReadExactly(tensor.FileOffset + byteOffset, destination);
+    }
+
+    private void ReadExactly(long offset, Span<byte> destination)
+    {
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int n = RandomAccess.Read(_handle, destination[done..], offset + done);
+            if (n <= 0)
+            {
+                throw new EdgeAvsrException($"{FilePath}: file ended while reading tensor data at byte {offset + done} (truncated file?)");
+            }
+            done += n;
+        }
+    }
+
+    private SafetensorsTensor GetChecked(string name, long[] expectedShape)
+    {
+        var t = Get(name);
+        if (expectedShape.Length > 0 && !t.Shape.AsSpan().SequenceEqual(expectedShape))
+        {
+            throw new EdgeAvsrException($"{FilePath}: tensor '{name}' has shape {t.ShapeText}, expected {TensorDTypes.FormatShape(expectedShape)}");
+        }
+        return t;
+    }
+
+    private static (Dictionary<string, SafetensorsTensor>, Dictionary<string, string>) ReadHeader(string path, SafeFileHandle handle)
+    {
+        long fileLength = RandomAccess.GetLength(handle);
+        if (fileLength < 8)
+        {
+            throw new EdgeAvsrException($"{path}: not a safetensors file: {fileLength} bytes, shorter than the 8-byte header length");
+        }
+        Span<byte> prefix = stackalloc byte[8];
+        RandomAccess.Read(handle, prefix, 0);
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (headerLength > MaxHeaderBytes || (long)headerLength > fileLength - 8)
+        {
+            throw new EdgeAvsrException($"{path}: safetensors header length {headerLength} exceeds the file ({fileLength} bytes) or the 100 MB limit (truncated or not a safetensors file?)");
+        }
+        if (headerLength < 2)
+        {
+            throw new EdgeAvsrException($"{path}: safetensors header length {headerLength} is too short for a JSON object");
+        }
+        var header = new byte[headerLength];
+        RandomAccess.Read(handle, header, 8);
+        long dataStart = 8 + (long)headerLength;
+        long dataLength = fileLength - dataStart;
+        try
+        {
+            return ParseHeader(path, header, dataStart, dataLength);
+        }
+        catch (JsonException e)
+        {
+            throw new EdgeAvsrException($"{path}: malformed safetensors JSON header: {e.Message}");
+        }
+    }
+
+    private static (Dictionary<string, SafetensorsTensor>, Dictionary<string, string>) ParseHeader(string path, byte[] header, long dataStart, long dataLength)
+    {
+        var tensors = new Dictionary<string, SafetensorsTensor>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var reader = new Utf8JsonReader(header, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 8 });
+        Expect(path, ref reader, JsonTokenType.StartObject, "the header");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            Read(path, ref reader);
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                break;
+            }
+            string key = reader.GetString()!;
+            if (!seen.Add(key))
+            {
+                throw new EdgeAvsrException($"{path}: safetensors header lists '{key}' twice");
+            }
+            if (key == "__metadata__")
+            {
+                Expect(path, ref reader, JsonTokenType.StartObject, "__metadata__");
+                while (true)
+                {
+                    Read(path, ref reader);
+                    if (reader.TokenType == JsonTokenType.EndObject)
+                    {
+                        break;
+                    }
+                    string mk = reader.GetString()!;
+                    Expect(path, ref reader, JsonTokenType.String, $"__metadata__ value of '{mk}' (metadata values are strings)");
+                    metadata[mk] = reader.GetString()!;
+                }
+                continue;
+            }
+            tensors.Add(key, ParseTensor(path, key, ref reader, dataStart, dataLength));
+        }
+        // Trailing bytes after the object may only be padding spaces.
+        if (reader.BytesConsumed < header.Length)
+        {
+            foreach (byte b in header.AsSpan((int)reader.BytesConsumed))
+            {
+                if (b != (byte)' ' && b != 0 && b != (byte)'\n')
+                {
+                    throw new EdgeAvsrException($"{path}: malformed safetensors header: data after the JSON object");
+                }
+            }
+        }
+        CheckNoOverlap(path, tensors.Values, dataStart);
+        return (tensors, metadata);
+    }
+
+    private static SafetensorsTensor ParseTensor(string path, string name, ref Utf8JsonReader reader, long dataStart, long dataLength)
+    {
+        Expect(path, ref reader, JsonTokenType.StartObject, $"tensor '{name}'");
+        string? dtypeName = null;
+        List<long>? shape = null;
+        long begin = -1, end = -1;
+        while (true)
+        {
+            Read(path, ref reader);
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                break;
+            }
+            string field = reader.GetString()!;
+            switch (field)
+            {
+                case "dtype":
+                    Expect(path, ref reader, JsonTokenType.String, $"tensor '{name}' dtype");
+                    dtypeName = reader.GetString();
+                    break;
+                case "shape":
+                    Expect(path, ref reader, JsonTokenType.StartArray, $"tensor '{name}' shape");
+                    shape = [];
+                    while (true)
+                    {
+                        Read(path, ref reader);
+                        if (reader.TokenType == JsonTokenType.EndArray)
+                        {
+                            break;
+                        }
+                        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long d) || d < 0)
+                        {
+                            throw new EdgeAvsrException($"{path}: tensor '{name}' shape holds a value that is not a non-negative integer");
+                        }
+                        shape.Add(d);
+                    }
+                    break;
+                case "data_offsets":
+                    Expect(path, ref reader, JsonTokenType.StartArray, $"tensor '{name}' data_offsets");
+                    begin = ReadOffset(path, name, ref reader);
+                    end = ReadOffset(path, name, ref reader);
+                    Expect(path, ref reader, JsonTokenType.EndArray, $"tensor '{name}' data_offsets (two numbers)");
+                    break;
+                default:
+                    // Unknown fields are ignored; Skip on a property name skips its whole value.
+                    reader.Skip();
+                    break;
+            }
+        }
+        if (dtypeName is null || shape is null || begin < 0)
+        {
+            throw new EdgeAvsrException($"{path}: tensor '{name}' lacks dtype, shape or data_offsets");
+        }
+        if (!TensorDTypes.TryParseSafetensorsName(dtypeName, out var dtype))
+        {
+            throw new EdgeAvsrException($"{path}: tensor '{name}' has unsupported dtype '{dtypeName}'");
+        }
+        if (end < begin)
+        {
+            throw new EdgeAvsrException($"{path}: tensor '{name}' data_offsets [{begin}, {end}] end before they begin");
+        }
+        if (end > dataLength)
+        {
+            throw new EdgeAvsrException($"{path}: tensor '{name}' data_offsets end at {end}, past the {dataLength} data bytes in the file (truncated file?)");
+        }
+        long elements = 1;
+        try
+        {
+            foreach (long d in shape)
+            {
+                elements = checked(elements * d);
+            }
+            long expectedBytes = checked(elements * TensorDTypes.SizeOf(dtype));
+            if (expectedBytes != end - begin)
+            {
+                throw new EdgeAvsrException($"{path}: tensor '{name}' shape {TensorDTypes.FormatShape(shape.ToArray())} x {dtypeName} needs {expectedBytes} bytes, data_offsets give {end - begin}");
+            }
+        }
+        catch (OverflowException)
+        {
+            throw new EdgeAvsrException($"{path}: tensor '{name}' shape {TensorDTypes.FormatShape(shape.ToArray())} overflows");
+        }
+        return new SafetensorsTensor(name, dtype, [.. shape], dataStart + begin, end - begin);
+    }
+
+    private static long ReadOffset(string path, string name, ref Utf8JsonReader reader)
+    {
+        Read(path, ref reader);
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long v) || v < 0)
+        {
+            throw new EdgeAvsrException($"{path}: tensor '{name}' data_offsets must be two non-negative integers that fit in 64 bits");
+        }
+        return v;
+    }
+
+    private static void CheckNoOverlap(string path, IEnumerable<SafetensorsTensor> tensors, long dataStart)
+    {
+        var sorted = tensors.Where(t => t.ByteLength > 0).OrderBy(t => t.FileOffset).ToArray();
+        for (int i = 1; i < sorted.Length; i++)
+        {
+            var a = sorted[i - 1];
+            var b = sorted[i];
+            if (a.FileOffset + a.ByteLength > b.FileOffset)
+            {
+                throw new EdgeAvsrException($"{path}: tensors '{a.Name}' [{a.FileOffset - dataStart}, {a.FileOffset - dataStart + a.ByteLength}) and '{b.Name}' [{b.FileOffset - dataStart}, ...) overlap");
+            }
+        }
+    }
+
+    private static void Read(string path, ref Utf8JsonReader reader)
+    {
+        if (!reader.Read())
+        {
+            throw new EdgeAvsrException($"{path}: malformed safetensors header: JSON ends early");
+        }
+    }
+
+    private static void Expect(string path, ref Utf8JsonReader reader, JsonTokenType type, string what)
+    {
+        Read(path, ref reader);
+        if (reader.TokenType != type)
+        {
+            throw new EdgeAvsrException($"{path}: malformed safetensors header: {what} should be {type}, found {reader.TokenType}");
+        }
+    }
+
+    public void Dispose() => _handle.Dispose();
+}
+
+/// <summary>Builds a safetensors file in memory and writes it atomically.</summary>
+public sealed class SafetensorsWriter
+{
+    private readonly List<(string Name, TensorDType DType, long[] Shape, byte[] Data)> _tensors = [];
+    private readonly Dictionary<string, string> _metadata = new(StringComparer.Ordinal);
+
+    public void SetMetadata(string key, string value) => _metadata[key] = value;
+
+    public void Add(string name, TensorDType dtype, long[] shape, ReadOnlySpan<byte> data)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        long elements = 1;
+        foreach (long d in shape)
+        {
+            elements *= d;
+        }
+        if (elements * TensorDTypes.SizeOf(dtype) != data.Length)
+        {
+            throw new ArgumentException($"tensor '{name}': {data.Length} bytes do not match shape {TensorDTypes.FormatShape(shape)}");
+        }
+        _tensors.Add((name, dtype, shape, data.ToArray()));
+    }
+
+    public void AddFloat32(string name, long[] shape, ReadOnlySpan<float> data) => Add(name, TensorDType.F32, shape, MemoryMarshal.AsBytes(data));
+
+    public void AddInt8(string name, long[] shape, ReadOnlySpan<sbyte> data) => Add(name, TensorDType.I8, shape, MemoryMarshal.AsBytes(data));
+
+    public void Write(string path) => AtomicFile.Write(path, WriteTo);
+
+    public void WriteTo(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var json = new MemoryStream();
+        using (var w = new Utf8JsonWriter(json))
+        {
+            w.WriteStartObject();
+            if (_metadata.Count > 0)
+            {
+                w.WriteStartObject("__metadata__");
+                foreach (var (k, v) in _metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
+                {
+                    w.WriteString(k, v);
+                }
+                w.WriteEndObject();
+            }
+            long offset = 0;
+            foreach (var t in _tensors)
+            {
+                w.WriteStartObject(t.Name);
+                w.WriteString("dtype", TensorDTypes.ToSafetensorsName(t.DType));
+                w.WriteStartArray("shape");
+                foreach (long d in t.Shape)
+                {
+                    w.WriteNumberValue(d);
+                }
+                w.WriteEndArray();
+                w.WriteStartArray("data_offsets");
+                w.WriteNumberValue(offset);
+                w.WriteNumberValue(offset + t.Data.Length);
+                w.WriteEndArray();
+                w.WriteEndObject();
+                offset += t.Data.Length;
+            }
+            w.WriteEndObject();
+        }
+        // Pad the header with spaces so tensor data starts 8-byte aligned.
+        long headerLength = (json.Length + 7) / 8 * 8;
+        Span<byte> prefix = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)headerLength);
+        stream.Write(prefix);
+        json.Position = 0;
+        json.CopyTo(stream);
+        for (long i = json.Length; i < headerLength; i++)
+        {
+            stream.WriteByte((byte)' ');
+        }
+        foreach (var t in _tensors)
+        {
+            stream.Write(t.Data);
+        }
+    }
+}

@@ -1,0 +1,219 @@
+using System.Runtime.InteropServices;
+
+namespace EdgeAvsr.Runtime.Interop;
+
+/// <summary>What was loaded for one native engine, for logs and <c>edgeavsr doctor</c>.</summary>
+/// <param name="Engine">"onnxruntime" or "llama.cpp".</param>
+/// <param name="Files">Full paths of the library files loaded, in load order.</param>
+/// <param name="Version">The engine's own version string.</param>
+/// <param name="Details">Further facts (API level, backend and devices chosen, system info).</param>
+public sealed record NativeEngineInfo(string Engine, IReadOnlyList<string> Files, string Version, IReadOnlyList<string> Details);
+
+/// <summary>
+/// Finds and loads the pinned engine libraries (native/engines.lock). Nothing loads implicitly: callers
+/// invoke <see cref="InitializeOnnxRuntime"/> / <see cref="InitializeLlama"/>, which report the files loaded
+/// and throw <see cref="EdgeAvsrException"/> naming the folder searched when a file is missing.
+/// The folder is <c>$EDGEAVSR_NATIVE_DIR</c> if set, else <c>native/</c> beside the application.
+/// </summary>
+public static unsafe class NativeEngines
+{
+    public const string DirectoryVariable = "EDGEAVSR_NATIVE_DIR";
+    public const string OnnxRuntimeFile = "libonnxruntime.so.1";
+    public const uint OrtApiVersion = 30;
+
+    /// <summary>llama.cpp libraries in dependency order (release v0.5.0 of node-llama-cpp 3.22.1).</summary>
+    public static readonly string[] LlamaFiles = ["libggml-base.so", "libggml.v0.5.0.so", "libllama.v0.5.0.so"];
+
+    private static readonly Lock s_gate = new();
+    private static OnnxRuntimeLibrary? s_ort;
+    private static LlamaLibrary? s_llama;
+
+    /// <summary>The folder engine libraries are loaded from, and why that one.</summary>
+    public static (string Directory, string Source) ResolveDirectory()
+    {
+        string? env = Environment.GetEnvironmentVariable(DirectoryVariable);
+        if (!string.IsNullOrEmpty(env))
+        {
+            return (Path.GetFullPath(env), $"${DirectoryVariable}");
+        }
+        return (Path.Combine(AppContext.BaseDirectory, "native"), "beside the application");
+    }
+
+    public static OnnxRuntimeLibrary OnnxRuntime => s_ort ?? throw new InvalidOperationException("call NativeEngines.InitializeOnnxRuntime() first");
+
+    public static LlamaLibrary Llama => s_llama ?? throw new InvalidOperationException("call NativeEngines.InitializeLlama() first");
+
+    public static NativeEngineInfo InitializeOnnxRuntime()
+    {
+        lock (s_gate)
+        {
+            s_ort ??= OnnxRuntimeLibrary.Load(ResolveDirectory());
+            return s_ort.Info;
+        }
+    }
+
+    public static NativeEngineInfo InitializeLlama()
+    {
+        lock (s_gate)
+        {
+            s_llama ??= LlamaLibrary.Load(ResolveDirectory());
+            return s_llama.Info;
+        }
+    }
+
+    internal static nint LoadFile(string directory, string source, string file, string engine)
+    {
+        string path = Path.Combine(directory, file);
+        if (!File.Exists(path))
+        {
+            throw new EdgeAvsrException($"{engine}: {file} not found in {directory} ({source}); run ./build.sh setup or set {DirectoryVariable}");
+        }
+        try
+        {
+            return NativeLibrary.Load(path);
+        }
+        catch (DllNotFoundException e)
+        {
+            throw new EdgeAvsrException($"{engine}: {path} could not be loaded: {e.Message}");
+        }
+        catch (BadImageFormatException e)
+        {
+            throw new EdgeAvsrException($"{engine}: {path} is not a library for this machine: {e.Message}");
+        }
+    }
+
+    internal static string? ReadUtf8(byte* text) => text is null ? null : Marshal.PtrToStringUTF8((nint)text);
+
+    /// <summary>Library files of this process whose name contains <paramref name="fragment"/> (from /proc/self/maps).</summary>
+    internal static IReadOnlyList<string> MappedFiles(string fragment)
+    {
+        try
+        {
+            return File.ReadLines("/proc/self/maps")
+                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Where(p => p.Length >= 6 && p[5].Contains(fragment, StringComparison.Ordinal))
+                .Select(p => p[5])
+                .Distinct(StringComparer.Ordinal)
+                .ToArray();
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+    }
+}
+
+/// <summary>libonnxruntime: the only export is <c>OrtGetApiBase</c>; everything else goes through its function table.</summary>
+public sealed unsafe class OnnxRuntimeLibrary
+{
+    private OnnxRuntimeLibrary(nint handle, nint apiBase, nint api, NativeEngineInfo info)
+    {
+        Handle = handle;
+        ApiBase = apiBase;
+        Api = api;
+        Info = info;
+    }
+
+    public nint Handle { get; }
+
+    /// <summary><c>const OrtApiBase*</c>: <c>{ GetApi(uint32), GetVersionString() }</c>.</summary>
+    public nint ApiBase { get; }
+
+    /// <summary><c>const OrtApi*</c> for <see cref="NativeEngines.OrtApiVersion"/>.</summary>
+    public nint Api { get; }
+
+    public NativeEngineInfo Info { get; }
+
+    internal static OnnxRuntimeLibrary Load((string Directory, string Source) where)
+    {
+        const string engine = "onnxruntime";
+        nint handle = NativeEngines.LoadFile(where.Directory, where.Source, NativeEngines.OnnxRuntimeFile, engine);
+        if (!NativeLibrary.TryGetExport(handle, "OrtGetApiBase", out nint getApiBase))
+        {
+            throw new EdgeAvsrException($"{engine}: {NativeEngines.OnnxRuntimeFile} does not export OrtGetApiBase");
+        }
+        nint apiBase = (nint)((delegate* unmanaged[Cdecl]<void*>)getApiBase)();
+        var fns = (nint*)apiBase;
+        var getApi = (delegate* unmanaged[Cdecl]<uint, void*>)fns[0];
+        var getVersion = (delegate* unmanaged[Cdecl]<byte*>)fns[1];
+        string version = NativeEngines.ReadUtf8(getVersion()) ?? "?";
+        nint api = (nint)getApi(NativeEngines.OrtApiVersion);
+        if (api == 0)
+        {
+            throw new EdgeAvsrException($"{engine}: {NativeEngines.OnnxRuntimeFile} (version {version}) does not offer C API version {NativeEngines.OrtApiVersion}; the pinned build is 1.30.0");
+        }
+        var info = new NativeEngineInfo(engine, [Path.Combine(where.Directory, NativeEngines.OnnxRuntimeFile)], version,
+            [$"C API version {NativeEngines.OrtApiVersion}", $"loaded from {where.Directory} ({where.Source})"]);
+        return new OnnxRuntimeLibrary(handle, apiBase, api, info);
+    }
+}
+
+/// <summary>libllama + libggml(-base), with the ggml backends registered from the engine folder.</summary>
+public sealed unsafe class LlamaLibrary
+{
+    private readonly nint[] _handles;
+
+    private LlamaLibrary(nint[] handles, NativeEngineInfo info)
+    {
+        _handles = handles;
+        Info = info;
+    }
+
+    public NativeEngineInfo Info { get; }
+
+    /// <summary>An exported function of libllama, libggml or libggml-base.</summary>
+    public nint GetExport(string name)
+    {
+        for (int i = _handles.Length - 1; i >= 0; i--)
+        {
+            if (NativeLibrary.TryGetExport(_handles[i], name, out nint f))
+            {
+                return f;
+            }
+        }
+        throw new EdgeAvsrException($"llama.cpp: no export '{name}' in {string.Join(", ", NativeEngines.LlamaFiles)} (wrong release? pinned: v0.5.0)");
+    }
+
+    internal static LlamaLibrary Load((string Directory, string Source) where)
+    {
+        const string engine = "llama.cpp";
+        var handles = NativeEngines.LlamaFiles.Select(f => NativeEngines.LoadFile(where.Directory, where.Source, f, engine)).ToArray();
+        var lib = new LlamaLibrary(handles, new NativeEngineInfo(engine, [], "", []));
+
+        // Backends must be registered from our folder before llama_backend_init: with no path, ggml
+        // searches beside /proc/self/exe, which is the dotnet host's folder (native-apis.md section 1).
+        var loadAll = (delegate* unmanaged[Cdecl]<byte*, void>)lib.GetExport("ggml_backend_load_all_from_path");
+        byte[] dir = System.Text.Encoding.UTF8.GetBytes(where.Directory + "\0");
+        fixed (byte* p = dir)
+        {
+            loadAll(p);
+        }
+        ((delegate* unmanaged[Cdecl]<void>)lib.GetExport("llama_backend_init"))();
+
+        var devCount = (delegate* unmanaged[Cdecl]<nuint>)lib.GetExport("ggml_backend_dev_count");
+        var devGet = (delegate* unmanaged[Cdecl]<nuint, void*>)lib.GetExport("ggml_backend_dev_get");
+        var devName = (delegate* unmanaged[Cdecl]<void*, byte*>)lib.GetExport("ggml_backend_dev_name");
+        var devDescription = (delegate* unmanaged[Cdecl]<void*, byte*>)lib.GetExport("ggml_backend_dev_description");
+        var devices = new List<string>();
+        nuint count = devCount();
+        for (nuint i = 0; i < count; i++)
+        {
+            void* dev = devGet(i);
+            devices.Add($"{NativeEngines.ReadUtf8(devName(dev))} ({NativeEngines.ReadUtf8(devDescription(dev))})");
+        }
+        if (devices.Count == 0)
+        {
+            throw new EdgeAvsrException($"{engine}: no ggml backend could be loaded from {where.Directory}; expected libggml-cpu-*.so there");
+        }
+        string version = NativeLibrary.TryGetExport(handles[2], "llama_version", out nint v)
+            ? NativeEngines.ReadUtf8(((delegate* unmanaged[Cdecl]<byte*>)v)()) ?? "?"
+            : "v0.5.0 (no llama_version export)";
+        string system = NativeEngines.ReadUtf8(((delegate* unmanaged[Cdecl]<byte*>)lib.GetExport("llama_print_system_info"))())?.Trim() ?? "";
+        var files = NativeEngines.LlamaFiles.Select(f => Path.Combine(where.Directory, f))
+            .Concat(NativeEngines.MappedFiles("libggml-cpu").Concat(NativeEngines.MappedFiles("libggml-cuda")))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        var details = new List<string> { $"devices: {string.Join("; ", devices)}", $"system info: {system}", $"loaded from {where.Directory} ({where.Source})" };
+        return new LlamaLibrary(handles, new NativeEngineInfo(engine, files, version, details));
+    }
+}

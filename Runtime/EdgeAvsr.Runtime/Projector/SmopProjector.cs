@@ -1,0 +1,339 @@
+using System.Buffers;
+using EdgeAvsr.Runtime.Projector.Kernels;
+
+namespace EdgeAvsr.Runtime.Projector;
+
+/// <summary>How to run a projector.</summary>
+public sealed record SmopOptions
+{
+    public required int TopK { get; init; }
+
+    public int AudioPool { get; init; } = 4;
+
+    public int VideoPool { get; init; } = 2;
+
+    public ProjectorPrecision Precision { get; init; } = ProjectorPrecision.Fp32;
+
+    /// <summary>Worker threads; 0 means one per logical core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Force a kernel variant (tests, benchmarks); null picks the best this CPU runs.</summary>
+    public Int8GemmKernel? Int8Kernel { get; init; }
+
+    public Fp32GemmKernel? Fp32Kernel { get; init; }
+
+    /// <summary>Rows of one work item (tokens of one expert computed together).</summary>
+    public int RowBlock { get; init; } = 64;
+}
+
+/// <summary>The projected tokens of one modality.</summary>
+/// <param name="Modality">Which stream the tokens came from.</param>
+/// <param name="Tokens">[T', d_llm] LLM-space embeddings.</param>
+/// <param name="Experts">[T', k] expert of each token's top-k slots, by descending router probability.</param>
+/// <param name="Weights">[T', k] the renormalised router weights of those slots.</param>
+/// <param name="TopK">k, the slots per token.</param>
+public sealed record ModalityTokens(Modality Modality, FloatMatrix Tokens, int[] Experts, float[] Weights, int TopK);
+
+/// <summary>Projector output. <see cref="ExpertRows"/> counts the token rows each expert actually computed, per mixture.</summary>
+public sealed record ProjectorOutput(ModalityTokens? Audio, ModalityTokens? Video, IReadOnlyDictionary<string, long[]> ExpertRows)
+{
+    public long TotalExpertRows => ExpertRows.Values.Sum(r => r.Sum());
+}
+
+/// <summary>
+/// The Sparse Mixture of Projectors (the authors' <c>Top_K_MoE</c>): <c>p = softmax(router(x))</c> over all
+/// experts in float32, the top-k renormalised, <c>y = sum p_e * expert_e(x)</c>. Tokens are grouped by
+/// expert; each expert runs one GEMM over only the tokens routed to it; results are scaled and
+/// scattered back. Work items are (expert, block of its tokens), spread over threads.
+/// </summary>
+public sealed class SmopProjector
+{
+    private readonly MixtureRuntime? _audio;
+    private readonly MixtureRuntime? _video;
+    private readonly int _threads;
+
+    private SmopProjector(SmopWeights weights, SmopOptions options, MixtureRuntime? audio, MixtureRuntime? video, string kernelName)
+    {
+        Weights = weights;
+        Options = options;
+        _audio = audio;
+        _video = video;
+        _threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        KernelName = kernelName;
+    }
+
+    public SmopWeights Weights { get; }
+
+    public SmopOptions Options { get; }
+
+    public SmopLayout Layout => Weights.Layout;
+
+    /// <summary>The GEMM kernel variant in use.</summary>
+    public string KernelName { get; }
+
+    public int OutputDim => (_audio ?? _video)!.Weights.OutputDim;
+
+    public int? InputDim(Modality modality) => (modality == Modality.Audio ? _audio : _video)?.Weights.InputDim;
+
+    public static SmopProjector Create(SmopWeights weights, SmopOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(options);
+        int experts = (weights.Audio ?? weights.Video)!.ExpertCount;
+        if (options.TopK < 1 || options.TopK > experts)
+        {
+            throw new EdgeAvsrException($"top-k {options.TopK} must be between 1 and the {experts} experts of the weights");
+        }
+        if (options.AudioPool < 1 || options.VideoPool < 1)
+        {
+            throw new EdgeAvsrException($"pooling rates must be >= 1 (audio {options.AudioPool}, video {options.VideoPool})");
+        }
+        var source = options.Precision == ProjectorPrecision.Int8 ? weights.ToInt8() : weights;
+        if (options.Precision == ProjectorPrecision.Fp32 && weights.IsInt8)
+        {
+            throw new EdgeAvsrException("the weights are an INT8 projector file; run them with --precision int8");
+        }
+        string kernelName;
+        Func<ExpertWeights, ExpertRuntime> build;
+        if (options.Precision == ProjectorPrecision.Int8)
+        {
+            var k = options.Int8Kernel ?? KernelRegistry.SelectInt8();
+            kernelName = k.ToString();
+            build = e => new Int8ExpertRuntime(e, k);
+        }
+        else
+        {
+            var k = options.Fp32Kernel ?? KernelRegistry.SelectFp32();
+            kernelName = k.ToString();
+            build = e => new Fp32ExpertRuntime(e, k);
+        }
+        var audio = source.Audio is null ? null : new MixtureRuntime(source.Audio, source.Audio.Experts.Select(build).ToArray());
+        var video = source.Video is null ? null
+            : ReferenceEquals(source.Video, source.Audio) ? audio
+            : new MixtureRuntime(source.Video, source.Video.Experts.Select(build).ToArray());
+        return new SmopProjector(source, options, audio, video, kernelName);
+    }
+
+    /// <summary>Pools and projects encoder outputs (<c>[T, D]</c> each; either may be null).</summary>
+    public ProjectorOutput Project(FloatMatrix? audioFrames, FloatMatrix? videoFrames)
+    {
+        if (audioFrames is null && videoFrames is null)
+        {
+            throw new EdgeAvsrException("nothing to project: give audio features, video features or both");
+        }
+        var audio = audioFrames is null ? null : Pool(Modality.Audio, audioFrames, _audio, Options.AudioPool);
+        var video = videoFrames is null ? null : Pool(Modality.Video, videoFrames, _video, Options.VideoPool);
+        var rows = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        ModalityTokens? audioOut = null, videoOut = null;
+        if (Layout == SmopLayout.Jejr && audio is not null && video is not null)
+        {
+            // One router and one expert pool over the audio tokens followed by the video tokens.
+            var joint = new FloatMatrix(audio.Rows + video.Rows, audio.Columns);
+            audio.Data.CopyTo(joint.Data, 0);
+            video.Data.CopyTo(joint.Data, audio.Data.Length);
+            var result = Run(_audio!, joint, rows);
+            audioOut = Slice(Modality.Audio, result, 0, audio.Rows);
+            videoOut = Slice(Modality.Video, result, audio.Rows, video.Rows);
+        }
+        else
+        {
+            if (audio is not null)
+            {
+                audioOut = Tag(Modality.Audio, Run(_audio!, audio, rows));
+            }
+            if (video is not null)
+            {
+                videoOut = Tag(Modality.Video, Run(_video!, video, rows));
+            }
+        }
+        return new ProjectorOutput(audioOut, videoOut, rows);
+    }
+
+    private static FloatMatrix Pool(Modality modality, FloatMatrix frames, MixtureRuntime? mixture, int window)
+    {
+        string name = modality.ToText();
+        if (mixture is null)
+        {
+            throw new EdgeAvsrException($"the projector weights have no {name} projector; this model cannot take {name} input");
+        }
+        if (frames.Columns != mixture.Weights.InputDim)
+        {
+            throw new EdgeAvsrException($"{name} features have D={frames.Columns}, the {mixture.Weights.Name} weights expect D={mixture.Weights.InputDim}");
+        }
+        if (frames.Rows < window)
+        {
+            throw new EdgeAvsrException($"{name} features have {frames.Rows} frames, fewer than the pooling window of {window}: nothing to project");
+        }
+        return TemporalPooling.Average(frames, window);
+    }
+
+    private static ModalityTokens Tag(Modality modality, ModalityTokens t) => t with { Modality = modality };
+
+    private static ModalityTokens Slice(Modality modality, ModalityTokens t, int start, int count)
+    {
+        int d = t.Tokens.Columns, k = t.TopK;
+        var tokens = new FloatMatrix(t.Tokens.Data.AsSpan(start * d, count * d).ToArray(), count, d);
+        return new ModalityTokens(modality, tokens, t.Experts.AsSpan(start * k, count * k).ToArray(), t.Weights.AsSpan(start * k, count * k).ToArray(), k);
+    }
+
+    private ModalityTokens Run(MixtureRuntime mixture, FloatMatrix x, Dictionary<string, long[]> rowCounts)
+    {
+        int tokens = x.Rows, k = Options.TopK, d = mixture.Weights.OutputDim, e = mixture.Weights.ExpertCount;
+        var (experts, weights) = Route(mixture.Weights, x, k);
+
+        // Group (token, slot) pairs by expert, in token order.
+        var groups = new List<int>[e];
+        for (int i = 0; i < e; i++)
+        {
+            groups[i] = [];
+        }
+        for (int t = 0; t < tokens; t++)
+        {
+            for (int s = 0; s < k; s++)
+            {
+                groups[experts[t * k + s]].Add(t * k + s);
+            }
+        }
+        var items = new List<(int Expert, int Start, int Count)>();
+        int block = Math.Max(1, Options.RowBlock);
+        for (int i = 0; i < e; i++)
+        {
+            for (int start = 0; start < groups[i].Count; start += block)
+            {
+                items.Add((i, start, Math.Min(block, groups[i].Count - start)));
+            }
+        }
+        if (!rowCounts.TryGetValue(mixture.Weights.Name, out long[]? counts))
+        {
+            counts = new long[e];
+            rowCounts[mixture.Weights.Name] = counts;
+        }
+
+        // Each (token, slot) gets its expert's output; summed in slot order afterwards, so the result
+        // does not depend on thread scheduling.
+        var slotOutputs = new float[checked(tokens * k * d)];
+        Parallel.For(0, items.Count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, idx =>
+        {
+            var (expert, start, count) = items[idx];
+            var runtime = mixture.Experts[expert];
+            int din = mixture.Weights.InputDim;
+            float[] input = ArrayPool<float>.Shared.Rent(count * din);
+            float[] output = ArrayPool<float>.Shared.Rent(count * d);
+            try
+            {
+                var members = groups[expert];
+                for (int r = 0; r < count; r++)
+                {
+                    int token = members[start + r] / k;
+                    x.Row(token).CopyTo(input.AsSpan(r * din, din));
+                }
+                runtime.Run(input.AsSpan(0, count * din), count, output.AsSpan(0, count * d));
+                for (int r = 0; r < count; r++)
+                {
+                    output.AsSpan(r * d, d).CopyTo(slotOutputs.AsSpan(members[start + r] * d, d));
+                }
+                Interlocked.Add(ref counts[expert], count);
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(input);
+                ArrayPool<float>.Shared.Return(output);
+            }
+        });
+
+        var result = new FloatMatrix(tokens, d);
+        for (int t = 0; t < tokens; t++)
+        {
+            var y = result.Row(t);
+            for (int s = 0; s < k; s++)
+            {
+                float w = weights[t * k + s];
+                var o = slotOutputs.AsSpan((t * k + s) * d, d);
+                for (int c = 0; c < d; c++)
+                {
+                    y[c] += w * o[c];
+                }
+            }
+        }
+        return new ModalityTokens(Modality.Audio, result, experts, weights, k);
+    }
+
+    /// <summary>
+    /// Router in float32: logits, softmax over all experts, top-k (ties to the lower index), renormalised.
+    /// Slots are ordered by descending probability.
+    /// </summary>
+    internal static (int[] Experts, float[] Weights) Route(MixtureWeights mixture, FloatMatrix x, int k)
+    {
+        int e = mixture.ExpertCount, din = mixture.InputDim;
+        var experts = new int[x.Rows * k];
+        var weights = new float[x.Rows * k];
+        Span<float> p = stackalloc float[e];
+        Span<bool> taken = stackalloc bool[e];
+        for (int t = 0; t < x.Rows; t++)
+        {
+            var row = x.Row(t);
+            float max = float.NegativeInfinity;
+            for (int i = 0; i < e; i++)
+            {
+                p[i] = Dot(row, mixture.Router.AsSpan(i * din, din));
+                max = MathF.Max(max, p[i]);
+            }
+            float sum = 0;
+            for (int i = 0; i < e; i++)
+            {
+                p[i] = MathF.Exp(p[i] - max);
+                sum += p[i];
+            }
+            for (int i = 0; i < e; i++)
+            {
+                p[i] /= sum;
+            }
+            taken.Clear();
+            float chosen = 0;
+            for (int s = 0; s < k; s++)
+            {
+                int best = -1;
+                for (int i = 0; i < e; i++)
+                {
+                    if (!taken[i] && (best < 0 || p[i] > p[best]))
+                    {
+                        best = i;
+                    }
+                }
+                taken[best] = true;
+                experts[t * k + s] = best;
+                weights[t * k + s] = p[best];
+                chosen += p[best];
+            }
+            for (int s = 0; s < k; s++)
+            {
+                weights[t * k + s] /= chosen;
+            }
+        }
+        return (experts, weights);
+    }
+
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var va = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(a);
+        var vb = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(b);
+        var acc = System.Numerics.Vector<float>.Zero;
+        for (int i = 0; i < va.Length; i++)
+        {
+            acc += va[i] * vb[i];
+        }
+        float sum = System.Numerics.Vector.Sum(acc);
+        for (int i = va.Length * System.Numerics.Vector<float>.Count; i < a.Length; i++)
+        {
+            sum += a[i] * b[i];
+        }
+        return sum;
+    }
+
+    private sealed class MixtureRuntime(MixtureWeights weights, ExpertRuntime[] experts)
+    {
+        public MixtureWeights Weights { get; } = weights;
+
+        public ExpertRuntime[] Experts { get; } = experts;
+    }
+}

@@ -1,0 +1,363 @@
+using System.Globalization;
+using EdgeAvsr.Runtime.Formats;
+
+namespace EdgeAvsr.Runtime.Projector;
+
+/// <summary>
+/// One expert: <c>Linear(D, I) -> ReLU -> Linear(I, d) -> LayerNorm(d)</c>. Linear weights are held
+/// either as float32 or as int8 with a float32 scale per output channel (never both).
+/// </summary>
+public sealed class ExpertWeights
+{
+    public required int InputDim { get; init; }
+
+    public required int HiddenDim { get; init; }
+
+    public required int OutputDim { get; init; }
+
+    /// <summary>First Linear, <c>[I, D]</c> float32; null in an int8 expert.</summary>
+    public float[]? Up { get; init; }
+
+    public sbyte[]? UpInt8 { get; init; }
+
+    public float[]? UpScale { get; init; }
+
+    public required float[] UpBias { get; init; }
+
+    /// <summary>Second Linear, <c>[d, I]</c> float32; null in an int8 expert.</summary>
+    public float[]? Down { get; init; }
+
+    public sbyte[]? DownInt8 { get; init; }
+
+    public float[]? DownScale { get; init; }
+
+    public required float[] DownBias { get; init; }
+
+    public required float[] NormWeight { get; init; }
+
+    public required float[] NormBias { get; init; }
+
+    public bool IsInt8 => UpInt8 is not null;
+
+    /// <summary>The same expert with both Linears quantized symmetrically per output channel.</summary>
+    public ExpertWeights ToInt8()
+    {
+        if (IsInt8)
+        {
+            return this;
+        }
+        var (upQ, upS) = Int8Quantization.QuantizeRows(Up!, HiddenDim, InputDim);
+        var (downQ, downS) = Int8Quantization.QuantizeRows(Down!, OutputDim, HiddenDim);
+        return new ExpertWeights
+        {
+            InputDim = InputDim,
+            HiddenDim = HiddenDim,
+            OutputDim = OutputDim,
+            UpInt8 = upQ,
+            UpScale = upS,
+            UpBias = UpBias,
+            DownInt8 = downQ,
+            DownScale = downS,
+            DownBias = DownBias,
+            NormWeight = NormWeight,
+            NormBias = NormBias,
+        };
+    }
+}
+
+/// <summary>A router (<c>Linear(D, E)</c>, no bias, float32) and the experts it routes to.</summary>
+public sealed class MixtureWeights
+{
+    public required string Name { get; init; }
+
+    public required string RouterKey { get; init; }
+
+    public required float[] Router { get; init; }
+
+    public required ExpertWeights[] Experts { get; init; }
+
+    public int ExpertCount => Experts.Length;
+
+    public int InputDim => Experts[0].InputDim;
+
+    public int OutputDim => Experts[0].OutputDim;
+
+    public MixtureWeights ToInt8() => new()
+    {
+        Name = Name,
+        RouterKey = RouterKey,
+        Router = Router,
+        Experts = Experts.Select(e => e.ToInt8()).ToArray(),
+    };
+}
+
+/// <summary>
+/// The SMoP weights of one model, read from a safetensors state dict with the authors' key names
+/// (float32/16/bf16), or from EdgeAvsr's INT8 projector file (see docs/int8-projector-format.md).
+/// </summary>
+public sealed class SmopWeights
+{
+    public const string Int8Format = "edgeavsr.smop.int8";
+    public const string Int8FormatVersion = "1";
+
+    public required SmopLayout Layout { get; init; }
+
+    /// <summary>The mixture for audio tokens (the joint one under JEJR); null if the file has none.</summary>
+    public MixtureWeights? Audio { get; init; }
+
+    public MixtureWeights? Video { get; init; }
+
+    public bool IsInt8 { get; init; }
+
+    /// <summary>Settings recorded in the file (INT8 files); null where the file is silent.</summary>
+    public int? TopK { get; init; }
+
+    public int? AudioPool { get; init; }
+
+    public int? VideoPool { get; init; }
+
+    public MixtureWeights? For(Modality modality) => modality == Modality.Audio ? Audio : Video;
+
+    /// <summary>Loads weights. <paramref name="layout"/> may be null only for an INT8 file, which records its layout.</summary>
+    public static SmopWeights Load(string path, SmopLayout? layout)
+    {
+        using var file = SafetensorsFile.Open(path);
+        bool int8 = file.Metadata.TryGetValue("format", out string? format) && format == Int8Format;
+        int? topK = null, audioPool = null, videoPool = null;
+        if (int8)
+        {
+            string version = MetadataValue(file, "format_version");
+            if (version != Int8FormatVersion)
+            {
+                throw new EdgeAvsrException($"{path}: INT8 projector format_version {version}, this build reads {Int8FormatVersion}");
+            }
+            var fileLayout = SmopNames.ParseLayout(MetadataValue(file, "layout"), $"{path}: __metadata__ layout");
+            if (layout is not null && layout != fileLayout)
+            {
+                throw new EdgeAvsrException($"{path}: the file's layout is {fileLayout.ToText()}, --layout asked for {layout.Value.ToText()}");
+            }
+            layout = fileLayout;
+            topK = MetadataInt(file, "top_k");
+            audioPool = MetadataInt(file, "audio_pool");
+            videoPool = MetadataInt(file, "video_pool");
+        }
+        else if (file.Metadata.TryGetValue("format", out string? other) && other.StartsWith("edgeavsr", StringComparison.Ordinal))
+        {
+            throw new EdgeAvsrException($"{path}: __metadata__ format '{other}' is not a projector file this build reads ({Int8Format})");
+        }
+        if (layout is null)
+        {
+            throw new EdgeAvsrException($"{path}: a float projector file does not record its layout: pass --layout jejr|dejr|dedr");
+        }
+        CheckLayoutKeys(file, layout.Value);
+        MixtureWeights? audio, video;
+        switch (layout.Value)
+        {
+            case SmopLayout.Jejr:
+                audio = video = LoadMixture(file, "audiovisual_proj", SmopNames.JointPrefix + "gate.weight", SmopNames.JointPrefix + "experts.", int8);
+                break;
+            case SmopLayout.Dedr:
+                audio = file.Contains(SmopNames.AudioPrefix + "gate.weight") ? LoadMixture(file, "audio_proj", SmopNames.AudioPrefix + "gate.weight", SmopNames.AudioPrefix + "experts.", int8) : null;
+                video = file.Contains(SmopNames.VideoPrefix + "gate.weight") ? LoadMixture(file, "video_proj", SmopNames.VideoPrefix + "gate.weight", SmopNames.VideoPrefix + "experts.", int8) : null;
+                break;
+            default:
+                audio = file.Contains(SmopNames.AudioPrefix + "experts.0.0.weight") ? LoadMixture(file, "audio_proj", SmopNames.SharedRouter, SmopNames.AudioPrefix + "experts.", int8) : null;
+                video = file.Contains(SmopNames.VideoPrefix + "experts.0.0.weight") ? LoadMixture(file, "video_proj", SmopNames.SharedRouter, SmopNames.VideoPrefix + "experts.", int8) : null;
+                break;
+        }
+        if (audio is null && video is null)
+        {
+            throw new EdgeAvsrException($"{path}: no projector weights for layout {layout.Value.ToText()} (expected {SmopNames.AudioPrefix}* or {SmopNames.VideoPrefix}*)");
+        }
+        if (layout == SmopLayout.Dejr && audio is not null && video is not null && audio.InputDim != video.InputDim)
+        {
+            throw new EdgeAvsrException($"{path}: dejr shares one router, so audio and video widths must match: audio experts take D={audio.InputDim}, video D={video.InputDim}");
+        }
+        if (audio is not null && video is not null && audio.OutputDim != video.OutputDim)
+        {
+            throw new EdgeAvsrException($"{path}: audio experts write d_llm={audio.OutputDim}, video experts d_llm={video.OutputDim}; both feed one LLM");
+        }
+        return new SmopWeights { Layout = layout.Value, Audio = audio, Video = video, IsInt8 = int8, TopK = topK, AudioPool = audioPool, VideoPool = videoPool };
+    }
+
+    /// <summary>The same model with every expert quantized to int8 (router and LayerNorm stay float32).</summary>
+    public SmopWeights ToInt8()
+    {
+        if (IsInt8)
+        {
+            return this;
+        }
+        var audio = Audio?.ToInt8();
+        var video = Layout == SmopLayout.Jejr ? audio : Video?.ToInt8();
+        return new SmopWeights { Layout = Layout, Audio = audio, Video = video, IsInt8 = true, TopK = TopK, AudioPool = AudioPool, VideoPool = VideoPool };
+    }
+
+    private static void CheckLayoutKeys(SafetensorsFile file, SmopLayout layout)
+    {
+        bool joint = file.Contains(SmopNames.JointPrefix + "gate.weight");
+        bool shared = file.Contains(SmopNames.SharedRouter);
+        bool disjoint = file.Contains(SmopNames.AudioPrefix + "gate.weight") || file.Contains(SmopNames.VideoPrefix + "gate.weight");
+        string? looksLike = joint ? "jejr" : shared ? "dejr" : disjoint ? "dedr" : null;
+        bool ok = layout switch
+        {
+            SmopLayout.Jejr => joint,
+            SmopLayout.Dejr => shared,
+            _ => disjoint,
+        };
+        if (!ok)
+        {
+            string expected = layout switch
+            {
+                SmopLayout.Jejr => $"'{SmopNames.JointPrefix}gate.weight'",
+                SmopLayout.Dejr => $"'{SmopNames.SharedRouter}'",
+                _ => $"'{SmopNames.AudioPrefix}gate.weight' or '{SmopNames.VideoPrefix}gate.weight'",
+            };
+            string hint = looksLike is null ? "" : $" (its keys look like layout {looksLike})";
+            throw new EdgeAvsrException($"{file.FilePath}: layout {layout.ToText()} needs {expected}, which the file lacks{hint}");
+        }
+    }
+
+    private static MixtureWeights LoadMixture(SafetensorsFile file, string name, string routerKey, string expertPrefix, bool int8)
+    {
+        var router = file.Get(routerKey);
+        if (router.Shape.Length != 2 || router.Shape[0] < 1 || router.Shape[1] < 1)
+        {
+            throw new EdgeAvsrException($"{file.FilePath}: tensor '{routerKey}' has shape {router.ShapeText}, expected [E, D] with E, D >= 1");
+        }
+        int experts = checked((int)router.Shape[0]);
+        int inputDim = checked((int)router.Shape[1]);
+        if (file.Contains($"{expertPrefix}{experts}.0.weight"))
+        {
+            throw new EdgeAvsrException($"{file.FilePath}: '{expertPrefix}{experts}.0.weight' exists but router '{routerKey}' has only {experts} rows");
+        }
+        var first = file.Get($"{expertPrefix}0.0.weight");
+        if (first.Shape.Length != 2 || first.Shape[1] != inputDim)
+        {
+            throw new EdgeAvsrException($"{file.FilePath}: tensor '{expertPrefix}0.0.weight' has shape {first.ShapeText}, expected [I, {inputDim}] (D from '{routerKey}')");
+        }
+        int hidden = checked((int)first.Shape[0]);
+        var second = file.Get($"{expertPrefix}0.2.weight");
+        if (second.Shape.Length != 2 || second.Shape[1] != hidden)
+        {
+            throw new EdgeAvsrException($"{file.FilePath}: tensor '{expertPrefix}0.2.weight' has shape {second.ShapeText}, expected [d_llm, {hidden}]");
+        }
+        int output = checked((int)second.Shape[0]);
+        var list = new ExpertWeights[experts];
+        for (int e = 0; e < experts; e++)
+        {
+            string p = $"{expertPrefix}{e}.";
+            list[e] = int8
+                ? new ExpertWeights
+                {
+                    InputDim = inputDim,
+                    HiddenDim = hidden,
+                    OutputDim = output,
+                    UpInt8 = file.ReadInt8(p + "0.weight", hidden, inputDim),
+                    UpScale = ReadScale(file, p + "0.weight_scale", hidden),
+                    UpBias = ReadFinite(file, p + "0.bias", hidden),
+                    DownInt8 = file.ReadInt8(p + "2.weight", output, hidden),
+                    DownScale = ReadScale(file, p + "2.weight_scale", output),
+                    DownBias = ReadFinite(file, p + "2.bias", output),
+                    NormWeight = ReadFinite(file, p + "3.weight", output),
+                    NormBias = ReadFinite(file, p + "3.bias", output),
+                }
+                : new ExpertWeights
+                {
+                    InputDim = inputDim,
+                    HiddenDim = hidden,
+                    OutputDim = output,
+                    Up = ReadFinite(file, p + "0.weight", hidden, inputDim),
+                    UpBias = ReadFinite(file, p + "0.bias", hidden),
+                    Down = ReadFinite(file, p + "2.weight", output, hidden),
+                    DownBias = ReadFinite(file, p + "2.bias", output),
+                    NormWeight = ReadFinite(file, p + "3.weight", output),
+                    NormBias = ReadFinite(file, p + "3.bias", output),
+                };
+        }
+        return new MixtureWeights { Name = name, RouterKey = routerKey, Router = ReadFinite(file, routerKey, experts, inputDim), Experts = list };
+    }
+
+    private static float[] ReadScale(SafetensorsFile file, string key, long rows)
+    {
+        var t = file.Get(key);
+        if (t.DType != TensorDType.F32)
+        {
+            throw new EdgeAvsrException($"{file.FilePath}: tensor '{key}' has dtype {TensorDTypes.ToSafetensorsName(t.DType)}, expected F32");
+        }
+        float[] s = ReadFinite(file, key, rows);
+        foreach (float v in s)
+        {
+            if (v < 0)
+            {
+                throw new EdgeAvsrException($"{file.FilePath}: tensor '{key}' holds a negative scale {v}; scales are >= 0");
+            }
+        }
+        return s;
+    }
+
+    private static float[] ReadFinite(SafetensorsFile file, string key, params long[] shape)
+    {
+        float[] data = file.ReadFloat32(key, shape);
+        for (int i = 0; i < data.Length; i++)
+        {
+            if (!float.IsFinite(data[i]))
+            {
+                throw new EdgeAvsrException($"{file.FilePath}: tensor '{key}' holds {data[i]} at flat index {i}; weights must be finite");
+            }
+        }
+        return data;
+    }
+
+    private static string MetadataValue(SafetensorsFile file, string key) =>
+        file.Metadata.TryGetValue(key, out string? v) ? v : throw new EdgeAvsrException($"{file.FilePath}: INT8 projector __metadata__ lacks '{key}'");
+
+    private static int MetadataInt(SafetensorsFile file, string key)
+    {
+        string v = MetadataValue(file, key);
+        return int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1
+            ? n
+            : throw new EdgeAvsrException($"{file.FilePath}: __metadata__ '{key}' is '{v}', expected a positive integer");
+    }
+}
+
+/// <summary>Symmetric int8 quantization shared by the projector's load-time path and the INT8 file writer.</summary>
+public static class Int8Quantization
+{
+    /// <summary>
+    /// Per row (output channel): <c>scale = max|w| / 127</c>, <c>q = round_half_even(w / scale)</c> in [-127, 127].
+    /// An all-zero row gets scale 0 and zeros.
+    /// </summary>
+    public static (sbyte[] Values, float[] Scales) QuantizeRows(ReadOnlySpan<float> weights, int rows, int columns)
+    {
+        var q = new sbyte[(long)rows * columns];
+        var scales = new float[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            scales[r] = QuantizeRow(weights.Slice(r * columns, columns), q.AsSpan(r * columns, columns));
+        }
+        return (q, scales);
+    }
+
+    /// <summary>Quantizes one row (one token's activations or one channel's weights); returns its scale.</summary>
+    public static float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q)
+    {
+        float max = 0;
+        foreach (float v in x)
+        {
+            max = MathF.Max(max, MathF.Abs(v));
+        }
+        if (max == 0)
+        {
+            q.Clear();
+            return 0;
+        }
+        float scale = max / 127f;
+        float inv = 127f / max;
+        for (int i = 0; i < x.Length; i++)
+        {
+            float v = MathF.Round(x[i] * inv);
+            q[i] = (sbyte)Math.Clamp(v, -127f, 127f);
+        }
+        return scale;
+    }
+}

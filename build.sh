@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The one entry point. On a fresh machine `./build.sh test` installs what it needs and runs every test.
+#   ./build.sh setup             apt packages, pinned native engines (npm, hash-checked), dotnet restore
+#   ./build.sh build             setup + Release build
+#   ./build.sh test              build + all tests + NativeAOT smoke (publish the edgeavsr host, run it)
+#   ./build.sh run ARGS...       build + run the edgeavsr CLI with ARGS (e.g. ./build.sh run doctor)
+#   ./build.sh quantize ARGS...  build + run the edgeavsr-quantize CLI with ARGS
+#   ./build.sh bench [WHAT]      build + benchmarks (default: projector), ratios printed
+#   ./build.sh publish           NativeAOT publish of the edgeavsr host (net9.0 ILCompiler here)
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+CONFIG=${CONFIG:-Release}
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+case "$(uname -m)" in
+  x86_64) RID=linux-x64 ;;
+  aarch64) RID=linux-arm64 ;;
+  *) echo "build.sh: unsupported machine $(uname -m)" >&2; exit 2 ;;
+esac
+NATIVE_DIR="$ROOT/artifacts/native/$RID"
+
+# Debian packages the tests and references need (PyTorch reference via /usr/bin/python3).
+APT_PACKAGES=(python3-torch python3-numpy libopenblas0-pthread)
+
+log() { printf '\033[1m[build.sh]\033[0m %s\n' "$*" >&2; }
+
+setup_apt() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# Fetch every engine of native/engines.lock for this machine's RID, check the npm integrity hash,
+# unpack the listed libraries into artifacts/native/<rid>/.
+setup_native() {
+  mkdir -p "$ROOT/.cache/npm" "$NATIVE_DIR"
+  grep -v '^#' native/engines.lock | while read -r rid pkg ver integrity glob; do
+    [ -n "$rid" ] && [ "$rid" = "$RID" ] || continue
+    local stamp="$NATIVE_DIR/.installed-$(echo "$pkg" | tr '/@' '__')-$ver"
+    [ -f "$stamp" ] && continue
+    local tgz_name; tgz_name="$(echo "$pkg" | sed 's#^@##; s#/#-#')-$ver.tgz"
+    local tgz="$ROOT/.cache/npm/$tgz_name"
+    if [ ! -f "$tgz" ]; then
+      log "npm pack $pkg@$ver"
+      (cd "$ROOT/.cache/npm" && npm pack "$pkg@$ver" --silent >/dev/null 2>&1) || { echo "build.sh: npm pack $pkg@$ver failed" >&2; exit 2; }
+    fi
+    local actual="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
+    if [ "$actual" != "$integrity" ]; then
+      rm -f "$tgz"
+      echo "build.sh: $tgz_name: integrity $actual does not match the pinned $integrity (native/engines.lock)" >&2
+      exit 2
+    fi
+    local tmp; tmp=$(mktemp -d)
+    tar -xzf "$tgz" -C "$tmp" --wildcards "$glob"
+    # shellcheck disable=SC2086
+    cp -a $tmp/$glob "$NATIVE_DIR/"
+    rm -rf "$tmp"
+    touch "$stamp"
+    log "installed $pkg@$ver into artifacts/native/$RID"
+  done
+}
+
+setup() {
+  setup_apt
+  setup_native
+  dotnet restore EdgeAvsr.sln --verbosity quiet
+}
+
+build() {
+  setup
+  dotnet build EdgeAvsr.sln -c "$CONFIG" --no-restore --verbosity quiet -nologo
+}
+
+publish() {
+  # net10.0's NativeAOT pack is not served here; the net9.0 ILCompiler is (shared/docs/environment.md).
+  dotnet publish Runtime/EdgeAvsr.Cli/EdgeAvsr.Cli.csproj -c Release -r "$RID" -f net9.0 \
+    -o "$ROOT/artifacts/publish/edgeavsr-$RID" --verbosity quiet -nologo
+  log "native binary: artifacts/publish/edgeavsr-$RID/edgeavsr"
+}
+
+aot_smoke() {
+  publish
+  local exe="$ROOT/artifacts/publish/edgeavsr-$RID/edgeavsr"
+  file "$exe" 2>/dev/null | grep -q ELF || { echo "build.sh: $exe is not a native ELF binary" >&2; exit 1; }
+  "$exe" doctor
+  local work; work=$(mktemp -d)
+  "$exe" selftest-projector --out "$work"
+  rm -rf "$work"
+  log "NativeAOT smoke passed"
+}
+
+verb=${1:-test}; shift || true
+case "$verb" in
+  setup) setup ;;
+  build) build ;;
+  test)
+    build
+    dotnet test EdgeAvsr.sln -c "$CONFIG" --no-build --verbosity quiet -nologo --logger "console;verbosity=normal" "$@"
+    aot_smoke
+    ;;
+  run)
+    build
+    dotnet "Runtime/EdgeAvsr.Cli/bin/$CONFIG/net10.0/edgeavsr.dll" "$@"
+    ;;
+  quantize)
+    build
+    dotnet "Quantize/EdgeAvsr.Quantize.Cli/bin/$CONFIG/net10.0/edgeavsr-quantize.dll" "$@"
+    ;;
+  bench)
+    build
+    what=${1:-projector}; shift || true
+    dotnet "Runtime/EdgeAvsr.Cli/bin/$CONFIG/net10.0/edgeavsr.dll" bench "$what" "$@"
+    ;;
+  publish) setup; publish ;;
+  *) echo "usage: ./build.sh setup|build|test|run ARGS|quantize ARGS|bench [WHAT]|publish" >&2; exit 2 ;;
+esac

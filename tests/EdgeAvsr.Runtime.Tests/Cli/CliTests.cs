@@ -1,0 +1,165 @@
+using EdgeAvsr.Cli;
+using EdgeAvsr.Runtime.Formats;
+using EdgeAvsr.Runtime.Interop;
+using EdgeAvsr.Runtime.Projector;
+
+namespace EdgeAvsr.Runtime.Tests.Cli;
+
+[Collection("console")]
+public class CliTests
+{
+    private static (int Code, string Out, string Err) Invoke(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var oldOut = Console.Out;
+        var oldErr = Console.Error;
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try
+        {
+            int code = Program.BuildRoot().Parse(args).Invoke();
+            return (code, stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    private static string Weights(TempDir dir, SmopLayout layout = SmopLayout.Dedr)
+    {
+        string path = dir.File($"{layout}.safetensors");
+        SyntheticProjector.Write(path, new SyntheticProjectorSpec { Layout = layout, Experts = 4, AudioDim = 32, VideoDim = 32, HiddenDim = 24, OutputDim = 20 });
+        return path;
+    }
+
+    [Fact]
+    public void Project_WritesTokensAndExperts_FromFloatAndInt8Files()
+    {
+        using var dir = new TempDir();
+        string w = Weights(dir);
+        var audio = SyntheticProjector.Features(41, 32, 1);
+        NpyFile.Write(dir.File("a.npy"), audio.Data, 1, 41, 32);
+        NpyFile.Write(dir.File("v.npy"), SyntheticProjector.Features(21, 32, 2).Data, 21, 32);
+        var (code, stdout, stderr) = Invoke("project", "--weights", w, "--layout", "dedr", "--top-k", "2", "--audio", dir.File("a.npy"), "--video", dir.File("v.npy"), "--out", dir.File("out"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("audio_proj: expert rows computed", stdout, StringComparison.Ordinal);
+        var tokens = NpyFile.ReadFloat32(dir.File("out/audio_tokens.npy"));
+        Assert.Equal(new long[] { 10, 20 }, tokens.Shape);
+        Assert.Equal(new long[] { 10, 2 }, NpyFile.ReadInt32(dir.File("out/experts_audio.npy")).Shape);
+        Assert.Equal(new long[] { 10, 20 }, NpyFile.ReadFloat32(dir.File("out/video_tokens.npy")).Shape);
+        Assert.Equal(new long[] { 10, 2 }, NpyFile.ReadInt32(dir.File("out/experts_video.npy")).Shape);
+
+        // --precision int8 on the float file == the INT8 file written for it.
+        Int8ProjectorFile.Write(dir.File("w8.safetensors"), SmopWeights.Load(w, SmopLayout.Dedr), 2, 4, 2);
+        Assert.Equal(0, Invoke("project", "--weights", w, "--layout", "dedr", "--top-k", "2", "--precision", "int8", "--audio", dir.File("a.npy"), "--out", dir.File("q1")).Code);
+        Assert.Equal(0, Invoke("project", "--weights", dir.File("w8.safetensors"), "--audio", dir.File("a.npy"), "--out", dir.File("q2")).Code);
+        Assert.Equal(NpyFile.ReadFloat32(dir.File("q1/audio_tokens.npy")).Data, NpyFile.ReadFloat32(dir.File("q2/audio_tokens.npy")).Data);
+    }
+
+    public static TheoryData<string, string> BadInputs => new()
+    {
+        { "wrong-width", "audio features have D=7, the audio_proj weights expect D=32" },
+        { "empty", "empty input" },
+        { "not-npy", "not a .npy file" },
+        { "3d", "expected [T, D] or [1, T, D]" },
+        { "truncated-weights", "exceeds the file" },
+        { "missing-key", "tensor 'audio_proj.experts.2.0.bias' is missing" },
+        { "int8-dtype", "has dtype I8, expected F32" },
+        { "layout-mismatch", "the file's layout is dedr, --layout asked for jejr" },
+        { "topk-mismatch", "--top-k 3 differs from the file's top_k 2" },
+        { "no-layout", "pass --layout" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public void Project_BadInput_OneLineError_Exit2_NoOutput(string kind, string expected)
+    {
+        using var dir = new TempDir();
+        string w = Weights(dir);
+        string a = dir.File("a.npy");
+        NpyFile.Write(a, SyntheticProjector.Features(8, 32, 1).Data, 8, 32);
+        string[] args = ["project", "--weights", w, "--layout", "dedr", "--top-k", "2", "--audio", a, "--out", dir.File("out")];
+        void Arg(string name, string value) => args[Array.IndexOf(args, name) + 1] = value;
+        switch (kind)
+        {
+            case "wrong-width":
+                NpyFile.Write(a, new float[8 * 7], 8, 7);
+                break;
+            case "empty":
+                NpyFile.Write(a, Array.Empty<float>(), 0, 32);
+                break;
+            case "not-npy":
+                File.WriteAllText(a, "hello");
+                break;
+            case "3d":
+                NpyFile.Write(a, new float[2 * 4 * 32], 2, 4, 32);
+                break;
+            case "truncated-weights":
+                var bytes = File.ReadAllBytes(w);
+                File.WriteAllBytes(w, bytes[..100]);
+                break;
+            case "missing-key":
+            case "int8-dtype":
+                using (var f = SafetensorsFile.Open(w))
+                {
+                    var rewrite = new SafetensorsWriter();
+                    foreach (var t in f.Tensors.Values)
+                    {
+                        if (kind == "missing-key" && t.Name == "audio_proj.experts.2.0.bias")
+                        {
+                            continue;
+                        }
+                        if (kind == "int8-dtype" && t.Name == "audio_proj.experts.1.3.weight")
+                        {
+                            rewrite.Add(t.Name, TensorDType.I8, t.Shape, f.ReadRaw(t)[..(int)t.Shape[0]]);
+                            continue;
+                        }
+                        rewrite.Add(t.Name, t.DType, t.Shape, f.ReadRaw(t));
+                    }
+                    rewrite.Write(w);
+                }
+                break;
+            case "layout-mismatch":
+            case "topk-mismatch":
+            case "no-layout":
+                Int8ProjectorFile.Write(dir.File("w8.safetensors"), SmopWeights.Load(w, SmopLayout.Dedr), 2, 4, 2);
+                Arg("--weights", kind == "no-layout" ? w : dir.File("w8.safetensors"));
+                if (kind == "layout-mismatch") Arg("--layout", "jejr");
+                if (kind == "topk-mismatch") Arg("--top-k", "3");
+                if (kind == "no-layout") args = args.Where((s, i) => s != "--layout" && (i == 0 || args[i - 1] != "--layout")).ToArray();
+                break;
+        }
+        var (code, stdout, stderr) = Invoke(args);
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Contains(expected, stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.TrimEnd().Split('\n'));
+        Assert.StartsWith("edgeavsr: ", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(dir.File("out")) && Directory.EnumerateFileSystemEntries(dir.File("out")).Any(), $"output left behind: {stdout}");
+    }
+
+    [Fact]
+    public void Doctor_ReportsBothEngines_AndKernels()
+    {
+        var (code, stdout, stderr) = Invoke("doctor");
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("onnxruntime: version 1.30.0", stdout, StringComparison.Ordinal);
+        Assert.Contains("libonnxruntime.so.1", stdout, StringComparison.Ordinal);
+        Assert.Contains("llama.cpp: version 0.5.0", stdout, StringComparison.Ordinal);
+        Assert.Contains("libggml-cpu-", stdout, StringComparison.Ordinal);
+        Assert.Contains("devices: CPU", stdout, StringComparison.Ordinal);
+        Assert.Contains("projector int8 kernel: ", stdout, StringComparison.Ordinal);
+        Assert.Contains("advsimd-dot", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MissingEngineFolder_IsAClearError()
+    {
+        using var dir = new TempDir();
+        var e = Assert.Throws<EdgeAvsrException>(() => NativeEngines.LoadFile(dir.Path, "test", NativeEngines.OnnxRuntimeFile, "onnxruntime"));
+        Assert.Contains($"libonnxruntime.so.1 not found in {dir.Path}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("./build.sh setup", e.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,116 @@
+using System.Runtime.InteropServices;
+using EdgeAvsr.Runtime.Projector.Kernels;
+using Xunit.Abstractions;
+
+namespace EdgeAvsr.Runtime.Tests.Projector;
+
+public class KernelTests(ITestOutputHelper output)
+{
+    public static TheoryData<string> Int8Names => new(KernelRegistry.Int8Variants.Select(k => k.Name));
+
+    public static TheoryData<string> Fp32Names => new(KernelRegistry.Fp32Variants.Select(k => k.Name));
+
+    private static sbyte[] RandomInt8(Random rng, int count)
+    {
+        var v = new sbyte[count];
+        rng.NextBytes(MemoryMarshal.AsBytes(v.AsSpan()));
+        // Force the extremes into every buffer.
+        if (count > 0) v[0] = -128;
+        if (count > 1) v[^1] = 127;
+        if (count > 2) v[count / 2] = -128;
+        return v;
+    }
+
+    private static int[] Reference(sbyte[] a, sbyte[] w, int m, int n, int k)
+    {
+        var acc = new int[m * n];
+        var s = new ScalarInt8Kernel();
+        s.Multiply(a, m, s.Pack(w, n, k), acc);
+        return acc;
+    }
+
+    /// <summary>Every variant, native or emulated, gives int32 accumulators bit-equal to scalar at every tail length.</summary>
+    [Theory]
+    [MemberData(nameof(Int8Names))]
+    public void Int8Variant_BitEqualToScalar_EveryTail(string name)
+    {
+        var kernel = KernelRegistry.Int8Variants.Single(k => k.Name == name);
+        output.WriteLine(kernel.IsNative ? $"{name}: executed natively" : $"{name}: compiled, not executed here; tested through its managed lane emulation");
+        var rng = new Random(1234);
+        // Emulated lanes are slow; the shapes still cover every tail of k (mod 2 and 4), n (mod 16) and m (mod 4).
+        int[] ks = kernel.IsNative ? [.. Enumerable.Range(1, 40), 63, 64, 65, 127, 128, 129, 1024] : [.. Enumerable.Range(1, 12), 31, 33, 64];
+        int[] ns = kernel.IsNative ? [.. Enumerable.Range(1, 35), 64, 100] : [1, 3, 8, 15, 16, 17, 31, 33];
+        int[] ms = [1, 2, 3, 4, 5, 7, 8, 9];
+        foreach (int k in ks)
+        {
+            foreach (int n in ns)
+            {
+                int m = ms[(k + n) % ms.Length];
+                var a = RandomInt8(rng, m * k);
+                var w = RandomInt8(rng, n * k);
+                var expected = Reference(a, w, m, n, k);
+                var acc = new int[m * n];
+                kernel.Multiply(a, m, kernel.Pack(w, n, k), acc);
+                Assert.True(expected.AsSpan().SequenceEqual(acc), $"{name}: m={m} n={n} k={k} differs from scalar");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Int8Names))]
+    public void Int8Variant_AllExtremes_NoSaturation(string name)
+    {
+        var kernel = KernelRegistry.Int8Variants.Single(k => k.Name == name);
+        foreach (var (av, wv) in new (sbyte, sbyte)[] { (-128, -128), (-128, 127), (127, 127), (127, -128) })
+        {
+            int m = 5, n = 17, k = 259;
+            var a = Enumerable.Repeat(av, m * k).ToArray();
+            var w = Enumerable.Repeat(wv, n * k).ToArray();
+            var acc = new int[m * n];
+            kernel.Multiply(a, m, kernel.Pack(w, n, k), acc);
+            Assert.All(acc, v => Assert.Equal(av * wv * k, v));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Fp32Names))]
+    public void Fp32Variant_MatchesFp64Reference(string name)
+    {
+        var kernel = KernelRegistry.Fp32Variants.Single(k => k.Name == name);
+        Assert.True(kernel.IsNative, $"{name} cannot run here");
+        var rng = new Random(99);
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (3, 17, 5), (4, 16, 64), (7, 33, 129), (9, 100, 257) })
+        {
+            var a = Enumerable.Range(0, m * k).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            var w = Enumerable.Range(0, n * k).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            var y = new float[m * n];
+            kernel.Multiply(a, m, kernel.Pack(w, n, k), y);
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double s = 0, mag = 0;
+                    for (int t = 0; t < k; t++)
+                    {
+                        s += (double)a[i * k + t] * w[j * k + t];
+                        mag += Math.Abs((double)a[i * k + t] * w[j * k + t]);
+                    }
+                    Assert.True(Math.Abs(y[i * n + j] - s) <= 1e-6 * mag + 1e-7, $"{name} m={m} n={n} k={k} [{i},{j}]: {y[i * n + j]} vs {s}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Selection_HonoursForcedName_AndRejectsUnknownOrForeign()
+    {
+        Assert.Equal("scalar", KernelRegistry.SelectInt8("scalar").Name);
+        Assert.Equal("scalar", KernelRegistry.SelectFp32("scalar").Name);
+        Assert.Contains("no int8 kernel", Assert.Throws<EdgeAvsrException>(() => KernelRegistry.SelectInt8("avx9")).Message, StringComparison.Ordinal);
+        foreach (var k in KernelRegistry.Int8Variants.Where(k => !k.IsNative))
+        {
+            Assert.Contains("cannot execute", Assert.Throws<EdgeAvsrException>(() => KernelRegistry.SelectInt8(k.Name)).Message, StringComparison.Ordinal);
+        }
+        Assert.True(KernelRegistry.SelectInt8(null).IsNative);
+    }
+}

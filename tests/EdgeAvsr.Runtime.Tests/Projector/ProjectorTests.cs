@@ -1,0 +1,273 @@
+using EdgeAvsr.Runtime.Formats;
+using EdgeAvsr.Runtime.Projector;
+using EdgeAvsr.Runtime.Projector.Kernels;
+
+namespace EdgeAvsr.Runtime.Tests.Projector;
+
+public class ProjectorTests
+{
+    // Odd sizes on purpose: no dimension is a multiple of a SIMD width or tile.
+    private const int Dim = 37, Hidden = 29, Out = 23;
+
+    private static SmopWeights Make(TempDir dir, SmopLayout layout, int experts, TensorDType dtype = TensorDType.F32, int seed = 5, int videoDim = Dim)
+    {
+        string path = dir.File($"{layout}-{experts}-{dtype}-{seed}.safetensors");
+        SyntheticProjector.Write(path, new SyntheticProjectorSpec { Layout = layout, Experts = experts, AudioDim = Dim, VideoDim = videoDim, HiddenDim = Hidden, OutputDim = Out, DType = dtype, Seed = seed });
+        return SmopWeights.Load(path, layout);
+    }
+
+    public static TheoryData<SmopLayout, int> LayoutsAndExperts => new()
+    {
+        { SmopLayout.Jejr, 3 }, { SmopLayout.Dejr, 3 }, { SmopLayout.Dedr, 3 },
+        { SmopLayout.Jejr, 5 }, { SmopLayout.Dejr, 5 }, { SmopLayout.Dedr, 5 },
+    };
+
+    [Theory]
+    [MemberData(nameof(LayoutsAndExperts))]
+    public void Fp32_EveryKernel_EveryK_MatchesFp64Reference(SmopLayout layout, int experts)
+    {
+        using var dir = new TempDir();
+        var weights = Make(dir, layout, experts);
+        var audio = SyntheticProjector.Features(43, Dim, seed: 1);
+        var video = SyntheticProjector.Features(25, Dim, seed: 2);
+        foreach (var kernel in KernelRegistry.Fp32Variants)
+        {
+            for (int k = 1; k <= experts; k++)
+            {
+                var p = SmopProjector.Create(weights, new SmopOptions { TopK = k, Fp32Kernel = kernel, RowBlock = 3 });
+                var got = p.Project(audio, video);
+                var (ra, rv) = ReferenceSmop.Run(weights, audio, video, k, 4, 2, int8Weights: false);
+                Assert.Equal(10, got.Audio!.Tokens.Rows);
+                Assert.Equal(12, got.Video!.Tokens.Rows);
+                Assert.Equal(ra!.Experts, got.Audio.Experts);
+                Assert.Equal(rv!.Experts, got.Video.Experts);
+                Assert.True(ReferenceSmop.RelativeL2(ra.Tokens, got.Audio.Tokens.Data) <= 1e-5, $"{kernel.Name} k={k} audio");
+                Assert.True(ReferenceSmop.RelativeL2(rv.Tokens, got.Video.Tokens.Data) <= 1e-5, $"{kernel.Name} k={k} video");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(LayoutsAndExperts))]
+    public void Int8_EveryKernel_WithinTolerance_SameExperts(SmopLayout layout, int experts)
+    {
+        using var dir = new TempDir();
+        var weights = Make(dir, layout, experts);
+        var audio = SyntheticProjector.Features(43, Dim, seed: 3);
+        var video = SyntheticProjector.Features(25, Dim, seed: 4);
+        foreach (var kernel in KernelRegistry.Int8Variants)
+        {
+            for (int k = 1; k <= experts; k++)
+            {
+                var p = SmopProjector.Create(weights, new SmopOptions { TopK = k, Precision = ProjectorPrecision.Int8, Int8Kernel = kernel });
+                var got = p.Project(audio, video);
+                var (ra, rv) = ReferenceSmop.Run(weights, audio, video, k, 4, 2, int8Weights: false);
+                Assert.Equal(ra!.Experts, got.Audio!.Experts);
+                Assert.Equal(rv!.Experts, got.Video!.Experts);
+                Assert.True(ReferenceSmop.RelativeL2(ra.Tokens, got.Audio.Tokens.Data) <= 2e-2, $"{kernel} k={k} audio");
+                Assert.True(ReferenceSmop.RelativeL2(rv.Tokens, got.Video.Tokens.Data) <= 2e-2, $"{kernel} k={k} video");
+            }
+        }
+    }
+
+    [Fact]
+    public void Int8_AllVariants_GiveIdenticalTokens()
+    {
+        // Accumulators are bit-equal across variants and the epilogue is shared, so outputs are too.
+        using var dir = new TempDir();
+        var weights = Make(dir, SmopLayout.Dedr, 4);
+        var audio = SyntheticProjector.Features(40, Dim, seed: 8);
+        float[]? first = null;
+        foreach (var kernel in KernelRegistry.Int8Variants)
+        {
+            var got = SmopProjector.Create(weights, new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8, Int8Kernel = kernel }).Project(audio, null);
+            first ??= got.Audio!.Tokens.Data;
+            Assert.Equal(first, got.Audio!.Tokens.Data);
+        }
+    }
+
+    [Theory]
+    [InlineData(ProjectorPrecision.Fp32)]
+    [InlineData(ProjectorPrecision.Int8)]
+    public void OnlySelectedExpertsRun_RowCountsMatchRouting(ProjectorPrecision precision)
+    {
+        using var dir = new TempDir();
+        var weights = Make(dir, SmopLayout.Dedr, 6);
+        var audio = SyntheticProjector.Features(200, Dim, seed: 9);
+        var video = SyntheticProjector.Features(60, Dim, seed: 10);
+        var got = SmopProjector.Create(weights, new SmopOptions { TopK = 2, Precision = precision, RowBlock = 7 }).Project(audio, video);
+        foreach (var (name, tokens) in new[] { ("audio_proj", got.Audio!), ("video_proj", got.Video!) })
+        {
+            var histogram = new long[6];
+            foreach (int e in tokens.Experts)
+            {
+                histogram[e]++;
+            }
+            Assert.Equal(histogram, got.ExpertRows[name]);
+            Assert.Equal(tokens.Tokens.Rows * 2L, got.ExpertRows[name].Sum());
+        }
+        // 50 + 30 tokens, two experts each: 160 rows, not 6 x 80 = 480.
+        Assert.Equal(160, got.TotalExpertRows);
+    }
+
+    [Fact]
+    public void ExpertsListedByDescendingWeight_WeightsSumToOne()
+    {
+        using var dir = new TempDir();
+        var weights = Make(dir, SmopLayout.Jejr, 5);
+        var got = SmopProjector.Create(weights, new SmopOptions { TopK = 3 }).Project(SyntheticProjector.Features(40, Dim, 1), null);
+        for (int t = 0; t < got.Audio!.Tokens.Rows; t++)
+        {
+            var w = got.Audio.Weights.AsSpan(t * 3, 3);
+            Assert.True(w[0] >= w[1] && w[1] >= w[2]);
+            Assert.Equal(1.0, w[0] + w[1] + w[2], 5);
+        }
+    }
+
+    [Fact]
+    public void Routing_TiesGoToLowerIndex()
+    {
+        var mixture = new MixtureWeights
+        {
+            Name = "m",
+            RouterKey = "r",
+            Router = new float[4 * 2], // all-zero router: every expert has probability 1/4
+            Experts = Enumerable.Range(0, 4).Select(_ => new ExpertWeights { InputDim = 2, HiddenDim = 1, OutputDim = 1, Up = [0, 0], UpBias = [0], Down = [0], DownBias = [0], NormWeight = [1], NormBias = [0] }).ToArray(),
+        };
+        var (experts, weights) = SmopProjector.Route(mixture, new FloatMatrix([1, 2], 1, 2), 3);
+        Assert.Equal(new[] { 0, 1, 2 }, experts);
+        Assert.All(weights, w => Assert.Equal(1f / 3, w, 6));
+    }
+
+    [Theory]
+    [InlineData(SmopLayout.Jejr)]
+    [InlineData(SmopLayout.Dejr)]
+    [InlineData(SmopLayout.Dedr)]
+    public void AsrOnly_And_VsrOnly(SmopLayout layout)
+    {
+        using var dir = new TempDir();
+        var weights = Make(dir, layout, 3);
+        var p = SmopProjector.Create(weights, new SmopOptions { TopK = 2 });
+        var audio = SyntheticProjector.Features(17, Dim, 1);
+        var video = SyntheticProjector.Features(9, Dim, 2);
+        var asr = p.Project(audio, null);
+        var vsr = p.Project(null, video);
+        Assert.Null(asr.Video);
+        Assert.Null(vsr.Audio);
+        var (ra, _) = ReferenceSmop.Run(weights, audio, null, 2, 4, 2, false);
+        var (_, rv) = ReferenceSmop.Run(weights, null, video, 2, 4, 2, false);
+        Assert.True(ReferenceSmop.RelativeL2(ra!.Tokens, asr.Audio!.Tokens.Data) <= 1e-5);
+        Assert.True(ReferenceSmop.RelativeL2(rv!.Tokens, vsr.Video!.Tokens.Data) <= 1e-5);
+        Assert.Equal(4, asr.Audio.Tokens.Rows); // 17 frames / 4: the remainder of one frame is dropped
+        Assert.Equal(4, vsr.Video!.Tokens.Rows);
+    }
+
+    [Fact]
+    public void Dedr_AllowsDifferentWidths_JejrAndDejrRefuseThem()
+    {
+        using var dir = new TempDir();
+        var dedr = Make(dir, SmopLayout.Dedr, 2, videoDim: 19);
+        var got = SmopProjector.Create(dedr, new SmopOptions { TopK = 1 }).Project(SyntheticProjector.Features(8, Dim, 1), SyntheticProjector.Features(4, 19, 2));
+        Assert.Equal(Out, got.Video!.Tokens.Columns);
+        Assert.Contains("equal audio and video widths", Assert.Throws<EdgeAvsrException>(() => Make(dir, SmopLayout.Jejr, 2, videoDim: 19)).Message, StringComparison.Ordinal);
+        Assert.Contains("must match", Assert.Throws<EdgeAvsrException>(() => Make(dir, SmopLayout.Dejr, 2, videoDim: 19)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WrongWidth_TooFewFrames_BadTopK_AreClearErrors()
+    {
+        using var dir = new TempDir();
+        var weights = Make(dir, SmopLayout.Dedr, 3);
+        var p = SmopProjector.Create(weights, new SmopOptions { TopK = 2 });
+        Assert.Contains("audio features have D=12, the audio_proj weights expect D=37", Assert.Throws<EdgeAvsrException>(() => p.Project(SyntheticProjector.Features(8, 12, 1), null)).Message, StringComparison.Ordinal);
+        Assert.Contains("fewer than the pooling window of 4", Assert.Throws<EdgeAvsrException>(() => p.Project(SyntheticProjector.Features(3, Dim, 1), null)).Message, StringComparison.Ordinal);
+        Assert.Contains("top-k 4 must be between 1 and the 3 experts", Assert.Throws<EdgeAvsrException>(() => SmopProjector.Create(weights, new SmopOptions { TopK = 4 })).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Int8File_RoundTrip_EqualsQuantizeAtLoad_AndRecordsSettings()
+    {
+        using var dir = new TempDir();
+        foreach (var layout in new[] { SmopLayout.Jejr, SmopLayout.Dejr, SmopLayout.Dedr })
+        {
+            var weights = Make(dir, layout, 4);
+            string path = dir.File($"{layout}.int8.safetensors");
+            Int8ProjectorFile.Write(path, weights, topK: 2, audioPool: 4, videoPool: 2);
+            var loaded = SmopWeights.Load(path, null);
+            Assert.True(loaded.IsInt8);
+            Assert.Equal(layout, loaded.Layout);
+            Assert.Equal((2, 4, 2), (loaded.TopK, loaded.AudioPool, loaded.VideoPool));
+            using (var f = SafetensorsFile.Open(path))
+            {
+                string p = layout == SmopLayout.Jejr ? "audiovisual_proj." : "audio_proj.";
+                Assert.Equal(TensorDType.I8, f.Get(p + "experts.0.0.weight").DType);
+                Assert.Equal(TensorDType.F32, f.Get(p + "experts.0.0.weight_scale").DType);
+                Assert.Equal(TensorDType.F32, f.Get(p + "experts.3.3.bias").DType);
+            }
+            var audio = SyntheticProjector.Features(20, Dim, 1);
+            var video = SyntheticProjector.Features(10, Dim, 2);
+            var a = SmopProjector.Create(weights, new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8 }).Project(audio, video);
+            var b = SmopProjector.Create(loaded, new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8 }).Project(audio, video);
+            Assert.Equal(a.Audio!.Tokens.Data, b.Audio!.Tokens.Data);
+            Assert.Equal(a.Video!.Tokens.Data, b.Video!.Tokens.Data);
+            Assert.Contains("--precision int8", Assert.Throws<EdgeAvsrException>(() => SmopProjector.Create(loaded, new SmopOptions { TopK = 2 })).Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Loader_NamesMissingKeys_WrongLayout_NonFiniteWeights()
+    {
+        using var dir = new TempDir();
+        Make(dir, SmopLayout.Jejr, 2);
+        string jejr = dir.File($"{SmopLayout.Jejr}-2-F32-5.safetensors");
+        var e = Assert.Throws<EdgeAvsrException>(() => SmopWeights.Load(jejr, SmopLayout.Dedr));
+        Assert.Contains("needs 'audio_proj.gate.weight' or 'video_proj.gate.weight'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("look like layout jejr", e.Message, StringComparison.Ordinal);
+
+        // Drop one expert tensor, then poison one weight.
+        using (var f = SafetensorsFile.Open(jejr))
+        {
+            var w = new SafetensorsWriter();
+            var w2 = new SafetensorsWriter();
+            foreach (var t in f.Tensors.Values)
+            {
+                byte[] raw = f.ReadRaw(t);
+                if (t.Name != "audiovisual_proj.experts.1.2.bias")
+                {
+                    w.Add(t.Name, t.DType, t.Shape, raw);
+                }
+                if (t.Name == "audiovisual_proj.experts.1.0.weight")
+                {
+                    BitConverter.GetBytes(float.NaN).CopyTo(raw, 8);
+                }
+                w2.Add(t.Name, t.DType, t.Shape, raw);
+            }
+            w.Write(dir.File("missing.safetensors"));
+            w2.Write(dir.File("nan.safetensors"));
+        }
+        Assert.Contains("tensor 'audiovisual_proj.experts.1.2.bias' is missing", Assert.Throws<EdgeAvsrException>(() => SmopWeights.Load(dir.File("missing.safetensors"), SmopLayout.Jejr)).Message, StringComparison.Ordinal);
+        Assert.Contains("'audiovisual_proj.experts.1.0.weight' holds NaN at flat index 2", Assert.Throws<EdgeAvsrException>(() => SmopWeights.Load(dir.File("nan.safetensors"), SmopLayout.Jejr)).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(TensorDType.F16)]
+    [InlineData(TensorDType.BF16)]
+    public void HalfPrecisionWeights_LoadAndMatchTheirWidenedValues(TensorDType dtype)
+    {
+        using var dir = new TempDir();
+        var weights = Make(dir, SmopLayout.Dedr, 3, dtype);
+        var audio = SyntheticProjector.Features(16, Dim, 1);
+        var got = SmopProjector.Create(weights, new SmopOptions { TopK = 2 }).Project(audio, null);
+        var (ra, _) = ReferenceSmop.Run(weights, audio, null, 2, 4, 2, false);
+        Assert.True(ReferenceSmop.RelativeL2(ra!.Tokens, got.Audio!.Tokens.Data) <= 1e-5);
+    }
+
+    [Fact]
+    public void Pooling_MatchesAvgPool1d()
+    {
+        var x = new FloatMatrix([1, 10, 2, 20, 3, 30, 4, 40, 5, 50], 5, 2);
+        var p = TemporalPooling.Average(x, 2);
+        Assert.Equal(2, p.Rows);
+        Assert.Equal(new float[] { 1.5f, 15, 3.5f, 35 }, p.Data);
+    }
+}
