@@ -179,16 +179,16 @@ def bench(args):
 
 
 def blas_name():
-    cfg = torch.__config__.show()
-    for line in cfg.splitlines():
-        if "BLAS_INFO" in line:
-            return line.split("=", 1)[1].strip().rstrip(",")
+    """The BLAS library actually mapped into this process (Debian's alternatives pick it at run time)."""
     try:
         with open("/proc/self/maps") as f:
             libs = {l.split()[-1] for l in f if "blas" in l.lower()}
-        return ",".join(sorted(os.path.basename(p) for p in libs)) or "unknown"
+        found = ",".join(sorted({os.path.basename(os.path.realpath(p)) for p in libs if "libblas" in p or "openblas" in p}))
+        if found:
+            return found
     except OSError:
-        return "unknown"
+        pass
+    return "unknown"
 
 
 def main():

@@ -26,27 +26,30 @@ internal static class ProjectorBenchmark
         var reps = new Option<int>("--reps") { Description = "Timed repetitions per case (median reported)", DefaultValueFactory = _ => 7 };
         var threads = new Option<int>("--threads") { Description = "Projector threads (default: one per core)", DefaultValueFactory = _ => 0 };
         var noTorch = new Option<bool>("--no-torch") { Description = "Skip the PyTorch peer" };
+        var rowBlock = new Option<int>("--row-block") { Description = "Tokens per work item (default: the projector's)", DefaultValueFactory = _ => 0 };
         var command = new Command("projector", "Benchmark the SMoP projector against fp32, a dense projector, PyTorch and the machine's peak");
         command.Options.Add(tokens);
         command.Options.Add(reps);
         command.Options.Add(threads);
         command.Options.Add(noTorch);
+        command.Options.Add(rowBlock);
         command.SetAction(p => Commands.CliAction.Run(() => Run(
             p.GetValue(tokens)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
-            p.GetValue(reps), p.GetValue(threads), p.GetValue(noTorch))));
+            p.GetValue(reps), p.GetValue(threads), p.GetValue(noTorch), p.GetValue(rowBlock))));
         return command;
     }
 
-    private static int Run(int[] tokenCounts, int reps, int threads, bool noTorch)
+    private static int Run(int[] tokenCounts, int reps, int threads, bool noTorch, int rowBlock)
     {
+        s_rowBlock = rowBlock;
         int cores = threads > 0 ? threads : Environment.ProcessorCount;
         Console.WriteLine($"machine: {KernelRegistry.DescribeCpu()}");
         Console.WriteLine($"shapes: D {Dim}, I {Hidden}, d_llm {Output}, E {Experts}, top-{TopK}; projector threads {cores}; median of {reps}");
 
-        var (int8Peak1, int8Peak) = MeasurePeak(cores, Int8MaddwdLoop, 256);
-        var (ubswPeak1, ubswPeak) = MeasurePeak(cores, Int8MaddubswLoop, 512);
-        var (fmaPeak1, fmaPeak) = MeasurePeak(cores, Fp32FmaLoop, 128);
-        Console.WriteLine(Inv($"peak (register-only loops, 8 independent chains): int8 vpmaddwd {int8Peak1:F0} GOP/s/core, {int8Peak:F0} on {cores}; int8 vpmaddubsw+vpmaddwd {ubswPeak1:F0} / {ubswPeak:F0}; fp32 FMA {fmaPeak1:F0} GFLOP/s/core, {fmaPeak:F0} on {cores}"));
+        var (int8Peak1, int8Peak) = MeasurePeak(cores, Int8MaddwdLoop, 384);
+        var (ubswPeak1, ubswPeak) = MeasurePeak(cores, Int8MaddubswLoop, 768);
+        var (fmaPeak1, fmaPeak) = MeasurePeak(cores, Fp32FmaLoop, 192);
+        Console.WriteLine(Inv($"peak (register-only loops, 12 independent chains): int8 vpmaddwd {int8Peak1:F0} GOP/s/core, {int8Peak:F0} on {cores}; int8 vpmaddubsw+vpmaddwd {ubswPeak1:F0} / {ubswPeak:F0}; fp32 FMA {fmaPeak1:F0} GFLOP/s/core, {fmaPeak:F0} on {cores}"));
 
         string dir = Path.Combine(Path.GetTempPath(), $"edgeavsr-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
@@ -62,6 +65,7 @@ internal static class ProjectorBenchmark
             var fp32 = Create(moe, TopK, ProjectorPrecision.Fp32, cores);
             var denseInt8 = Create(dense, 1, ProjectorPrecision.Int8, cores);
             Console.WriteLine($"kernels: int8 {int8.KernelName}, fp32 {fp32.KernelName}");
+            KernelOnly();
 
             foreach (int t in tokenCounts)
             {
@@ -94,8 +98,41 @@ internal static class ProjectorBenchmark
         return ExitCodes.Success;
     }
 
-    private static SmopProjector Create(SmopWeights w, int k, ProjectorPrecision precision, int threads) =>
-        SmopProjector.Create(w, new SmopOptions { TopK = k, AudioPool = 1, Precision = precision, Threads = threads });
+    /// <summary>One GEMM of the first expert Linear (128 tokens x 1024 -> 2048), one thread, every native variant.</summary>
+    private static void KernelOnly()
+    {
+        const int m = 128, n = Hidden, k = Dim;
+        var rng = new Random(5);
+        var a = new sbyte[m * k];
+        var w = new sbyte[n * k];
+        rng.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
+        rng.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(w.AsSpan()));
+        var acc = new int[m * n];
+        double ops = 2.0 * m * n * k;
+        foreach (var kernel in KernelRegistry.Int8Variants.Where(v => v.IsNative && v.Name != "scalar"))
+        {
+            var packed = kernel.Pack(w, n, k);
+            double ms = Time(() => kernel.Multiply(a, m, packed, acc), 5);
+            Console.WriteLine(Inv($"kernel only, 1 thread, int8 {kernel.Name}: {m}x{k} by {n}x{k}: {ms:F2} ms, {ops / (ms * 1e6):F0} GOP/s"));
+        }
+        var fa = a.Select(v => (float)v).ToArray();
+        var fw = w.Select(v => (float)v).ToArray();
+        var fy = new float[m * n];
+        foreach (var kernel in KernelRegistry.Fp32Variants.Where(v => v.IsNative && v.Name != "scalar"))
+        {
+            var packed = kernel.Pack(fw, n, k);
+            double ms = Time(() => kernel.Multiply(fa, m, packed, fy), 5);
+            Console.WriteLine(Inv($"kernel only, 1 thread, fp32 {kernel.Name}: {ms:F2} ms, {ops / (ms * 1e6):F0} GFLOP/s"));
+        }
+    }
+
+    private static int s_rowBlock;
+
+    private static SmopProjector Create(SmopWeights w, int k, ProjectorPrecision precision, int threads)
+    {
+        var options = new SmopOptions { TopK = k, AudioPool = 1, Precision = precision, Threads = threads };
+        return SmopProjector.Create(w, s_rowBlock > 0 ? options with { RowBlock = s_rowBlock } : options);
+    }
 
     private static double Time(Action action, int reps)
     {
@@ -174,7 +211,8 @@ internal static class ProjectorBenchmark
         }
     }
 
-    // 8 chains x vpmaddwd (16 MACs = 32 ops) per iteration: 256 ops.
+    // Throughput of the instruction alone: 12 independent chains c = vpmaddwd(c, w), each 16 MACs = 32 ops.
+    // Nothing is loop-invariant (each result feeds the next), so the JIT cannot hoist it. 384 ops per iteration.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int Int8MaddwdLoop(long n)
     {
@@ -183,19 +221,20 @@ internal static class ProjectorBenchmark
             return 0;
         }
         var w = Vector256.Create((short)3);
-        Vector256<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        var a0 = Vector256.Create((short)1); var a1 = Vector256.Create((short)2); var a2 = Vector256.Create((short)3); var a3 = Vector256.Create((short)4);
+        Vector256<int> c0 = Vector256.Create(1), c1 = Vector256.Create(2), c2 = Vector256.Create(3), c3 = Vector256.Create(4), c4 = Vector256.Create(5), c5 = Vector256.Create(6);
+        Vector256<int> c6 = Vector256.Create(7), c7 = Vector256.Create(8), c8 = Vector256.Create(9), c9 = Vector256.Create(10), c10 = Vector256.Create(11), c11 = Vector256.Create(12);
         for (long i = 0; i < n; i++)
         {
-            c0 = Avx2.Add(c0, Avx2.MultiplyAddAdjacent(a0, w)); c1 = Avx2.Add(c1, Avx2.MultiplyAddAdjacent(a1, w));
-            c2 = Avx2.Add(c2, Avx2.MultiplyAddAdjacent(a2, w)); c3 = Avx2.Add(c3, Avx2.MultiplyAddAdjacent(a3, w));
-            c4 = Avx2.Add(c4, Avx2.MultiplyAddAdjacent(a0, a1)); c5 = Avx2.Add(c5, Avx2.MultiplyAddAdjacent(a1, a2));
-            c6 = Avx2.Add(c6, Avx2.MultiplyAddAdjacent(a2, a3)); c7 = Avx2.Add(c7, Avx2.MultiplyAddAdjacent(a3, a0));
+            c0 = Avx2.MultiplyAddAdjacent(c0.AsInt16(), w); c1 = Avx2.MultiplyAddAdjacent(c1.AsInt16(), w); c2 = Avx2.MultiplyAddAdjacent(c2.AsInt16(), w);
+            c3 = Avx2.MultiplyAddAdjacent(c3.AsInt16(), w); c4 = Avx2.MultiplyAddAdjacent(c4.AsInt16(), w); c5 = Avx2.MultiplyAddAdjacent(c5.AsInt16(), w);
+            c6 = Avx2.MultiplyAddAdjacent(c6.AsInt16(), w); c7 = Avx2.MultiplyAddAdjacent(c7.AsInt16(), w); c8 = Avx2.MultiplyAddAdjacent(c8.AsInt16(), w);
+            c9 = Avx2.MultiplyAddAdjacent(c9.AsInt16(), w); c10 = Avx2.MultiplyAddAdjacent(c10.AsInt16(), w); c11 = Avx2.MultiplyAddAdjacent(c11.AsInt16(), w);
         }
-        return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7).GetElement(0);
+        return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11).GetElement(0);
     }
 
-    // 8 chains x (vpmaddubsw + vpmaddwd) (32 MACs = 64 ops) per iteration: 512 ops.
+    // 12 chains c = vpmaddwd(vpmaddubsw(c, w), ones): 32 MACs = 64 ops per chain, 768 per iteration
+    // (the pair behind the ~270 GOP/s figure in shared/docs/performance-anchors.md).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int Int8MaddubswLoop(long n)
     {
@@ -204,24 +243,22 @@ internal static class ProjectorBenchmark
             return 0;
         }
         var ones = Vector256.Create((short)1);
-        var b = Vector256.Create((sbyte)3);
-        Vector256<int> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        var a0 = Vector256.Create((byte)1); var a1 = Vector256.Create((byte)2); var a2 = Vector256.Create((byte)3); var a3 = Vector256.Create((byte)4);
+        var w = Vector256.Create((sbyte)3);
+        Vector256<int> c0 = Vector256.Create(1), c1 = Vector256.Create(2), c2 = Vector256.Create(3), c3 = Vector256.Create(4), c4 = Vector256.Create(5), c5 = Vector256.Create(6);
+        Vector256<int> c6 = Vector256.Create(7), c7 = Vector256.Create(8), c8 = Vector256.Create(9), c9 = Vector256.Create(10), c10 = Vector256.Create(11), c11 = Vector256.Create(12);
         for (long i = 0; i < n; i++)
         {
-            c0 = Avx2.Add(c0, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a0, b), ones));
-            c1 = Avx2.Add(c1, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a1, b), ones));
-            c2 = Avx2.Add(c2, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a2, b), ones));
-            c3 = Avx2.Add(c3, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a3, b), ones));
-            c4 = Avx2.Add(c4, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a0, b), a1.AsInt16()));
-            c5 = Avx2.Add(c5, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a1, b), a2.AsInt16()));
-            c6 = Avx2.Add(c6, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a2, b), a3.AsInt16()));
-            c7 = Avx2.Add(c7, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a3, b), a0.AsInt16()));
+            c0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c0.AsByte(), w), ones); c1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c1.AsByte(), w), ones);
+            c2 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c2.AsByte(), w), ones); c3 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c3.AsByte(), w), ones);
+            c4 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c4.AsByte(), w), ones); c5 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c5.AsByte(), w), ones);
+            c6 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c6.AsByte(), w), ones); c7 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c7.AsByte(), w), ones);
+            c8 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c8.AsByte(), w), ones); c9 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c9.AsByte(), w), ones);
+            c10 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c10.AsByte(), w), ones); c11 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c11.AsByte(), w), ones);
         }
-        return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7).GetElement(0);
+        return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11).GetElement(0);
     }
 
-    // 8 chains x FMA (8 lanes x 2 flops) per iteration: 128 flops.
+    // 12 chains c = c * m + a (FMA): 16 flops per chain, 192 per iteration.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int Fp32FmaLoop(long n)
     {
@@ -231,13 +268,15 @@ internal static class ProjectorBenchmark
         }
         var m = Vector256.Create(0.999f);
         var add = Vector256.Create(0.001f);
-        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector256<float> c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
         for (long i = 0; i < n; i++)
         {
             c0 = Fma.MultiplyAdd(c0, m, add); c1 = Fma.MultiplyAdd(c1, m, add); c2 = Fma.MultiplyAdd(c2, m, add); c3 = Fma.MultiplyAdd(c3, m, add);
             c4 = Fma.MultiplyAdd(c4, m, add); c5 = Fma.MultiplyAdd(c5, m, add); c6 = Fma.MultiplyAdd(c6, m, add); c7 = Fma.MultiplyAdd(c7, m, add);
+            c8 = Fma.MultiplyAdd(c8, m, add); c9 = Fma.MultiplyAdd(c9, m, add); c10 = Fma.MultiplyAdd(c10, m, add); c11 = Fma.MultiplyAdd(c11, m, add);
         }
-        return (int)(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7).GetElement(0);
+        return (int)(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11).GetElement(0);
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

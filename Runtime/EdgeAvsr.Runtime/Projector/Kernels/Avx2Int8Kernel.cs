@@ -15,7 +15,7 @@ namespace EdgeAvsr.Runtime.Projector.Kernels;
 public sealed class Avx2Int8Kernel : Int8GemmKernel
 {
     private const int Panel = 16;
-    private const int TileRows = 4;
+    private const int TileRows = 6;
 
     public override string Name => "avx2";
 
@@ -85,7 +85,7 @@ public sealed class Avx2Int8Kernel : Int8GemmKernel
                     int i = 0;
                     for (; i + TileRows <= m; i += TileRows)
                     {
-                        Tile4x16((int*)(pa + (long)i * k2 * 2), k2, wp, pt);
+                        Tile6x16((int*)(pa + (long)i * k2 * 2), k2, wp, pt);
                         for (int r = 0; r < TileRows; r++)
                         {
                             new ReadOnlySpan<int>(pt + r * Panel, valid).CopyTo(acc.Slice((i + r) * n + c0, valid));
@@ -103,6 +103,51 @@ public sealed class Avx2Int8Kernel : Int8GemmKernel
         {
             ArrayPool<short>.Shared.Return(a16);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    private static unsafe void Tile6x16(int* a, int k2, short* w, int* tile)
+    {
+        int* a0 = a, a1 = a + k2, a2 = a + 2 * k2, a3 = a + 3 * k2, a4 = a + 4 * k2, a5 = a + 5 * k2;
+        Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int kp = 0; kp < k2; kp++)
+        {
+            var w0 = Avx.LoadVector256(w);
+            var w1 = Avx.LoadVector256(w + 16);
+            w += 32;
+            var b = Vector256.Create(a0[kp]).AsInt16();
+            c00 = Avx2.Add(c00, Avx2.MultiplyAddAdjacent(b, w0));
+            c01 = Avx2.Add(c01, Avx2.MultiplyAddAdjacent(b, w1));
+            b = Vector256.Create(a1[kp]).AsInt16();
+            c10 = Avx2.Add(c10, Avx2.MultiplyAddAdjacent(b, w0));
+            c11 = Avx2.Add(c11, Avx2.MultiplyAddAdjacent(b, w1));
+            b = Vector256.Create(a2[kp]).AsInt16();
+            c20 = Avx2.Add(c20, Avx2.MultiplyAddAdjacent(b, w0));
+            c21 = Avx2.Add(c21, Avx2.MultiplyAddAdjacent(b, w1));
+            b = Vector256.Create(a3[kp]).AsInt16();
+            c30 = Avx2.Add(c30, Avx2.MultiplyAddAdjacent(b, w0));
+            c31 = Avx2.Add(c31, Avx2.MultiplyAddAdjacent(b, w1));
+            b = Vector256.Create(a4[kp]).AsInt16();
+            c40 = Avx2.Add(c40, Avx2.MultiplyAddAdjacent(b, w0));
+            c41 = Avx2.Add(c41, Avx2.MultiplyAddAdjacent(b, w1));
+            b = Vector256.Create(a5[kp]).AsInt16();
+            c50 = Avx2.Add(c50, Avx2.MultiplyAddAdjacent(b, w0));
+            c51 = Avx2.Add(c51, Avx2.MultiplyAddAdjacent(b, w1));
+        }
+        Avx.Store(tile, c00);
+        Avx.Store(tile + 8, c01);
+        Avx.Store(tile + 16, c10);
+        Avx.Store(tile + 24, c11);
+        Avx.Store(tile + 32, c20);
+        Avx.Store(tile + 40, c21);
+        Avx.Store(tile + 48, c30);
+        Avx.Store(tile + 56, c31);
+        Avx.Store(tile + 64, c40);
+        Avx.Store(tile + 72, c41);
+        Avx.Store(tile + 80, c50);
+        Avx.Store(tile + 88, c51);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

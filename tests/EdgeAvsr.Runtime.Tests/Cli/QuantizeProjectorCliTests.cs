@@ -1,0 +1,58 @@
+using EdgeAvsr.Runtime.Formats;
+using EdgeAvsr.Runtime.Projector;
+
+namespace EdgeAvsr.Runtime.Tests.Cli;
+
+[Collection("console")]
+public class QuantizeProjectorCliTests
+{
+    private static (int Code, string Err) Invoke(params string[] args)
+    {
+        var stderr = new StringWriter();
+        var oldOut = Console.Out;
+        var oldErr = Console.Error;
+        Console.SetOut(new StringWriter());
+        Console.SetError(stderr);
+        try
+        {
+            return (EdgeAvsr.Quantize.Cli.Program.BuildRoot().Parse(args).Invoke(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    [Fact]
+    public void Projector_WritesInt8File_ThatMatchesQuantizeAtLoad()
+    {
+        using var dir = new TempDir();
+        string w = dir.File("w.safetensors");
+        SyntheticProjector.Write(w, new SyntheticProjectorSpec { Layout = SmopLayout.Dejr, Experts = 3, AudioDim = 24, VideoDim = 24, HiddenDim = 20, OutputDim = 16, DType = TensorDType.BF16 });
+        var (code, err) = Invoke("projector", "--weights", w, "--layout", "dejr", "--top-k", "2", "--out", dir.File("q.safetensors"));
+        Assert.True(code == 0, err);
+        var loaded = SmopWeights.Load(dir.File("q.safetensors"), null);
+        Assert.Equal(SmopLayout.Dejr, loaded.Layout);
+        Assert.Equal(2, loaded.TopK);
+        using var f = SafetensorsFile.Open(dir.File("q.safetensors"));
+        Assert.Equal("w.safetensors", f.Metadata["source"]);
+        Assert.True(f.Contains("av_router.weight"));
+        var x = SyntheticProjector.Features(12, 24, 3);
+        var a = SmopProjector.Create(SmopWeights.Load(w, SmopLayout.Dejr), new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8 }).Project(x, x);
+        var b = SmopProjector.Create(loaded, new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8 }).Project(x, x);
+        Assert.Equal(a.Video!.Tokens.Data, b.Video!.Tokens.Data);
+    }
+
+    [Fact]
+    public void Projector_BadTopK_Exit2_NoOutput()
+    {
+        using var dir = new TempDir();
+        string w = dir.File("w.safetensors");
+        SyntheticProjector.Write(w, new SyntheticProjectorSpec { Layout = SmopLayout.Jejr, Experts = 3, AudioDim = 8, VideoDim = 8, HiddenDim = 8, OutputDim = 8 });
+        var (code, err) = Invoke("projector", "--weights", w, "--layout", "jejr", "--top-k", "4", "--out", dir.File("q.safetensors"));
+        Assert.Equal(2, code);
+        Assert.Contains("--top-k 4 must be between 1 and the 3 experts", err, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.File("q.safetensors")));
+    }
+}
