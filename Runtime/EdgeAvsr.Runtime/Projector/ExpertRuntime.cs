@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
 namespace EdgeAvsr.Runtime.Projector;
@@ -21,24 +23,109 @@ internal abstract class ExpertRuntime(ExpertWeights weights)
         for (int r = 0; r < rows; r++)
         {
             var v = y.Slice(r * d, d);
-            float mean = 0;
-            foreach (float f in v)
-            {
-                mean += f;
-            }
-            mean /= d;
-            float variance = 0;
-            foreach (float f in v)
-            {
-                variance += (f - mean) * (f - mean);
-            }
-            variance /= d;
+            float mean = Sum(v) / d;
+            float variance = SumSquaredDeviation(v, mean) / d;
             float inv = 1f / MathF.Sqrt(variance + LayerNormEpsilon);
-            for (int c = 0; c < d; c++)
+            int c = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                var vm = new Vector<float>(mean);
+                var vi = new Vector<float>(inv);
+                for (; c + Vector<float>.Count <= d; c += Vector<float>.Count)
+                {
+                    var x = (new Vector<float>(v.Slice(c)) - vm) * vi * new Vector<float>(Weights.NormWeight, c) + new Vector<float>(Weights.NormBias, c);
+                    x.CopyTo(v.Slice(c));
+                }
+            }
+            for (; c < d; c++)
             {
                 v[c] = (v[c] - mean) * inv * Weights.NormWeight[c] + Weights.NormBias[c];
             }
         }
+    }
+
+    /// <summary><c>y[c] = acc[c] * tokenScale * channelScale[c] + bias[c]</c>, optionally ReLU; int32 accumulators to float.</summary>
+    protected static void Dequantize(ReadOnlySpan<int> acc, float tokenScale, float[] channelScale, float[] bias, Span<float> y, bool relu)
+    {
+        int c = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var s = new Vector<float>(tokenScale);
+            var zero = Vector<float>.Zero;
+            var va = MemoryMarshal.Cast<int, Vector<int>>(acc);
+            for (int j = 0; j < va.Length; j++, c += Vector<float>.Count)
+            {
+                var x = Vector.ConvertToSingle(va[j]) * s * new Vector<float>(channelScale, c) + new Vector<float>(bias, c);
+                (relu ? Vector.Max(x, zero) : x).CopyTo(y.Slice(c));
+            }
+        }
+        for (; c < acc.Length; c++)
+        {
+            float x = acc[c] * tokenScale * channelScale[c] + bias[c];
+            y[c] = relu ? MathF.Max(x, 0f) : x;
+        }
+    }
+
+    /// <summary><c>y[c] += bias[c]</c>, optionally ReLU.</summary>
+    protected static void AddBias(Span<float> y, float[] bias, bool relu)
+    {
+        int c = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var zero = Vector<float>.Zero;
+            for (; c + Vector<float>.Count <= y.Length; c += Vector<float>.Count)
+            {
+                var x = new Vector<float>(y.Slice(c)) + new Vector<float>(bias, c);
+                (relu ? Vector.Max(x, zero) : x).CopyTo(y.Slice(c));
+            }
+        }
+        for (; c < y.Length; c++)
+        {
+            float x = y[c] + bias[c];
+            y[c] = relu ? MathF.Max(x, 0f) : x;
+        }
+    }
+
+    private static float Sum(ReadOnlySpan<float> v)
+    {
+        int c = 0;
+        float sum = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var acc = Vector<float>.Zero;
+            for (; c + Vector<float>.Count <= v.Length; c += Vector<float>.Count)
+            {
+                acc += new Vector<float>(v.Slice(c));
+            }
+            sum = Vector.Sum(acc);
+        }
+        for (; c < v.Length; c++)
+        {
+            sum += v[c];
+        }
+        return sum;
+    }
+
+    private static float SumSquaredDeviation(ReadOnlySpan<float> v, float mean)
+    {
+        int c = 0;
+        float sum = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var acc = Vector<float>.Zero;
+            var m = new Vector<float>(mean);
+            for (; c + Vector<float>.Count <= v.Length; c += Vector<float>.Count)
+            {
+                var dlt = new Vector<float>(v.Slice(c)) - m;
+                acc += dlt * dlt;
+            }
+            sum = Vector.Sum(acc);
+        }
+        for (; c < v.Length; c++)
+        {
+            sum += (v[c] - mean) * (v[c] - mean);
+        }
+        return sum;
     }
 }
 
@@ -65,20 +152,12 @@ internal sealed class Fp32ExpertRuntime : ExpertRuntime
             _kernel.Multiply(x, rows, _up, h);
             for (int r = 0; r < rows; r++)
             {
-                var hr = h.Slice(r * hiddenDim, hiddenDim);
-                for (int c = 0; c < hiddenDim; c++)
-                {
-                    hr[c] = MathF.Max(hr[c] + Weights.UpBias[c], 0f);
-                }
+                AddBias(h.Slice(r * hiddenDim, hiddenDim), Weights.UpBias, relu: true);
             }
             _kernel.Multiply(h, rows, _down, y);
             for (int r = 0; r < rows; r++)
             {
-                var yr = y.Slice(r * d, d);
-                for (int c = 0; c < d; c++)
-                {
-                    yr[c] += Weights.DownBias[c];
-                }
+                AddBias(y.Slice(r * d, d), Weights.DownBias, relu: false);
             }
             LayerNorm(y, rows);
         }
@@ -120,29 +199,16 @@ internal sealed class Int8ExpertRuntime : ExpertRuntime
                 tokenScale[r] = Int8Quantization.QuantizeRow(x.Slice(r * din, din), q.AsSpan(r * din, din));
             }
             _kernel.Multiply(q.AsSpan(0, rows * din), rows, _up, acc);
-            var upScale = Weights.UpScale!;
             for (int r = 0; r < rows; r++)
             {
                 var hr = hidden.AsSpan(r * hiddenDim, hiddenDim);
-                var ar = acc.AsSpan(r * hiddenDim, hiddenDim);
-                float s = tokenScale[r];
-                for (int c = 0; c < hiddenDim; c++)
-                {
-                    hr[c] = MathF.Max(ar[c] * s * upScale[c] + Weights.UpBias[c], 0f);
-                }
+                Dequantize(acc.AsSpan(r * hiddenDim, hiddenDim), tokenScale[r], Weights.UpScale!, Weights.UpBias, hr, relu: true);
                 tokenScale[r] = Int8Quantization.QuantizeRow(hr, q.AsSpan(r * hiddenDim, hiddenDim));
             }
             _kernel.Multiply(q.AsSpan(0, rows * hiddenDim), rows, _down, acc);
-            var downScale = Weights.DownScale!;
             for (int r = 0; r < rows; r++)
             {
-                var yr = y.Slice(r * d, d);
-                var ar = acc.AsSpan(r * d, d);
-                float s = tokenScale[r];
-                for (int c = 0; c < d; c++)
-                {
-                    yr[c] = ar[c] * s * downScale[c] + Weights.DownBias[c];
-                }
+                Dequantize(acc.AsSpan(r * d, d), tokenScale[r], Weights.DownScale!, Weights.DownBias, y.Slice(r * d, d), relu: false);
             }
             LayerNorm(y, rows);
         }

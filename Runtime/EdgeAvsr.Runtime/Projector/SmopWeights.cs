@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using EdgeAvsr.Runtime.Formats;
 
 namespace EdgeAvsr.Runtime.Projector;
@@ -339,12 +341,28 @@ public static class Int8Quantization
     }
 
     /// <summary>Quantizes one row (one token's activations or one channel's weights); returns its scale.</summary>
+    /// <remarks>The vector and scalar paths give identical bytes: same product, same ties-to-even rounding.</remarks>
     public static float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q)
     {
+        int i = 0;
         float max = 0;
-        foreach (float v in x)
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
         {
-            max = MathF.Max(max, MathF.Abs(v));
+            var vmax = Vector<float>.Zero;
+            var vx = MemoryMarshal.Cast<float, Vector<float>>(x);
+            foreach (var v in vx)
+            {
+                vmax = Vector.Max(vmax, Vector.Abs(v));
+            }
+            for (int l = 0; l < Vector<float>.Count; l++)
+            {
+                max = MathF.Max(max, vmax[l]);
+            }
+            i = vx.Length * Vector<float>.Count;
+        }
+        for (int t = i; t < x.Length; t++)
+        {
+            max = MathF.Max(max, MathF.Abs(x[t]));
         }
         if (max == 0)
         {
@@ -353,7 +371,25 @@ public static class Int8Quantization
         }
         float scale = max / 127f;
         float inv = 127f / max;
-        for (int i = 0; i < x.Length; i++)
+        i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int width = Vector<float>.Count * 4;
+            var vinv = new Vector<float>(inv);
+            var lo = new Vector<float>(-127f);
+            var hi = new Vector<float>(127f);
+            Span<sbyte> chunk = stackalloc sbyte[Vector<sbyte>.Count];
+            for (; i + width <= x.Length; i += width)
+            {
+                var r0 = Vector.ConvertToInt32(Vector.Min(Vector.Max(Vector.Round(new Vector<float>(x.Slice(i)) * vinv), lo), hi));
+                var r1 = Vector.ConvertToInt32(Vector.Min(Vector.Max(Vector.Round(new Vector<float>(x.Slice(i + Vector<float>.Count)) * vinv), lo), hi));
+                var r2 = Vector.ConvertToInt32(Vector.Min(Vector.Max(Vector.Round(new Vector<float>(x.Slice(i + 2 * Vector<float>.Count)) * vinv), lo), hi));
+                var r3 = Vector.ConvertToInt32(Vector.Min(Vector.Max(Vector.Round(new Vector<float>(x.Slice(i + 3 * Vector<float>.Count)) * vinv), lo), hi));
+                var packed = Vector.Narrow(Vector.Narrow(r0, r1), Vector.Narrow(r2, r3));
+                packed.CopyTo(q.Slice(i));
+            }
+        }
+        for (; i < x.Length; i++)
         {
             float v = MathF.Round(x[i] * inv);
             q[i] = (sbyte)Math.Clamp(v, -127f, 127f);

@@ -114,3 +114,29 @@ public class KernelTests(ITestOutputHelper output)
         Assert.True(KernelRegistry.SelectInt8(null).IsNative);
     }
 }
+
+public class QuantizationTests
+{
+    [Fact]
+    public void QuantizeRow_VectorPathEqualsScalarDefinition_EveryLength()
+    {
+        var rng = new Random(17);
+        for (int n = 0; n <= 200; n++)
+        {
+            var x = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 6 - 3)).ToArray();
+            if (n > 3)
+            {
+                x[1] = 0.5f * (x.Max(MathF.Abs) / 127f); // an exact rounding tie
+            }
+            var q = new sbyte[n];
+            float scale = EdgeAvsr.Runtime.Projector.Int8Quantization.QuantizeRow(x, q);
+            float max = n == 0 ? 0 : x.Max(MathF.Abs);
+            Assert.Equal(max / 127f, scale);
+            for (int i = 0; i < n; i++)
+            {
+                sbyte expected = max == 0 ? (sbyte)0 : (sbyte)Math.Clamp(MathF.Round(x[i] * (127f / max)), -127f, 127f);
+                Assert.True(expected == q[i], $"n={n} i={i}: {q[i]} vs {expected}");
+            }
+        }
+    }
+}

@@ -9,13 +9,14 @@ namespace EdgeAvsr.Runtime.Projector.Kernels;
 /// x86 AVX2: both operands widened to int16 and multiplied with <c>vpmaddwd</c>, which sums two exact
 /// int16 products into each int32 lane. No saturation is possible (unlike <c>vpmaddubsw</c>), so
 /// int8 -128 and 127 are exact on both sides. Weights are packed in panels of 16 output channels,
-/// <c>[panel][k/2][16][2]</c>; a 4-token x 16-channel tile keeps 8 accumulators in registers and
+/// <c>[panel][k/2][16][2]</c>; a 6-token x 16-channel tile keeps 12 accumulators in registers and
 /// broadcasts one int16 pair of each token per step (outer-product form, no horizontal sums).
 /// </summary>
 public sealed class Avx2Int8Kernel : Int8GemmKernel
 {
     private const int Panel = 16;
     private const int TileRows = 6;
+    private const int PairBlock = 256;
 
     public override string Name => "avx2";
 
@@ -82,19 +83,25 @@ public sealed class Avx2Int8Kernel : Int8GemmKernel
                     short* wp = pw + (long)p * k2 * Panel * 2;
                     int c0 = p * Panel;
                     int valid = Math.Min(Panel, n - c0);
-                    int i = 0;
-                    for (; i + TileRows <= m; i += TileRows)
+                    // K is cut into blocks so the weight sub-panel (16 KiB) stays in L1 across all row tiles.
+                    for (int kb = 0; kb < k2; kb += PairBlock)
                     {
-                        Tile6x16((int*)(pa + (long)i * k2 * 2), k2, wp, pt);
-                        for (int r = 0; r < TileRows; r++)
+                        int kLen = Math.Min(PairBlock, k2 - kb);
+                        bool first = kb == 0;
+                        int i = 0;
+                        for (; i + TileRows <= m; i += TileRows)
                         {
-                            new ReadOnlySpan<int>(pt + r * Panel, valid).CopyTo(acc.Slice((i + r) * n + c0, valid));
+                            Tile6x16((int*)(pa + (long)i * k2 * 2) + kb, k2, kLen, wp + (long)kb * Panel * 2, pt);
+                            for (int r = 0; r < TileRows; r++)
+                            {
+                                Store(pt + r * Panel, acc.Slice((i + r) * n + c0, valid), first);
+                            }
                         }
-                    }
-                    for (; i < m; i++)
-                    {
-                        Tile1x16((int*)(pa + (long)i * k2 * 2), k2, wp, pt);
-                        new ReadOnlySpan<int>(pt, valid).CopyTo(acc.Slice(i * n + c0, valid));
+                        for (; i < m; i++)
+                        {
+                            Tile1x16((int*)(pa + (long)i * k2 * 2) + kb, kLen, wp + (long)kb * Panel * 2, pt);
+                            Store(pt, acc.Slice(i * n + c0, valid), first);
+                        }
                     }
                 }
             }
@@ -107,9 +114,9 @@ public sealed class Avx2Int8Kernel : Int8GemmKernel
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit]
-    private static unsafe void Tile6x16(int* a, int k2, short* w, int* tile)
+    private static unsafe void Tile6x16(int* a, int stride, int k2, short* w, int* tile)
     {
-        int* a0 = a, a1 = a + k2, a2 = a + 2 * k2, a3 = a + 3 * k2, a4 = a + 4 * k2, a5 = a + 5 * k2;
+        int* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride, a4 = a + 4 * stride, a5 = a + 5 * stride;
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int kp = 0; kp < k2; kp++)
@@ -150,39 +157,18 @@ public sealed class Avx2Int8Kernel : Int8GemmKernel
         Avx.Store(tile + 88, c51);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    [SkipLocalsInit]
-    private static unsafe void Tile4x16(int* a, int k2, short* w, int* tile)
+    private static unsafe void Store(int* tile, Span<int> destination, bool first)
     {
-        int* a0 = a, a1 = a + k2, a2 = a + 2 * k2, a3 = a + 3 * k2;
-        Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector256<int> c20 = default, c21 = default, c30 = default, c31 = default;
-        for (int kp = 0; kp < k2; kp++)
+        var src = new ReadOnlySpan<int>(tile, destination.Length);
+        if (first)
         {
-            var w0 = Avx.LoadVector256(w);
-            var w1 = Avx.LoadVector256(w + 16);
-            w += 32;
-            var b = Vector256.Create(a0[kp]).AsInt16();
-            c00 = Avx2.Add(c00, Avx2.MultiplyAddAdjacent(b, w0));
-            c01 = Avx2.Add(c01, Avx2.MultiplyAddAdjacent(b, w1));
-            b = Vector256.Create(a1[kp]).AsInt16();
-            c10 = Avx2.Add(c10, Avx2.MultiplyAddAdjacent(b, w0));
-            c11 = Avx2.Add(c11, Avx2.MultiplyAddAdjacent(b, w1));
-            b = Vector256.Create(a2[kp]).AsInt16();
-            c20 = Avx2.Add(c20, Avx2.MultiplyAddAdjacent(b, w0));
-            c21 = Avx2.Add(c21, Avx2.MultiplyAddAdjacent(b, w1));
-            b = Vector256.Create(a3[kp]).AsInt16();
-            c30 = Avx2.Add(c30, Avx2.MultiplyAddAdjacent(b, w0));
-            c31 = Avx2.Add(c31, Avx2.MultiplyAddAdjacent(b, w1));
+            src.CopyTo(destination);
+            return;
         }
-        Avx.Store(tile, c00);
-        Avx.Store(tile + 8, c01);
-        Avx.Store(tile + 16, c10);
-        Avx.Store(tile + 24, c11);
-        Avx.Store(tile + 32, c20);
-        Avx.Store(tile + 40, c21);
-        Avx.Store(tile + 48, c30);
-        Avx.Store(tile + 56, c31);
+        for (int c = 0; c < destination.Length; c++)
+        {
+            destination[c] += src[c];
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

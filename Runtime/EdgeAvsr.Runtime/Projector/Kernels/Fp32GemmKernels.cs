@@ -101,6 +101,7 @@ internal sealed class PanelPackedFloat : PackedFloatMatrix
 public abstract class PanelFp32Kernel : Fp32GemmKernel
 {
     private const int TileRows = 4;
+    private const int KBlock = 256;
 
     public override PackedFloatMatrix Pack(ReadOnlySpan<float> weights, int rows, int columns) => new PanelPackedFloat(weights, rows, columns);
 
@@ -124,21 +125,41 @@ public abstract class PanelFp32Kernel : Fp32GemmKernel
                 float* wp = pw + (long)p * k * PanelPackedFloat.Panel;
                 int c0 = p * PanelPackedFloat.Panel;
                 int valid = Math.Min(PanelPackedFloat.Panel, n - c0);
-                for (int i = 0; i < m; i += TileRows)
+                // K blocks keep the weight sub-panel (16 KiB) in L1 across the row tiles.
+                for (int kb = 0; kb < k; kb += KBlock)
                 {
-                    int rows = Math.Min(TileRows, m - i);
-                    Tile(pa + (long)i * k, k, rows, wp, pt);
-                    for (int r = 0; r < rows; r++)
+                    int kLen = Math.Min(KBlock, k - kb);
+                    for (int i = 0; i < m; i += TileRows)
                     {
-                        new ReadOnlySpan<float>(pt + r * PanelPackedFloat.Panel, valid).CopyTo(output.Slice((i + r) * n + c0, valid));
+                        int rows = Math.Min(TileRows, m - i);
+                        Tile(pa + (long)i * k + kb, k, kLen, rows, wp + (long)kb * PanelPackedFloat.Panel, pt);
+                        for (int r = 0; r < rows; r++)
+                        {
+                            var src = new ReadOnlySpan<float>(pt + r * PanelPackedFloat.Panel, valid);
+                            var dst = output.Slice((i + r) * n + c0, valid);
+                            if (kb == 0)
+                            {
+                                src.CopyTo(dst);
+                            }
+                            else
+                            {
+                                for (int c = 0; c < valid; c++)
+                                {
+                                    dst[c] += src[c];
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
     }
 
-    /// <summary>Computes a 4 x 16 tile; rows at or past <paramref name="rows"/> repeat row 0 and are discarded.</summary>
-    private protected abstract unsafe void Tile(float* a, int k, int rows, float* w, float* tile);
+    /// <summary>
+    /// Computes a 4 x 16 tile over <paramref name="k"/> reduction steps; token rows are <paramref name="stride"/> apart.
+    /// Rows at or past <paramref name="rows"/> repeat row 0 and are discarded.
+    /// </summary>
+    private protected abstract unsafe void Tile(float* a, int stride, int k, int rows, float* w, float* tile);
 }
 
 /// <summary>x86 AVX2 + FMA3: 4 tokens x 16 channels in 8 ymm accumulators.</summary>
@@ -149,9 +170,9 @@ public sealed class Avx2FmaFp32Kernel : PanelFp32Kernel
     public override bool IsNative => Avx2.IsSupported && Fma.IsSupported;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private protected override unsafe void Tile(float* a, int k, int rows, float* w, float* tile)
+    private protected override unsafe void Tile(float* a, int stride, int k, int rows, float* w, float* tile)
     {
-        float* a0 = a, a1 = rows > 1 ? a + k : a, a2 = rows > 2 ? a + 2 * k : a, a3 = rows > 3 ? a + 3 * k : a;
+        float* a0 = a, a1 = rows > 1 ? a + stride : a, a2 = rows > 2 ? a + 2 * stride : a, a3 = rows > 3 ? a + 3 * stride : a;
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
         for (int t = 0; t < k; t++)
@@ -194,9 +215,9 @@ public sealed class Vector128Fp32Kernel : PanelFp32Kernel
     public override bool IsNative => Vector128.IsHardwareAccelerated;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private protected override unsafe void Tile(float* a, int k, int rows, float* w, float* tile)
+    private protected override unsafe void Tile(float* a, int stride, int k, int rows, float* w, float* tile)
     {
-        float* a0 = a, a1 = rows > 1 ? a + k : a, a2 = rows > 2 ? a + 2 * k : a, a3 = rows > 3 ? a + 3 * k : a;
+        float* a0 = a, a1 = rows > 1 ? a + stride : a, a2 = rows > 2 ? a + 2 * stride : a, a3 = rows > 3 ? a + 3 * stride : a;
         Vector128<float> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector128<float> c10 = default, c11 = default, c12 = default, c13 = default;
         Vector128<float> c20 = default, c21 = default, c22 = default, c23 = default;
