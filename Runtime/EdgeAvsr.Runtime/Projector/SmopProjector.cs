@@ -211,7 +211,20 @@ public sealed class SmopProjector
 
         // Each (token, slot) gets its expert's output; summed in slot order afterwards, so the result
         // does not depend on thread scheduling.
-        var slotOutputs = new float[checked(tokens * k * d)];
+        float[] slotOutputs = ArrayPool<float>.Shared.Rent(checked(tokens * k * d));
+        try
+        {
+            RunItems(mixture, x, groups, items, counts, slotOutputs, k, d);
+            return Combine(slotOutputs, experts, weights, tokens, k, d);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(slotOutputs);
+        }
+    }
+
+    private void RunItems(MixtureRuntime mixture, FloatMatrix x, List<int>[] groups, List<(int Expert, int Start, int Count)> items, long[] counts, float[] slotOutputs, int k, int d)
+    {
         Parallel.For(0, items.Count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, idx =>
         {
             var (expert, start, count) = items[idx];
@@ -240,7 +253,10 @@ public sealed class SmopProjector
                 ArrayPool<float>.Shared.Return(output);
             }
         });
+    }
 
+    private static ModalityTokens Combine(float[] slotOutputs, int[] experts, float[] weights, int tokens, int k, int d)
+    {
         var result = new FloatMatrix(tokens, d);
         for (int t = 0; t < tokens; t++)
         {

@@ -63,7 +63,16 @@ public sealed class Avx2Int8Kernel : Int8GemmKernel
             {
                 var src = a.Slice(i * k, k);
                 var dst = a16.AsSpan(i * k2 * 2, k2 * 2);
-                for (int t = 0; t < k; t++)
+                int t = 0;
+                fixed (sbyte* ps = src)
+                fixed (short* pd = dst)
+                {
+                    for (; t + 16 <= k; t += 16)
+                    {
+                        Avx.Store(pd + t, Avx2.ConvertToVector256Int16(Sse2.LoadVector128(ps + t)));
+                    }
+                }
+                for (; t < k; t++)
                 {
                     dst[t] = src[t];
                 }
