@@ -90,7 +90,15 @@ def bench(args):
         np.save(args.output, y.numpy())
     times.sort()
     print(json.dumps({"ms": times[len(times) // 2], "threads": torch.get_num_threads(), "torch": torch.__version__,
-                      "blas": "openblas" if "openblas" in torch.__config__.show().lower() else "other", "config": cfg}))
+                      "blas": blas_library(), "config": cfg}))
+
+
+def blas_library():
+    """The BLAS library torch actually loaded (Debian's torch is built BLAS_INFO=generic against libblas.so.3, which
+    the alternatives system points at OpenBLAS when libopenblas0-pthread is installed)."""
+    with open("/proc/self/maps") as f:
+        libs = sorted({os.path.basename(l.split()[-1]) for l in f if "blas" in l.lower()})
+    return ", ".join(libs) or "none found"
 
 
 def main():
