@@ -90,6 +90,18 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     }
 
     [Fact]
+    public void SessionConfigEntries_AreApplied()
+    {
+        // allow_spinning=0 is accepted; load_model_format=ORT visibly takes effect: the .onnx file is then refused.
+        using (var s = OnnxSession.Create(model.Path, new OnnxSessionOptions { ConfigEntries = new Dictionary<string, string> { ["session.intra_op.allow_spinning"] = "0" } }))
+        {
+            Assert.Equal(2, s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) }, ["n"])[0].Int64s[0]);
+        }
+        var e = Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(model.Path, new OnnxSessionOptions { ConfigEntries = new Dictionary<string, string> { ["session.load_model_format"] = "ORT" } }));
+        Assert.IsType<OnnxRuntimeException>(e.InnerException);
+    }
+
+    [Fact]
     public void NotAnOnnxFile_IsAnEdgeAvsrError_QuotingOrt()
     {
         using var dir = new TempDir();

@@ -77,6 +77,17 @@ public sealed unsafe class OnnxSession : IDisposable
         }
         const int GraphOptimizationAll = 99;
         OrtApi.SetIntOption(OrtSlot.SetSessionGraphOptimizationLevel, so, GraphOptimizationAll, "SetSessionGraphOptimizationLevel");
+        foreach (var (key, value) in options.ConfigEntries)
+        {
+            try
+            {
+                OrtApi.AddSessionConfigEntry(so, key, value);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new EdgeAvsrException($"session config entry '{key}' = '{value}' rejected by ONNX Runtime: {e.OrtMessage}", e);
+            }
+        }
 
         var (provider, log) = AppendProviders(so, options);
         nint handle;
