@@ -280,7 +280,8 @@ def randomize(model, seed):
 
 # ---- safetensors (no safetensors package on Debian): 8-byte header length, JSON header, raw data ----
 
-def read_safetensors(path):
+def read_safetensors(path, metadata=None):
+    """Tensors of a safetensors file (F32/F16/BF16/I64) as torch tensors; its __metadata__ strings go into `metadata`."""
     with open(path, "rb") as f:
         data = f.read()
     (n,) = struct.unpack("<Q", data[:8])
@@ -289,6 +290,8 @@ def read_safetensors(path):
     out = {}
     for name, info in header.items():
         if name == "__metadata__":
+            if metadata is not None:
+                metadata.update(info)
             continue
         begin, end = info["data_offsets"]
         raw = data[base + begin:base + end]
@@ -307,8 +310,10 @@ def read_safetensors(path):
     return out
 
 
-def write_safetensors(path, tensors):
+def write_safetensors(path, tensors, metadata=None):
     header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
     for name, t in tensors.items():
         a = t.detach().cpu().numpy()
         if a.dtype == np.int64:
@@ -328,7 +333,8 @@ def write_safetensors(path, tensors):
 
 
 def infer_config(arch, sd, heads=None):
-    """Sizes from a checkpoint's tensor shapes (heads = D / 64 unless given: true for every Whisper and AV-HuBERT size)."""
+    """Sizes from a checkpoint's tensor shapes. Heads cannot be seen in the shapes: given, or D / 64 (true for every
+    released Whisper and AV-HuBERT size; the tiny test sizes record theirs in the file's metadata)."""
     layers = len({k.split(".")[1] for k in sd if k.startswith("layers.")}) if arch == "whisper" \
         else len({k.split(".")[2] for k in sd if k.startswith("encoder.layers.")})
     if arch == "whisper":
@@ -346,10 +352,13 @@ def load_checkpoint(arch, path, heads=None):
     must be present with its shape; the checkpoint's other keys (AV-HuBERT's audio front-end, mask_emb, final_proj,
     the projector and LLM) are ignored."""
     prefix = PREFIX[arch]
-    everything = read_safetensors(path)
+    metadata = {}
+    everything = read_safetensors(path, metadata)
     sd = {k[len(prefix):]: v for k, v in everything.items() if k.startswith(prefix)}
     if not sd:
         raise SystemExit(f"{path}: no tensors under '{prefix}'")
+    if heads is None and prefix + "heads" in metadata:
+        heads = int(metadata[prefix + "heads"])
     cfg = infer_config(arch, sd, heads)
     model = build(arch, **cfg)
     own = model.state_dict()

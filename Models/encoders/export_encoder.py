@@ -52,7 +52,8 @@ def export(args):
     model, cfg = make_model(args)
     if args.save_weights:
         prefix = encoders.PREFIX[args.arch]
-        encoders.write_safetensors(args.save_weights, {prefix + k: v for k, v in model.state_dict().items()})
+        encoders.write_safetensors(args.save_weights, {prefix + k: v for k, v in model.state_dict().items()},
+                                   {prefix + "heads": cfg["heads"]})
     if args.arch == "whisper":
         dummy, names, axes = torch.zeros(1, 80, 3000), ["input_features"], None
     else:

@@ -20,9 +20,10 @@ public sealed class TinyEncoders : IDisposable
         NpyFile.Write(Mel, Enumerable.Range(0, 80 * 3000).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(), 80, 3000);
         NpyFile.Write(Roi7, Enumerable.Range(0, 7 * 88 * 88).Select(_ => (float)((rng.NextDouble() - 0.421) / 0.165)).ToArray(), 7, 88, 88);
         NpyFile.Write(Roi3, Enumerable.Range(0, 3 * 88 * 88).Select(_ => (float)((rng.NextDouble() - 0.421) / 0.165)).ToArray(), 3, 88, 88);
-        Python.Script(Script, "export", "--arch", "whisper", "--size", "tiny", "--seed", "3", "--out", Audio, "--check-input", Mel, "--check-output", File("audio_ref.npy"));
+        Python.Script(Script, "export", "--arch", "whisper", "--size", "tiny", "--seed", "3", "--out", Audio, "--check-input", Mel, "--check-output", File("audio_ref.npy"), "--save-weights", File("audio.safetensors"));
+        Python.Script(Script, "export", "--arch", "whisper", "--checkpoint", File("audio.safetensors"), "--out", File("audio_ckpt.onnx"), "--check-input", Mel, "--check-output", File("audio_ckpt_ref.npy"));
         Python.Script(Script, "export", "--arch", "avhubert", "--size", "tiny", "--seed", "4", "--out", Video, "--check-input", Roi7, "--check-output", File("video7_ref.npy"), "--save-weights", File("video.safetensors"));
-        Python.Script(Script, "export", "--arch", "avhubert", "--checkpoint", File("video.safetensors"), "--heads", "4", "--out", File("video_ckpt.onnx"), "--check-input", Roi3, "--check-output", File("video3_ref.npy"));
+        Python.Script(Script, "export", "--arch", "avhubert", "--checkpoint", File("video.safetensors"), "--out", File("video_ckpt.onnx"), "--check-input", Roi3, "--check-output", File("video3_ref.npy"));
         // The audio graph with its input renamed: a model that is ONNX but not an encoder this runtime accepts.
         Python.Run($$"""
             import onnx
@@ -119,6 +120,30 @@ public class EncoderTests(TinyEncoders m) : IClassFixture<TinyEncoders>
         var v3 = NpyFile.ReadFloat32(dir.File("v3.npy"));
         Assert.Equal(new long[] { 1, 3, 64 }, v3.Shape);
         Assert.True(Relative(v3, NpyFile.ReadFloat32(m.File("video3_ref.npy")), 3) <= 1e-4);
+    }
+
+    [Fact]
+    public void ExportScripts_LoadWeightsFromTheCheckpointPrefix_AndRefuseAnIncompleteOne()
+    {
+        // The module built from audio_encoder.* of the saved safetensors gives the same states as ORT on the seeded export.
+        using var dir = new TempDir();
+        EncodeJob.Run(new EncodeRequest { ModelPath = m.Audio, InputPath = m.Mel, OutputPath = dir.File("a.npy") });
+        Assert.True(Relative(NpyFile.ReadFloat32(dir.File("a.npy")), NpyFile.ReadFloat32(m.File("audio_ckpt_ref.npy")), 1500) <= 1e-4);
+
+        // Drop one tensor: the script names it.
+        string partial = dir.File("partial.safetensors");
+        Python.Run($$"""
+            import sys
+            sys.path.insert(0, r"{{Path.Combine(Python.RepoRoot, "Models", "encoders")}}")
+            import encoders
+            meta = {}
+            sd = encoders.read_safetensors(r"{{m.File("video.safetensors")}}", meta)
+            del sd["video_encoder.encoder.layers.1.fc2.weight"]
+            encoders.write_safetensors(r"{{partial}}", sd, meta)
+            """);
+        var e = Assert.Throws<InvalidOperationException>(() => Python.Script("Models/encoders/export_encoder.py", "export", "--arch", "avhubert", "--checkpoint", partial, "--out", dir.File("x.onnx")));
+        Assert.Contains("missing video_encoder.encoder.layers.1.fc2.weight", e.Message, StringComparison.Ordinal);
+        Assert.False(System.IO.File.Exists(dir.File("x.onnx")));
     }
 
     [Theory]

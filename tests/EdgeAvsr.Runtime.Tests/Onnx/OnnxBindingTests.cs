@@ -173,6 +173,28 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         Assert.Contains("libonnxruntime_providers_shared.so", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void TensorRtAndCudaOptions_BecomeOrtsProviderKeys()
+    {
+        var trt = new TensorRtOptions
+        {
+            DeviceId = 1, Fp16 = true, Int8 = true, EngineCacheDirectory = "/cache/engines", TimingCacheDirectory = "/cache/timing",
+            MaxWorkspaceBytes = 2147483648, DlaCore = 1, Extra = new Dictionary<string, string> { ["trt_builder_optimization_level"] = "5" },
+        }.ToKeyValues().ToDictionary(kv => kv.Key, kv => kv.Value);
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["device_id"] = "1", ["trt_fp16_enable"] = "1", ["trt_int8_enable"] = "1",
+            ["trt_engine_cache_enable"] = "1", ["trt_engine_cache_path"] = "/cache/engines",
+            ["trt_timing_cache_enable"] = "1", ["trt_timing_cache_path"] = "/cache/timing",
+            ["trt_max_workspace_size"] = "2147483648", ["trt_dla_enable"] = "1", ["trt_dla_core"] = "1",
+            ["trt_builder_optimization_level"] = "5",
+        }, trt);
+        Assert.Equal(new Dictionary<string, string> { ["device_id"] = "0", ["trt_fp16_enable"] = "0", ["trt_int8_enable"] = "0" },
+            new TensorRtOptions().ToKeyValues().ToDictionary(kv => kv.Key, kv => kv.Value));
+        Assert.Equal([new KeyValuePair<string, string>("device_id", "2"), new("gpu_mem_limit", "1073741824")],
+            new CudaOptions { DeviceId = 2, Extra = new Dictionary<string, string> { ["gpu_mem_limit"] = "1073741824" } }.ToKeyValues());
+    }
+
     [Theory]
     [InlineData("gpu", "'gpu' is not an execution provider")]
     [InlineData("cpu,cpu", "lists 'cpu' twice")]
