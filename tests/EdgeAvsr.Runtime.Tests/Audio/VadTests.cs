@@ -133,6 +133,35 @@ public class VadTests(SpokenSentences audio) : IClassFixture<SpokenSentences>
         Assert.True(first.Take(10).All(p => p < 0.2f), "leading 0.5 s silence is not speech");
     }
 
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(5, 30)]
+    [InlineData(7, 300)]
+    public void Stream_InRandomPieces_GivesTheSegmentsOfTheWholeFile(int seed, int padMs)
+    {
+        var samples = VadAudioInput.Read(audio.Path);
+        var options = new VadOptions { SpeechPadMs = padMs, MinSilenceMs = 150 };
+        using var vad = SileroVad.Open();
+        var whole = vad.Detect(samples, options);
+        var stream = vad.OpenStream(options);
+        var rng = new Random(seed);
+        var streamed = new List<SpeechSegment>();
+        var firstSeenAt = new List<long>();
+        for (int at = 0; at < samples.Length;)
+        {
+            int n = Math.Min(samples.Length - at, rng.Next(1, 4000));
+            var got = stream.Push(samples.AsSpan(at, n));
+            streamed.AddRange(got);
+            firstSeenAt.AddRange(got.Select(_ => stream.Samples));
+            at += n;
+        }
+        streamed.AddRange(stream.Finish());
+        Assert.Equal(whole, streamed);
+        // Segments before the last one are reported while the audio is still coming, not at the end.
+        Assert.True(firstSeenAt.Count >= whole.Count - 1);
+        Assert.All(firstSeenAt, s => Assert.True(s < samples.Length));
+    }
+
     [Fact]
     public void Cli_Vad_PrintsSegments_AndHonoursTheOptions()
     {
@@ -223,5 +252,9 @@ public class VadTests(SpokenSentences audio) : IClassFixture<SpokenSentences>
         Assert.Equal(80 * w, segs[1].End, 6); // runs to the end of the audio, clamped
         var strict = VadSegmenter.Segments(p, 80 * 512, new VadOptions { MinSilenceMs = 0, SpeechPadMs = 0, MinSpeechMs = 0 });
         Assert.Equal(4, strict.Count); // the dip splits, the short burst is kept
+        // Padding larger than half a gap meets in the middle: the 64 ms dip is shared 32/32 ms.
+        var wide = VadSegmenter.Segments(p, 80 * 512, new VadOptions { MinSilenceMs = 0, SpeechPadMs = 100, MinSpeechMs = 0 });
+        Assert.Equal(16 * w, wide[0].End, 6);
+        Assert.Equal(16 * w, wide[1].Start, 6);
     }
 }

@@ -100,5 +100,66 @@ public sealed class SileroVad : IDisposable
         return VadSegmenter.Segments(Probabilities(samples16k, options.WindowSamples), samples16k.Length, options);
     }
 
+    /// <summary>A live stream over this model (which must not be used for anything else while the stream is in use).</summary>
+    public VadStream OpenStream(VadOptions? options = null) => new(this, options ?? new VadOptions());
+
     public void Dispose() => _session.Dispose();
+}
+
+/// <summary>
+/// Speech segments from audio that arrives in pieces (a microphone): <see cref="Push"/> any number of 16 kHz samples
+/// and get back the segments that became final; <see cref="Finish"/> at the end. Gives exactly the segments
+/// <see cref="SileroVad.Detect"/> gives for the whole audio.
+/// </summary>
+public sealed class VadStream
+{
+    private readonly SileroVad _vad;
+    private readonly VadTracker _tracker;
+    private readonly float[] _window;
+    private int _filled;
+    private long _samples;
+
+    internal VadStream(SileroVad vad, VadOptions options)
+    {
+        _vad = vad;
+        _tracker = new VadTracker(options);
+        _window = new float[options.WindowSamples];
+        _vad.Reset();
+    }
+
+    /// <summary>Samples consumed so far.</summary>
+    public long Samples => _samples;
+
+    public IReadOnlyList<SpeechSegment> Push(ReadOnlySpan<float> samples16k)
+    {
+        var output = new List<SpeechSegment>();
+        while (samples16k.Length > 0)
+        {
+            int n = Math.Min(samples16k.Length, _window.Length - _filled);
+            samples16k[..n].CopyTo(_window.AsSpan(_filled));
+            _filled += n;
+            _samples += n;
+            samples16k = samples16k[n..];
+            if (_filled == _window.Length)
+            {
+                _tracker.Push(_vad.Step(_window), output);
+                _filled = 0;
+            }
+        }
+        return output;
+    }
+
+    /// <summary>End of the audio: the last (zero-padded) window and every segment still open.</summary>
+    public IReadOnlyList<SpeechSegment> Finish()
+    {
+        var output = new List<SpeechSegment>();
+        if (_filled > 0)
+        {
+            Array.Clear(_window, _filled, _window.Length - _filled);
+            _tracker.Push(_vad.Step(_window), output);
+            _filled = 0;
+        }
+        _tracker.Finish(_samples, output);
+        return output;
+    }
 }

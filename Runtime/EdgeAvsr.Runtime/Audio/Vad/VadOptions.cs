@@ -58,74 +58,118 @@ public static class VadSegmenter
 {
     public static IReadOnlyList<SpeechSegment> Segments(ReadOnlySpan<float> probabilities, long totalSamples, VadOptions options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        long window = options.WindowSamples;
-        long minSpeech = (long)options.MinSpeechMs * VadOptions.SampleRate / 1000;
-        long minSilence = (long)options.MinSilenceMs * VadOptions.SampleRate / 1000;
-        long pad = (long)options.SpeechPadMs * VadOptions.SampleRate / 1000;
-        float negative = options.EffectiveNegativeThreshold;
-
-        var raw = new List<(long Start, long End)>();
-        bool inSpeech = false;
-        long start = 0, silenceStart = -1;
+        var tracker = new VadTracker(options);
+        var result = new List<SpeechSegment>();
         for (int i = 0; i < probabilities.Length; i++)
         {
-            long at = i * window;
-            float p = probabilities[i];
-            if (p >= options.Threshold)
-            {
-                silenceStart = -1;
-                if (!inSpeech)
-                {
-                    inSpeech = true;
-                    start = at;
-                }
-                continue;
-            }
-            if (inSpeech && p < negative)
-            {
-                if (silenceStart < 0)
-                {
-                    silenceStart = at;
-                }
-                if (at + window - silenceStart >= minSilence)
-                {
-                    if (silenceStart - start >= minSpeech)
-                    {
-                        raw.Add((start, silenceStart));
-                    }
-                    inSpeech = false;
-                    silenceStart = -1;
-                }
-            }
+            tracker.Push(probabilities[i], result);
         }
-        if (inSpeech)
-        {
-            long end = silenceStart >= 0 ? silenceStart : totalSamples;
-            if (end - start >= minSpeech)
-            {
-                raw.Add((start, end));
-            }
-        }
-
-        // Pad each side, splitting the gap when two padded segments would overlap.
-        var result = new List<SpeechSegment>(raw.Count);
-        for (int i = 0; i < raw.Count; i++)
-        {
-            long s = raw[i].Start - pad, e = raw[i].End + pad;
-            if (i > 0)
-            {
-                s = Math.Max(s, (raw[i - 1].End + raw[i].Start) / 2);
-            }
-            if (i + 1 < raw.Count)
-            {
-                e = Math.Min(e, (raw[i].End + raw[i + 1].Start) / 2);
-            }
-            s = Math.Max(0, s);
-            e = Math.Min(totalSamples, e);
-            result.Add(new SpeechSegment((double)s / VadOptions.SampleRate, (double)e / VadOptions.SampleRate));
-        }
+        tracker.Finish(totalSamples, result);
         return result;
+    }
+}
+
+/// <summary>
+/// The segmentation rule as a state machine fed one window probability at a time, so that a stream gives exactly the
+/// segments a whole file gives. A closed segment is held back until its padded end is final: until the next segment
+/// starts (the padding of two close segments meets half way) or the position passes its end by two paddings.
+/// </summary>
+internal sealed class VadTracker
+{
+    private readonly VadOptions _options;
+    private readonly long _window, _minSpeech, _minSilence, _pad;
+    private readonly float _negative;
+    private long _position;          // sample index of the next window
+    private bool _inSpeech;
+    private long _start, _silenceStart = -1;
+    private (long Start, long End)? _pending;
+    private long _previousRawEnd = -1;
+
+    public VadTracker(VadOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _window = options.WindowSamples;
+        _minSpeech = (long)options.MinSpeechMs * VadOptions.SampleRate / 1000;
+        _minSilence = (long)options.MinSilenceMs * VadOptions.SampleRate / 1000;
+        _pad = (long)options.SpeechPadMs * VadOptions.SampleRate / 1000;
+        _negative = options.EffectiveNegativeThreshold;
+    }
+
+    /// <summary>Consumes the next window's probability; appends any segment that became final.</summary>
+    public void Push(float p, List<SpeechSegment> output)
+    {
+        long at = _position;
+        _position += _window;
+        if (p >= _options.Threshold)
+        {
+            _silenceStart = -1;
+            if (!_inSpeech)
+            {
+                _inSpeech = true;
+                _start = at;
+                EmitPending(nextStart: at, total: long.MaxValue, output);
+            }
+        }
+        else if (_inSpeech && p < _negative)
+        {
+            if (_silenceStart < 0)
+            {
+                _silenceStart = at;
+            }
+            if (_position - _silenceStart >= _minSilence)
+            {
+                Close(_silenceStart, output);
+            }
+        }
+        if (_pending is { } q && !_inSpeech && _position >= q.End + 2 * _pad)
+        {
+            EmitPending(nextStart: long.MaxValue, total: long.MaxValue, output);
+        }
+    }
+
+    /// <summary>End of audio (<paramref name="totalSamples"/> long): closes and emits what is left.</summary>
+    public void Finish(long totalSamples, List<SpeechSegment> output)
+    {
+        if (_inSpeech)
+        {
+            Close(_silenceStart >= 0 ? _silenceStart : totalSamples, output);
+        }
+        EmitPending(nextStart: long.MaxValue, total: totalSamples, output);
+    }
+
+    private void Close(long end, List<SpeechSegment> output)
+    {
+        _inSpeech = false;
+        _silenceStart = -1;
+        if (end - _start < _minSpeech)
+        {
+            return;
+        }
+        EmitPending(nextStart: _start, total: long.MaxValue, output);
+        _pending = (_start, end);
+    }
+
+    private void EmitPending(long nextStart, long total, List<SpeechSegment> output)
+    {
+        if (_pending is not { } q)
+        {
+            return;
+        }
+        long s = q.Start - _pad, e = q.End + _pad;
+        if (_previousRawEnd >= 0)
+        {
+            s = Math.Max(s, (_previousRawEnd + q.Start) / 2);
+        }
+        if (nextStart != long.MaxValue)
+        {
+            e = Math.Min(e, (q.End + nextStart) / 2);
+        }
+        s = Math.Max(0, s);
+        e = Math.Min(total, e);
+        output.Add(new SpeechSegment((double)s / VadOptions.SampleRate, (double)e / VadOptions.SampleRate));
+        _previousRawEnd = q.End;
+        _pending = null;
     }
 }
