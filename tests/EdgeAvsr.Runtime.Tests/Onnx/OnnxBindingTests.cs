@@ -152,6 +152,7 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
             Log = log.Add,
         });
         Assert.Equal(ExecutionProvider.Cpu, s.Provider);
+        Assert.Equal([ExecutionProvider.Cpu], s.Providers);
         Assert.Equal(3, log.Count);
         Assert.StartsWith("execution provider tensorrt unavailable: ", log[0], StringComparison.Ordinal);
         Assert.Contains("libonnxruntime_providers_shared.so", log[0], StringComparison.Ordinal);

@@ -15,11 +15,11 @@ public sealed unsafe class OnnxSession : IDisposable
 
     private readonly OrtSessionHandle _session;
 
-    private OnnxSession(string source, OrtSessionHandle session, ExecutionProvider provider, IReadOnlyList<string> providerLog)
+    private OnnxSession(string source, OrtSessionHandle session, IReadOnlyList<ExecutionProvider> providers, IReadOnlyList<string> providerLog)
     {
         Source = source;
         _session = session;
-        Provider = provider;
+        Providers = providers;
         ProviderLog = providerLog;
         Inputs = ReadNodes(input: true);
         Outputs = ReadNodes(input: false);
@@ -28,8 +28,11 @@ public sealed unsafe class OnnxSession : IDisposable
     /// <summary>The model file (or "(memory)").</summary>
     public string Source { get; }
 
-    /// <summary>The first listed provider that ORT accepted.</summary>
-    public ExecutionProvider Provider { get; }
+    /// <summary>The first listed provider that ORT accepted: the one that runs every node it supports.</summary>
+    public ExecutionProvider Provider => Providers[0];
+
+    /// <summary>Every listed provider ORT accepted, in priority order.</summary>
+    public IReadOnlyList<ExecutionProvider> Providers { get; }
 
     /// <summary>What happened to each provider tried, in order.</summary>
     public IReadOnlyList<string> ProviderLog { get; }
@@ -89,7 +92,7 @@ public sealed unsafe class OnnxSession : IDisposable
             }
         }
 
-        var (provider, log) = AppendProviders(so, options);
+        var (accepted, log) = AppendProviders(so, options);
         nint handle;
         try
         {
@@ -99,15 +102,17 @@ public sealed unsafe class OnnxSession : IDisposable
         {
             throw new EdgeAvsrException($"{source}: ONNX Runtime cannot load this model ({e.Code}): {e.OrtMessage}", e);
         }
-        return new OnnxSession(source, new OrtSessionHandle(handle), provider, log);
+        return new OnnxSession(source, new OrtSessionHandle(handle), accepted, log);
     }
 
     /// <summary>
-    /// Appends the listed providers in order until one is accepted. GPU providers that fail are logged with ORT's
-    /// reason; the next is tried only because the caller listed it. Without "cpu" in the list ORT's implicit CPU
-    /// fallback for unsupported nodes is switched off, so nothing runs on the CPU unasked.
+    /// Appends every listed provider, in the listed order (ORT gives each node to the first provider that takes it,
+    /// so a later provider only runs what an earlier one cannot). A provider that cannot be appended is logged with
+    /// ORT's reason and skipped; the rest are used only because they are listed. Without "cpu" in the list ORT's
+    /// implicit CPU fallback for unsupported nodes is switched off, so nothing runs on the CPU unasked. No accepted
+    /// provider is an error.
     /// </summary>
-    private static (ExecutionProvider Provider, IReadOnlyList<string> Log) AppendProviders(OrtSessionOptionsHandle so, OnnxSessionOptions options)
+    private static (IReadOnlyList<ExecutionProvider> Accepted, IReadOnlyList<string> Log) AppendProviders(OrtSessionOptionsHandle so, OnnxSessionOptions options)
     {
         if (options.Providers.Count == 0)
         {
@@ -120,13 +125,9 @@ public sealed unsafe class OnnxSession : IDisposable
             options.Log?.Invoke(line);
         }
         string listed = string.Join(",", options.Providers.Select(p => p.ToText()));
+        var accepted = new List<ExecutionProvider>();
         foreach (var p in options.Providers)
         {
-            if (p == ExecutionProvider.Cpu)
-            {
-                Note($"execution provider: cpu (from --ep {listed})");
-                return (p, log);
-            }
             try
             {
                 if (p == ExecutionProvider.TensorRt)
@@ -134,25 +135,29 @@ public sealed unsafe class OnnxSession : IDisposable
                     var kv = options.TensorRt.ToKeyValues();
                     OrtApi.AppendTensorRt(so, kv.Select(x => x.Key).ToArray(), kv.Select(x => x.Value).ToArray());
                 }
-                else
+                else if (p == ExecutionProvider.Cuda)
                 {
                     var kv = options.Cuda.ToKeyValues();
                     OrtApi.AppendCuda(so, kv.Select(x => x.Key).ToArray(), kv.Select(x => x.Value).ToArray());
                 }
+                accepted.Add(p); // the CPU provider is always present in ORT; listing it allows its use
             }
             catch (OnnxRuntimeException e)
             {
                 Note($"execution provider {p.ToText()} unavailable: {e.OrtMessage.ReplaceLineEndings(" ").Trim()} ({e.Function}, {e.Code})");
-                continue;
             }
-            if (!options.Providers.Contains(ExecutionProvider.Cpu))
-            {
-                OrtApi.AddSessionConfigEntry(so, "session.disable_cpu_ep_fallback", "1");
-            }
-            Note($"execution provider: {p.ToText()} (from --ep {listed})");
-            return (p, log);
         }
-        throw new EdgeAvsrException($"none of the execution providers listed ({listed}) can be used here: {string.Join("; ", log)}");
+        if (accepted.Count == 0)
+        {
+            throw new EdgeAvsrException($"none of the execution providers listed ({listed}) can be used here: {string.Join("; ", log)}");
+        }
+        if (!accepted.Contains(ExecutionProvider.Cpu))
+        {
+            OrtApi.AddSessionConfigEntry(so, "session.disable_cpu_ep_fallback", "1");
+        }
+        string rest = accepted.Count > 1 ? $", then {string.Join(", ", accepted.Skip(1).Select(p => p.ToText()))} for nodes it does not take" : "";
+        Note($"execution provider: {accepted[0].ToText()}{rest} (from --ep {listed})");
+        return (accepted, log);
     }
 
     private static OrtEnvHandle Environment()
