@@ -163,6 +163,23 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         Assert.Equal(2, s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) }, ["n"])[0].Int64s[0]);
     }
 
+    [Fact]
+    public void AppendSlots_ReachOrt_AndFailWithItsReason_WhenNoOptionsAreUpdated()
+    {
+        // With no keys the Update call is skipped, so the *_V2 append slots (170, 204) themselves answer. ORT's
+        // provider bridge logs through the environment's logger, so an environment must exist (a session makes it).
+        using (OnnxSession.Create(model.Path))
+        {
+        }
+        using var so = new OrtSessionOptionsHandle(OrtApi.CreateSessionOptions());
+        var trt = Assert.Throws<OnnxRuntimeException>(() => OrtApi.AppendTensorRt(so, [], []));
+        Assert.Equal("SessionOptionsAppendExecutionProvider_TensorRT_V2", trt.Function);
+        Assert.Contains("Failed to load", trt.OrtMessage, StringComparison.Ordinal);
+        var cuda = Assert.Throws<OnnxRuntimeException>(() => OrtApi.AppendCuda(so, [], []));
+        Assert.Equal("SessionOptionsAppendExecutionProvider_CUDA_V2", cuda.Function);
+        Assert.Contains("Failed to load", cuda.OrtMessage, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("tensorrt")]
     [InlineData("tensorrt,cuda")]
