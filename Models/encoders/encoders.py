@@ -357,6 +357,10 @@ def load_checkpoint(arch, path, heads=None):
     sd = {k[len(prefix):]: v for k, v in everything.items() if k.startswith(prefix)}
     if not sd:
         raise SystemExit(f"{path}: no tensors under '{prefix}'")
+    # torch >= 2.1 saves weight_norm as a parametrization: original0 = g, original1 = v.
+    for n, alias in (("weight_g", "parametrizations.weight.original0"), ("weight_v", "parametrizations.weight.original1")):
+        if "encoder.pos_conv.0." + n not in sd and "encoder.pos_conv.0." + alias in sd:
+            sd["encoder.pos_conv.0." + n] = sd.pop("encoder.pos_conv.0." + alias)
     if heads is None and prefix + "heads" in metadata:
         heads = int(metadata[prefix + "heads"])
     cfg = infer_config(arch, sd, heads)
