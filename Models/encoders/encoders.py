@@ -21,7 +21,9 @@ AvHubertVideoEncoder -- AV-HuBERT (facebookresearch/av_hubert, avhubert/hubert.p
       N pre-LN layers with the same sublayer names as above (all projections biased) -> encoder.layer_norm.
     Assumed (not verifiable here, no network): the names above as in the fairseq AV-HuBERT checkpoint
     (`large_vox_iter5.pt`, model state dict), prefixed `video_encoder.` in the Llama-SMoP checkpoint; PReLU as
-    resnet_relu_type ('prelu' is AV-HuBERT's default); LayerNorm eps 1e-5; exact GELU.
+    resnet_relu_type ('prelu' is AV-HuBERT's default); LayerNorm and BatchNorm eps 1e-5; exact GELU. Not covered:
+    the optional LoRA adapters on AV-HuBERT's q/v projections (the SMoP recipe does not enable them); the rest of
+    the AV-HuBERT checkpoint (feature_extractor_audio, mask_emb, final_proj, label_embs_concat) is ignored.
 
 Both run in eval mode (no dropout, BatchNorm with running statistics).
 """
