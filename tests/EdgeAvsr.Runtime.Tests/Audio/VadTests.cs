@@ -233,6 +233,24 @@ public class VadTests(SpokenSentences audio) : IClassFixture<SpokenSentences>
     }
 
     [Fact]
+    public void VadAudioInput_ReadsPcm16FloatWavAndNpy_Alike()
+    {
+        using var dir = new TempDir();
+        string pcm = audio.File("s2.wav"), flt = dir.File("f.wav"), npy = dir.File("x.npy");
+        SpokenSentences.Run("sox", pcm, "-e", "floating-point", "-b", "32", flt);
+        var a = VadAudioInput.Read(pcm);
+        var b = VadAudioInput.Read(flt);
+        Assert.Equal(a.Length, b.Length);
+        for (int i = 0; i < a.Length; i++)
+        {
+            Assert.Equal(a[i], b[i], 6);
+        }
+        NpyFile.Write(npy, a, a.Length);
+        Assert.Equal(a, VadAudioInput.Read(npy));
+        Assert.Contains(a, x => Math.Abs(x) > 0.1f);
+    }
+
+    [Fact]
     public void Segmenter_FollowsTheRule_OnKnownProbabilities()
     {
         // 512-sample windows (32 ms). Speech in windows 10..29 with one dip at 15..16 (64 ms < 100 ms min silence),
