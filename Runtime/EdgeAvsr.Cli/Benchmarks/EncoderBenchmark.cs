@@ -91,7 +91,7 @@ internal static class EncoderBenchmark
             using var encoder = EncoderSession.Open(onnx, new OnnxSessionOptions { IntraOpThreads = n, InterOpThreads = 1 });
             FloatMatrix? ortOut = null;
             double ortMs = Time(() => ortOut = arch == "whisper" ? encoder.EncodeAudio(x, null) : encoder.EncodeVideo(x, frames), reps);
-            Console.WriteLine(Inv($"{arch} ({size}, {dim} x {layers}, {tokens} output states, {gflop:G3} GFLOP): ORT 1.30 CPU {ortMs:F0} ms = {gflop / ortMs * 1e3:F1} GFLOP/s"));
+            Console.WriteLine(Inv($"{arch} ({size}, {dim} x {layers}, {tokens} output states, {gflop:0.###} GFLOP): ORT 1.30 CPU {ortMs:F0} ms = {gflop / ortMs * 1e3:F1} GFLOP/s"));
             if (noTorch)
             {
                 continue;
