@@ -18,6 +18,7 @@ public static class Program
         root.Subcommands.Add(ProjectorCommands.CreateProject());
         root.Subcommands.Add(ProjectorCommands.CreateSelfTest());
         root.Subcommands.Add(BenchCommands.Create());
+        root.Subcommands.Add(FrontendCommands.CreateFeatures());
         return root;
     }
 }
