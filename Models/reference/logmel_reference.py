@@ -2,7 +2,8 @@
 """Independent reference for EdgeAvsr's Whisper log-mel front-end (torch + numpy, Debian's /usr/bin/python3).
 
     logmel_reference.py features [--dtype float64|float32] IN.npy OUT.npy [IN.npy OUT.npy ...]
-        IN.npy: 1-D 16 kHz float32 samples; OUT.npy: float32 [80, 3000].
+        IN.npy: 1-D 16 kHz float32 samples, or IN.wav: 16 kHz 16-bit mono read with Python's wave module;
+        OUT.npy: float32 [80, 3000].
     logmel_reference.py bench [--iterations N] [--threads N]
         times the float32 pipeline on 30 s of seeded noise-like audio; prints JSON.
 
@@ -14,6 +15,7 @@ to max - 8; (x + 4) / 4.
 import json
 import sys
 import time
+import wave
 
 import numpy as np
 import torch
@@ -63,6 +65,15 @@ def log_mel(samples, dtype=torch.float64):
     return ((logm + 4.0) / 4.0).to(torch.float32).numpy()
 
 
+def load(path):
+    if path.endswith(".wav"):
+        with wave.open(path, "rb") as w:
+            if w.getframerate() != SR or w.getsampwidth() != 2 or w.getnchannels() != 1:
+                raise ValueError(f"{path}: expected 16 kHz 16-bit mono")
+            return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
+    return np.load(path)
+
+
 def main(argv):
     if not argv:
         print(__doc__)
@@ -74,7 +85,7 @@ def main(argv):
             dtype = {"float64": torch.float64, "float32": torch.float32}[args[1]]
             args = args[2:]
         for i in range(0, len(args), 2):
-            np.save(args[i + 1], log_mel(np.load(args[i]), dtype))
+            np.save(args[i + 1], log_mel(load(args[i]), dtype))
         return 0
     if argv[0] == "bench":
         iterations, threads = 20, 0

@@ -47,8 +47,32 @@ public static class WavReader
     }
 
     /// <summary>Parses WAV bytes; <paramref name="name"/> names the source in error messages.</summary>
-    public static AudioSignal Parse(string name, ReadOnlySpan<byte> bytes)
+    public static AudioSignal Parse(string name, ReadOnlySpan<byte> bytes) =>
+        TryParse(name, bytes, out var signal, out ushort tag) ? signal! :
+        throw new EdgeAvsrException($"{name}: WAV codec tag 0x{tag:X4} is not PCM or IEEE float (decode it through ffmpeg)");
+
+    /// <summary>
+    /// Reads a WAV file holding PCM or float samples; returns false (and the codec tag) for a well-formed WAV that holds
+    /// another codec (a-law, mu-law, ADPCM, ...), which the caller hands to ffmpeg. Malformed files throw.
+    /// </summary>
+    public static bool TryRead(string path, out AudioSignal? signal, out ushort codecTag)
     {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EdgeAvsrException($"{path}: cannot read audio file: {e.Message}");
+        }
+        return TryParse(path, bytes, out signal, out codecTag);
+    }
+
+    private static bool TryParse(string name, ReadOnlySpan<byte> bytes, out AudioSignal? signal, out ushort codecTag)
+    {
+        signal = null;
+        codecTag = 0;
         if (bytes.Length < 12 || !bytes[..4].SequenceEqual("RIFF"u8) || !bytes[8..12].SequenceEqual("WAVE"u8))
         {
             throw new EdgeAvsrException($"{name}: not a WAV file (RIFF/WAVE header missing)");
@@ -98,6 +122,11 @@ public static class WavReader
             throw new EdgeAvsrException($"{name}: WAV file has no 'data' chunk (truncated?)");
         }
         var f = format.Value;
+        codecTag = f.Tag;
+        if (f.Tag is not (FormatPcm or FormatFloat))
+        {
+            return false;
+        }
         int frameBytes = f.Channels * f.BitsPerSample / 8;
         if (data.Length % frameBytes != 0)
         {
@@ -106,10 +135,14 @@ public static class WavReader
         int frames = data.Length / frameBytes;
         var mono = new float[frames];
         Decode(data, f, mono);
-        return new AudioSignal(mono, f.SampleRate);
+        signal = new AudioSignal(mono, f.SampleRate);
+        return true;
     }
 
-    private readonly record struct Format(bool IsFloat, int Channels, int SampleRate, int BitsPerSample);
+    private readonly record struct Format(ushort Tag, int Channels, int SampleRate, int BitsPerSample)
+    {
+        public bool IsFloat => Tag == FormatFloat;
+    }
 
     private static Format ParseFormat(string name, ReadOnlySpan<byte> fmt)
     {
@@ -144,12 +177,11 @@ public static class WavReader
         {
             throw new EdgeAvsrException($"{name}: WAV sample rate {rate} Hz is out of range (1..1000000)");
         }
-        bool ok = tag switch
+        if (tag is not (FormatPcm or FormatFloat))
         {
-            FormatPcm => bits is 8 or 16 or 24 or 32,
-            FormatFloat => bits is 32 or 64,
-            _ => throw new EdgeAvsrException($"{name}: WAV format tag 0x{tag:X4} is not supported (PCM or IEEE float; other codecs go through ffmpeg)"),
-        };
+            return new Format(tag, channels, (int)rate, bits);
+        }
+        bool ok = tag == FormatPcm ? bits is 8 or 16 or 24 or 32 : bits is 32 or 64;
         if (!ok)
         {
             throw new EdgeAvsrException($"{name}: WAV {(tag == FormatPcm ? "PCM" : "float")} with {bits} bits per sample is not supported (PCM 8/16/24/32, float 32/64)");
@@ -158,7 +190,7 @@ public static class WavReader
         {
             throw new EdgeAvsrException($"{name}: WAV block align {blockAlign} differs from {channels} channels x {bits} bits");
         }
-        return new Format(tag == FormatFloat, channels, (int)rate, bits);
+        return new Format(tag, channels, (int)rate, bits);
     }
 
     private static void Decode(ReadOnlySpan<byte> data, Format f, Span<float> mono)
