@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(ProjectorCommands.CreateSelfTest());
         root.Subcommands.Add(BenchCommands.Create());
         root.Subcommands.Add(FrontendCommands.CreateFeatures());
+        root.Subcommands.Add(FrontendCommands.CreateFrames());
         return root;
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Audio;
+using EdgeAvsr.Runtime.Video;
 
 namespace EdgeAvsr.Cli.Commands;
 
@@ -36,6 +37,34 @@ internal static class FrontendCommands
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"source rate {result.SourceSampleRate} Hz{(result.SourceSampleRate != WhisperLogMel.SampleRate ? " resampled to 16000 Hz" : "")}"));
             Console.WriteLine($"wrote {result.MelPath} [80, 3000] float32");
             Console.WriteLine($"wrote {result.SidecarPath}");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    public static Command CreateFrames()
+    {
+        var video = new Option<string>("--video") { Description = "Video file (any container/codec ffmpeg reads); decoded at 25 fps, grayscale", Required = true };
+        var landmarks = new Option<string?>("--landmarks") { Description = "Face-landmark ONNX model for full-face video (docs/landmark-model.md)" };
+        var kind = new Option<string>("--input-kind") { Description = "crops (already mouth crops, resized to 96x96), face (full frames, needs --landmarks) or auto (crops if frames are at most 128x128 and no --landmarks)", DefaultValueFactory = _ => "auto" };
+        var output = new Option<string>("--out") { Description = "Output .npy, float32 [T, 88, 88]", Required = true };
+        var command = new Command("frames", "Mouth ROI of a video for the visual encoder: 25 fps, 88x88 centre crop of 96x96 mouth crops, normalised (x - 0.421) / 0.165");
+        foreach (var o in new Option[] { video, landmarks, kind, output })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction(parse => CliAction.Run(() =>
+        {
+            var result = FrameJob.Run(new FrameRequest
+            {
+                VideoPath = parse.GetValue(video)!,
+                OutputPath = parse.GetValue(output)!,
+                LandmarkModel = parse.GetValue(landmarks),
+                InputKind = FrameJob.ParseKind(parse.GetValue(kind)!),
+            });
+            Console.WriteLine($"source {result.SourceWidth}x{result.SourceHeight} read as mouth crops{(result.SourceWidth != MouthRoi.CropSize || result.SourceHeight != MouthRoi.CropSize ? " (resized to 96x96)" : "")}");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"frames: {result.Frames} at 25 fps ({result.Frames / 25.0:0.##} s)"));
+            Console.WriteLine($"wrote {result.OutputPath} [{result.Frames}, 88, 88] float32");
             return ExitCodes.Success;
         }));
         return command;
