@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace EdgeAvsr.Runtime.Audio;
@@ -39,12 +40,44 @@ public sealed class WhisperLogMel
             _window[j] = (float)(0.5 - 0.5 * Math.Cos(2 * Math.PI * j / FftSize));
         }
         Filters = new MelFilterBank(SampleRate, FftSize, MelBins, 0, SampleRate / 2.0);
+        _melWeights = Filters.Weights;
+        _melFirst = Filters.First;
     }
+
+    private readonly float[][] _melWeights;
+    private readonly int[] _melFirst;
 
     public MelFilterBank Filters { get; }
 
     /// <summary>Log-mel features <c>[80, 3000]</c> (row-major) of 16 kHz samples.</summary>
     public float[] Compute(ReadOnlySpan<float> samples)
+    {
+        var output = GC.AllocateUninitializedArray<float>(MelBins * Frames);
+        Compute(samples, output);
+        return output;
+    }
+
+    /// <summary>
+    /// Log-mel features of 16 kHz samples into <paramref name="destination"/> ([80, 3000] row-major). Calls on one
+    /// instance are serialised (it keeps its padded-signal and spectrum buffers between calls).
+    /// </summary>
+    public void Compute(ReadOnlySpan<float> samples, Span<float> destination)
+    {
+        if (destination.Length < MelBins * Frames)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} floats, needs {MelBins * Frames}", nameof(destination));
+        }
+        lock (_gate)
+        {
+            ComputeLocked(samples, destination);
+        }
+    }
+
+    private readonly object _gate = new();
+    private float[]? _padded;
+    private float[]? _logMel;
+
+    private void ComputeLocked(ReadOnlySpan<float> samples, Span<float> destination)
     {
         int lanes = Vector<float>.Count;
         int batch = 2 * lanes;
@@ -52,9 +85,10 @@ public sealed class WhisperLogMel
         int framesPadded = batches * batch;
         const int pad = FftSize / 2;
         // Frames past 3000 (only computed to fill the last batch) read zeros.
-        var x = new float[(framesPadded - 1) * HopLength + FftSize];
+        var x = _padded ??= new float[(framesPadded - 1) * HopLength + FftSize];
         int n = Math.Min(samples.Length, ChunkSamples);
         samples[..n].CopyTo(x.AsSpan(pad));
+        x.AsSpan(pad + n, ChunkSamples - n).Clear();
         for (int i = 1; i <= pad; i++)
         {
             x[pad - i] = i < n ? samples[i] : 0f;
@@ -62,9 +96,12 @@ public sealed class WhisperLogMel
             x[pad + ChunkSamples - 1 + i] = mirror < n ? samples[mirror] : 0f;
         }
 
-        var mel = new float[MelBins * framesPadded];
+        // Spectrum, mel sums and log10 per batch on the worker threads; each worker keeps its running maximum.
+        var mel = _logMel ??= new float[MelBins * framesPadded];
         int chunks = Math.Min(batches, _threads * 4);
         var options = new ParallelOptions { MaxDegreeOfParallelism = _threads };
+        float max = float.NegativeInfinity;
+        var gate = new object();
         Parallel.For(0, chunks, options, () => new Scratch(), (c, _, scratch) =>
         {
             int b0 = (int)((long)batches * c / chunks), b1 = (int)((long)batches * (c + 1) / chunks);
@@ -73,47 +110,34 @@ public sealed class WhisperLogMel
                 Batch(x, b * batch, mel, framesPadded, scratch);
             }
             return scratch;
-        }, _ => { });
+        }, scratch =>
+        {
+            lock (gate)
+            {
+                for (int l = 0; l < lanes; l++)
+                {
+                    max = MathF.Max(max, scratch.Max[l]);
+                }
+            }
+        });
 
-        var output = new float[MelBins * Frames];
-        var max = new Vector<float>(float.NegativeInfinity);
-        var floor = new Vector<float>(1e-10f);
-        float scalarMax = float.NegativeInfinity;
+        var low = new Vector<float>(max - 8f);
+        var four = new Vector<float>(4f);
+        var quarter = new Vector<float>(0.25f);
         for (int m = 0; m < MelBins; m++)
         {
             var src = mel.AsSpan(m * framesPadded, Frames);
-            var dst = output.AsSpan(m * Frames, Frames);
+            var dst = destination.Slice(m * Frames, Frames);
             int t = 0;
             for (; t + lanes <= Frames; t += lanes)
             {
-                var v = VectorMath.Log10(Vector.Max(new Vector<float>(src[t..]), floor));
-                v.CopyTo(dst[t..]);
-                max = Vector.Max(max, v);
+                ((Vector.Max(new Vector<float>(src[t..]), low) + four) * quarter).CopyTo(dst[t..]);
             }
             for (; t < Frames; t++)
             {
-                dst[t] = MathF.Log10(MathF.Max(src[t], 1e-10f));
-                scalarMax = MathF.Max(scalarMax, dst[t]);
+                dst[t] = (MathF.Max(src[t], max - 8f) + 4f) * 0.25f;
             }
         }
-        for (int l = 0; l < lanes; l++)
-        {
-            scalarMax = MathF.Max(scalarMax, max[l]);
-        }
-        var low = new Vector<float>(scalarMax - 8f);
-        var four = new Vector<float>(4f);
-        var quarter = new Vector<float>(0.25f);
-        var all = output.AsSpan();
-        int u = 0;
-        for (; u + lanes <= all.Length; u += lanes)
-        {
-            ((Vector.Max(new Vector<float>(all[u..]), low) + four) * quarter).CopyTo(all[u..]);
-        }
-        for (; u < all.Length; u++)
-        {
-            all[u] = (MathF.Max(all[u], scalarMax - 8f) + 4f) * 0.25f;
-        }
-        return output;
     }
 
     private sealed class Scratch
@@ -124,6 +148,7 @@ public sealed class WhisperLogMel
         public readonly Vector<float>[] WorkIm = new Vector<float>[FftSize];
         public readonly Vector<float>[] PowerA = new Vector<float>[Bins];
         public readonly Vector<float>[] PowerB = new Vector<float>[Bins];
+        public Vector<float> Max = new(float.NegativeInfinity);
     }
 
     // Frames f0 .. f0 + 2L - 1: the first L in the real parts, the next L in the imaginary parts.
@@ -133,14 +158,18 @@ public sealed class WhisperLogMel
         var re = MemoryMarshal.Cast<Vector<float>, float>(s.Re.AsSpan());
         var im = MemoryMarshal.Cast<Vector<float>, float>(s.Im.AsSpan());
         var w = _window.AsSpan();
+        ref float reRef = ref MemoryMarshal.GetReference(re);
+        ref float imRef = ref MemoryMarshal.GetReference(im);
+        ref float wRef = ref MemoryMarshal.GetReference(w);
         for (int l = 0; l < lanes; l++)
         {
-            var a = x.AsSpan((f0 + l) * HopLength, FftSize);
-            var b = x.AsSpan((f0 + lanes + l) * HopLength, FftSize);
+            ref float a = ref MemoryMarshal.GetReference(x.AsSpan((f0 + l) * HopLength, FftSize));
+            ref float b = ref MemoryMarshal.GetReference(x.AsSpan((f0 + lanes + l) * HopLength, FftSize));
             for (int j = 0; j < FftSize; j++)
             {
-                re[j * lanes + l] = a[j] * w[j];
-                im[j * lanes + l] = b[j] * w[j];
+                float wj = Unsafe.Add(ref wRef, j);
+                Unsafe.Add(ref reRef, j * lanes + l) = Unsafe.Add(ref a, j) * wj;
+                Unsafe.Add(ref imRef, j * lanes + l) = Unsafe.Add(ref b, j) * wj;
             }
         }
         _fft.Forward(s.Re, s.Im, s.WorkRe, s.WorkIm);
@@ -162,22 +191,45 @@ public sealed class WhisperLogMel
             s.PowerB[k] = (br * br + bi * bi) * quarter;
         }
 
-        var filters = Filters;
+        var floor = new Vector<float>(1e-10f);
+        ref var pa = ref MemoryMarshal.GetArrayDataReference(s.PowerA);
+        ref var pb = ref MemoryMarshal.GetArrayDataReference(s.PowerB);
+        var max = s.Max;
+        // Frames past 3000 (the dropped 3001st and the zero padding of the last batch) do not count towards the maximum.
+        var validA = Vector<int>.AllBitsSet;
+        var validB = Vector<int>.AllBitsSet;
+        if (f0 + 2 * lanes > Frames)
+        {
+            Span<int> a = stackalloc int[lanes];
+            Span<int> b = stackalloc int[lanes];
+            for (int l = 0; l < lanes; l++)
+            {
+                a[l] = f0 + l < Frames ? -1 : 0;
+                b[l] = f0 + lanes + l < Frames ? -1 : 0;
+            }
+            validA = new Vector<int>(a);
+            validB = new Vector<int>(b);
+        }
+        var minusInf = new Vector<float>(float.NegativeInfinity);
         for (int m = 0; m < MelBins; m++)
         {
-            var weights = filters.Weights[m];
-            int first = filters.First[m];
+            var weights = _melWeights[m];
+            int first = _melFirst[m];
             var accA = Vector<float>.Zero;
             var accB = Vector<float>.Zero;
             for (int i = 0; i < weights.Length; i++)
             {
                 var wv = new Vector<float>(weights[i]);
-                accA += wv * s.PowerA[first + i];
-                accB += wv * s.PowerB[first + i];
+                accA += wv * Unsafe.Add(ref pa, first + i);
+                accB += wv * Unsafe.Add(ref pb, first + i);
             }
+            var logA = VectorMath.Log10(Vector.Max(accA, floor));
+            var logB = VectorMath.Log10(Vector.Max(accB, floor));
+            max = Vector.Max(max, Vector.Max(Vector.ConditionalSelect(validA, logA, minusInf), Vector.ConditionalSelect(validB, logB, minusInf)));
             var row = mel.AsSpan(m * framesPadded);
-            accA.CopyTo(row[f0..]);
-            accB.CopyTo(row[(f0 + lanes)..]);
+            logA.CopyTo(row[f0..]);
+            logB.CopyTo(row[(f0 + lanes)..]);
         }
+        s.Max = max;
     }
 }
