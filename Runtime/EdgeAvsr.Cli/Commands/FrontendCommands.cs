@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Audio;
+using EdgeAvsr.Runtime.Interop.Onnx;
 using EdgeAvsr.Runtime.Video;
 
 namespace EdgeAvsr.Cli.Commands;
@@ -48,8 +49,9 @@ internal static class FrontendCommands
         var landmarks = new Option<string?>("--landmarks") { Description = "Face-landmark ONNX model for full-face video (docs/landmark-model.md)" };
         var kind = new Option<string>("--input-kind") { Description = "crops (already mouth crops, resized to 96x96), face (full frames, needs --landmarks) or auto (crops if frames are at most 128x128 and no --landmarks)", DefaultValueFactory = _ => "auto" };
         var output = new Option<string>("--out") { Description = "Output .npy, float32 [T, 88, 88]", Required = true };
+        var ep = new Option<string>("--ep") { Description = "Execution providers for the landmark model, in the order to try (e.g. cuda,cpu)", DefaultValueFactory = _ => "cpu" };
         var command = new Command("frames", "Mouth ROI of a video for the visual encoder: 25 fps, 88x88 centre crop of 96x96 mouth crops, normalised (x - 0.421) / 0.165");
-        foreach (var o in new Option[] { video, landmarks, kind, output })
+        foreach (var o in new Option[] { video, landmarks, kind, ep, output })
         {
             command.Options.Add(o);
         }
@@ -61,8 +63,16 @@ internal static class FrontendCommands
                 OutputPath = parse.GetValue(output)!,
                 LandmarkModel = parse.GetValue(landmarks),
                 InputKind = FrameJob.ParseKind(parse.GetValue(kind)!),
+                Session = new OnnxSessionOptions { Providers = OnnxSessionOptions.ParseProviders(parse.GetValue(ep)!) },
             });
-            Console.WriteLine($"source {result.SourceWidth}x{result.SourceHeight} read as mouth crops{(result.SourceWidth != MouthRoi.CropSize || result.SourceHeight != MouthRoi.CropSize ? " (resized to 96x96)" : "")}");
+            if (result.Kind == VideoInputKind.Face)
+            {
+                Console.WriteLine($"source {result.SourceWidth}x{result.SourceHeight} full frames: face found in {result.FramesWithFace} of {result.Frames} frames (others interpolated), mouth aligned and cropped");
+            }
+            else
+            {
+                Console.WriteLine($"source {result.SourceWidth}x{result.SourceHeight} read as mouth crops{(result.SourceWidth != MouthRoi.CropSize || result.SourceHeight != MouthRoi.CropSize ? " (resized to 96x96)" : "")}");
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"frames: {result.Frames} at 25 fps ({result.Frames / 25.0:0.##} s)"));
             Console.WriteLine($"wrote {result.OutputPath} [{result.Frames}, 88, 88] float32");
             return ExitCodes.Success;

@@ -1,4 +1,5 @@
 using EdgeAvsr.Runtime.Formats;
+using EdgeAvsr.Runtime.Interop.Onnx;
 
 namespace EdgeAvsr.Runtime.Video;
 
@@ -22,14 +23,17 @@ public sealed record FrameRequest
     public string? LandmarkModel { get; init; }
 
     public VideoInputKind InputKind { get; init; } = VideoInputKind.Auto;
+
+    /// <summary>ONNX Runtime options for the landmark model (providers, threads).</summary>
+    public OnnxSessionOptions Session { get; init; } = new();
 }
 
 /// <summary>The ROI written: frames, the source size and how it was read.</summary>
-public sealed record FrameResult(int Frames, int SourceWidth, int SourceHeight, VideoInputKind Kind, string OutputPath);
+public sealed record FrameResult(int Frames, int SourceWidth, int SourceHeight, VideoInputKind Kind, string OutputPath, int FramesWithFace);
 
 /// <summary>
 /// Video to AV-HuBERT's input: 25 fps grayscale frames (ffmpeg), mouth crops of 96x96 (resized if the clip's crops
-/// are another size), centre-cropped to 88x88 and normalised (<see cref="MouthRoi"/>); written as float32 [T, 88, 88].
+/// are another size, or cut from full frames by <see cref="MouthAlignment"/> on a landmark model's points), centre-cropped to 88x88 and normalised (<see cref="MouthRoi"/>); written as float32 [T, 88, 88].
 /// </summary>
 public static class FrameJob
 {
@@ -71,11 +75,24 @@ public static class FrameJob
             {
                 throw new EdgeAvsrException($"{request.LandmarkModel}: landmark model not found");
             }
-            throw new EdgeAvsrException($"{request.LandmarkModel}: running a landmark model needs the ONNX Runtime session API, which lands with the encoder work (branch ort-encoders); the crop alignment it feeds (MouthAlignment) is in place. Until then pass mouth crops (--input-kind crops)");
+            // Full frames (no resize), landmarks per frame, aligned 96x96 mouth crops (docs/landmark-model.md).
+            using var model = LandmarkModel.Open(request.LandmarkModel, request.Session);
+            var frames = VideoDecoder.Decode(request.VideoPath);
+            var landmarks = model.Detect(frames);
+            int found = landmarks.Count(l => l is not null);
+            if (found == 0)
+            {
+                throw new EdgeAvsrException($"{request.VideoPath}: the landmark model {request.LandmarkModel} found no face in any of the {frames.Count} frames");
+            }
+            return Write(request, MouthAlignment.CropMouths(frames, landmarks), width, height, kind, found);
         }
-        var crops = VideoDecoder.Decode(request.VideoPath, (MouthRoi.CropSize, MouthRoi.CropSize));
+        return Write(request, VideoDecoder.Decode(request.VideoPath, (MouthRoi.CropSize, MouthRoi.CropSize)), width, height, kind, 0);
+    }
+
+    private static FrameResult Write(FrameRequest request, GrayFrames crops, int width, int height, VideoInputKind kind, int framesWithFace)
+    {
         float[] roi = MouthRoi.FromCrops(crops);
         NpyFile.Write(request.OutputPath, roi, crops.Count, MouthRoi.RoiSize, MouthRoi.RoiSize);
-        return new FrameResult(crops.Count, width, height, kind, request.OutputPath);
+        return new FrameResult(crops.Count, width, height, kind, request.OutputPath, framesWithFace);
     }
 }

@@ -105,7 +105,7 @@ public class VideoTests
     }
 
     [Fact]
-    public void FullFrames_RefusedWithoutLandmarks_AndLandmarksNeedOrt_CropsOverride()
+    public void FullFrames_RefusedWithoutLandmarks_BadModelsRefused_CropsOverride()
     {
         using var dir = new TempDir();
         string video = MakeVideo(dir, "face.mkv", 3, 320, 240, 25, Pattern, "-c:v", "ffv1", "-pix_fmt", "gray");
@@ -117,15 +117,68 @@ public class VideoTests
         File.WriteAllBytes(dir.File("lm.onnx"), [1, 2, 3]);
         (code, _, stderr) = FrontendCliTests.Invoke("frames", "--video", video, "--landmarks", dir.File("lm.onnx"), "--out", dir.File("roi.npy"));
         Assert.Equal(ExitCodes.InvalidInput, code);
-        Assert.Contains("needs the ONNX Runtime session API", stderr, StringComparison.Ordinal);
+        Assert.Contains("ONNX Runtime cannot load this model", stderr, StringComparison.Ordinal);
         (code, _, stderr) = FrontendCliTests.Invoke("frames", "--video", video, "--landmarks", dir.File("missing.onnx"), "--out", dir.File("roi.npy"));
         Assert.Equal(ExitCodes.InvalidInput, code);
         Assert.Contains("landmark model not found", stderr, StringComparison.Ordinal);
+        // A model with the wrong input contract (an identity over [1, 3, H, W]).
+        Python.Run($"import torch; torch.onnx.export(torch.nn.Identity(), (torch.zeros(1, 3, 8, 8),), '{dir.File("wrong.onnx")}', input_names=['pixels'], output_names=['landmarks'], opset_version=17)");
+        (code, _, stderr) = FrontendCliTests.Invoke("frames", "--video", video, "--landmarks", dir.File("wrong.onnx"), "--out", dir.File("roi.npy"));
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Contains("a landmark model takes one input 'image' float32 [1, 1, H, W]; this model takes 'pixels'", stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(dir.File("roi.npy")));
 
         (code, _, stderr) = FrontendCliTests.Invoke("frames", "--video", video, "--input-kind", "crops", "--out", dir.File("roi.npy"));
         Assert.True(code == 0, stderr);
         Assert.Equal(new long[] { 3, 88, 88 }, NpyFile.ReadFloat32(dir.File("roi.npy")).Shape);
+    }
+
+    /// <summary>
+    /// Full-face path end to end through ONNX Runtime: a synthetic landmark model (Models/reference/landmark_test_model.py)
+    /// puts a face template, 1.25x the canonical size, on the brightest spot; the video draws a moving bright disk (the
+    /// "mouth") and leaves it out of frame 7 (no face: interpolated). Every ROI must show the disk centred at the
+    /// canonical size (radius 10 / 1.25 = 8 px).
+    /// </summary>
+    [Fact]
+    public void FullFrames_WithLandmarkModel_CropsCentredOnTheMouth()
+    {
+        using var dir = new TempDir();
+        Python.Script("Models/reference/landmark_test_model.py", dir.File("lm.onnx"), "--scale", "1.25");
+        static (double X, double Y) Centre(int t) => (100 + 4 * t, 110 + 1.5 * t);
+        string video = MakeVideo(dir, "face.mkv", 16, 320, 240, 25, (t, x, y) =>
+        {
+            var (cx, cy) = Centre(t);
+            return t != 7 && (x - cx) * (x - cx) + (y - cy) * (y - cy) <= 100 ? (byte)240 : (byte)20;
+        }, "-c:v", "ffv1", "-pix_fmt", "gray");
+        var (code, stdout, stderr) = FrontendCliTests.Invoke("frames", "--video", video, "--landmarks", dir.File("lm.onnx"), "--out", dir.File("roi.npy"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("face found in 15 of 16 frames", stdout, StringComparison.Ordinal);
+        var roi = NpyFile.ReadFloat32(dir.File("roi.npy"));
+        Assert.Equal(new long[] { 16, 88, 88 }, roi.Shape);
+        float background = Normalised(20);
+        for (int t = 0; t < 16; t++)
+        {
+            double sx = 0, sy = 0, area = 0;
+            for (int y = 0; y < 88; y++)
+            {
+                for (int x = 0; x < 88; x++)
+                {
+                    double w = (roi.Data[(t * 88 + y) * 88 + x] - background) / (Normalised(240) - background);
+                    sx += w * x;
+                    sy += w * y;
+                    area += w;
+                }
+            }
+            if (t == 7)
+            {
+                Assert.True(area < 1, $"frame 7 has no disk, area {area}");
+                continue;
+            }
+            // Crop centre is (48, 48) in the 96 crop, (44, 44) in the 88 ROI; the patch corner is rounded to a pixel.
+            Assert.InRange(sx / area, 42.5, 45.5);
+            Assert.InRange(sy / area, 42.5, 45.5);
+            Assert.InRange(area, Math.PI * 64 * 0.85, Math.PI * 64 * 1.15);
+        }
     }
 
     [Theory]
