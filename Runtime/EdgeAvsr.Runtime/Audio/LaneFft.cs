@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace EdgeAvsr.Runtime.Audio;
 
@@ -88,6 +90,10 @@ internal sealed class LaneFft
 
     private static void Radix2(Stage st, int s, Vector<float>[] xr, Vector<float>[] xi, Vector<float>[] yr, Vector<float>[] yi)
     {
+        ref var xr0 = ref MemoryMarshal.GetArrayDataReference(xr);
+        ref var xi0 = ref MemoryMarshal.GetArrayDataReference(xi);
+        ref var yr0 = ref MemoryMarshal.GetArrayDataReference(yr);
+        ref var yi0 = ref MemoryMarshal.GetArrayDataReference(yi);
         int m = st.M;
         for (int pp = 0; pp < m; pp++)
         {
@@ -96,22 +102,26 @@ internal sealed class LaneFft
             int i0 = s * pp, i1 = s * (pp + m), o0 = s * 2 * pp, o1 = o0 + s;
             for (int q = 0; q < s; q++)
             {
-                var ar = xr[i0 + q];
-                var ai = xi[i0 + q];
-                var br = xr[i1 + q];
-                var bi = xi[i1 + q];
-                yr[o0 + q] = ar + br;
-                yi[o0 + q] = ai + bi;
+                var ar = Unsafe.Add(ref xr0, i0 + q);
+                var ai = Unsafe.Add(ref xi0, i0 + q);
+                var br = Unsafe.Add(ref xr0, i1 + q);
+                var bi = Unsafe.Add(ref xi0, i1 + q);
+                Unsafe.Add(ref yr0, o0 + q) = ar + br;
+                Unsafe.Add(ref yi0, o0 + q) = ai + bi;
                 var dr = ar - br;
                 var di = ai - bi;
-                yr[o1 + q] = dr * w1r - di * w1i;
-                yi[o1 + q] = dr * w1i + di * w1r;
+                Unsafe.Add(ref yr0, o1 + q) = dr * w1r - di * w1i;
+                Unsafe.Add(ref yi0, o1 + q) = dr * w1i + di * w1r;
             }
         }
     }
 
     private static void Radix4(Stage st, int s, Vector<float>[] xr, Vector<float>[] xi, Vector<float>[] yr, Vector<float>[] yi)
     {
+        ref var xr0 = ref MemoryMarshal.GetArrayDataReference(xr);
+        ref var xi0 = ref MemoryMarshal.GetArrayDataReference(xi);
+        ref var yr0 = ref MemoryMarshal.GetArrayDataReference(yr);
+        ref var yi0 = ref MemoryMarshal.GetArrayDataReference(yi);
         int m = st.M;
         for (int pp = 0; pp < m; pp++)
         {
@@ -126,14 +136,14 @@ internal sealed class LaneFft
             int o0 = s * 4 * pp, o1 = o0 + s, o2 = o1 + s, o3 = o2 + s;
             for (int q = 0; q < s; q++)
             {
-                var a0r = xr[i0 + q];
-                var a0i = xi[i0 + q];
-                var a1r = xr[i1 + q];
-                var a1i = xi[i1 + q];
-                var a2r = xr[i2 + q];
-                var a2i = xi[i2 + q];
-                var a3r = xr[i3 + q];
-                var a3i = xi[i3 + q];
+                var a0r = Unsafe.Add(ref xr0, i0 + q);
+                var a0i = Unsafe.Add(ref xi0, i0 + q);
+                var a1r = Unsafe.Add(ref xr0, i1 + q);
+                var a1i = Unsafe.Add(ref xi0, i1 + q);
+                var a2r = Unsafe.Add(ref xr0, i2 + q);
+                var a2i = Unsafe.Add(ref xi0, i2 + q);
+                var a3r = Unsafe.Add(ref xr0, i3 + q);
+                var a3i = Unsafe.Add(ref xi0, i3 + q);
                 var t0r = a0r + a2r;
                 var t0i = a0i + a2i;
                 var t1r = a0r - a2r;
@@ -142,8 +152,8 @@ internal sealed class LaneFft
                 var t2i = a1i + a3i;
                 var t3r = a1r - a3r;
                 var t3i = a1i - a3i;
-                yr[o0 + q] = t0r + t2r;
-                yi[o0 + q] = t0i + t2i;
+                Unsafe.Add(ref yr0, o0 + q) = t0r + t2r;
+                Unsafe.Add(ref yi0, o0 + q) = t0i + t2i;
                 // b1 = t1 - i t3, b2 = t0 - t2, b3 = t1 + i t3
                 var b1r = t1r + t3i;
                 var b1i = t1i - t3r;
@@ -151,18 +161,22 @@ internal sealed class LaneFft
                 var b2i = t0i - t2i;
                 var b3r = t1r - t3i;
                 var b3i = t1i + t3r;
-                yr[o1 + q] = b1r * w1r - b1i * w1i;
-                yi[o1 + q] = b1r * w1i + b1i * w1r;
-                yr[o2 + q] = b2r * w2r - b2i * w2i;
-                yi[o2 + q] = b2r * w2i + b2i * w2r;
-                yr[o3 + q] = b3r * w3r - b3i * w3i;
-                yi[o3 + q] = b3r * w3i + b3i * w3r;
+                Unsafe.Add(ref yr0, o1 + q) = b1r * w1r - b1i * w1i;
+                Unsafe.Add(ref yi0, o1 + q) = b1r * w1i + b1i * w1r;
+                Unsafe.Add(ref yr0, o2 + q) = b2r * w2r - b2i * w2i;
+                Unsafe.Add(ref yi0, o2 + q) = b2r * w2i + b2i * w2r;
+                Unsafe.Add(ref yr0, o3 + q) = b3r * w3r - b3i * w3i;
+                Unsafe.Add(ref yi0, o3 + q) = b3r * w3i + b3i * w3r;
             }
         }
     }
 
     private static void Radix5(Stage st, int s, Vector<float>[] xr, Vector<float>[] xi, Vector<float>[] yr, Vector<float>[] yi)
     {
+        ref var xr0 = ref MemoryMarshal.GetArrayDataReference(xr);
+        ref var xi0 = ref MemoryMarshal.GetArrayDataReference(xi);
+        ref var yr0 = ref MemoryMarshal.GetArrayDataReference(yr);
+        ref var yi0 = ref MemoryMarshal.GetArrayDataReference(yi);
         int m = st.M;
         var c1 = new Vector<float>(st.RootCos[1]);
         var c2 = new Vector<float>(st.RootCos[2]);
@@ -177,18 +191,18 @@ internal sealed class LaneFft
             bool plain = pp == 0;
             for (int q = 0; q < s; q++)
             {
-                var a0r = xr[i0 + q];
-                var a0i = xi[i0 + q];
-                var u1r = xr[i1 + q] + xr[i4 + q];
-                var u1i = xi[i1 + q] + xi[i4 + q];
-                var v1r = xr[i1 + q] - xr[i4 + q];
-                var v1i = xi[i1 + q] - xi[i4 + q];
-                var u2r = xr[i2 + q] + xr[i3 + q];
-                var u2i = xi[i2 + q] + xi[i3 + q];
-                var v2r = xr[i2 + q] - xr[i3 + q];
-                var v2i = xi[i2 + q] - xi[i3 + q];
-                yr[o0 + q] = a0r + u1r + u2r;
-                yi[o0 + q] = a0i + u1i + u2i;
+                var a0r = Unsafe.Add(ref xr0, i0 + q);
+                var a0i = Unsafe.Add(ref xi0, i0 + q);
+                var u1r = Unsafe.Add(ref xr0, i1 + q) + Unsafe.Add(ref xr0, i4 + q);
+                var u1i = Unsafe.Add(ref xi0, i1 + q) + Unsafe.Add(ref xi0, i4 + q);
+                var v1r = Unsafe.Add(ref xr0, i1 + q) - Unsafe.Add(ref xr0, i4 + q);
+                var v1i = Unsafe.Add(ref xi0, i1 + q) - Unsafe.Add(ref xi0, i4 + q);
+                var u2r = Unsafe.Add(ref xr0, i2 + q) + Unsafe.Add(ref xr0, i3 + q);
+                var u2i = Unsafe.Add(ref xi0, i2 + q) + Unsafe.Add(ref xi0, i3 + q);
+                var v2r = Unsafe.Add(ref xr0, i2 + q) - Unsafe.Add(ref xr0, i3 + q);
+                var v2i = Unsafe.Add(ref xi0, i2 + q) - Unsafe.Add(ref xi0, i3 + q);
+                Unsafe.Add(ref yr0, o0 + q) = a0r + u1r + u2r;
+                Unsafe.Add(ref yi0, o0 + q) = a0i + u1i + u2i;
                 var p1r = a0r + c1 * u1r + c2 * u2r;
                 var p1i = a0i + c1 * u1i + c2 * u2i;
                 var p2r = a0r + c2 * u1r + c1 * u2r;
@@ -209,20 +223,20 @@ internal sealed class LaneFft
                 int o = o0 + q;
                 if (plain)
                 {
-                    yr[o + s] = b1r;
-                    yi[o + s] = b1i;
-                    yr[o + 2 * s] = b2r;
-                    yi[o + 2 * s] = b2i;
-                    yr[o + 3 * s] = b3r;
-                    yi[o + 3 * s] = b3i;
-                    yr[o + 4 * s] = b4r;
-                    yi[o + 4 * s] = b4i;
+                    Unsafe.Add(ref yr0, o + s) = b1r;
+                    Unsafe.Add(ref yi0, o + s) = b1i;
+                    Unsafe.Add(ref yr0, o + 2 * s) = b2r;
+                    Unsafe.Add(ref yi0, o + 2 * s) = b2i;
+                    Unsafe.Add(ref yr0, o + 3 * s) = b3r;
+                    Unsafe.Add(ref yi0, o + 3 * s) = b3i;
+                    Unsafe.Add(ref yr0, o + 4 * s) = b4r;
+                    Unsafe.Add(ref yi0, o + 4 * s) = b4i;
                     continue;
                 }
-                Twiddle(ref yr[o + s], ref yi[o + s], b1r, b1i, st.Cos[t], st.Sin[t]);
-                Twiddle(ref yr[o + 2 * s], ref yi[o + 2 * s], b2r, b2i, st.Cos[t + 1], st.Sin[t + 1]);
-                Twiddle(ref yr[o + 3 * s], ref yi[o + 3 * s], b3r, b3i, st.Cos[t + 2], st.Sin[t + 2]);
-                Twiddle(ref yr[o + 4 * s], ref yi[o + 4 * s], b4r, b4i, st.Cos[t + 3], st.Sin[t + 3]);
+                Twiddle(ref Unsafe.Add(ref yr0, o + s), ref Unsafe.Add(ref yi0, o + s), b1r, b1i, st.Cos[t], st.Sin[t]);
+                Twiddle(ref Unsafe.Add(ref yr0, o + 2 * s), ref Unsafe.Add(ref yi0, o + 2 * s), b2r, b2i, st.Cos[t + 1], st.Sin[t + 1]);
+                Twiddle(ref Unsafe.Add(ref yr0, o + 3 * s), ref Unsafe.Add(ref yi0, o + 3 * s), b3r, b3i, st.Cos[t + 2], st.Sin[t + 2]);
+                Twiddle(ref Unsafe.Add(ref yr0, o + 4 * s), ref Unsafe.Add(ref yi0, o + 4 * s), b4r, b4i, st.Cos[t + 3], st.Sin[t + 3]);
             }
         }
     }
