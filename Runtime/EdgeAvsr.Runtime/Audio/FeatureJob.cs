@@ -32,6 +32,10 @@ public static class FeatureJob
     public static FeatureResult Run(FeatureRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (string.Equals(Path.GetExtension(request.OutputPath), ".json", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new EdgeAvsrException($"{request.OutputPath}: the features go to a .npy file (the .json beside it holds the duration)");
+        }
         var signal = AudioLoader.Load(request.AudioPath);
         float[] mel = Compute(signal, request.Normalize, request.Threads);
         string sidecar = SidecarPath(request.OutputPath);

@@ -47,6 +47,9 @@ public class FrontendCliTests
         Assert.Equal(1.25, props[0].Value.GetDouble(), 9);
 
         Assert.Equal(0, Invoke("features", "--audio", wav, "--out", dir.File("norm.npy"), "--normalize").Code);
+        var (jsonCode, _, jsonErr) = Invoke("features", "--audio", wav, "--out", dir.File("x.json"));
+        Assert.Equal(ExitCodes.InvalidInput, jsonCode);
+        Assert.Contains("the features go to a .npy file", jsonErr, StringComparison.Ordinal);
         Assert.NotEqual(mel.Data, NpyFile.ReadFloat32(dir.File("norm.npy")).Data);
     }
 
