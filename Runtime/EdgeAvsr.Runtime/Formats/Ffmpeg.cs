@@ -11,9 +11,13 @@ namespace EdgeAvsr.Runtime.Formats;
 /// </summary>
 public static class Ffmpeg
 {
-    /// <summary>Runs <paramref name="tool"/> with <paramref name="args"/>; returns its stdout bytes.</summary>
-    public static byte[] Run(string tool, string mediaPath, IReadOnlyList<string> args)
+    /// <summary>
+    /// Runs <paramref name="tool"/> with <paramref name="args"/>; returns its stdout bytes. Output beyond
+    /// <paramref name="maxBytes"/> (default: the largest array .NET allows) stops the tool and is an error.
+    /// </summary>
+    public static byte[] Run(string tool, string mediaPath, IReadOnlyList<string> args, long maxBytes = 0)
     {
+        long limit = maxBytes > 0 ? Math.Min(maxBytes, Array.MaxLength) : Array.MaxLength;
         ArgumentNullException.ThrowIfNull(args);
         if (!File.Exists(mediaPath))
         {
@@ -44,7 +48,19 @@ public static class Ffmpeg
             p.StandardInput.Close();
             var stderr = p.StandardError.ReadToEndAsync();
             using var buffer = new MemoryStream();
-            p.StandardOutput.BaseStream.CopyTo(buffer);
+            var chunk = new byte[1 << 16];
+            var stdout = p.StandardOutput.BaseStream;
+            int read;
+            while ((read = stdout.Read(chunk)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    p.Kill(entireProcessTree: true);
+                    p.WaitForExit();
+                    throw new EdgeAvsrException($"{mediaPath}: the decoded stream exceeds {limit} bytes; cut the input shorter (e.g. ffmpeg -t SECONDS)");
+                }
+                buffer.Write(chunk, 0, read);
+            }
             p.WaitForExit();
             if (p.ExitCode != 0)
             {

@@ -216,3 +216,18 @@ public class VideoTests
         Assert.False(File.Exists(dir.File("roi.npy")));
     }
 }
+
+/// <summary>The ffmpeg pipe's output limit.</summary>
+public class FfmpegPipeTests
+{
+    [Fact]
+    public void OutputBeyondTheLimit_StopsFfmpeg_WithAClearError()
+    {
+        using var dir = new TempDir();
+        string wav = dir.File("x.wav");
+        Tools.Run("sox", "-n", "-r", "16000", wav, "synth", "1", "sine", "300");
+        var e = Assert.Throws<EdgeAvsrException>(() => Ffmpeg.Run("ffmpeg", wav, ["-v", "error", "-i", wav, "-f", "f32le", "pipe:1"], maxBytes: 10_000));
+        Assert.Contains("the decoded stream exceeds 10000 bytes", e.Message, StringComparison.Ordinal);
+        Assert.Equal(64000, Ffmpeg.Run("ffmpeg", wav, ["-v", "error", "-i", wav, "-f", "f32le", "pipe:1"]).Length);
+    }
+}
