@@ -76,6 +76,7 @@ public sealed class WhisperLogMel
     private readonly object _gate = new();
     private float[]? _padded;
     private float[]? _logMel;
+    private readonly System.Collections.Concurrent.ConcurrentBag<Scratch> _scratch = [];
 
     private void ComputeLocked(ReadOnlySpan<float> samples, Span<float> destination)
     {
@@ -102,7 +103,12 @@ public sealed class WhisperLogMel
         var options = new ParallelOptions { MaxDegreeOfParallelism = _threads };
         float max = float.NegativeInfinity;
         var gate = new object();
-        Parallel.For(0, chunks, options, () => new Scratch(), (c, _, scratch) =>
+        Parallel.For(0, chunks, options, () =>
+        {
+            var scratch = _scratch.TryTake(out var reused) ? reused : new Scratch();
+            scratch.Max = new Vector<float>(float.NegativeInfinity);
+            return scratch;
+        }, (c, _, scratch) =>
         {
             int b0 = (int)((long)batches * c / chunks), b1 = (int)((long)batches * (c + 1) / chunks);
             for (int b = b0; b < b1; b++)
@@ -119,6 +125,7 @@ public sealed class WhisperLogMel
                     max = MathF.Max(max, scratch.Max[l]);
                 }
             }
+            _scratch.Add(scratch);
         });
 
         var low = new Vector<float>(max - 8f);

@@ -108,6 +108,16 @@ public class LogMelTests : IClassFixture<SpeechFixture>
     }
 
     [Fact]
+    public void ReusedInstance_LongThenShort_EqualsFreshInstance()
+    {
+        var longer = AudioLoader.Load(_speech.Cut(40.0, 16000)).Samples;
+        var shorter = AudioLoader.Load(_speech.Cut(0.2, 16000)).Samples;
+        var reused = new WhisperLogMel(2);
+        reused.Compute(longer);
+        Assert.Equal(new WhisperLogMel(2).Compute(shorter), reused.Compute(shorter));
+    }
+
+    [Fact]
     public void ThreadCount_DoesNotChangeTheResult()
     {
         var samples = AudioLoader.Load(_speech.Cut(3.0, 16000)).Samples;
