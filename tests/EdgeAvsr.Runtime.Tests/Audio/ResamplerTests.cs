@@ -52,6 +52,7 @@ public class ResamplerTests
     [InlineData(8000)]
     [InlineData(11025)]
     [InlineData(32000)]
+    [InlineData(44101)]
     public void ToneSweep_PassbandFlat_NoImagesOrAliasesAboveNewNyquist(int inputRate)
     {
         const int outRate = 16000;
