@@ -66,8 +66,8 @@ public static class LlamaGgufConverter
         var tok = source.Tokenizer;
         int vocabRows = tok.Tokens.Count;
         var plan = LlamaTensorPlan.Create(c, vocabRows, source.WriteOutput);
-        var types = LlamaQuantRule.Assign(plan, request.Type, c);
         source.CheckTensors(plan);
+        var types = LlamaQuantRule.Assign(plan, request.Type, c);
 
         var writer = new GgufWriter();
         WriteMetadata(writer, c, tok, request.Type, source);
