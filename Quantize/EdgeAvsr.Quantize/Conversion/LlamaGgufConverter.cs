@@ -84,9 +84,15 @@ public static class LlamaGgufConverter
             {
                 progress?.Report(new ConversionProgress(i, plan.Count, done, total, plan[i].Name));
                 float[] values = source.Read(plan[i]);
-                byte[] bytes = GgmlEncoder.Encode(types[i], values, plan[i].RowLength, threads);
-                data.WriteTensor(bytes);
-                done += GgufWriter.Pad(bytes.Length, writer.Alignment);
+                if (types[i] == GgmlType.F32)
+                {
+                    data.WriteTensor(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+                }
+                else
+                {
+                    data.WriteTensor(GgmlEncoder.Encode(types[i], values, plan[i].RowLength, threads));
+                }
+                done += GgufWriter.Pad(writer.Tensors[i].ByteSize, writer.Alignment);
             }
             progress?.Report(new ConversionProgress(plan.Count, plan.Count, total, total, ""));
         });
