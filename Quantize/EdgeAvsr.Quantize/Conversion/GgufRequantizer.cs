@@ -42,7 +42,10 @@ public static class GgufRequantizer
                 writer.Set(k, v);
             }
         }
+        // llama.cpp's gguf_set_val on an existing key moves it to the end; doing the same keeps the files identical byte for byte.
+        writer.Remove("general.quantization_version");
         writer.SetUInt32("general.quantization_version", 2);
+        writer.Remove("general.file_type");
         writer.SetUInt32("general.file_type", (uint)fileType);
         for (int i = 0; i < tensors.Count; i++)
         {
