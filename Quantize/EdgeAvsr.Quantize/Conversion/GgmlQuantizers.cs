@@ -62,14 +62,36 @@ public static class GgmlQuantizers
         float amax = 0f;
         for (int j = 0; j < 32; j++)
         {
-            amax = MathF.Max(amax, MathF.Abs(x[j]));
+            float a = MathF.Abs(x[j]);
+            amax = amax > a ? amax : a;
         }
         float d = amax / 127;
         float id = d != 0 ? 1.0f / d : 0.0f;
         WriteHalf(y, d);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            // Same per-element operations as the scalar loop: x*id, then roundf (trunc, +-1 when |frac| >= 0.5).
+            var vid = Vector256.Create(id);
+            var half = Vector256.Create(0.5f);
+            var one = Vector256.Create(1f);
+            var signMask = Vector256.Create(-0f);
+            for (int j = 0; j < 32; j += 8)
+            {
+                var v = Vector256.Create<float>(x.Slice(j, 8)) * vid;
+                var t = Vector256.Truncate(v);
+                var step = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(Vector256.Abs(v - t), half), (v & signMask) | one, Vector256<float>.Zero);
+                var q = Vector256.ConvertToInt32(t + step);
+                for (int k = 0; k < 8; k++)
+                {
+                    y[2 + j + k] = (byte)(sbyte)q.GetElement(k);
+                }
+            }
+            return;
+        }
         for (int j = 0; j < 32; j++)
         {
-            y[2 + j] = (byte)(sbyte)RoundHalfAway(x[j] * id);
+            // Through int: a direct float-to-sbyte cast is a slow saturating helper call.
+            y[2 + j] = (byte)(sbyte)(int)RoundHalfAway(x[j] * id);
         }
     }
 
