@@ -32,6 +32,7 @@ public static class GgmlEncoder
     }
 
     /// <summary>Encodes whole rows (whole blocks) of <paramref name="src"/> into <paramref name="dst"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void EncodeRows(GgmlType type, ReadOnlySpan<float> src, Span<byte> dst)
     {
         switch (type)
