@@ -31,6 +31,18 @@ public static class GgmlEncoder
         return output;
     }
 
+    /// <summary>
+    /// After a large tensor, collects its (large-object-heap) buffers at once, so the process stays near
+    /// the largest tensor instead of letting the GC budget grow to several of them.
+    /// </summary>
+    public static void ReleaseLargeBuffers(long plannedBytes)
+    {
+        if (plannedBytes >= 1L << 24)
+        {
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+        }
+    }
+
     /// <summary>Writes float32 values as the current tensor's bytes, in pieces (a tensor may exceed 2 GiB).</summary>
     public static void WriteF32(GgufDataWriter data, float[] values)
     {

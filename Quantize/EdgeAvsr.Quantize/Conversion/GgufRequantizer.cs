@@ -75,6 +75,7 @@ public static class GgufRequantizer
                     data.WriteTensor(GgmlEncoder.Encode(types[i], values, tensors[i].Ne[0], workers));
                 }
                 done += GgufWriter.Pad(writer.Tensors[i].ByteSize, writer.Alignment);
+                GgmlEncoder.ReleaseLargeBuffers(plannedBytes: (long)writer.Tensors[i].ElementCount * sizeof(float));
             }
             progress?.Report(new ConversionProgress(tensors.Count, tensors.Count, total, total, ""));
         });

@@ -93,6 +93,7 @@ public static class LlamaGgufConverter
                     data.WriteTensor(GgmlEncoder.Encode(types[i], values, plan[i].RowLength, threads));
                 }
                 done += GgufWriter.Pad(writer.Tensors[i].ByteSize, writer.Alignment);
+                GgmlEncoder.ReleaseLargeBuffers(plannedBytes: (long)writer.Tensors[i].ElementCount * sizeof(float));
             }
             progress?.Report(new ConversionProgress(plan.Count, plan.Count, total, total, ""));
         });
