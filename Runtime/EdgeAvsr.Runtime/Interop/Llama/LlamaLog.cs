@@ -61,6 +61,8 @@ public static unsafe class LlamaLog
 
     internal static void Install() => LlamaApi.llama_log_set(&OnLog, null);
 
+    internal static nint CallbackPointer => (nint)(delegate* unmanaged[Cdecl]<int, byte*, void*, void>)&OnLog;
+
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void OnLog(int level, byte* text, void* userData)
     {

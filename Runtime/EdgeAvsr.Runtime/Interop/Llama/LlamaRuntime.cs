@@ -41,6 +41,7 @@ public static unsafe class LlamaRuntime
             {
                 return s_info;
             }
+            LlamaLibrary.EarlyLogCallback = LlamaLog.CallbackPointer;
             NativeEngines.InitializeLlama();
             var lib = NativeEngines.Llama;
             LlamaApi.Bind(lib);
