@@ -31,6 +31,9 @@ public sealed record GenerationOptions
 
     /// <summary>Keep the logits of the first generation step (the prompt's last position).</summary>
     public bool KeepFirstLogits { get; init; }
+
+    /// <summary>Stop at an end-of-generation token (false only for benchmarks that need a fixed token count; greedy only).</summary>
+    public bool StopAtEndOfGeneration { get; init; } = true;
 }
 
 public enum StopReason
@@ -104,7 +107,7 @@ public sealed class LlamaDecoder : IDisposable
         var prefill = clock.Elapsed;
         float[]? first = generation.KeepFirstLogits ? logits : null;
         return beams == 1
-            ? Greedy(ctx, prompt.Length, logits, generation.MaxNewTokens, first, prefill, onToken, cancellation)
+            ? Greedy(ctx, prompt.Length, logits, generation, first, prefill, onToken, cancellation)
             : BeamSearch(ctx, prompt.Length, logits, generation, first, prefill, onToken, cancellation);
     }
 
@@ -139,8 +142,10 @@ public sealed class LlamaDecoder : IDisposable
         return Prefill(ctx, prompt, outputAll: true);
     }
 
-    private DecodeResult Greedy(SafeLlamaContextHandle ctx, int promptLength, float[] logits, int maxNew, float[]? first, TimeSpan prefill, Action<DecodedToken>? onToken, CancellationToken cancellation)
+    private DecodeResult Greedy(SafeLlamaContextHandle ctx, int promptLength, float[] promptLogits, GenerationOptions generation, float[]? first, TimeSpan prefill, Action<DecodedToken>? onToken, CancellationToken cancellation)
     {
+        int maxNew = generation.MaxNewTokens;
+        ReadOnlySpan<float> logits = promptLogits;
         var clock = Stopwatch.StartNew();
         var tokens = new List<int>();
         var text = new TokenTextStream(_model);
@@ -152,8 +157,8 @@ public sealed class LlamaDecoder : IDisposable
         {
             cancellation.ThrowIfCancellationRequested();
             int next = ArgMax(logits);
-            score += logits[next] - LogSumExp(logits);
-            if (_model.IsEndOfGeneration(next))
+            score += logits[next] - LogSumExpFast(logits);
+            if (generation.StopAtEndOfGeneration && _model.IsEndOfGeneration(next))
             {
                 stop = StopReason.EndOfGeneration;
                 break;
@@ -168,7 +173,7 @@ public sealed class LlamaDecoder : IDisposable
             batch.AddToken(next, promptLength + tokens.Count - 1, 0, output: true);
             ctx.Decode(batch);
             calls++;
-            logits = ctx.Logits(0, _model.VocabularySize).ToArray();
+            logits = ctx.Logits(0, _model.VocabularySize);
         }
         var timings = new DecodeTimings(prefill, clock.Elapsed, promptLength, calls, calls);
         return new DecodeResult([.. tokens], _model.Detokenize(tokens), score, stop, first, timings);
@@ -340,6 +345,7 @@ public sealed class LlamaDecoder : IDisposable
         return best;
     }
 
+    /// <summary>log Σ exp(v) in double precision (beam scores).</summary>
     internal static double LogSumExp(ReadOnlySpan<float> v)
     {
         float max = float.NegativeInfinity;
@@ -351,6 +357,22 @@ public sealed class LlamaDecoder : IDisposable
         foreach (float x in v)
         {
             sum += Math.Exp(x - (double)max);
+        }
+        return max + Math.Log(sum);
+    }
+
+    /// <summary>log Σ exp(v) with single-precision exponentials (the greedy score, cheap per token).</summary>
+    internal static double LogSumExpFast(ReadOnlySpan<float> v)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float x in v)
+        {
+            max = Math.Max(max, x);
+        }
+        double sum = 0;
+        foreach (float x in v)
+        {
+            sum += MathF.Exp(x - max);
         }
         return max + Math.Log(sum);
     }
