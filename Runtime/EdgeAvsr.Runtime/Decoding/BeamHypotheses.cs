@@ -59,3 +59,102 @@ internal sealed class BeamHypotheses
         return best;
     }
 }
+
+/// <summary>
+/// Hugging Face beam search (transformers 4.43 <c>_beam_search</c> + <c>BeamSearchScorer</c>, one batch item,
+/// length_penalty 1.0, early_stopping false) independent of how logits are produced: each <see cref="Step"/>
+/// takes the next-token logits of every running beam and says which beam each new beam continues.
+/// </summary>
+internal sealed class BeamSearchState
+{
+    private readonly int _beams;
+    private readonly int _vocab;
+    private readonly int _maxNew;
+    private readonly int _keep;
+    private readonly Func<int, bool> _isEnd;
+    private readonly BeamHypotheses _hypotheses;
+    private bool _done;
+
+    public BeamSearchState(int beams, int vocab, IReadOnlySet<int> endTokens, int maxNewTokens)
+    {
+        _beams = beams;
+        _vocab = vocab;
+        _maxNew = maxNewTokens;
+        _isEnd = endTokens.Contains;
+        // HF keeps max(2, 1 + #eos) * num_beams candidates per step: enough that num_beams of them are not EOS.
+        _keep = Math.Max(2, 1 + endTokens.Count) * beams;
+        _hypotheses = new BeamHypotheses(beams);
+        Tokens = Enumerable.Repeat(Array.Empty<int>(), beams).ToArray();
+        Scores = new double[beams];
+        // All beams start as the prompt; only beam 0 counts at first (HF: beam_scores[:, 1:] = -1e9).
+        for (int b = 1; b < beams; b++)
+        {
+            Scores[b] = -1e9;
+        }
+    }
+
+    /// <summary>Generated tokens of each running beam.</summary>
+    public int[][] Tokens { get; private set; }
+
+    /// <summary>Summed log-probabilities of each running beam.</summary>
+    public double[] Scores { get; private set; }
+
+    public int Length { get; private set; }
+
+    /// <summary>
+    /// One step: <paramref name="logits"/>[b] are beam b's next-token logits. Returns false when the search is
+    /// over (done, or the token limit reached); otherwise the new beams (parent beam, token) to feed next.
+    /// </summary>
+    public bool Step(float[][] logits, out int[] parents, out int[] tokens)
+    {
+        var candidates = LlamaDecoder.TopCandidates(logits, Scores, _keep, _vocab);
+        int curLen = Length + 1;
+        tokens = new int[_beams];
+        parents = new int[_beams];
+        var scores = new double[_beams];
+        int filled = 0;
+        for (int rank = 0; rank < candidates.Length && filled < _beams; rank++)
+        {
+            var (score, parent, token) = candidates[rank];
+            if (_isEnd(token))
+            {
+                if (rank < _beams)
+                {
+                    _hypotheses.Add(Tokens[parent], score, curLen);
+                }
+                continue;
+            }
+            tokens[filled] = token;
+            scores[filled] = score;
+            parents[filled] = parent;
+            filled++;
+        }
+        if (filled < _beams)
+        {
+            throw new InvalidOperationException($"beam search: only {filled} of {_beams} candidates are not end-of-generation tokens");
+        }
+        _done = _hypotheses.IsDone(candidates[0].Score, curLen);
+        var next = new int[_beams][];
+        for (int b = 0; b < _beams; b++)
+        {
+            next[b] = [.. Tokens[parents[b]], tokens[b]];
+        }
+        Tokens = next;
+        Scores = scores;
+        Length = curLen;
+        return !_done && curLen < _maxNew;
+    }
+
+    /// <summary>The winner: running beams join the hypotheses unless the search finished early.</summary>
+    public (double Score, int[] Tokens) Finish()
+    {
+        if (!_done)
+        {
+            for (int b = 0; b < _beams; b++)
+            {
+                _hypotheses.Add(Tokens[b], Scores[b], Tokens[b].Length);
+            }
+        }
+        return _hypotheses.Best();
+    }
+}

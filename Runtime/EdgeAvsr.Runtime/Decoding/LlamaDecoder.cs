@@ -185,71 +185,27 @@ public sealed class LlamaDecoder : IDisposable
         var clock = Stopwatch.StartNew();
         int beams = generation.Beams;
         int vocab = _model.VocabularySize;
-        // HF keeps max(2, 1 + #eos) * num_beams candidates per step: enough that num_beams of them are not EOS.
-        int keep = Math.Max(2, 1 + _model.EndOfGeneration.Count) * beams;
-        var hypotheses = new BeamHypotheses(beams);
-        // All beams start as the prompt; only beam 0 counts at first (HF: beam_scores[:, 1:] = -1e9).
-        var beamTokens = Enumerable.Repeat(Array.Empty<int>(), beams).ToArray();
-        var beamScores = new double[beams];
+        var search = new BeamSearchState(beams, vocab, _model.EndOfGeneration, generation.MaxNewTokens);
+        // Every beam starts on the prompt's cells (sequence 0); new beams alternate between two sequence sets.
         var beamSeq = new int[beams];
-        for (int b = 1; b < beams; b++)
-        {
-            beamScores[b] = -1e9;
-        }
         var beamLogits = Enumerable.Repeat(promptLogits, beams).ToArray();
-        int setOffset = beams; // new beams live in sequences [setOffset, setOffset + beams)
+        int setOffset = beams;
         var batch = TokenBatch(beams);
         int calls = 0;
-        bool done = false;
-        for (int step = 0; ; step++)
+        while (true)
         {
             cancellation.ThrowIfCancellationRequested();
-            var candidates = TopCandidates(beamLogits, beamScores, keep, vocab);
-            int curLen = step + 1;
-            var nextTokens = new int[beams];
-            var nextScores = new double[beams];
-            var nextParent = new int[beams];
-            int filled = 0;
-            for (int rank = 0; rank < candidates.Length && filled < beams; rank++)
-            {
-                var (score, parent, token) = candidates[rank];
-                if (_model.IsEndOfGeneration(token))
-                {
-                    if (rank < beams)
-                    {
-                        hypotheses.Add(beamTokens[parent], score, curLen);
-                    }
-                    continue;
-                }
-                nextTokens[filled] = token;
-                nextScores[filled] = score;
-                nextParent[filled] = parent;
-                filled++;
-            }
-            if (filled < beams)
-            {
-                throw new InvalidOperationException($"beam search: only {filled} of {beams} candidates are not end-of-generation tokens");
-            }
-            done = hypotheses.IsDone(candidates[0].Score, curLen);
-
-            var newTokens = new int[beams][];
-            var newSeq = new int[beams];
-            for (int b = 0; b < beams; b++)
-            {
-                newTokens[b] = [.. beamTokens[nextParent[b]], nextTokens[b]];
-                newSeq[b] = setOffset + b;
-            }
-            beamTokens = newTokens;
-            beamScores = nextScores;
-            if (done || curLen >= generation.MaxNewTokens)
+            if (!search.Step(beamLogits, out int[] parents, out int[] tokens))
             {
                 break;
             }
             // Reorder the cache: each new beam's sequence shares its parent's cells, then the old sequences go.
+            var newSeq = new int[beams];
             for (int b = 0; b < beams; b++)
             {
+                newSeq[b] = setOffset + b;
                 ctx.RemoveSequence(newSeq[b]);
-                ctx.CopySequence(beamSeq[nextParent[b]], newSeq[b]);
+                ctx.CopySequence(beamSeq[parents[b]], newSeq[b]);
             }
             foreach (int s in beamSeq.Distinct())
             {
@@ -260,7 +216,7 @@ public sealed class LlamaDecoder : IDisposable
             batch.Clear();
             for (int b = 0; b < beams; b++)
             {
-                batch.AddToken(nextTokens[b], promptLength + step, beamSeq[b], output: true);
+                batch.AddToken(tokens[b], promptLength + search.Length - 1, beamSeq[b], output: true);
             }
             ctx.Decode(batch);
             calls++;
@@ -270,14 +226,7 @@ public sealed class LlamaDecoder : IDisposable
                 beamLogits[b] = ctx.Logits(b, vocab).ToArray();
             }
         }
-        if (!done)
-        {
-            for (int b = 0; b < beams; b++)
-            {
-                hypotheses.Add(beamTokens[b], beamScores[b], beamTokens[b].Length);
-            }
-        }
-        var (bestScore, best) = hypotheses.Best();
+        var (bestScore, best) = search.Finish();
         var stop = best.Length >= generation.MaxNewTokens ? StopReason.MaxTokens : StopReason.EndOfGeneration;
         if (onToken is not null)
         {
