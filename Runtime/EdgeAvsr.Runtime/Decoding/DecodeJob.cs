@@ -41,6 +41,8 @@ public static class DecodeJob
         // Inputs first: a bad .npy costs nothing.
         var audio = request.AudioTokensPath is null ? null : ReadTokens(request.AudioTokensPath);
         var video = request.VideoTokensPath is null ? null : ReadTokens(request.VideoTokensPath);
+        var engine = LlamaRuntime.Initialize();
+        report?.Invoke($"llama.cpp {engine.Version}: {string.Join(", ", engine.Files)}");
         using var model = DecoderModel.Load(request.ModelPath, request.Backend);
         report?.Invoke($"llama.cpp backend: {model.Backend}");
         report?.Invoke($"model: {model.Description}, {model.LayerCount} layers, n_embd_inp {model.InputWidth}, vocabulary {model.VocabularySize}");
