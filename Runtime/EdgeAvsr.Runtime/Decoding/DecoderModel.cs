@@ -23,6 +23,7 @@ public sealed class DecoderModel : IDisposable
     private readonly SafeLlamaModelHandle _handle;
     private readonly HashSet<int> _endOfGeneration;
     private AvsrSpecialTokens? _special;
+    private HashSet<int>? _skipped;
 
     private DecoderModel(string path, SafeLlamaModelHandle handle, LlamaBackendChoice backend)
     {
@@ -92,16 +93,38 @@ public sealed class DecoderModel : IDisposable
     /// <summary>The vocabulary entry as stored (byte-level BPE form).</summary>
     public string? TokenText(int token) => _handle.TokenText(token);
 
-    /// <summary>Token ids to text, special tokens skipped (like HF <c>skip_special_tokens=True</c>).</summary>
+    /// <summary>
+    /// Token ids to text, special tokens skipped like HF <c>skip_special_tokens=True</c>: llama.cpp drops control
+    /// tokens itself; the AVSR tokens (user-defined in the GGUF, which llama.cpp would print) are dropped here.
+    /// </summary>
     public string Detokenize(IEnumerable<int> tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);
+        _skipped ??= FindTokens(AvsrSpecialTokens.Texts).Values.ToHashSet();
         var bytes = new List<byte>();
         foreach (int t in tokens)
         {
-            bytes.AddRange(_handle.TokenToPiece(t, special: false));
+            if (!_skipped.Contains(t))
+            {
+                bytes.AddRange(_handle.TokenToPiece(t, special: false));
+            }
         }
         return Encoding.UTF8.GetString(bytes.ToArray());
+    }
+
+    /// <summary>Ids of the vocabulary entries whose stored text is one of <paramref name="texts"/> (lowest id wins).</summary>
+    private Dictionary<string, int> FindTokens(string[] texts)
+    {
+        var found = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int t = VocabularySize - 1; t >= 0; t--)
+        {
+            string? text = _handle.TokenText(t);
+            if (text is not null && Array.IndexOf(texts, text) >= 0)
+            {
+                found[text] = t;
+            }
+        }
+        return found;
     }
 
     /// <summary>A scalar GGUF metadata value as text, or null.</summary>
@@ -115,15 +138,7 @@ public sealed class DecoderModel : IDisposable
 
     private AvsrSpecialTokens ResolveSpecialTokens()
     {
-        var byText = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int t = VocabularySize - 1; t >= 0; t--)
-        {
-            string? text = _handle.TokenText(t);
-            if (text is not null && Array.IndexOf(AvsrSpecialTokens.Texts, text) >= 0)
-            {
-                byText[text] = t;
-            }
-        }
+        var byText = FindTokens(AvsrSpecialTokens.Texts);
         var ids = new int[AvsrSpecialTokens.Texts.Length];
         for (int i = 0; i < ids.Length; i++)
         {
