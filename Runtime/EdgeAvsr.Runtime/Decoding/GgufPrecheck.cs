@@ -1,8 +1,11 @@
-using System.Buffers.Binary;
+using EdgeAvsr.Runtime.Formats.Gguf;
 
 namespace EdgeAvsr.Runtime.Decoding;
 
-/// <summary>The file-level checks made before llama.cpp opens a model: it exists, is a GGUF v3 file.</summary>
+/// <summary>
+/// What is checked before llama.cpp opens a model: the file exists and the managed GGUF validator accepts
+/// its header, metadata types and hyperparameters (llama.cpp v0.5.0 aborts the process on some bad files).
+/// </summary>
 internal static class GgufPrecheck
 {
     public static void Check(string path)
@@ -11,22 +14,6 @@ internal static class GgufPrecheck
         {
             throw new EdgeAvsrException($"{path}: model file not found");
         }
-        Span<byte> header = stackalloc byte[8];
-        using (var f = File.OpenRead(path))
-        {
-            if (f.Read(header) < header.Length)
-            {
-                throw new EdgeAvsrException($"{path}: {f.Length} bytes is too short for a GGUF file");
-            }
-        }
-        if (!header[..4].SequenceEqual("GGUF"u8))
-        {
-            throw new EdgeAvsrException($"{path}: not a GGUF file (magic is not 'GGUF')");
-        }
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
-        if (version != 3)
-        {
-            throw new EdgeAvsrException($"{path}: GGUF version {version}, expected 3");
-        }
+        LlamaGgufValidator.Validate(path);
     }
 }
