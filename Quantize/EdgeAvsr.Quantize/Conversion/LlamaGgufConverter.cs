@@ -66,7 +66,7 @@ public static class LlamaGgufConverter
         var tok = source.Tokenizer;
         int vocabRows = tok.Tokens.Count;
         var plan = LlamaTensorPlan.Create(c, vocabRows, source.WriteOutput);
-        var types = plan.Select(t => LlamaQuantRule.TypeFor(t, request.Type, c, source.WriteOutput)).ToArray();
+        var types = LlamaQuantRule.Assign(plan, request.Type, c);
 
         var writer = new GgufWriter();
         WriteMetadata(writer, c, tok, request.Type, source);

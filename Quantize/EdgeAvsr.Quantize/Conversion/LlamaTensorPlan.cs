@@ -60,6 +60,9 @@ public static class LlamaTensorPlan
         {
             list.Add(new("output.weight", [c.HiddenSize, vocabRows], TensorRole.Output, -1, "lm_head.weight"));
         }
+        // llama.cpp's loader (and so llama_model_quantize) orders tensors this way; writing in the same
+        // order makes our quantized files comparable byte for byte.
+        list.Sort((a, b) => LlamaQuantRule.CompareNames(a.Name, b.Name));
         return list;
     }
 
