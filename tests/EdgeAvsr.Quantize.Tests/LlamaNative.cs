@@ -66,7 +66,7 @@ internal static unsafe class LlamaNative
     }
 
     /// <summary>Tokenizes with the model's vocabulary (vocab-only load).</summary>
-    public static int[] Tokenize(string path, string text, bool addSpecial)
+    public static int[] Tokenize(string path, string text, bool addSpecial, bool parseSpecial = false)
     {
         Init();
         var lib = NativeEngines.Llama;
@@ -92,7 +92,7 @@ internal static unsafe class LlamaNative
             fixed (byte* tp = t)
             fixed (int* ip = ids)
             {
-                n = tokenize(getVocab(model), tp, t.Length, ip, ids.Length, (byte)(addSpecial ? 1 : 0), 0);
+                n = tokenize(getVocab(model), tp, t.Length, ip, ids.Length, (byte)(addSpecial ? 1 : 0), (byte)(parseSpecial ? 1 : 0));
             }
             Assert.True(n >= 0);
             return ids[..n];

@@ -67,6 +67,7 @@ public static class LlamaGgufConverter
         int vocabRows = tok.Tokens.Count;
         var plan = LlamaTensorPlan.Create(c, vocabRows, source.WriteOutput);
         var types = LlamaQuantRule.Assign(plan, request.Type, c);
+        source.CheckTensors(plan);
 
         var writer = new GgufWriter();
         WriteMetadata(writer, c, tok, request.Type, source);

@@ -465,6 +465,58 @@ public static class TinyLlamaGenerator
         return new TinyLora(peftDir, ckpt, trainConfig, reduction, alpha, peftRank, peftAlpha) { AvsrRank = rank };
     }
 
+    /// <summary>
+    /// Writes a Llama-AVSR-style checkpoint as safetensors: the LLM under "llm." with its embedding (and
+    /// lm_head) grown by the 5 AVSR special tokens, its LoRA (lora_{down,up}_{Q,V}, inner dim
+    /// round(hidden/reduction)), and a few non-LLM tensors (projector, encoder) that conversion must ignore;
+    /// plus the training-arguments JSON (reduction_lora, alpha) beside it unless <paramref name="trainConfig"/> is null.
+    /// </summary>
+    public static void WriteAvsrCheckpoint(string path, TinyLlamaSpec spec, int reduction = 32, double alpha = 4, string? trainConfig = null, double loraScale = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var (vocab, _) = BuildVocabulary(spec);
+        int baseVocab = vocab.Count + SpecialTokens.Length;
+        int rows = baseVocab + 5;
+        var w = new SafetensorsWriter();
+        foreach (var (name, shape) in TensorShapes(spec, baseVocab))
+        {
+            long[] s = name is "model.embed_tokens.weight" or "lm_head.weight" ? [rows, spec.HiddenSize] : shape;
+            w.AddFloat32("llm." + name, s, TensorValues(spec.Seed, name == "model.embed_tokens.weight" || name == "lm_head.weight" ? name + ".avsr" : name, s, spec.WeightScale));
+        }
+        if (spec.TieWordEmbeddings)
+        {
+            long[] s = [rows, spec.HiddenSize];
+            w.AddFloat32("llm.lm_head.weight", s, TensorValues(spec.Seed, "model.embed_tokens.weight.avsr", s, spec.WeightScale));
+        }
+        int h = spec.HiddenSize;
+        int rank = (int)Math.Round(h / (double)reduction, MidpointRounding.ToEven);
+        for (int i = 0; i < spec.Layers; i++)
+        {
+            string p = $"llm.model.layers.{i}.self_attn.";
+            foreach (var (m, outDim) in new[] { ("Q", h), ("V", spec.KvWidth) })
+            {
+                long[] down = [rank, h], up = [outDim, rank];
+                w.AddFloat32(p + $"lora_down_{m}.weight", down, TensorValues(spec.Seed + 11, p + "down" + m, down, loraScale));
+                w.AddFloat32(p + $"lora_up_{m}.weight", up, TensorValues(spec.Seed + 11, p + "up" + m, up, loraScale));
+            }
+        }
+        long[] proj = [h, 64];
+        w.AddFloat32("audio_proj.fc1.weight", proj, TensorValues(spec.Seed, "proj", proj, 1));
+        w.AddFloat32("video_encoder.layer0.weight", [8, 8], TensorValues(spec.Seed, "enc", [8, 8], 1));
+        w.Write(path);
+        if (trainConfig is not null)
+        {
+            WriteJson(trainConfig, j =>
+            {
+                j.WriteStartObject();
+                j.WriteNumber("reduction_lora", reduction);
+                j.WriteNumber("alpha", alpha);
+                j.WriteString("llm_model", "meta-llama/Llama-3.2-1B");
+                j.WriteEndObject();
+            });
+        }
+    }
+
     internal static void WriteJson(string path, Action<Utf8JsonWriter> write)
     {
         AtomicFile.Write(path, stream =>
