@@ -132,7 +132,8 @@ public sealed class DecoderModel : IDisposable
 
     /// <summary>
     /// The ids of <c>&lt;pad&gt; &lt;audio&gt; &lt;/audio&gt; &lt;video&gt; &lt;/video&gt;</c>: from the GGUF metadata keys
-    /// <c>edgeavsr.token.*</c> when present, else by looking the token texts up in the vocabulary; an error when absent.
+    /// <c>edgeavsr.{pad,audio_start,audio_end,video_start,video_end}_token_id</c> (written by edgeavsr-quantize) when
+    /// present, else by looking the token texts up in the vocabulary; an error when absent.
     /// </summary>
     public AvsrSpecialTokens SpecialTokens => _special ??= ResolveSpecialTokens();
 
@@ -143,7 +144,7 @@ public sealed class DecoderModel : IDisposable
         for (int i = 0; i < ids.Length; i++)
         {
             string name = AvsrSpecialTokens.Texts[i];
-            string key = $"edgeavsr.token.{MetadataName(name)}";
+            string key = $"edgeavsr.{MetadataName(name)}_token_id";
             string? recorded = _handle.MetadataString(key);
             if (recorded is not null && int.TryParse(recorded, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int id))
             {

@@ -12,10 +12,12 @@ public class DecoderModelTests
         return reference.Zip(actual).Max(p => Math.Abs(p.First - p.Second)) / scale;
     }
 
-    [Fact]
-    public void Logits_F32Gguf_ExactNumerics_MatchFp64Reference()
+    [Theory]
+    [InlineData("plain")]
+    [InlineData("avsr-lora-merged")]
+    public void Logits_F32Gguf_ExactNumerics_MatchFp64Reference(string which)
     {
-        var m = TinyModels.Base;
+        var m = which == "plain" ? TinyModels.Plain : TinyModels.Base;
         using var model = DecoderModel.Load(m.F32Gguf, LlamaBackendKind.Cpu);
         using var decoder = new LlamaDecoder(model, new DecoderOptions { ExactNumerics = true, Threads = 1 });
         int[] tokens = [model.Bos, .. model.Tokenize("the cat sat on the mat, then ran away: 123 456!")];
@@ -153,7 +155,11 @@ public class DecoderModelTests
             streamed.Add(t);
         }
         Assert.Equal(expected.Tokens, streamed.Select(t => t.Id));
-        Assert.Equal(expected.Text, string.Concat(streamed.Select(t => t.Text)));
+        // A random model emits arbitrary bytes: the stream holds back incomplete UTF-8, so text is compared when valid.
+        if (!expected.Text.Contains('\uFFFD', StringComparison.Ordinal))
+        {
+            Assert.Equal(expected.Text, string.Concat(streamed.Select(t => t.Text)));
+        }
     }
 
     [Theory]

@@ -22,7 +22,12 @@ internal sealed class ReferenceLlama
 
     private sealed record Layer(float[] InNorm, float[] Q, float[] K, float[] V, float[] O, float[] PostNorm, float[] Gate, float[] Up, float[] Down, ReferenceLora? LoraQ, ReferenceLora? LoraV);
 
-    public ReferenceLlama(string hfDir, IReadOnlyDictionary<int, (ReferenceLora? Q, ReferenceLora? V)>? lora = null)
+    /// <summary>
+    /// The HF model in <paramref name="hfDir"/>; with <paramref name="avsrCheckpoint"/>, the LLM weights come from a
+    /// Llama-AVSR checkpoint (keys under "llm.", embedding grown by the added tokens) and its LoRA
+    /// (lora_{down,up}_{Q,V}) is applied unmerged with scale alpha / reduction_lora read from <paramref name="trainConfig"/>.
+    /// </summary>
+    public ReferenceLlama(string hfDir, string? avsrCheckpoint = null, string? trainConfig = null)
     {
         using var config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(hfDir, "config.json")));
         var c = config.RootElement;
@@ -63,18 +68,40 @@ internal sealed class ReferenceLlama
             }
         }
 
-        var files = Directory.GetFiles(hfDir, "*.safetensors").Where(f => !Path.GetFileName(f).StartsWith("adapter", StringComparison.Ordinal)).Select(SafetensorsFile.Open).ToList();
+        string prefix = avsrCheckpoint is null ? "" : "llm.";
+        var files = (avsrCheckpoint is null ? Directory.GetFiles(hfDir, "*.safetensors") : [avsrCheckpoint]).Select(SafetensorsFile.Open).ToList();
         try
         {
-            float[] Read(string name, params long[] shape) => files.First(f => f.Contains(name)).ReadFloat32(name, shape);
+            float[] Read(string name, params long[] shape) => files.First(f => f.Contains(prefix + name)).ReadFloat32(prefix + name, shape);
+            if (avsrCheckpoint is not null)
+            {
+                _vocab = (int)files[0].Get("llm.model.embed_tokens.weight").Shape[0];
+            }
+            var lora = new Dictionary<int, (ReferenceLora? Q, ReferenceLora? V)>();
+            if (avsrCheckpoint is not null && trainConfig is not null)
+            {
+                using var train = JsonDocument.Parse(File.ReadAllBytes(trainConfig));
+                double scale = train.RootElement.GetProperty("alpha").GetDouble() / train.RootElement.GetProperty("reduction_lora").GetDouble();
+                ReferenceLora Lora(int layer, string m)
+                {
+                    string p = $"llm.model.layers.{layer}.self_attn.";
+                    var down = files[0].Get(p + $"lora_down_{m}.weight");
+                    int rank = (int)down.Shape[0];
+                    return new ReferenceLora(files[0].ReadFloat32(down.Name), files[0].ReadFloat32(p + $"lora_up_{m}.weight"), rank, scale);
+                }
+                for (int l = 0; l < _layers; l++)
+                {
+                    lora[l] = (Lora(l, "Q"), Lora(l, "V"));
+                }
+            }
             _embed = Read("model.embed_tokens.weight", _vocab, _hidden);
-            _lmHead = tied ? _embed : Read("lm_head.weight", _vocab, _hidden);
+            _lmHead = tied && !files.Any(f => f.Contains(prefix + "lm_head.weight")) ? _embed : Read("lm_head.weight", _vocab, _hidden);
             _finalNorm = Read("model.norm.weight", _hidden);
             _blocks = new Layer[_layers];
             for (int l = 0; l < _layers; l++)
             {
                 string p = $"model.layers.{l}.";
-                (ReferenceLora? Q, ReferenceLora? V) extra = lora is not null && lora.TryGetValue(l, out var x) ? x : (null, null);
+                (ReferenceLora? Q, ReferenceLora? V) extra = lora.TryGetValue(l, out var x) ? x : (null, null);
                 _blocks[l] = new Layer(
                     Read(p + "input_layernorm.weight", _hidden),
                     Read(p + "self_attn.q_proj.weight", _heads * _headDim, _hidden),

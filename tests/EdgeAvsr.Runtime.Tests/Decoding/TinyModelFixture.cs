@@ -1,8 +1,5 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Quantize.Testing;
-using EdgeAvsr.Runtime.Formats;
 
 namespace EdgeAvsr.Runtime.Tests.Decoding;
 
@@ -11,7 +8,8 @@ internal sealed record TinyModel(string HfDir, string F32Gguf, ReferenceLlama Re
 /// <summary>
 /// Tiny seeded Llama models shared by the decoder tests, made once per test process (deleted at exit) with the
 /// quantize library's generator and HF->GGUF converter: hidden 256, 2 layers, 4 heads / 2 KV heads, Llama-3
-/// RoPE scaling, tied embeddings, plus Llama-AVSR's added tokens (&lt;pad&gt; &lt;audio&gt; &lt;/audio&gt; &lt;video&gt; &lt;/video&gt;).
+/// RoPE scaling, tied embeddings. <see cref="Avsr"/> is converted from a Llama-AVSR checkpoint (the 5 added
+/// tokens, LoRA on Q and V merged), <see cref="Plain"/> from the base directory alone.
 /// </summary>
 internal static class TinyModels
 {
@@ -24,78 +22,33 @@ internal static class TinyModels
         return dir;
     });
 
-    private static readonly Lazy<TinyModel> s_base = new(() => Make("avsr", addAvsrTokens: true));
-
-    private static readonly Lazy<string> s_plain = new(() => Make("plain", addAvsrTokens: false).F32Gguf);
-
-    /// <summary>The model with the AVSR tokens added (what the decoder runs).</summary>
-    public static TinyModel Base => s_base.Value;
-
-    /// <summary>A GGUF of the plain base model: no AVSR tokens.</summary>
-    public static string PlainGguf => s_plain.Value;
-
-    private static TinyModel Make(string name, bool addAvsrTokens)
+    private static readonly Lazy<string> s_hf = new(() =>
     {
-        string hf = s_dir.Value.File(name);
+        string hf = s_dir.Value.File("hf");
         TinyLlamaGenerator.WriteModel(hf, Spec);
-        if (addAvsrTokens)
-        {
-            AddTokens(hf, ["<pad>", "<audio>", "</audio>", "<video>", "</video>"], Spec.Seed);
-        }
-        string gguf = s_dir.Value.File(name + ".f32.gguf");
-        LlamaGgufConverter.Convert(new LlamaConversionRequest(hf, gguf, LlamaFileType.F32) { Threads = 1 });
-        return new TinyModel(hf, gguf, new ReferenceLlama(hf));
-    }
+        return hf;
+    });
 
-    /// <summary>
-    /// What Llama-AVSR does to the HF model (tokenizer.add_special_tokens + resize_token_embeddings): the tokens
-    /// are appended as special added tokens and the embedding matrix (and an untied head) grows by seeded rows.
-    /// </summary>
-    private static void AddTokens(string hf, string[] tokens, int seed)
+    private static readonly Lazy<TinyModel> s_plain = new(() =>
     {
-        string configPath = Path.Combine(hf, "config.json");
-        var config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
-        int oldVocab = config["vocab_size"]!.GetValue<int>();
-        config["vocab_size"] = oldVocab + tokens.Length;
-        File.WriteAllText(configPath, config.ToJsonString());
+        string gguf = s_dir.Value.File("plain.f32.gguf");
+        LlamaGgufConverter.Convert(new LlamaConversionRequest(s_hf.Value, gguf, LlamaFileType.F32) { Threads = 1 });
+        return new TinyModel(s_hf.Value, gguf, new ReferenceLlama(s_hf.Value));
+    });
 
-        string tokPath = Path.Combine(hf, "tokenizer.json");
-        var tok = JsonNode.Parse(File.ReadAllText(tokPath))!.AsObject();
-        var added = tok["added_tokens"]!.AsArray();
-        for (int i = 0; i < tokens.Length; i++)
-        {
-            added.Add(new JsonObject
-            {
-                ["id"] = oldVocab + i, ["content"] = tokens[i], ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
-            });
-        }
-        File.WriteAllText(tokPath, tok.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+    private static readonly Lazy<TinyModel> s_avsr = new(() =>
+    {
+        string ckpt = s_dir.Value.File("avsr.safetensors"), train = s_dir.Value.File("train.json"), gguf = s_dir.Value.File("avsr.f32.gguf");
+        TinyLlamaGenerator.WriteAvsrCheckpoint(ckpt, Spec, reduction: 32, alpha: 4, trainConfig: train);
+        LlamaGgufConverter.Convert(new LlamaConversionRequest(s_hf.Value, gguf, LlamaFileType.F32) { CheckpointPath = ckpt, TrainConfigPath = train, Threads = 1 });
+        return new TinyModel(s_hf.Value, gguf, new ReferenceLlama(s_hf.Value, ckpt, train));
+    });
 
-        string weights = Path.Combine(hf, "model.safetensors");
-        var writer = new SafetensorsWriter();
-        using (var f = SafetensorsFile.Open(weights))
-        {
-            var rng = new Random(seed);
-            foreach (var (name, t) in f.Tensors)
-            {
-                float[] values = f.ReadFloat32(name);
-                if (name is "model.embed_tokens.weight" or "lm_head.weight")
-                {
-                    int hidden = (int)t.Shape[1];
-                    var grown = new float[values.Length + tokens.Length * hidden];
-                    values.CopyTo(grown, 0);
-                    for (int i = values.Length; i < grown.Length; i++)
-                    {
-                        grown[i] = (float)((rng.NextDouble() * 2 - 1) * 0.05);
-                    }
-                    writer.AddFloat32(name, [t.Shape[0] + tokens.Length, hidden], grown);
-                }
-                else
-                {
-                    writer.AddFloat32(name, t.Shape, values);
-                }
-            }
-        }
-        writer.Write(weights);
-    }
+    /// <summary>The AVSR decoder: checkpoint weights, added tokens, LoRA merged.</summary>
+    public static TinyModel Base => s_avsr.Value;
+
+    /// <summary>The base model alone (no AVSR tokens, no LoRA).</summary>
+    public static TinyModel Plain => s_plain.Value;
+
+    public static string PlainGguf => Plain.F32Gguf;
 }

@@ -35,7 +35,14 @@ public class TokenizerTests
     [Fact]
     public void LlamaCppTokenization_EqualsReferenceBpe_OnManyStrings()
     {
-        var m = TinyModels.Base;
+        foreach (var m in new[] { TinyModels.Plain, TinyModels.Base })
+        {
+            CompareTokenization(m);
+        }
+    }
+
+    private static void CompareTokenization(TinyModel m)
+    {
         var reference = new ReferenceBpe(Path.Combine(m.HfDir, "tokenizer.json"));
         using var model = DecoderModel.Load(m.F32Gguf, LlamaBackendKind.Cpu);
         int checkedStrings = 0, multiToken = 0;
