@@ -15,9 +15,10 @@ public class DecoderModelTests
     [Theory]
     [InlineData("plain")]
     [InlineData("avsr-lora-merged")]
+    [InlineData("peft-lora-merged")]
     public void Logits_F32Gguf_ExactNumerics_MatchFp64Reference(string which)
     {
-        var m = which == "plain" ? TinyModels.Plain : TinyModels.Base;
+        var m = which switch { "plain" => TinyModels.Plain, "peft-lora-merged" => TinyModels.Peft, _ => TinyModels.Base };
         using var model = DecoderModel.Load(m.F32Gguf, LlamaBackendKind.Cpu);
         using var decoder = new LlamaDecoder(model, new DecoderOptions { ExactNumerics = true, Threads = 1 });
         int[] tokens = [model.Bos, .. model.Tokenize("the cat sat on the mat, then ran away: 123 456!")];

@@ -27,7 +27,8 @@ internal sealed class ReferenceLlama
     /// Llama-AVSR checkpoint (keys under "llm.", embedding grown by the added tokens) and its LoRA
     /// (lora_{down,up}_{Q,V}) is applied unmerged with scale alpha / reduction_lora read from <paramref name="trainConfig"/>.
     /// </summary>
-    public ReferenceLlama(string hfDir, string? avsrCheckpoint = null, string? trainConfig = null)
+    /// <remarks>With <paramref name="peftDir"/>, a PEFT LoRA adapter (lora_A/lora_B on q_proj/v_proj, scale lora_alpha / r) is applied unmerged.</remarks>
+    public ReferenceLlama(string hfDir, string? avsrCheckpoint = null, string? trainConfig = null, string? peftDir = null)
     {
         using var config = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(hfDir, "config.json")));
         var c = config.RootElement;
@@ -92,6 +93,22 @@ internal sealed class ReferenceLlama
                 for (int l = 0; l < _layers; l++)
                 {
                     lora[l] = (Lora(l, "Q"), Lora(l, "V"));
+                }
+            }
+            if (peftDir is not null)
+            {
+                using var adapterConfig = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(peftDir, "adapter_config.json")));
+                int r = adapterConfig.RootElement.GetProperty("r").GetInt32();
+                double scale = adapterConfig.RootElement.GetProperty("lora_alpha").GetDouble() / r;
+                using var adapter = SafetensorsFile.Open(Path.Combine(peftDir, "adapter_model.safetensors"));
+                ReferenceLora Lora(int layer, string proj)
+                {
+                    string p = $"base_model.model.model.layers.{layer}.self_attn.{proj}.";
+                    return new ReferenceLora(adapter.ReadFloat32(p + "lora_A.weight"), adapter.ReadFloat32(p + "lora_B.weight"), r, scale);
+                }
+                for (int l = 0; l < _layers; l++)
+                {
+                    lora[l] = (Lora(l, "q_proj"), Lora(l, "v_proj"));
                 }
             }
             _embed = Read("model.embed_tokens.weight", _vocab, _hidden);

@@ -44,6 +44,17 @@ internal static class TinyModels
         return new TinyModel(s_hf.Value, gguf, new ReferenceLlama(s_hf.Value, ckpt, train));
     });
 
+    private static readonly Lazy<TinyModel> s_peft = new(() =>
+    {
+        var lora = TinyLlamaGenerator.WriteLora(s_dir.Value.File("lora"), Spec);
+        string gguf = s_dir.Value.File("peft.f32.gguf");
+        LlamaGgufConverter.Convert(new LlamaConversionRequest(s_hf.Value, gguf, LlamaFileType.F32) { LoraDirectory = lora.PeftDirectory, Threads = 1 });
+        return new TinyModel(s_hf.Value, gguf, new ReferenceLlama(s_hf.Value, peftDir: lora.PeftDirectory));
+    });
+
+    /// <summary>The base model with a PEFT LoRA adapter merged.</summary>
+    public static TinyModel Peft => s_peft.Value;
+
     /// <summary>The AVSR decoder: checkpoint weights, added tokens, LoRA merged.</summary>
     public static TinyModel Base => s_avsr.Value;
 
