@@ -369,10 +369,7 @@ public sealed unsafe class LlamaBatch : SafeHandle
         {
             throw new InvalidOperationException($"batch full ({Capacity} entries)");
         }
-        if ((uint)sequence >= (uint)int.MaxValue)
-        {
-            throw new ArgumentOutOfRangeException(nameof(sequence));
-        }
+        ArgumentOutOfRangeException.ThrowIfNegative(sequence);
         _batch.Pos[i] = position;
         _batch.NSeqId[i] = 1;
         _batch.SeqId[i][0] = sequence;
