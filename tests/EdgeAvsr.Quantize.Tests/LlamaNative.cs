@@ -102,44 +102,4 @@ internal static unsafe class LlamaNative
             free(model);
         }
     }
-
-    /// <summary>Quantizes with libllama's own llama_model_quantize (the oracle); returns its status.</summary>
-    public static uint Quantize(string input, string output, int ftype, int threads)
-    {
-        Init();
-        var lib = NativeEngines.Llama;
-        var defaults = (delegate* unmanaged[Cdecl]<QuantizeParams>)lib.GetExport("llama_model_quantize_default_params");
-        var quantize = (delegate* unmanaged[Cdecl]<byte*, byte*, QuantizeParams*, uint>)lib.GetExport("llama_model_quantize");
-        var p = defaults();
-        p.NThread = threads;
-        p.FType = ftype;
-        byte[] i = System.Text.Encoding.UTF8.GetBytes(input + "\0");
-        byte[] o = System.Text.Encoding.UTF8.GetBytes(output + "\0");
-        fixed (byte* ip = i)
-        fixed (byte* op = o)
-        {
-            return quantize(ip, op, &p);
-        }
-    }
-}
-
-/// <summary>llama_model_quantize_params of llama.cpp v0.5.0 (64 bytes).</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct QuantizeParams
-{
-    public int NThread;
-    public int FType;
-    public int OutputTensorType;
-    public int TokenEmbeddingType;
-    public byte AllowRequantize;
-    public byte QuantizeOutputTensor;
-    public byte OnlyCopy;
-    public byte Pure;
-    public byte KeepSplit;
-    public byte DryRun;
-    public nint Imatrix;
-    public nint KvOverrides;
-    public nint TtOverrides;
-    public nint PruneLayers;
-    public nuint MaxBufSize;
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.Intrinsics;
 using EdgeAvsr.Runtime.Formats.Gguf;
 
 namespace EdgeAvsr.Quantize.Conversion;
@@ -45,6 +46,13 @@ public static class GgmlQuantizers
         return (BitConverter.SingleToInt32Bits(v) & 0x007fffff) - 0x00400000;
     }
 
+    /// <summary>C roundf: nearest integer, halfway cases away from zero (x - trunc(x) is exact).</summary>
+    private static float RoundHalfAway(float v)
+    {
+        float t = MathF.Truncate(v);
+        return MathF.Abs(v - t) >= 0.5f ? t + MathF.CopySign(1f, v) : t;
+    }
+
     private static void WriteHalf(Span<byte> dst, float value) => BinaryPrimitives.WriteHalfLittleEndian(dst, (Half)value);
 
     private static float ReadHalf(ReadOnlySpan<byte> src) => (float)BinaryPrimitives.ReadHalfLittleEndian(src);
@@ -61,7 +69,7 @@ public static class GgmlQuantizers
         WriteHalf(y, d);
         for (int j = 0; j < 32; j++)
         {
-            y[2 + j] = (byte)(sbyte)MathF.Round(x[j] * id, MidpointRounding.AwayFromZero);
+            y[2 + j] = (byte)(sbyte)RoundHalfAway(x[j] * id);
         }
     }
 
@@ -125,6 +133,19 @@ public static class GgmlQuantizers
         float iscale = nmax / (max - min);
         float scale = 1 / iscale;
         float bestError = 0;
+        if (Vector256.IsHardwareAccelerated && n == 32)
+        {
+            // Initial grid point, scalar as in ggml.
+            for (int i = 0; i < n; i++)
+            {
+                int q = NearestInt(iscale * (x[i] - min));
+                l[i] = (byte)Math.Max(0, Math.Min(nmax, q));
+                float diff = scale * l[i] + min - x[i];
+                diff *= diff;
+                bestError += weights[i] * diff;
+            }
+            return SearchQkx2Vector(nmax, x, weights, l, out theMin, rmin, rdelta, nstep, min, max, sumW, sumX, scale, bestError);
+        }
         for (int i = 0; i < n; i++)
         {
             int q = NearestInt(iscale * (x[i] - min));
@@ -172,6 +193,99 @@ public static class GgmlQuantizers
                     min = thisMin;
                 }
             }
+        }
+        theMin = -min;
+        return scale;
+    }
+
+    /// <summary>
+    /// The grid search of make_qkx2_quants with 8 candidate scales per Vector256. Every lane does exactly the
+    /// float operations the scalar loop does for its candidate, in the same order. A winning candidate changes
+    /// <c>min</c>, which the following candidates use, so after a win the search restarts at the next candidate
+    /// with the new <c>min</c>: the result is bit-identical to the scalar loop.
+    /// </summary>
+    private static float SearchQkx2Vector(int nmax, ReadOnlySpan<float> x, ReadOnlySpan<float> weights, Span<byte> l, out float theMin,
+        float rmin, float rdelta, int nstep, float min, float max, float sumW, float sumX, float scale, float bestError)
+    {
+        int n = x.Length;
+        int candidates = nstep + 1;
+        Span<float> iscales = stackalloc float[8];
+        Span<float> scales = stackalloc float[8];
+        Span<float> mins = stackalloc float[8];
+        Span<float> errors = stackalloc float[8];
+        Span<float> dets = stackalloc float[8];
+        var magic = Vector256.Create(12582912f);
+        var mant = Vector256.Create(0x007fffff);
+        var bias = Vector256.Create(0x00400000);
+        var zero = Vector256<int>.Zero;
+        var top = Vector256.Create(nmax);
+        var vSumW = Vector256.Create(sumW);
+        var vSumX = Vector256.Create(sumX);
+        int c0 = 0;
+        while (c0 < candidates)
+        {
+            int count = Math.Min(8, candidates - c0);
+            for (int k = 0; k < 8; k++)
+            {
+                iscales[k] = k < count ? (rmin + rdelta * (c0 + k) + nmax) / (max - min) : 0f;
+            }
+            var vIscale = Vector256.Create<float>(iscales);
+            var sumL = Vector256<float>.Zero;
+            var sumL2 = Vector256<float>.Zero;
+            var sumXl = Vector256<float>.Zero;
+            for (int i = 0; i < n; i++)
+            {
+                var q = (vIscale * Vector256.Create(x[i] - min) + magic).AsInt32();
+                var lf = Vector256.ConvertToSingle(Vector256.Min(Vector256.Max((q & mant) - bias, zero), top));
+                var w = Vector256.Create(weights[i]);
+                var wl = w * lf;
+                sumL += wl;
+                sumL2 += wl * lf;
+                sumXl += wl * Vector256.Create(x[i]);
+            }
+            var det = vSumW * sumL2 - sumL * sumL;
+            var thisScale = (vSumW * sumXl - vSumX * sumL) / det;
+            var thisMin = (sumL2 * vSumX - sumL * sumXl) / det;
+            var positive = Vector256.GreaterThan(thisMin, Vector256<float>.Zero);
+            thisMin = Vector256.ConditionalSelect(positive, Vector256<float>.Zero, thisMin);
+            thisScale = Vector256.ConditionalSelect(positive, sumXl / sumL2, thisScale);
+            var err = Vector256<float>.Zero;
+            for (int i = 0; i < n; i++)
+            {
+                var q = (vIscale * Vector256.Create(x[i] - min) + magic).AsInt32();
+                var lf = Vector256.ConvertToSingle(Vector256.Min(Vector256.Max((q & mant) - bias, zero), top));
+                var diff = thisScale * lf + thisMin - Vector256.Create(x[i]);
+                diff *= diff;
+                err += Vector256.Create(weights[i]) * diff;
+            }
+            thisScale.CopyTo(scales);
+            thisMin.CopyTo(mins);
+            err.CopyTo(errors);
+            det.CopyTo(dets);
+            int won = -1;
+            for (int k = 0; k < count; k++)
+            {
+                if (dets[k] > 0 && errors[k] < bestError)
+                {
+                    won = k;
+                    break;
+                }
+            }
+            if (won < 0)
+            {
+                c0 += count;
+                continue;
+            }
+            float iscale = iscales[won];
+            for (int i = 0; i < n; i++)
+            {
+                int q = NearestInt(iscale * (x[i] - min));
+                l[i] = (byte)Math.Max(0, Math.Min(nmax, q));
+            }
+            bestError = errors[won];
+            scale = scales[won];
+            min = mins[won];
+            c0 += won + 1;
         }
         theMin = -min;
         return scale;
@@ -320,6 +434,10 @@ public static class GgmlQuantizers
             l[..n].Clear();
             return 0f;
         }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            return MakeQxQuantsVector(nmax, x, l, max);
+        }
         float iscale = -nmax / max;
         float sumlx = 0, suml2 = 0;
         for (int i = 0; i < n; i++)
@@ -359,6 +477,68 @@ public static class GgmlQuantizers
                 scale = sumlx / suml2;
                 best = scale * sumlx;
             }
+        }
+        return scale;
+    }
+
+    /// <summary>
+    /// make_qx_quants (rmse_type 1) with the 19 candidate scales (the initial one, then is = -9..9 without 0)
+    /// evaluated 8 at a time in Vector256 lanes, each lane repeating the scalar float operations in order; the
+    /// winner is then picked in the scalar loop's order, so the result is bit-identical.
+    /// </summary>
+    private static float MakeQxQuantsVector(int nmax, ReadOnlySpan<float> x, Span<sbyte> l, float max)
+    {
+        int n = x.Length;
+        Span<float> iscales = stackalloc float[24];
+        Span<float> sumlxs = stackalloc float[24];
+        Span<float> suml2s = stackalloc float[24];
+        iscales[0] = -nmax / max;
+        for (int c = 1, step = -9; step <= 9; step++)
+        {
+            if (step != 0)
+            {
+                iscales[c++] = -(nmax + 0.1f * step) / max;
+            }
+        }
+        var magic = Vector256.Create(12582912f);
+        var mant = Vector256.Create(0x007fffff);
+        var bias = Vector256.Create(0x00400000);
+        var lo = Vector256.Create(-nmax);
+        var hi = Vector256.Create(nmax - 1);
+        for (int g = 0; g < 3; g++)
+        {
+            var vIscale = Vector256.Create<float>(iscales.Slice(g * 8, 8));
+            var sumlx = Vector256<float>.Zero;
+            var suml2 = Vector256<float>.Zero;
+            for (int i = 0; i < n; i++)
+            {
+                float xi = x[i];
+                var q = (vIscale * Vector256.Create(xi) + magic).AsInt32();
+                var lf = Vector256.ConvertToSingle(Vector256.Min(Vector256.Max((q & mant) - bias, lo), hi));
+                float w = xi * xi;
+                sumlx += Vector256.Create(w * xi) * lf;
+                suml2 += Vector256.Create(w) * lf * lf;
+            }
+            sumlx.CopyTo(sumlxs.Slice(g * 8, 8));
+            suml2.CopyTo(suml2s.Slice(g * 8, 8));
+        }
+        float scale = suml2s[0] != 0 ? sumlxs[0] / suml2s[0] : 0.0f;
+        float best = scale * sumlxs[0];
+        int winner = 0;
+        for (int c = 1; c < 19; c++)
+        {
+            if (suml2s[c] > 0 && sumlxs[c] * sumlxs[c] > best * suml2s[c])
+            {
+                scale = sumlxs[c] / suml2s[c];
+                best = scale * sumlxs[c];
+                winner = c;
+            }
+        }
+        float iscale = iscales[winner];
+        for (int i = 0; i < n; i++)
+        {
+            int q = NearestInt(iscale * x[i]);
+            l[i] = (sbyte)(nmax + Math.Max(-nmax, Math.Min(nmax - 1, q)));
         }
         return scale;
     }

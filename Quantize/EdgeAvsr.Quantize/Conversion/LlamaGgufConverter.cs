@@ -66,8 +66,8 @@ public static class LlamaGgufConverter
         var tok = source.Tokenizer;
         int vocabRows = tok.Tokens.Count;
         var plan = LlamaTensorPlan.Create(c, vocabRows, source.WriteOutput);
-        var types = LlamaQuantRule.Assign(plan, request.Type, c);
         source.CheckTensors(plan);
+        var types = LlamaQuantRule.Assign(plan, request.Type, c);
 
         var writer = new GgufWriter();
         WriteMetadata(writer, c, tok, request.Type, source);
@@ -84,9 +84,15 @@ public static class LlamaGgufConverter
             {
                 progress?.Report(new ConversionProgress(i, plan.Count, done, total, plan[i].Name));
                 float[] values = source.Read(plan[i]);
-                byte[] bytes = GgmlEncoder.Encode(types[i], values, plan[i].RowLength, threads);
-                data.WriteTensor(bytes);
-                done += GgufWriter.Pad(bytes.Length, writer.Alignment);
+                if (types[i] == GgmlType.F32)
+                {
+                    data.WriteTensor(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+                }
+                else
+                {
+                    data.WriteTensor(GgmlEncoder.Encode(types[i], values, plan[i].RowLength, threads));
+                }
+                done += GgufWriter.Pad(writer.Tensors[i].ByteSize, writer.Alignment);
             }
             progress?.Report(new ConversionProgress(plan.Count, plan.Count, total, total, ""));
         });

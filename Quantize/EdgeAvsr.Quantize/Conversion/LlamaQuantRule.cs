@@ -47,14 +47,19 @@ public static class LlamaQuantRule
     /// <summary>The type of every tensor of <paramref name="plan"/> (which must be in file order).</summary>
     public static GgmlType[] Assign(IReadOnlyList<PlannedTensor> plan, LlamaFileType fileType, HfLlamaConfig config)
     {
-        ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(config);
+        return Assign(plan, fileType, config.NumHiddenLayers, config.NumAttentionHeads, config.NumKeyValueHeads);
+    }
+
+    /// <summary>The type of every tensor (in file order) of a model with the given layer and head counts.</summary>
+    public static GgmlType[] Assign(IReadOnlyList<PlannedTensor> plan, LlamaFileType fileType, int nLayer, int nHead, int nHeadKv)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
         var baseType = DefaultType(fileType);
         bool quantized = fileType is not (LlamaFileType.F32 or LlamaFileType.F16);
-        bool tied = !plan.Any(t => t.Role == TensorRole.Output);
+        bool tied = !plan.Any(t => t.Name == "output.weight");
         int nAttnV = plan.Count(t => t.Name.Contains("attn_v.weight", StringComparison.Ordinal));
-        int nLayer = config.NumHiddenLayers;
-        bool is70B = nLayer == 80 && config.NumAttentionHeads != config.NumKeyValueHeads;
+        bool is70B = nLayer == 80 && nHead != nHeadKv;
         int iAttnV = 0, iFfnDown = 0;
         var types = new GgmlType[plan.Count];
         for (int k = 0; k < plan.Count; k++)

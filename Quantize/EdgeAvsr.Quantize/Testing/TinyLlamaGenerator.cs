@@ -34,6 +34,9 @@ public sealed record TinyLlamaSpec
     /// <summary>Split the weights over two shards with model.safetensors.index.json.</summary>
     public bool Sharded { get; init; }
 
+    /// <summary>config.json vocab_size; when larger than the learned tokenizer, the rest are unused [PAD] rows (as in padded real vocabularies).</summary>
+    public int? VocabSize { get; init; }
+
     public int HeadDim => HiddenSize / Heads;
 
     public int KvWidth => KvHeads * HeadDim;
@@ -95,7 +98,7 @@ public static class TinyLlamaGenerator
         ArgumentNullException.ThrowIfNull(spec);
         Directory.CreateDirectory(directory);
         var (vocab, merges) = BuildVocabulary(spec);
-        int vocabSize = vocab.Count + SpecialTokens.Length;
+        int vocabSize = Math.Max(vocab.Count + SpecialTokens.Length, spec.VocabSize ?? 0);
         WriteTokenizer(directory, vocab, merges);
         WriteConfig(directory, spec, vocabSize);
         WriteWeights(directory, spec, vocabSize);
@@ -255,7 +258,7 @@ public static class TinyLlamaGenerator
 
     private static void WriteConfig(string directory, TinyLlamaSpec s, int vocabSize)
     {
-        int bos = vocabSize - SpecialTokens.Length;
+        int bos = BuildVocabulary(s).Vocab.Count;
         WriteJson(Path.Combine(directory, "config.json"), w =>
         {
             w.WriteStartObject();
@@ -328,6 +331,13 @@ public static class TinyLlamaGenerator
         }
         return list;
     }
+
+    /// <summary>A Llama-3.2-1B-shaped spec (2048 hidden, 16 layers, 32/8 heads, 8192 FFN, 128256 vocab, tied, llama3 rope) for benchmarks.</summary>
+    public static TinyLlamaSpec Llama32OneB(int seed) => new()
+    {
+        Seed = seed, HiddenSize = 2048, Layers = 16, Heads = 32, KvHeads = 8, IntermediateSize = 8192, VocabSize = 128256,
+        MaxPositionEmbeddings = 131072, Llama3RopeScaling = true, TieWordEmbeddings = true, Bf16 = true,
+    };
 
     /// <summary>Seeded values of one tensor: norms near 1, matrices ~ N(0, scale/sqrt(row length)).</summary>
     public static float[] TensorValues(int seed, string name, long[] shape, double scale)

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using EdgeAvsr.Quantize.Conversion;
+using EdgeAvsr.Quantize.Testing;
+using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Formats.Gguf;
+using EdgeAvsr.Runtime.Interop;
+using EdgeAvsr.Runtime.Interop.Llama;
+
+namespace EdgeAvsr.Quantize.Cli.Benchmarks;
+
+/// <summary>
+/// Our GGUF quantizer against libllama's llama_model_quantize on the same F32 GGUF of a
+/// Llama-3.2-1B-shaped model with seeded random weights, runs interleaved, outputs compared byte for byte.
+/// </summary>
+internal static class QuantizeBenchmark
+{
+    public static int Run(string workDir, IReadOnlyList<LlamaFileType> types, int threads, int reps, bool keep, int layers)
+    {
+        Directory.CreateDirectory(workDir);
+        var spec = TinyLlamaGenerator.Llama32OneB(seed: 2026) with { Layers = layers };
+        string hf = Path.Combine(workDir, $"llama32-1b-shaped-L{layers}");
+        string f32 = Path.Combine(workDir, $"llama32-1b-shaped-L{layers}-f32.gguf");
+        var clock = Stopwatch.StartNew();
+        if (!File.Exists(Path.Combine(hf, "model.safetensors")))
+        {
+            Console.WriteLine($"generating {hf} (seeded random weights, bf16) ...");
+            TinyLlamaGenerator.WriteModel(hf, spec);
+            Console.WriteLine($"  {clock.Elapsed.TotalSeconds:F1} s");
+        }
+        clock.Restart();
+        LlamaGgufConverter.Convert(new LlamaConversionRequest(hf, f32, LlamaFileType.F32) { Threads = threads });
+        double convertSeconds = clock.Elapsed.TotalSeconds;
+        long inputBytes = new FileInfo(f32).Length;
+        long weights;
+        using (var f = GgufFile.Open(f32))
+        {
+            weights = f.Tensors.Sum(t => t.ElementCount);
+        }
+        Console.WriteLine($"HF (bf16) -> F32 GGUF: {convertSeconds:F1} s, {LlamaGgufConverter.FormatBytes(inputBytes)}, {weights / 1e9:F3} G weights");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores available, threads {threads}; llama.cpp {NativeEngines.InitializeLlama().Version}");
+        Console.WriteLine();
+        Console.WriteLine("| type | EdgeAvsr s (best of {0}) | llama_model_quantize s (best of {0}) | ratio llama/ours | M weights/s ours | output | identical |".Replace("{0}", reps.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        bool allIdentical = true;
+        foreach (var type in types)
+        {
+            string ours = Path.Combine(workDir, $"ours-{type}.gguf");
+            string theirs = Path.Combine(workDir, $"llama-{type}.gguf");
+            double bestOurs = double.MaxValue, bestTheirs = double.MaxValue;
+            for (int r = 0; r < reps; r++)
+            {
+                clock.Restart();
+                GgufRequantizer.Quantize(f32, ours, type, threads);
+                bestOurs = Math.Min(bestOurs, clock.Elapsed.TotalSeconds);
+                clock.Restart();
+                LlamaModelQuantizer.Quantize(f32, theirs, (int)type, threads);
+                bestTheirs = Math.Min(bestTheirs, clock.Elapsed.TotalSeconds);
+            }
+            bool identical = Hash(ours).AsSpan().SequenceEqual(Hash(theirs));
+            allIdentical &= identical;
+            Console.WriteLine($"| {type.ToString().ToLowerInvariant()} | {bestOurs:F2} | {bestTheirs:F2} | {bestTheirs / bestOurs:F2} | {weights / bestOurs / 1e6:F0} | {LlamaGgufConverter.FormatBytes(new FileInfo(ours).Length)} | {(identical ? "yes (SHA-256)" : "NO")} |");
+            if (!keep)
+            {
+                File.Delete(ours);
+                File.Delete(theirs);
+            }
+        }
+        if (!keep)
+        {
+            File.Delete(f32);
+        }
+        return allIdentical ? ExitCodes.Success : ExitCodes.Failure;
+    }
+
+    private static byte[] Hash(string path)
+    {
+        using var s = File.OpenRead(path);
+        return SHA256.HashData(s);
+    }
+}
