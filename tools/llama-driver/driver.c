@@ -4,7 +4,7 @@
 //
 //   driver MODEL EMBD_FILE N_PREFILL N_GEN THREADS N_CTX REPS
 //
-// Prints one line per repetition: "prefill_ms <ms> gen_ms <ms> tokens <n> ids <id> <id> ...".
+// After a short warm-up, prints one line per repetition: "prefill_ms <ms> gen_ms <ms> tokens <n> ids <id> ...".
 // The npm engine package ships no headers, so the subset of llama.h (v0.5.0) used here is declared
 // below; the static asserts pin the struct layouts to the ones measured for that release.
 #include <stdbool.h>
@@ -148,9 +148,11 @@ int main(int argc, char **argv) {
     int *ids = malloc(sizeof(int) * (size_t)(n_gen > 0 ? n_gen : 1));
     llama_batch eb = llama_batch_init(512, n_embd, 1);
     llama_batch tb = llama_batch_init(512, 0, 1);
-    for (int r = 0; r < reps; r++) {
-        llama_memory_clear(llama_get_memory(ctx), true);
+    // Repetition 0 is a short warm-up (prefill + 2 tokens, not printed); then REPS measured repetitions.
+    for (int r = 0; r <= reps; r++) {
+        int n_gen_r = r == 0 ? (n_gen < 2 ? n_gen : 2) : n_gen;
         double t0 = now_ms();
+        llama_memory_clear(llama_get_memory(ctx), true);
         for (int start = 0; start < n_prefill; start += 512) {
             int n = n_prefill - start < 512 ? n_prefill - start : 512;
             eb.n_tokens = n;
@@ -167,7 +169,7 @@ int main(int argc, char **argv) {
         double t1 = now_ms();
         ids[0] = token;
         int generated = 1;
-        for (; generated < n_gen; generated++) {
+        for (; generated < n_gen_r; generated++) {
             tb.n_tokens = 1;
             tb.token[0] = token;
             tb.pos[0] = n_prefill + generated - 1;
@@ -179,6 +181,7 @@ int main(int argc, char **argv) {
             ids[generated] = token;
         }
         double t2 = now_ms();
+        if (r == 0) continue;
         printf("prefill_ms %.3f gen_ms %.3f tokens %d ids", t1 - t0, t2 - t1, generated);
         for (int i = 0; i < generated; i++) printf(" %d", ids[i]);
         printf("\n");

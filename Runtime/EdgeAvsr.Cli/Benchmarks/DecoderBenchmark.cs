@@ -59,7 +59,7 @@ internal static class DecoderBenchmark
                 var prompt = new DecoderPrompt([PromptSegment.FromEmbeddings(rows)]);
                 var generation = new GenerationOptions { MaxNewTokens = tokens, StopAtEndOfGeneration = false };
                 using var decoder = new LlamaDecoder(model, new DecoderOptions { Threads = cores });
-                decoder.Generate(prompt, generation); // warm-up: context, batches, page cache
+                decoder.Generate(prompt, generation with { MaxNewTokens = Math.Min(2, tokens) }); // warm-up (as the driver's): context, batches, page cache
                 int cells = prefill + tokens + 1;
                 var ours = new List<(double Prefill, double Gen)>();
                 var theirs = new List<(double Prefill, double Gen)>();
@@ -125,12 +125,12 @@ internal static class DecoderBenchmark
     private static (double Prefill, double Gen, int[] Ids) RunDriver(string exe, string engineDir, string model, string embd, int prefill, int tokens, int threads, int cells)
     {
         var (code, output) = Exec(exe, [engineDir, model, embd, prefill.ToString(CultureInfo.InvariantCulture), tokens.ToString(CultureInfo.InvariantCulture),
-            threads.ToString(CultureInfo.InvariantCulture), cells.ToString(CultureInfo.InvariantCulture), "2"]);
+            threads.ToString(CultureInfo.InvariantCulture), cells.ToString(CultureInfo.InvariantCulture), "1"]);
         if (code != 0)
         {
             throw new EdgeAvsrException($"llama driver failed ({code}): {output.Trim()}");
         }
-        // The driver's first repetition warms its context up; the second is the measurement.
+        // The driver warms its context up first (prefill + 2 tokens, not printed), then measures one repetition.
         string last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(l => l.StartsWith("prefill_ms", StringComparison.Ordinal));
         var parts = last.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         int idsAt = Array.IndexOf(parts, "ids") + 1;

@@ -96,5 +96,10 @@ public class TokenizerTests
         Assert.Contains("llama.block_count", e.Message, StringComparison.Ordinal);
         File.WriteAllBytes(dir.File("short.gguf"), "GGUF"u8.ToArray());
         Assert.Throws<EdgeAvsrException>(() => DecoderModel.Load(dir.File("short.gguf"), LlamaBackendKind.Cpu));
+        // A real model cut short: one-line error, the process survives.
+        byte[] whole = File.ReadAllBytes(TinyModels.PlainGguf);
+        File.WriteAllBytes(dir.File("truncated.gguf"), whole.AsSpan(0, whole.Length - 1000).ToArray());
+        e = Assert.Throws<EdgeAvsrException>(() => DecoderModel.Load(dir.File("truncated.gguf"), LlamaBackendKind.Cpu));
+        Assert.Contains("truncated.gguf", e.Message, StringComparison.Ordinal);
     }
 }

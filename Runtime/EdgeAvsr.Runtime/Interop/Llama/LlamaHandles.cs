@@ -56,8 +56,7 @@ public sealed unsafe class SafeLlamaModelHandle : SafeHandle
             }
             if (model == 0)
             {
-                string native = LlamaLog.RecentProblems();
-                throw new EdgeAvsrException($"{path}: llama.cpp could not load the model{(native.Length > 0 ? $" ({native})" : "")}");
+                LlamaStatus.ThrowModelLoad(path);
             }
             var h = new SafeLlamaModelHandle();
             h.SetHandle(model);

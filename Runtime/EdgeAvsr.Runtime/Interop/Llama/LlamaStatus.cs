@@ -56,6 +56,14 @@ internal static class LlamaStatus
         return result;
     }
 
+    /// <summary><c>llama_model_load_from_file</c> returned NULL: a file the user gave, so an <see cref="EdgeAvsrException"/>.</summary>
+    [DoesNotReturn]
+    public static void ThrowModelLoad(string path)
+    {
+        string native = LlamaLog.RecentProblems();
+        throw new EdgeAvsrException($"{path}: llama.cpp could not load the model{(native.Length > 0 ? $" ({native})" : "")}");
+    }
+
     [DoesNotReturn]
     public static void Throw(string function, int status, string what)
     {
