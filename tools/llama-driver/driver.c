@@ -148,20 +148,21 @@ int main(int argc, char **argv) {
     int *ids = malloc(sizeof(int) * (size_t)(n_gen > 0 ? n_gen : 1));
     llama_batch eb = llama_batch_init(512, n_embd, 1);
     llama_batch tb = llama_batch_init(512, 0, 1);
-    // Repetition 0 is a short warm-up (prefill + 2 tokens, not printed); then REPS measured repetitions.
+    // Repetition 0 is a short warm-up (8 rows + 2 tokens, not printed); then REPS measured repetitions.
     for (int r = 0; r <= reps; r++) {
         int n_gen_r = r == 0 ? (n_gen < 2 ? n_gen : 2) : n_gen;
+        int n_prefill_r = r == 0 ? (n_prefill < 8 ? n_prefill : 8) : n_prefill;
         double t0 = now_ms();
         llama_memory_clear(llama_get_memory(ctx), true);
-        for (int start = 0; start < n_prefill; start += 512) {
-            int n = n_prefill - start < 512 ? n_prefill - start : 512;
+        for (int start = 0; start < n_prefill_r; start += 512) {
+            int n = n_prefill_r - start < 512 ? n_prefill_r - start : 512;
             eb.n_tokens = n;
             for (int i = 0; i < n; i++) {
                 memcpy(eb.embd + (size_t)i * n_embd, rows + (size_t)(start + i) * n_embd, sizeof(float) * n_embd);
                 eb.pos[i] = start + i;
                 eb.n_seq_id[i] = 1;
                 eb.seq_id[i][0] = 0;
-                eb.logits[i] = start + i == n_prefill - 1;
+                eb.logits[i] = start + i == n_prefill_r - 1;
             }
             if (llama_decode(ctx, eb) != 0) { fprintf(stderr, "driver: prefill decode failed\n"); return 1; }
         }
@@ -172,7 +173,7 @@ int main(int argc, char **argv) {
         for (; generated < n_gen_r; generated++) {
             tb.n_tokens = 1;
             tb.token[0] = token;
-            tb.pos[0] = n_prefill + generated - 1;
+            tb.pos[0] = n_prefill_r + generated - 1;
             tb.n_seq_id[0] = 1;
             tb.seq_id[0][0] = 0;
             tb.logits[0] = 1;

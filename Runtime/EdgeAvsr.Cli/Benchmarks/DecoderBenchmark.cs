@@ -59,7 +59,9 @@ internal static class DecoderBenchmark
                 var prompt = new DecoderPrompt([PromptSegment.FromEmbeddings(rows)]);
                 var generation = new GenerationOptions { MaxNewTokens = tokens, StopAtEndOfGeneration = false };
                 using var decoder = new LlamaDecoder(model, new DecoderOptions { Threads = cores });
-                decoder.Generate(prompt, generation with { MaxNewTokens = Math.Min(2, tokens) }); // warm-up (as the driver's): context, batches, page cache
+                // Warm-up as the driver's (8 rows + 2 tokens): context, batches, page cache.
+                var warmRows = new FloatMatrix(rows.Data.AsSpan(0, Math.Min(8, prefill) * model.InputWidth).ToArray(), Math.Min(8, prefill), model.InputWidth);
+                decoder.Generate(new DecoderPrompt([PromptSegment.FromEmbeddings(warmRows)]), generation with { MaxNewTokens = Math.Min(2, tokens) });
                 int cells = prefill + tokens + 1;
                 var ours = new List<(double Prefill, double Gen)>();
                 var theirs = new List<(double Prefill, double Gen)>();
