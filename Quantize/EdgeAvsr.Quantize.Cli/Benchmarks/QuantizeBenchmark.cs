@@ -37,7 +37,13 @@ internal static class QuantizeBenchmark
         {
             weights = f.Tensors.Sum(t => t.ElementCount);
         }
-        Console.WriteLine($"HF (bf16) -> F32 GGUF: {convertSeconds:F1} s, {LlamaGgufConverter.FormatBytes(inputBytes)}, {weights / 1e9:F3} G weights");
+        long largest;
+        using (var f = GgufFile.Open(f32))
+        {
+            largest = f.Tensors.Max(t => t.ByteSize);
+        }
+        long peak = Process.GetCurrentProcess().PeakWorkingSet64;
+        Console.WriteLine($"HF (bf16) -> F32 GGUF: {convertSeconds:F1} s, {LlamaGgufConverter.FormatBytes(inputBytes)}, {weights / 1e9:F3} G weights; peak RSS so far {LlamaGgufConverter.FormatBytes(peak)} (largest tensor {LlamaGgufConverter.FormatBytes(largest)} as f32)");
         Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores available, threads {threads}; llama.cpp {NativeEngines.InitializeLlama().Version}");
         Console.WriteLine();
         Console.WriteLine("| type | EdgeAvsr s (best of {0}) | llama_model_quantize s (best of {0}) | ratio llama/ours | M weights/s ours | output | identical |".Replace("{0}", reps.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));

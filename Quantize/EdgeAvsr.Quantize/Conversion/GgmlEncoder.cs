@@ -31,7 +31,21 @@ public static class GgmlEncoder
         return output;
     }
 
+    /// <summary>Writes float32 values as the current tensor's bytes, in pieces (a tensor may exceed 2 GiB).</summary>
+    public static void WriteF32(GgufDataWriter data, float[] values)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(values);
+        const int piece = 1 << 26;
+        for (long i = 0; i < values.LongLength; i += piece)
+        {
+            int n = (int)Math.Min(piece, values.LongLength - i);
+            data.Write(MemoryMarshal.AsBytes(values.AsSpan((int)i, n)));
+        }
+    }
+
     /// <summary>Encodes whole rows (whole blocks) of <paramref name="src"/> into <paramref name="dst"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void EncodeRows(GgmlType type, ReadOnlySpan<float> src, Span<byte> dst)
     {
         switch (type)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using EdgeAvsr.Runtime.Formats.Gguf;
 
@@ -57,22 +58,65 @@ public static class GgmlQuantizers
 
     private static float ReadHalf(ReadOnlySpan<byte> src) => (float)BinaryPrimitives.ReadHalfLittleEndian(src);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q8_0(ReadOnlySpan<float> x, Span<byte> y)
     {
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Q8_0Vector(x, y);
+            return;
+        }
         float amax = 0f;
         for (int j = 0; j < 32; j++)
         {
-            amax = MathF.Max(amax, MathF.Abs(x[j]));
+            float a = MathF.Abs(x[j]);
+            amax = amax > a ? amax : a;
         }
         float d = amax / 127;
         float id = d != 0 ? 1.0f / d : 0.0f;
         WriteHalf(y, d);
         for (int j = 0; j < 32; j++)
         {
-            y[2 + j] = (byte)(sbyte)RoundHalfAway(x[j] * id);
+            // Through int: a direct float-to-sbyte cast is a slow saturating helper call.
+            y[2 + j] = (byte)(sbyte)(int)RoundHalfAway(x[j] * id);
         }
     }
 
+    /// <summary>Q8_0 with the same per-element operations in lanes: max |x| (exact in any order), x*id, roundf.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Q8_0Vector(ReadOnlySpan<float> x, Span<byte> y)
+    {
+        var v0 = Vector256.Create<float>(x[..8]);
+        var v1 = Vector256.Create<float>(x.Slice(8, 8));
+        var v2 = Vector256.Create<float>(x.Slice(16, 8));
+        var v3 = Vector256.Create<float>(x.Slice(24, 8));
+        var m = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+        float amax = 0f;
+        for (int k = 0; k < 8; k++)
+        {
+            float a = m.GetElement(k);
+            amax = amax > a ? amax : a;
+        }
+        float d = amax / 127;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        WriteHalf(y, d);
+        var vid = Vector256.Create(id);
+        var q0 = RoundHalfAway(v0 * vid);
+        var q1 = RoundHalfAway(v1 * vid);
+        var q2 = RoundHalfAway(v2 * vid);
+        var q3 = RoundHalfAway(v3 * vid);
+        var bytes = Vector256.Narrow(Vector256.Narrow(q0, q1), Vector256.Narrow(q2, q3));
+        bytes.AsByte().CopyTo(y.Slice(2, 32));
+    }
+
+    private static Vector256<int> RoundHalfAway(Vector256<float> v)
+    {
+        var t = Vector256.Truncate(v);
+        var step = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(Vector256.Abs(v - t), Vector256.Create(0.5f)), (v & Vector256.Create(-0f)) | Vector256.Create(1f), Vector256<float>.Zero);
+        return Vector256.ConvertToInt32(t + step);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q4_0(ReadOnlySpan<float> x, Span<byte> y)
     {
         float amax = 0f, max = 0f;
@@ -99,6 +143,7 @@ public static class GgmlQuantizers
     }
 
     /// <summary>make_qkx2_quants: scale and (negated) min of a sub-block by weighted least squares over a grid of scales.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float MakeQkx2Quants(int nmax, ReadOnlySpan<float> x, ReadOnlySpan<float> weights, Span<byte> l, out float theMin, float rmin, float rdelta, int nstep)
     {
         int n = x.Length;
@@ -204,6 +249,7 @@ public static class GgmlQuantizers
     /// <c>min</c>, which the following candidates use, so after a win the search restarts at the next candidate
     /// with the new <c>min</c>: the result is bit-identical to the scalar loop.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float SearchQkx2Vector(int nmax, ReadOnlySpan<float> x, ReadOnlySpan<float> weights, Span<byte> l, out float theMin,
         float rmin, float rdelta, int nstep, float min, float max, float sumW, float sumX, float scale, float bestError)
     {
@@ -306,6 +352,7 @@ public static class GgmlQuantizers
     }
 
     /// <summary>Q4_K (nmax 15: d, dmin, scales[12], qs[128]) and Q5_K (nmax 31: d, dmin, scales[12], qh[32], qs[128]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void QK(ReadOnlySpan<float> x, Span<byte> y, int nmax, float rmin, int nstep)
     {
         Span<byte> l = stackalloc byte[256];
@@ -416,6 +463,7 @@ public static class GgmlQuantizers
     }
 
     /// <summary>make_qx_quants with rmse_type 1 (weights x²), as Q6_K uses it; L holds l + nmax.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float MakeQxQuants(int nmax, ReadOnlySpan<float> x, Span<sbyte> l)
     {
         int n = x.Length;
@@ -486,6 +534,7 @@ public static class GgmlQuantizers
     /// evaluated 8 at a time in Vector256 lanes, each lane repeating the scalar float operations in order; the
     /// winner is then picked in the scalar loop's order, so the result is bit-identical.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float MakeQxQuantsVector(int nmax, ReadOnlySpan<float> x, Span<sbyte> l, float max)
     {
         int n = x.Length;
@@ -544,6 +593,7 @@ public static class GgmlQuantizers
     }
 
     /// <summary>Q6_K: ql[128], qh[64], int8 scales[16], fp16 d.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q6_K(ReadOnlySpan<float> x, Span<byte> y)
     {
         Span<sbyte> l = stackalloc sbyte[256];

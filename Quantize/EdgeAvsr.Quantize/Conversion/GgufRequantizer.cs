@@ -68,7 +68,7 @@ public static class GgufRequantizer
                 }
                 if (types[i] == GgmlType.F32)
                 {
-                    data.WriteTensor(MemoryMarshal.AsBytes(values.AsSpan()));
+                    GgmlEncoder.WriteF32(data, values);
                 }
                 else
                 {
@@ -89,7 +89,12 @@ public static class GgufRequantizer
         var result = new float[t.ElementCount];
         if (t.Type == GgmlType.F32)
         {
-            src.ReadTensor(t, 0, MemoryMarshal.AsBytes(result.AsSpan()));
+            const int piece = 1 << 26;
+            for (long i = 0; i < result.LongLength; i += piece)
+            {
+                int n = (int)Math.Min(piece, result.LongLength - i);
+                src.ReadTensor(t, i * sizeof(float), MemoryMarshal.AsBytes(result.AsSpan((int)i, n)));
+            }
         }
         else
         {

@@ -86,7 +86,7 @@ public static class LlamaGgufConverter
                 float[] values = source.Read(plan[i]);
                 if (types[i] == GgmlType.F32)
                 {
-                    data.WriteTensor(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+                    GgmlEncoder.WriteF32(data, values);
                 }
                 else
                 {

@@ -113,8 +113,10 @@ public sealed class HfTokenizer
             }
             else if (added.TryGetValue(i, out bool special))
             {
-                tokens[i] = tok;
-                types[i] = special || LooksSpecial(tok) ? GgufTokenType.Control : GgufTokenType.UserDefined;
+                bool control = special || LooksSpecial(tok);
+                // User-defined tokens are stored pre-normalized (SentencePiece's U+2581 as a space), as llama.cpp expects.
+                tokens[i] = control ? tok : tok.Replace('\u2581', ' ');
+                types[i] = control ? GgufTokenType.Control : GgufTokenType.UserDefined;
             }
             else
             {
@@ -218,7 +220,8 @@ public sealed class HfTokenizer
 
     /// <summary>convert_hf_to_gguf's heuristic for added tokens that are control tokens although not marked special.</summary>
     private static bool LooksSpecial(string token) =>
-        (token.StartsWith("<|", StringComparison.Ordinal) && token.EndsWith("|>", StringComparison.Ordinal))
-        || (token.StartsWith('<') && token.EndsWith('>') && token.Length > 2 && !token.Contains(' ', StringComparison.Ordinal))
-        || (token.StartsWith('[') && token.EndsWith(']') && token.Length > 2);
+        token is "<pad>" or "<mask>" or "<2mass>" or "[@BOS@]"
+        || (token.StartsWith("<|", StringComparison.Ordinal) && token.EndsWith("|>", StringComparison.Ordinal))
+        || (token.StartsWith("<\uFF5C", StringComparison.Ordinal) && token.EndsWith("\uFF5C>", StringComparison.Ordinal))
+        || token.StartsWith("<start_of_", StringComparison.Ordinal) || token.StartsWith("<end_of_", StringComparison.Ordinal);
 }
