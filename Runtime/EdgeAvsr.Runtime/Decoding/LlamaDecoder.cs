@@ -111,6 +111,18 @@ public sealed class LlamaDecoder : IDisposable
             : BeamSearch(ctx, prompt.Length, logits, generation, first, prefill, onToken, cancellation);
     }
 
+    /// <summary>
+    /// Allocates the context up front for prompts plus generated positions up to <paramref name="positions"/>
+    /// (beam search needs prompt + beams x new tokens) and <paramref name="beams"/> beams, so the first
+    /// <see cref="Generate"/> does not pay for it.
+    /// </summary>
+    public void Reserve(int positions, int beams = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(positions, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(beams, 1);
+        EnsureContext(positions, beams == 1 ? 1 : 2 * beams);
+    }
+
     /// <summary>The tokens of <see cref="Generate"/> as an async stream (generation runs on a worker thread).</summary>
     public async IAsyncEnumerable<DecodedToken> StreamAsync(DecoderPrompt prompt, GenerationOptions generation, [EnumeratorCancellation] CancellationToken cancellation = default)
     {
