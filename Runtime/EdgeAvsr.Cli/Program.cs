@@ -17,6 +17,8 @@ public static class Program
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(ProjectorCommands.CreateProject());
         root.Subcommands.Add(ProjectorCommands.CreateSelfTest());
+        root.Subcommands.Add(EncoderCommands.CreateEncode());
+        root.Subcommands.Add(VadCommands.CreateVad());
         root.Subcommands.Add(BenchCommands.Create());
         return root;
     }

@@ -1,0 +1,109 @@
+using System.Globalization;
+
+namespace EdgeAvsr.Runtime.Interop.Onnx;
+
+/// <summary><c>ONNXTensorElementDataType</c>: the element types this runtime moves in and out of ORT.</summary>
+public enum OnnxElementType
+{
+    Undefined = 0,
+    Float = 1,
+    UInt8 = 2,
+    Int8 = 3,
+    Int32 = 6,
+    Int64 = 7,
+    Bool = 9,
+    Float16 = 10,
+    Double = 11,
+}
+
+/// <summary>A model input or output as the session reports it; symbolic (dynamic) dimensions are -1.</summary>
+public sealed record OnnxNodeInfo(string Name, OnnxElementType ElementType, long[] Shape)
+{
+    public string Describe() => $"'{Name}' {ElementType.ToText()} {FormatShape(Shape)}";
+
+    public static string FormatShape(IReadOnlyList<long> shape) =>
+        "[" + string.Join(", ", shape.Select(d => d < 0 ? "?" : d.ToString(CultureInfo.InvariantCulture))) + "]";
+}
+
+/// <summary>
+/// A dense tensor in managed memory (float32, int64 or int32). Inputs are handed to ORT over the pinned array,
+/// without a copy; outputs are copied out of ORT's buffer once.
+/// </summary>
+public sealed class OnnxTensor
+{
+    private OnnxTensor(Array data, long[] shape, OnnxElementType type)
+    {
+        long n = 1;
+        foreach (long d in shape)
+        {
+            if (d < 0)
+            {
+                throw new ArgumentException($"negative dimension in shape {OnnxNodeInfo.FormatShape(shape)}", nameof(shape));
+            }
+            n = checked(n * d);
+        }
+        if (n != data.Length)
+        {
+            throw new ArgumentException($"{data.Length} elements do not fill shape {OnnxNodeInfo.FormatShape(shape)}", nameof(data));
+        }
+        Data = data;
+        Shape = shape;
+        ElementType = type;
+    }
+
+    public Array Data { get; }
+
+    public long[] Shape { get; }
+
+    public OnnxElementType ElementType { get; }
+
+    public static OnnxTensor Float(float[] data, params long[] shape) => new(data, shape, OnnxElementType.Float);
+
+    public static OnnxTensor Int64(long[] data, params long[] shape) => new(data, shape, OnnxElementType.Int64);
+
+    public static OnnxTensor Int32(int[] data, params long[] shape) => new(data, shape, OnnxElementType.Int32);
+
+    public float[] Floats => Data as float[] ?? throw new InvalidOperationException($"tensor is {ElementType.ToText()}, not float32");
+
+    public long[] Int64s => Data as long[] ?? throw new InvalidOperationException($"tensor is {ElementType.ToText()}, not int64");
+
+    internal int ElementSize => ElementType switch
+    {
+        OnnxElementType.Float or OnnxElementType.Int32 => 4,
+        OnnxElementType.Int64 => 8,
+        _ => throw new InvalidOperationException($"unsupported element type {ElementType}"),
+    };
+
+    internal static OnnxTensor Allocate(OnnxElementType type, long[] shape)
+    {
+        long n = 1;
+        foreach (long d in shape)
+        {
+            n = checked(n * d);
+        }
+        int count = checked((int)n);
+        return type switch
+        {
+            OnnxElementType.Float => new OnnxTensor(new float[count], shape, type),
+            OnnxElementType.Int64 => new OnnxTensor(new long[count], shape, type),
+            OnnxElementType.Int32 => new OnnxTensor(new int[count], shape, type),
+            _ => throw new EdgeAvsrException($"model output of type {type.ToText()} is not supported (float32, int64, int32)"),
+        };
+    }
+}
+
+public static class OnnxElementTypeExtensions
+{
+    public static string ToText(this OnnxElementType type) => type switch
+    {
+        OnnxElementType.Float => "float32",
+        OnnxElementType.UInt8 => "uint8",
+        OnnxElementType.Int8 => "int8",
+        OnnxElementType.Int32 => "int32",
+        OnnxElementType.Int64 => "int64",
+        OnnxElementType.Bool => "bool",
+        OnnxElementType.Float16 => "float16",
+        OnnxElementType.Double => "float64",
+        _ => $"type {(int)type}",
+    };
+}

@@ -1,0 +1,222 @@
+using EdgeAvsr.Runtime.Interop.Onnx;
+
+namespace EdgeAvsr.Runtime.Tests.Onnx;
+
+/// <summary>A tiny ONNX graph built by the python onnx package (independent of our binding), shared by the tests.</summary>
+public sealed class TinyOnnxModel : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public TinyOnnxModel()
+    {
+        Path = _dir.File("tiny.onnx");
+        // y[b, 4] = x[b, 3] @ W + bias; n = count + 1 (int64). W[i, j] = i - 2j * 0.5, bias[j] = j.
+        Python.Run($$"""
+            import onnx, numpy as np
+            from onnx import helper, TensorProto, numpy_helper
+            W = np.array([[i - j * 0.5 * 2 for j in range(4)] for i in range(3)], dtype=np.float32) * 0.25
+            b = np.arange(4, dtype=np.float32)
+            g = helper.make_graph(
+                [helper.make_node("MatMul", ["x", "W"], ["xw"]), helper.make_node("Add", ["xw", "bias"], ["y"]),
+                 helper.make_node("Add", ["count", "one"], ["n"])],
+                "tiny",
+                [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3]),
+                 helper.make_tensor_value_info("count", TensorProto.INT64, [1])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4]),
+                 helper.make_tensor_value_info("n", TensorProto.INT64, [1])],
+                [numpy_helper.from_array(W, "W"), numpy_helper.from_array(b, "bias"), numpy_helper.from_array(np.array([1], dtype=np.int64), "one")])
+            m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+            m.ir_version = 8
+            onnx.checker.check_model(m)
+            onnx.save(m, r"{{Path}}")
+            """);
+    }
+
+    public string Path { get; }
+
+    public static float Expected(float[] x, int row, int j)
+    {
+        float s = j;
+        for (int i = 0; i < 3; i++)
+        {
+            s += x[row * 3 + i] * (i - j) * 0.25f;
+        }
+        return s;
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
+
+[Collection("console")]
+public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel>
+{
+    [Fact]
+    public void Session_ReportsNamesTypesAndShapes_FromTheModel()
+    {
+        using var s = OnnxSession.Create(model.Path);
+        Assert.Equal(ExecutionProvider.Cpu, s.Provider);
+        Assert.Equal(["x", "count"], s.Inputs.Select(i => i.Name));
+        Assert.Equal([OnnxElementType.Float, OnnxElementType.Int64], s.Inputs.Select(i => i.ElementType));
+        Assert.Equal(new long[] { -1, 3 }, s.Inputs[0].Shape);
+        Assert.Equal(new long[] { 1 }, s.Inputs[1].Shape);
+        Assert.Equal(["y", "n"], s.Outputs.Select(o => o.Name));
+        Assert.Equal(new long[] { -1, 4 }, s.Outputs[0].Shape);
+        Assert.Equal(OnnxElementType.Int64, s.Outputs[1].ElementType);
+    }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(1, 0)]
+    [InlineData(2, 1)]
+    public void Run_OverPinnedManagedMemory_MatchesTheGraph(int intraThreads, int interThreads)
+    {
+        using var s = OnnxSession.Create(model.Path, new OnnxSessionOptions { IntraOpThreads = intraThreads, InterOpThreads = interThreads });
+        var rng = new Random(5);
+        var x = Enumerable.Range(0, 5 * 3).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+        var outputs = s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(x, 5, 3), ["count"] = OnnxTensor.Int64([41], 1) });
+        Assert.Equal(new long[] { 5, 4 }, outputs[0].Shape);
+        for (int r = 0; r < 5; r++)
+        {
+            for (int j = 0; j < 4; j++)
+            {
+                Assert.Equal(TinyOnnxModel.Expected(x, r, j), outputs[0].Floats[r * 4 + j], 5);
+            }
+        }
+        Assert.Equal(new long[] { 42 }, outputs[1].Int64s);
+
+        // Only the requested output, by name.
+        var n = s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(x, 5, 3), ["count"] = OnnxTensor.Int64([1], 1) }, ["n"]);
+        Assert.Equal(new long[] { 2 }, Assert.Single(n).Int64s);
+    }
+
+    [Fact]
+    public void SessionConfigEntries_AreApplied()
+    {
+        // allow_spinning=0 is accepted; load_model_format=ORT visibly takes effect: the .onnx file is then refused.
+        using (var s = OnnxSession.Create(model.Path, new OnnxSessionOptions { ConfigEntries = new Dictionary<string, string> { ["session.intra_op.allow_spinning"] = "0" } }))
+        {
+            Assert.Equal(2, s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) }, ["n"])[0].Int64s[0]);
+        }
+        var e = Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(model.Path, new OnnxSessionOptions { ConfigEntries = new Dictionary<string, string> { ["session.load_model_format"] = "ORT" } }));
+        Assert.IsType<OnnxRuntimeException>(e.InnerException);
+    }
+
+    [Fact]
+    public void NotAnOnnxFile_IsAnEdgeAvsrError_QuotingOrt()
+    {
+        using var dir = new TempDir();
+        string bad = dir.File("bad.onnx");
+        File.WriteAllText(bad, "this is not a protobuf, just text");
+        var e = Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(bad));
+        Assert.Contains(bad, e.Message, StringComparison.Ordinal);
+        var ort = Assert.IsType<OnnxRuntimeException>(e.InnerException);
+        Assert.NotEqual(OrtErrorCode.Ok, ort.Code);
+        Assert.Equal("CreateSession", ort.Function);
+        Assert.False(string.IsNullOrWhiteSpace(ort.OrtMessage));
+        Assert.Contains(ort.OrtMessage, e.Message, StringComparison.Ordinal);
+
+        Assert.Contains("model file not found", Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(dir.File("missing.onnx"))).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void StatusHelper_CarriesOrtCodeAndMessage_ForAnInvalidGraphFromMemory()
+    {
+        // An empty byte array is not a model: CreateSessionFromArray fails; the status is turned into the exception.
+        var e = Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(new byte[] { 1, 2, 3 }));
+        var ort = Assert.IsType<OnnxRuntimeException>(e.InnerException);
+        Assert.Equal("CreateSessionFromArray", ort.Function);
+        Assert.Contains(ort.Code.ToString(), ort.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WrongInputs_AreNamedWithTheExpectedShape()
+    {
+        using var s = OnnxSession.Create(model.Path);
+        var shape = Assert.Throws<EdgeAvsrException>(() => s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[8], 2, 4), ["count"] = OnnxTensor.Int64([1], 1) }));
+        Assert.Contains("input 'x' expects float32 [?, 3], got float32 [2, 4]", shape.Message, StringComparison.Ordinal);
+        var name = Assert.Throws<EdgeAvsrException>(() => s.Run(new Dictionary<string, OnnxTensor> { ["input"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) }));
+        Assert.Contains("no input 'input'", name.Message, StringComparison.Ordinal);
+        var type = Assert.Throws<EdgeAvsrException>(() => s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int32([1], 1) }));
+        Assert.Contains("input 'count' expects int64 [1], got int32 [1]", type.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ProviderOrder_TensorRtAndCudaFailWithOrtsReason_ThenCpuBecauseListed()
+    {
+        Assert.Contains("TensorrtExecutionProvider", OnnxSession.AvailableProviders());
+        var log = new List<string>();
+        using var s = OnnxSession.Create(model.Path, new OnnxSessionOptions
+        {
+            Providers = OnnxSessionOptions.ParseProviders("tensorrt,cuda,cpu"),
+            TensorRt = new TensorRtOptions { Fp16 = true, EngineCacheDirectory = "/tmp/trt-engines", TimingCacheDirectory = "/tmp/trt-timing", MaxWorkspaceBytes = 1L << 30, DlaCore = 0 },
+            Log = log.Add,
+        });
+        Assert.Equal(ExecutionProvider.Cpu, s.Provider);
+        Assert.Equal([ExecutionProvider.Cpu], s.Providers);
+        Assert.Equal(3, log.Count);
+        Assert.StartsWith("execution provider tensorrt unavailable: ", log[0], StringComparison.Ordinal);
+        Assert.Contains("libonnxruntime_providers_shared.so", log[0], StringComparison.Ordinal);
+        Assert.StartsWith("execution provider cuda unavailable: ", log[1], StringComparison.Ordinal);
+        Assert.Contains("libonnxruntime_providers_shared.so", log[1], StringComparison.Ordinal);
+        Assert.Equal("execution provider: cpu (from --ep tensorrt,cuda,cpu)", log[2]);
+        Assert.Equal(log, s.ProviderLog);
+        Assert.Equal(2, s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) }, ["n"])[0].Int64s[0]);
+    }
+
+    [Fact]
+    public void AppendSlots_ReachOrt_AndFailWithItsReason_WhenNoOptionsAreUpdated()
+    {
+        // With no keys the Update call is skipped, so the *_V2 append slots (170, 204) themselves answer. ORT's
+        // provider bridge logs through the environment's logger, so an environment must exist (a session makes it).
+        using (OnnxSession.Create(model.Path))
+        {
+        }
+        using var so = new OrtSessionOptionsHandle(OrtApi.CreateSessionOptions());
+        var trt = Assert.Throws<OnnxRuntimeException>(() => OrtApi.AppendTensorRt(so, [], []));
+        Assert.Equal("SessionOptionsAppendExecutionProvider_TensorRT_V2", trt.Function);
+        Assert.Contains("Failed to load", trt.OrtMessage, StringComparison.Ordinal);
+        var cuda = Assert.Throws<OnnxRuntimeException>(() => OrtApi.AppendCuda(so, [], []));
+        Assert.Equal("SessionOptionsAppendExecutionProvider_CUDA_V2", cuda.Function);
+        Assert.Contains("Failed to load", cuda.OrtMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("tensorrt")]
+    [InlineData("tensorrt,cuda")]
+    [InlineData("cuda")]
+    public void ProviderOrder_WithoutCpu_NeverFallsBackSilently(string ep)
+    {
+        var e = Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(model.Path, new OnnxSessionOptions { Providers = OnnxSessionOptions.ParseProviders(ep) }));
+        Assert.Contains($"none of the execution providers listed ({ep}) can be used here", e.Message, StringComparison.Ordinal);
+        Assert.Contains("libonnxruntime_providers_shared.so", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TensorRtAndCudaOptions_BecomeOrtsProviderKeys()
+    {
+        var trt = new TensorRtOptions
+        {
+            DeviceId = 1, Fp16 = true, Int8 = true, EngineCacheDirectory = "/cache/engines", TimingCacheDirectory = "/cache/timing",
+            MaxWorkspaceBytes = 2147483648, DlaCore = 1, Extra = new Dictionary<string, string> { ["trt_builder_optimization_level"] = "5" },
+        }.ToKeyValues().ToDictionary(kv => kv.Key, kv => kv.Value);
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["device_id"] = "1", ["trt_fp16_enable"] = "1", ["trt_int8_enable"] = "1",
+            ["trt_engine_cache_enable"] = "1", ["trt_engine_cache_path"] = "/cache/engines",
+            ["trt_timing_cache_enable"] = "1", ["trt_timing_cache_path"] = "/cache/timing",
+            ["trt_max_workspace_size"] = "2147483648", ["trt_dla_enable"] = "1", ["trt_dla_core"] = "1",
+            ["trt_builder_optimization_level"] = "5",
+        }, trt);
+        Assert.Equal(new Dictionary<string, string> { ["device_id"] = "0", ["trt_fp16_enable"] = "0", ["trt_int8_enable"] = "0" },
+            new TensorRtOptions().ToKeyValues().ToDictionary(kv => kv.Key, kv => kv.Value));
+        Assert.Equal([new KeyValuePair<string, string>("device_id", "2"), new("gpu_mem_limit", "1073741824")],
+            new CudaOptions { DeviceId = 2, Extra = new Dictionary<string, string> { ["gpu_mem_limit"] = "1073741824" } }.ToKeyValues());
+    }
+
+    [Theory]
+    [InlineData("gpu", "'gpu' is not an execution provider")]
+    [InlineData("cpu,cpu", "lists 'cpu' twice")]
+    [InlineData(",", "is empty")]
+    public void ProviderList_BadText_IsAClearError(string text, string expected) =>
+        Assert.Contains(expected, Assert.Throws<EdgeAvsrException>(() => OnnxSessionOptions.ParseProviders(text)).Message, StringComparison.Ordinal);
+}
