@@ -20,6 +20,8 @@ public static class Program
         root.Subcommands.Add(EncoderCommands.CreateEncode());
         root.Subcommands.Add(VadCommands.CreateVad());
         root.Subcommands.Add(BenchCommands.Create());
+        root.Subcommands.Add(FrontendCommands.CreateFeatures());
+        root.Subcommands.Add(FrontendCommands.CreateFrames());
         return root;
     }
 }

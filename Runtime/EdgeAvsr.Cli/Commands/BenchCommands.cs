@@ -9,6 +9,7 @@ internal static class BenchCommands
     {
         var bench = new Command("bench", "Benchmarks, each with a baseline or peer in the same run");
         bench.Subcommands.Add(Benchmarks.ProjectorBenchmark.CreateCommand());
+        bench.Subcommands.Add(Benchmarks.LogMelBenchmark.CreateCommand());
         bench.Subcommands.Add(Benchmarks.EncoderBenchmark.CreateCommand());
         return bench;
     }

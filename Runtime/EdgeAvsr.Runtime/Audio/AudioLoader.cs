@@ -1,0 +1,61 @@
+using System.Runtime.InteropServices;
+using EdgeAvsr.Runtime.Formats;
+
+namespace EdgeAvsr.Runtime.Audio;
+
+/// <summary>
+/// Reads any audio file to mono samples at its own rate: WAV natively (<see cref="WavReader"/>),
+/// everything else (mp3, flac, m4a, the audio track of an mp4, ...) through <c>ffmpeg</c>, which
+/// decodes to 32-bit float mono at the stream's native rate (resampling is ours, see <see cref="Resampler"/>).
+/// </summary>
+public static class AudioLoader
+{
+    public static AudioSignal Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new EdgeAvsrException($"{path}: audio file not found");
+        }
+        AudioSignal? signal = null;
+        if (!WavReader.LooksLikeWav(path) || !WavReader.TryRead(path, out signal, out _))
+        {
+            // Not a WAV, or a WAV holding another codec (a-law, ADPCM, ...): ffmpeg decodes it.
+            signal = Decode(path);
+        }
+        if (signal!.Samples.Length == 0)
+        {
+            throw new EdgeAvsrException($"{path}: the audio is empty (zero samples)");
+        }
+        return signal;
+    }
+
+    private static AudioSignal Decode(string path)
+    {
+        var probe = Ffmpeg.Probe(path, 'a', "sample_rate,channels");
+        int rate = Ffmpeg.ProbeInt(path, probe, "sample_rate");
+        int channels = Ffmpeg.ProbeInt(path, probe, "channels");
+        // All channels at the native rate; the mix-down is ours (a plain average, as for WAV: ffmpeg's -ac 1
+        // would apply its own downmix gains) and so is the resampling.
+        byte[] raw = Ffmpeg.Run("ffmpeg", path, ["-v", "error", "-nostdin", "-i", path, "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le", "-ar", rate.ToString(System.Globalization.CultureInfo.InvariantCulture), "pipe:1"]);
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("f32le decoding assumes a little-endian host");
+        }
+        if (raw.Length % (4 * channels) != 0)
+        {
+            throw new EdgeAvsrException($"{path}: ffmpeg returned {raw.Length} bytes, not whole frames of {channels} float32 samples");
+        }
+        var interleaved = MemoryMarshal.Cast<byte, float>(raw);
+        var samples = new float[interleaved.Length / channels];
+        for (int i = 0; i < samples.Length; i++)
+        {
+            double sum = 0;
+            for (int c = 0; c < channels; c++)
+            {
+                sum += interleaved[i * channels + c];
+            }
+            samples[i] = (float)(sum / channels);
+        }
+        return new AudioSignal(samples, rate);
+    }
+}

@@ -1,0 +1,78 @@
+using System.Globalization;
+using EdgeAvsr.Runtime.Formats;
+
+namespace EdgeAvsr.Runtime.Video;
+
+/// <summary>8-bit grayscale frames, row-major, frame after frame.</summary>
+public sealed class GrayFrames
+{
+    public GrayFrames(byte[] pixels, int count, int width, int height)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        if ((long)count * width * height != pixels.Length)
+        {
+            throw new ArgumentException($"{pixels.Length} bytes are not {count} frames of {width}x{height}");
+        }
+        Pixels = pixels;
+        Count = count;
+        Width = width;
+        Height = height;
+    }
+
+    public byte[] Pixels { get; }
+
+    public int Count { get; }
+
+    public int Width { get; }
+
+    public int Height { get; }
+
+    public ReadOnlySpan<byte> Frame(int t) => Pixels.AsSpan(t * Width * Height, Width * Height);
+}
+
+/// <summary>
+/// Decodes the first video stream of any file ffmpeg reads to 25 fps 8-bit grayscale:
+/// <c>ffmpeg -i FILE -map 0:v:0 -vf fps=25[,scale=W:H],format=gray -f rawvideo -pix_fmt gray pipe:1</c>.
+/// The frame size comes from ffprobe first (display rotation is not applied: frames are taken as stored).
+/// The fps filter picks, for output frame n, the source frame nearest to time n / 25 s.
+/// </summary>
+public static class VideoDecoder
+{
+    public const int FrameRate = 25;
+
+    /// <summary>The stored width and height of the first video stream.</summary>
+    public static (int Width, int Height) Probe(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new EdgeAvsrException($"{path}: video file not found");
+        }
+        var probe = Ffmpeg.Probe(path, 'v', "width,height");
+        return (Ffmpeg.ProbeInt(path, probe, "width"), Ffmpeg.ProbeInt(path, probe, "height"));
+    }
+
+    /// <summary>All frames at 25 fps, grayscale, resized to <paramref name="resize"/> (bilinear) when given.</summary>
+    public static GrayFrames Decode(string path, (int Width, int Height)? resize = null)
+    {
+        var (width, height) = Probe(path);
+        string filter = $"fps={FrameRate}";
+        if (resize is { } r && (r.Width != width || r.Height != height))
+        {
+            filter += string.Create(CultureInfo.InvariantCulture, $",scale={r.Width}:{r.Height}:flags=bilinear");
+            (width, height) = r;
+        }
+        filter += ",format=gray";
+        byte[] raw = Ffmpeg.Run("ffmpeg", path, ["-v", "error", "-nostdin", "-noautorotate", "-i", path, "-map", "0:v:0", "-an", "-vf", filter, "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]);
+        int frameBytes = width * height;
+        if (raw.Length % frameBytes != 0)
+        {
+            throw new EdgeAvsrException($"{path}: ffmpeg returned {raw.Length} bytes, not whole {width}x{height} frames");
+        }
+        int count = raw.Length / frameBytes;
+        if (count == 0)
+        {
+            throw new EdgeAvsrException($"{path}: the video has no frames");
+        }
+        return new GrayFrames(raw, count, width, height);
+    }
+}

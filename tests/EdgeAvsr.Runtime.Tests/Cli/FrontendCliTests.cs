@@ -1,0 +1,70 @@
+using System.Text.Json;
+using EdgeAvsr.Cli;
+using EdgeAvsr.Runtime.Formats;
+using EdgeAvsr.Runtime.Tests.Audio;
+
+namespace EdgeAvsr.Runtime.Tests.Cli;
+
+/// <summary><c>edgeavsr features</c> and <c>edgeavsr frames</c> end to end, good and bad input.</summary>
+[Collection("console")]
+public class FrontendCliTests
+{
+    internal static (int Code, string Out, string Err) Invoke(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var oldOut = Console.Out;
+        var oldErr = Console.Error;
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try
+        {
+            int code = Program.BuildRoot().Parse(args).Invoke();
+            return (code, stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    [Fact]
+    public void Features_WritesMelAndDurationSidecar()
+    {
+        using var dir = new TempDir();
+        string wav = dir.File("tone.wav");
+        Tools.Run("sox", "-n", "-r", "44100", "-c", "2", "-b", "16", wav, "synth", "1.25", "sine", "440", "vol", "0.5");
+        var (code, stdout, stderr) = Invoke("features", "--audio", wav, "--out", dir.File("mel.npy"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("duration_seconds: 1.25", stdout, StringComparison.Ordinal);
+        var mel = NpyFile.ReadFloat32(dir.File("mel.npy"));
+        Assert.Equal(new long[] { 80, 3000 }, mel.Shape);
+        using var json = JsonDocument.Parse(File.ReadAllText(dir.File("mel.json")));
+        var props = json.RootElement.EnumerateObject().ToList();
+        Assert.Single(props);
+        Assert.Equal("duration_seconds", props[0].Name);
+        Assert.Equal(1.25, props[0].Value.GetDouble(), 9);
+
+        Assert.Equal(0, Invoke("features", "--audio", wav, "--out", dir.File("norm.npy"), "--normalize").Code);
+        Assert.NotEqual(mel.Data, NpyFile.ReadFloat32(dir.File("norm.npy")).Data);
+    }
+
+    [Theory]
+    [InlineData("missing", "audio file not found")]
+    [InlineData("garbage", "cannot decode it")]
+    [InlineData("empty-wav", "the audio is empty")]
+    [InlineData("truncated-data", "truncated")]
+    [InlineData("video-only", "no audio stream")]
+    public void Features_BadInput_OneLineError_Exit2_NoOutput(string kind, string expected)
+    {
+        using var dir = new TempDir();
+        string path = AudioInputTests.MakeBad(dir, kind);
+        var (code, _, stderr) = Invoke("features", "--audio", path, "--out", dir.File("mel.npy"));
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Contains(expected, stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.TrimEnd().Split('\n'));
+        Assert.False(File.Exists(dir.File("mel.npy")));
+        Assert.False(File.Exists(dir.File("mel.json")));
+    }
+}
