@@ -12,6 +12,7 @@ public static class Program
     {
         var root = new RootCommand("edgeavsr-quantize: trained checkpoint in, edge model pieces out");
         root.Subcommands.Add(CreateProjector());
+        root.Subcommands.Add(Commands.LlmCommand.Create());
         return root;
     }
 

@@ -1,0 +1,426 @@
+using System.Buffers.Binary;
+using EdgeAvsr.Runtime.Formats.Gguf;
+
+namespace EdgeAvsr.Quantize.Conversion;
+
+/// <summary>
+/// ggml's reference block quantizers (quantize_row_{q8_0,q4_0,q4_K,q5_K,q6_K}_ref of ggml-quants.c, the
+/// code llama_model_quantize runs when no importance matrix is given), written here from the algorithm
+/// with the same float32 operation order so the bytes are identical. Scales are stored as IEEE fp16
+/// (round to nearest even, as ggml's fp32-to-fp16).
+/// </summary>
+public static class GgmlQuantizers
+{
+    private const float GroupMaxEps = 1e-15f;
+
+    public static void Quantize(GgmlType type, ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        int block = GgmlTypes.BlockSize(type);
+        int size = GgmlTypes.TypeSize(type);
+        if (src.Length % block != 0 || dst.Length != src.Length / block * size)
+        {
+            throw new ArgumentException($"{GgmlTypes.Name(type)}: {src.Length} values / {dst.Length} bytes are not whole blocks");
+        }
+        int blocks = src.Length / block;
+        for (int i = 0; i < blocks; i++)
+        {
+            var x = src.Slice(i * block, block);
+            var y = dst.Slice(i * size, size);
+            switch (type)
+            {
+                case GgmlType.Q8_0: Q8_0(x, y); break;
+                case GgmlType.Q4_0: Q4_0(x, y); break;
+                case GgmlType.Q4_K: QK(x, y, nmax: 15, rmin: -1f, nstep: 20); break;
+                case GgmlType.Q5_K: QK(x, y, nmax: 31, rmin: -0.5f, nstep: 15); break;
+                case GgmlType.Q6_K: Q6_K(x, y); break;
+                default: throw new ArgumentOutOfRangeException(nameof(type), $"quantization to {GgmlTypes.Name(type)} is not implemented by EdgeAvsr");
+            }
+        }
+    }
+
+    /// <summary>ggml's nearest_int: the 1.5*2^23 magic-number rounding (round half to even).</summary>
+    private static int NearestInt(float f)
+    {
+        float v = f + 12582912f;
+        return (BitConverter.SingleToInt32Bits(v) & 0x007fffff) - 0x00400000;
+    }
+
+    private static void WriteHalf(Span<byte> dst, float value) => BinaryPrimitives.WriteHalfLittleEndian(dst, (Half)value);
+
+    private static float ReadHalf(ReadOnlySpan<byte> src) => (float)BinaryPrimitives.ReadHalfLittleEndian(src);
+
+    private static void Q8_0(ReadOnlySpan<float> x, Span<byte> y)
+    {
+        float amax = 0f;
+        for (int j = 0; j < 32; j++)
+        {
+            amax = MathF.Max(amax, MathF.Abs(x[j]));
+        }
+        float d = amax / 127;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        WriteHalf(y, d);
+        for (int j = 0; j < 32; j++)
+        {
+            y[2 + j] = (byte)(sbyte)MathF.Round(x[j] * id, MidpointRounding.AwayFromZero);
+        }
+    }
+
+    private static void Q4_0(ReadOnlySpan<float> x, Span<byte> y)
+    {
+        float amax = 0f, max = 0f;
+        for (int j = 0; j < 32; j++)
+        {
+            float v = x[j];
+            if (amax < MathF.Abs(v))
+            {
+                amax = MathF.Abs(v);
+                max = v;
+            }
+        }
+        float d = max / -8;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        WriteHalf(y, d);
+        for (int j = 0; j < 16; j++)
+        {
+            float x0 = x[j] * id;
+            float x1 = x[16 + j] * id;
+            int q0 = Math.Min(15, (int)(sbyte)(int)(x0 + 8.5f));
+            int q1 = Math.Min(15, (int)(sbyte)(int)(x1 + 8.5f));
+            y[2 + j] = (byte)(q0 | (q1 << 4));
+        }
+    }
+
+    /// <summary>make_qkx2_quants: scale and (negated) min of a sub-block by weighted least squares over a grid of scales.</summary>
+    private static float MakeQkx2Quants(int nmax, ReadOnlySpan<float> x, ReadOnlySpan<float> weights, Span<byte> l, out float theMin, float rmin, float rdelta, int nstep)
+    {
+        int n = x.Length;
+        Span<byte> laux = stackalloc byte[32];
+        float min = x[0], max = x[0];
+        float sumW = weights[0];
+        float sumX = sumW * x[0];
+        for (int i = 1; i < n; i++)
+        {
+            if (x[i] < min)
+            {
+                min = x[i];
+            }
+            if (x[i] > max)
+            {
+                max = x[i];
+            }
+            float w = weights[i];
+            sumW += w;
+            sumX += w * x[i];
+        }
+        if (min > 0)
+        {
+            min = 0;
+        }
+        if (max == min)
+        {
+            l[..n].Clear();
+            theMin = -min;
+            return 0f;
+        }
+        float iscale = nmax / (max - min);
+        float scale = 1 / iscale;
+        float bestError = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int q = NearestInt(iscale * (x[i] - min));
+            l[i] = (byte)Math.Max(0, Math.Min(nmax, q));
+            float diff = scale * l[i] + min - x[i];
+            diff *= diff;
+            bestError += weights[i] * diff;
+        }
+        for (int step = 0; step <= nstep; step++)
+        {
+            iscale = (rmin + rdelta * step + nmax) / (max - min);
+            float sumL = 0, sumL2 = 0, sumXl = 0;
+            for (int i = 0; i < n; i++)
+            {
+                int q = NearestInt(iscale * (x[i] - min));
+                q = Math.Max(0, Math.Min(nmax, q));
+                laux[i] = (byte)q;
+                float w = weights[i];
+                sumL += w * q;
+                sumL2 += w * q * q;
+                sumXl += w * q * x[i];
+            }
+            float det = sumW * sumL2 - sumL * sumL;
+            if (det > 0)
+            {
+                float thisScale = (sumW * sumXl - sumX * sumL) / det;
+                float thisMin = (sumL2 * sumX - sumL * sumXl) / det;
+                if (thisMin > 0)
+                {
+                    thisMin = 0;
+                    thisScale = sumXl / sumL2;
+                }
+                float curError = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    float diff = thisScale * laux[i] + thisMin - x[i];
+                    diff *= diff;
+                    curError += weights[i] * diff;
+                }
+                if (curError < bestError)
+                {
+                    laux[..n].CopyTo(l);
+                    bestError = curError;
+                    scale = thisScale;
+                    min = thisMin;
+                }
+            }
+        }
+        theMin = -min;
+        return scale;
+    }
+
+    private static void GetScaleMinK4(int j, ReadOnlySpan<byte> q, out int d, out int m)
+    {
+        if (j < 4)
+        {
+            d = q[j] & 63;
+            m = q[j + 4] & 63;
+        }
+        else
+        {
+            d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+            m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+        }
+    }
+
+    /// <summary>Q4_K (nmax 15: d, dmin, scales[12], qs[128]) and Q5_K (nmax 31: d, dmin, scales[12], qh[32], qs[128]).</summary>
+    private static void QK(ReadOnlySpan<float> x, Span<byte> y, int nmax, float rmin, int nstep)
+    {
+        Span<byte> l = stackalloc byte[256];
+        Span<float> weights = stackalloc float[32];
+        Span<float> mins = stackalloc float[8];
+        Span<float> scales = stackalloc float[8];
+        y.Clear();
+        var sc = y.Slice(4, 12);
+        float maxScale = 0, maxMin = 0;
+        for (int j = 0; j < 8; j++)
+        {
+            var xs = x.Slice(32 * j, 32);
+            float sumX2 = 0;
+            for (int i = 0; i < 32; i++)
+            {
+                sumX2 += xs[i] * xs[i];
+            }
+            float avX = MathF.Sqrt(sumX2 / 32);
+            for (int i = 0; i < 32; i++)
+            {
+                weights[i] = avX + MathF.Abs(xs[i]);
+            }
+            scales[j] = MakeQkx2Quants(nmax, xs, weights, l.Slice(32 * j, 32), out mins[j], rmin, 0.1f, nstep);
+            if (scales[j] > maxScale)
+            {
+                maxScale = scales[j];
+            }
+            if (mins[j] > maxMin)
+            {
+                maxMin = mins[j];
+            }
+        }
+        float invScale = maxScale > 0 ? 63f / maxScale : 0f;
+        float invMin = maxMin > 0 ? 63f / maxMin : 0f;
+        for (int j = 0; j < 8; j++)
+        {
+            byte ls = (byte)Math.Min(63, (int)(byte)NearestInt(invScale * scales[j]));
+            byte lm = (byte)Math.Min(63, (int)(byte)NearestInt(invMin * mins[j]));
+            if (j < 4)
+            {
+                sc[j] = ls;
+                sc[j + 4] = lm;
+            }
+            else
+            {
+                sc[j + 4] = (byte)((ls & 0xF) | ((lm & 0xF) << 4));
+                sc[j - 4] |= (byte)((ls >> 4) << 6);
+                sc[j] |= (byte)((lm >> 4) << 6);
+            }
+        }
+        WriteHalf(y, maxScale / 63f);
+        WriteHalf(y[2..], maxMin / 63f);
+        float dAll = ReadHalf(y);
+        float dminAll = ReadHalf(y[2..]);
+        for (int j = 0; j < 8; j++)
+        {
+            GetScaleMinK4(j, sc, out int s, out int m);
+            float d = dAll * s;
+            if (d == 0)
+            {
+                continue;
+            }
+            float dm = dminAll * m;
+            for (int i = 0; i < 32; i++)
+            {
+                int q = NearestInt((x[32 * j + i] + dm) / d);
+                l[32 * j + i] = (byte)Math.Max(0, Math.Min(nmax, q));
+            }
+        }
+        if (nmax == 15)
+        {
+            var qs = y.Slice(16, 128);
+            for (int j = 0, o = 0; j < 256; j += 64, o += 32)
+            {
+                for (int i = 0; i < 32; i++)
+                {
+                    qs[o + i] = (byte)(l[j + i] | (l[j + i + 32] << 4));
+                }
+            }
+        }
+        else
+        {
+            var qh = y.Slice(16, 32);
+            var ql = y.Slice(48, 128);
+            int m1 = 1, m2 = 2;
+            for (int n = 0, o = 0; n < 256; n += 64, o += 32)
+            {
+                for (int j = 0; j < 32; j++)
+                {
+                    int l1 = l[n + j];
+                    if (l1 > 15)
+                    {
+                        l1 -= 16;
+                        qh[j] |= (byte)m1;
+                    }
+                    int l2 = l[n + j + 32];
+                    if (l2 > 15)
+                    {
+                        l2 -= 16;
+                        qh[j] |= (byte)m2;
+                    }
+                    ql[o + j] = (byte)(l1 | (l2 << 4));
+                }
+                m1 <<= 2;
+                m2 <<= 2;
+            }
+        }
+    }
+
+    /// <summary>make_qx_quants with rmse_type 1 (weights x²), as Q6_K uses it; L holds l + nmax.</summary>
+    private static float MakeQxQuants(int nmax, ReadOnlySpan<float> x, Span<sbyte> l)
+    {
+        int n = x.Length;
+        float max = 0, amax = 0;
+        for (int i = 0; i < n; i++)
+        {
+            float ax = MathF.Abs(x[i]);
+            if (ax > amax)
+            {
+                amax = ax;
+                max = x[i];
+            }
+        }
+        if (amax < GroupMaxEps)
+        {
+            l[..n].Clear();
+            return 0f;
+        }
+        float iscale = -nmax / max;
+        float sumlx = 0, suml2 = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int q = NearestInt(iscale * x[i]);
+            q = Math.Max(-nmax, Math.Min(nmax - 1, q));
+            l[i] = (sbyte)(q + nmax);
+            float w = x[i] * x[i];
+            sumlx += w * x[i] * q;
+            suml2 += w * q * q;
+        }
+        float scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
+        float best = scale * sumlx;
+        for (int step = -9; step <= 9; step++)
+        {
+            if (step == 0)
+            {
+                continue;
+            }
+            iscale = -(nmax + 0.1f * step) / max;
+            sumlx = suml2 = 0;
+            for (int i = 0; i < n; i++)
+            {
+                int q = NearestInt(iscale * x[i]);
+                q = Math.Max(-nmax, Math.Min(nmax - 1, q));
+                float w = x[i] * x[i];
+                sumlx += w * x[i] * q;
+                suml2 += w * q * q;
+            }
+            if (suml2 > 0 && sumlx * sumlx > best * suml2)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    int q = NearestInt(iscale * x[i]);
+                    l[i] = (sbyte)(nmax + Math.Max(-nmax, Math.Min(nmax - 1, q)));
+                }
+                scale = sumlx / suml2;
+                best = scale * sumlx;
+            }
+        }
+        return scale;
+    }
+
+    /// <summary>Q6_K: ql[128], qh[64], int8 scales[16], fp16 d.</summary>
+    private static void Q6_K(ReadOnlySpan<float> x, Span<byte> y)
+    {
+        Span<sbyte> l = stackalloc sbyte[256];
+        Span<float> scales = stackalloc float[16];
+        y.Clear();
+        float maxScale = 0, maxAbsScale = 0;
+        for (int ib = 0; ib < 16; ib++)
+        {
+            float scale = MakeQxQuants(32, x.Slice(16 * ib, 16), l.Slice(16 * ib, 16));
+            scales[ib] = scale;
+            float abs = MathF.Abs(scale);
+            if (abs > maxAbsScale)
+            {
+                maxAbsScale = abs;
+                maxScale = scale;
+            }
+        }
+        if (maxAbsScale < GroupMaxEps)
+        {
+            return;
+        }
+        var ql = y[..128];
+        var qh = y.Slice(128, 64);
+        var sc = y.Slice(192, 16);
+        float iscale = -128f / maxScale;
+        WriteHalf(y[208..], 1 / iscale);
+        for (int ib = 0; ib < 16; ib++)
+        {
+            sc[ib] = (byte)(sbyte)Math.Min(127, NearestInt(iscale * scales[ib]));
+        }
+        float dAll = ReadHalf(y[208..]);
+        for (int j = 0; j < 16; j++)
+        {
+            float d = dAll * (sbyte)sc[j];
+            if (d == 0)
+            {
+                continue;
+            }
+            for (int i = 0; i < 16; i++)
+            {
+                int q = NearestInt(x[16 * j + i] / d);
+                q = Math.Max(-32, Math.Min(31, q));
+                l[16 * j + i] = (sbyte)(q + 32);
+            }
+        }
+        for (int j = 0, lo = 0, ho = 0; j < 256; j += 128, lo += 64, ho += 32)
+        {
+            for (int i = 0; i < 32; i++)
+            {
+                int q1 = l[j + i] & 0xF;
+                int q2 = l[j + i + 32] & 0xF;
+                int q3 = l[j + i + 64] & 0xF;
+                int q4 = l[j + i + 96] & 0xF;
+                ql[lo + i] = (byte)(q1 | (q3 << 4));
+                ql[lo + i + 32] = (byte)(q2 | (q4 << 4));
+                qh[ho + i] = (byte)((l[j + i] >> 4) | ((l[j + i + 32] >> 4) << 2) | ((l[j + i + 64] >> 4) << 4) | ((l[j + i + 96] >> 4) << 6));
+            }
+        }
+    }
+}
