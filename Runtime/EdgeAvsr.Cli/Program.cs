@@ -19,6 +19,8 @@ public static class Program
         root.Subcommands.Add(ProjectorCommands.CreateSelfTest());
         root.Subcommands.Add(EncoderCommands.CreateEncode());
         root.Subcommands.Add(VadCommands.CreateVad());
+        root.Subcommands.Add(DecoderCommands.CreateGenerate());
+        root.Subcommands.Add(DecoderCommands.CreateDecode());
         root.Subcommands.Add(BenchCommands.Create());
         root.Subcommands.Add(FrontendCommands.CreateFeatures());
         root.Subcommands.Add(FrontendCommands.CreateFrames());

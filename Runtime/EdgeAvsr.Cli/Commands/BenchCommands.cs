@@ -11,6 +11,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(Benchmarks.ProjectorBenchmark.CreateCommand());
         bench.Subcommands.Add(Benchmarks.LogMelBenchmark.CreateCommand());
         bench.Subcommands.Add(Benchmarks.EncoderBenchmark.CreateCommand());
+        bench.Subcommands.Add(Benchmarks.DecoderBenchmark.CreateCommand());
         return bench;
     }
 }

@@ -161,6 +161,9 @@ public sealed unsafe class LlamaLibrary
 
     public NativeEngineInfo Info { get; }
 
+    /// <summary>A <c>ggml_log_callback</c> installed before the backends load (set by the llama binding; 0 = ggml's default).</summary>
+    internal static nint EarlyLogCallback { get; set; }
+
     /// <summary>An exported function of libllama, libggml or libggml-base.</summary>
     public nint GetExport(string name)
     {
@@ -179,6 +182,11 @@ public sealed unsafe class LlamaLibrary
         const string engine = "llama.cpp";
         var handles = NativeEngines.LlamaFiles.Select(f => NativeEngines.LoadFile(where.Directory, where.Source, f, engine)).ToArray();
         var lib = new LlamaLibrary(handles, new NativeEngineInfo(engine, [], "", []));
+        if (EarlyLogCallback != 0)
+        {
+            // Route ggml's messages (backend loading) through the binding's logger from the first one on.
+            ((delegate* unmanaged[Cdecl]<nint, void*, void>)lib.GetExport("ggml_log_set"))(EarlyLogCallback, null);
+        }
 
         // Backends must be registered from our folder before llama_backend_init: with no path, ggml
         // searches beside /proc/self/exe, which is the dotnet host's folder (native-apis.md section 1).

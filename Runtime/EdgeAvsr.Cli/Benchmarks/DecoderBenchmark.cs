@@ -1,0 +1,174 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Decoding;
+using EdgeAvsr.Runtime.Interop;
+using EdgeAvsr.Runtime.Interop.Llama;
+
+namespace EdgeAvsr.Cli.Benchmarks;
+
+/// <summary>
+/// <c>edgeavsr bench decoder</c>: EdgeAvsr's decoder against llama.cpp alone (tools/llama-driver/driver.c, built
+/// here with gcc against the same libllama) doing the same work: a prefill of N embedding rows, then greedy
+/// decoding of a fixed token count, same context settings and threads. Runs alternate (driver, ours, driver,
+/// ours, …) so both see the same machine load; medians and the ratio are printed.
+/// </summary>
+internal static class DecoderBenchmark
+{
+    public static Command CreateCommand()
+    {
+        var models = new Option<string[]>("--model") { Description = "GGUF model(s) to measure (repeat the option)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var prefill = new Option<int>("--prefill") { Description = "Embedding rows in the prompt", DefaultValueFactory = _ => 250 };
+        var tokens = new Option<int>("--tokens") { Description = "Tokens generated per run (EOS ignored)", DefaultValueFactory = _ => 32 };
+        var reps = new Option<int>("--reps") { Description = "Alternating rounds (median reported)", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int>("--threads") { Description = "Threads for both (default: the cores available)", DefaultValueFactory = _ => 0 };
+        var command = new Command("decoder", "Benchmark the llama.cpp decoder binding against a C driver on the same libllama");
+        foreach (var o in new Option[] { models, prefill, tokens, reps, threads })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction(p => Commands.CliAction.Run(() => Run(p.GetValue(models)!, p.GetValue(prefill), p.GetValue(tokens), p.GetValue(reps), p.GetValue(threads))));
+        return command;
+    }
+
+    private static int Run(string[] models, int prefill, int tokens, int reps, int threads)
+    {
+        int cores = threads > 0 ? threads : Environment.ProcessorCount;
+        LlamaRuntime.Initialize();
+        string engineDir = NativeEngines.ResolveDirectory().Directory;
+        string dir = Path.Combine(Path.GetTempPath(), $"edgeavsr-bench-decoder-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string driver = BuildDriver(engineDir, dir);
+            Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({System.Runtime.InteropServices.RuntimeInformation.OSDescription}); threads {cores}; load average {LoadAverage()}");
+            Console.WriteLine(Inv($"work per run: prefill {prefill} embedding rows, then {tokens} greedy tokens ({tokens - 1} single-token decodes); {reps} alternating rounds"));
+            foreach (string modelPath in models)
+            {
+                using var model = DecoderModel.Load(modelPath, LlamaBackendKind.Cpu);
+                Console.WriteLine($"--- {Path.GetFileName(modelPath)}: {model.Description}, {model.SizeBytes / 1e6:F0} MB of weights, n_embd {model.InputWidth}, vocabulary {model.VocabularySize}; backend {model.Backend.Kind}");
+                var rows = new FloatMatrix(prefill, model.InputWidth);
+                var rng = new Random(5);
+                for (int i = 0; i < rows.Data.Length; i++)
+                {
+                    rows.Data[i] = (float)((rng.NextDouble() * 2 - 1) * 0.05);
+                }
+                string embdPath = Path.Combine(dir, "rows.bin");
+                File.WriteAllBytes(embdPath, System.Runtime.InteropServices.MemoryMarshal.AsBytes(rows.Data.AsSpan()).ToArray());
+                var prompt = new DecoderPrompt([PromptSegment.FromEmbeddings(rows)]);
+                var generation = new GenerationOptions { MaxNewTokens = tokens, StopAtEndOfGeneration = false };
+                using var decoder = new LlamaDecoder(model, new DecoderOptions { Threads = cores });
+                decoder.Generate(prompt, generation); // warm-up: context, batches, page cache
+                int cells = prefill + tokens + 1;
+                var ours = new List<(double Prefill, double Gen)>();
+                var theirs = new List<(double Prefill, double Gen)>();
+                int[]? ourTokens = null, driverTokens = null;
+                for (int r = 0; r < reps; r++)
+                {
+                    var d = RunDriver(driver, engineDir, modelPath, embdPath, prefill, tokens, cores, cells);
+                    driverTokens ??= d.Ids;
+                    theirs.Add((d.Prefill, d.Gen));
+                    var result = decoder.Generate(prompt, generation);
+                    ourTokens ??= result.Tokens;
+                    ours.Add((result.Timings.Prefill.TotalMilliseconds, result.Timings.Generation.TotalMilliseconds));
+                }
+                double oPre = Median(ours.Select(x => x.Prefill)), oGen = Median(ours.Select(x => x.Gen));
+                double tPre = Median(theirs.Select(x => x.Prefill)), tGen = Median(theirs.Select(x => x.Gen));
+                double oTps = (tokens - 1) / (oGen / 1e3), tTps = (tokens - 1) / (tGen / 1e3);
+                Console.WriteLine(Inv($"prefill {prefill} rows: EdgeAvsr {oPre:F1} ms ({prefill / (oPre / 1e3):F0} rows/s), llama.cpp driver {tPre:F1} ms ({prefill / (tPre / 1e3):F0} rows/s); ratio {tPre / oPre:F3}"));
+                Console.WriteLine(Inv($"generation: EdgeAvsr {oTps:F2} tokens/s, llama.cpp driver {tTps:F2} tokens/s; ratio {oTps / tTps:F3} (binding overhead {100 * (1 - oTps / tTps):F1}%, target <= 2%)"));
+                Console.WriteLine(Inv($"  per round (ours/driver gen ms): {string.Join(", ", ours.Zip(theirs).Select(p => $"{p.First.Gen:F0}/{p.Second.Gen:F0}"))}"));
+                bool same = ourTokens!.AsSpan().SequenceEqual(driverTokens);
+                Console.WriteLine($"  same work: greedy tokens {(same ? "identical" : "DIFFERENT")} (ours {string.Join(' ', ourTokens!.Take(8))} ...; driver {string.Join(' ', driverTokens!.Take(8))} ...)");
+            }
+            Console.WriteLine("note: wall-clock numbers on a shared machine are noisy; compare the ratio, not the absolute rates");
+            return ExitCodes.Success;
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static string BuildDriver(string engineDir, string dir)
+    {
+        string? source = null;
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null && source is null; d = d.Parent)
+        {
+            string candidate = Path.Combine(d.FullName, "tools", "llama-driver", "driver.c");
+            if (File.Exists(candidate))
+            {
+                source = candidate;
+            }
+        }
+        if (source is null)
+        {
+            throw new EdgeAvsrException($"tools/llama-driver/driver.c not found above {AppContext.BaseDirectory} (run the benchmark from the repository build)");
+        }
+        string exe = Path.Combine(dir, "llama-driver");
+        var (code, output) = Exec("gcc", ["-O2", "-o", exe, source, $"-L{engineDir}", "-l:libllama.v0.5.0.so", "-l:libggml.v0.5.0.so", "-l:libggml-base.so", $"-Wl,-rpath,{engineDir}"]);
+        if (code != 0)
+        {
+            throw new EdgeAvsrException($"gcc could not build {source}: {output.Trim()}");
+        }
+        Console.WriteLine($"driver: {source} built with gcc against {engineDir}");
+        return exe;
+    }
+
+    private static (double Prefill, double Gen, int[] Ids) RunDriver(string exe, string engineDir, string model, string embd, int prefill, int tokens, int threads, int cells)
+    {
+        var (code, output) = Exec(exe, [engineDir, model, embd, prefill.ToString(CultureInfo.InvariantCulture), tokens.ToString(CultureInfo.InvariantCulture),
+            threads.ToString(CultureInfo.InvariantCulture), cells.ToString(CultureInfo.InvariantCulture), "2"]);
+        if (code != 0)
+        {
+            throw new EdgeAvsrException($"llama driver failed ({code}): {output.Trim()}");
+        }
+        // The driver's first repetition warms its context up; the second is the measurement.
+        string last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(l => l.StartsWith("prefill_ms", StringComparison.Ordinal));
+        var parts = last.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        int idsAt = Array.IndexOf(parts, "ids") + 1;
+        int[] ids = parts[idsAt..].Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        return (double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[3], CultureInfo.InvariantCulture), ids);
+    }
+
+    private static (int Code, string Output) Exec(string file, string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi) ?? throw new EdgeAvsrException($"cannot start {file}");
+        var err = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout + err.Result);
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var v = values.Order().ToArray();
+        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

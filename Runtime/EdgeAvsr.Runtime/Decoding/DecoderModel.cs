@@ -1,0 +1,180 @@
+using System.Text;
+using EdgeAvsr.Runtime.Interop.Llama;
+
+namespace EdgeAvsr.Runtime.Decoding;
+
+/// <summary>Ids of the tokens Llama-AVSR adds to the Llama vocabulary (in this order, after the base vocabulary).</summary>
+/// <param name="Pad"><c>&lt;pad&gt;</c></param>
+/// <param name="AudioStart"><c>&lt;audio&gt;</c></param>
+/// <param name="AudioEnd"><c>&lt;/audio&gt;</c></param>
+/// <param name="VideoStart"><c>&lt;video&gt;</c></param>
+/// <param name="VideoEnd"><c>&lt;/video&gt;</c></param>
+public sealed record AvsrSpecialTokens(int Pad, int AudioStart, int AudioEnd, int VideoStart, int VideoEnd)
+{
+    public static readonly string[] Texts = ["<pad>", "<audio>", "</audio>", "<video>", "</video>"];
+}
+
+/// <summary>
+/// A llama.cpp model loaded from a GGUF: its widths, vocabulary, tokenizer and the AVSR special tokens.
+/// The GGUF is checked in managed code first (llama.cpp aborts the process on some malformed files).
+/// </summary>
+public sealed class DecoderModel : IDisposable
+{
+    private readonly SafeLlamaModelHandle _handle;
+    private readonly HashSet<int> _endOfGeneration;
+    private AvsrSpecialTokens? _special;
+    private HashSet<int>? _skipped;
+
+    private DecoderModel(string path, SafeLlamaModelHandle handle, LlamaBackendChoice backend)
+    {
+        FilePath = path;
+        _handle = handle;
+        Backend = backend;
+        VocabularySize = handle.VocabularySize;
+        InputWidth = handle.InputEmbeddingWidth;
+        _endOfGeneration = [];
+        for (int t = 0; t < VocabularySize; t++)
+        {
+            if (handle.IsEndOfGeneration(t))
+            {
+                _endOfGeneration.Add(t);
+            }
+        }
+    }
+
+    /// <summary>Checks run on the file before llama.cpp sees it; replaceable so the GGUF validator can be plugged in.</summary>
+    internal static Action<string> Validate { get; set; } = GgufPrecheck.Check;
+
+    public static DecoderModel Load(string path, LlamaBackendKind backend = LlamaBackendKind.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        Validate(path);
+        LlamaRuntime.Initialize();
+        var choice = LlamaRuntime.ChooseBackend(backend);
+        var handle = SafeLlamaModelHandle.Load(path, choice);
+        return new DecoderModel(path, handle, choice);
+    }
+
+    public string FilePath { get; }
+
+    public LlamaBackendChoice Backend { get; }
+
+    public int VocabularySize { get; }
+
+    /// <summary>Width of one input embedding row (<c>llama_model_n_embd_inp</c>): projector outputs must have it.</summary>
+    public int InputWidth { get; }
+
+    public int LayerCount => _handle.LayerCount;
+
+    public string Description => _handle.Description;
+
+    public ulong SizeBytes => _handle.SizeBytes;
+
+    public int Bos => _handle.Bos;
+
+    public int Eos => _handle.Eos;
+
+    /// <summary>Tokens that end generation (<c>llama_vocab_is_eog</c>).</summary>
+    public IReadOnlySet<int> EndOfGeneration => _endOfGeneration;
+
+    public bool IsEndOfGeneration(int token) => _endOfGeneration.Contains(token);
+
+    internal SafeLlamaModelHandle Handle => _handle;
+
+    /// <summary>Plain text to token ids (no BOS, special-token text not parsed).</summary>
+    public int[] Tokenize(string text) => _handle.Tokenize(text, addSpecial: false, parseSpecial: false);
+
+    /// <summary>Tokenization with llama.cpp's options exposed (for tests and tools).</summary>
+    public int[] Tokenize(string text, bool addSpecial, bool parseSpecial) => _handle.Tokenize(text, addSpecial, parseSpecial);
+
+    /// <summary>UTF-8 bytes of a token; control tokens render as nothing unless <paramref name="special"/>.</summary>
+    public byte[] TokenBytes(int token, bool special = false) => _handle.TokenToPiece(token, special);
+
+    /// <summary>The vocabulary entry as stored (byte-level BPE form).</summary>
+    public string? TokenText(int token) => _handle.TokenText(token);
+
+    /// <summary>
+    /// Token ids to text, special tokens skipped like HF <c>skip_special_tokens=True</c>: llama.cpp drops control
+    /// tokens itself; the AVSR tokens (user-defined in the GGUF, which llama.cpp would print) are dropped here.
+    /// </summary>
+    public string Detokenize(IEnumerable<int> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        _skipped ??= FindTokens(AvsrSpecialTokens.Texts).Values.ToHashSet();
+        var bytes = new List<byte>();
+        foreach (int t in tokens)
+        {
+            if (!_skipped.Contains(t))
+            {
+                bytes.AddRange(_handle.TokenToPiece(t, special: false));
+            }
+        }
+        return Encoding.UTF8.GetString(bytes.ToArray());
+    }
+
+    /// <summary>Ids of the vocabulary entries whose stored text is one of <paramref name="texts"/> (lowest id wins).</summary>
+    private Dictionary<string, int> FindTokens(string[] texts)
+    {
+        var found = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int t = VocabularySize - 1; t >= 0; t--)
+        {
+            string? text = _handle.TokenText(t);
+            if (text is not null && Array.IndexOf(texts, text) >= 0)
+            {
+                found[text] = t;
+            }
+        }
+        return found;
+    }
+
+    /// <summary>A scalar GGUF metadata value as text, or null.</summary>
+    public string? Metadata(string key) => _handle.MetadataString(key);
+
+    /// <summary>
+    /// The ids of <c>&lt;pad&gt; &lt;audio&gt; &lt;/audio&gt; &lt;video&gt; &lt;/video&gt;</c>: from the GGUF metadata keys
+    /// <c>edgeavsr.{pad,audio_start,audio_end,video_start,video_end}_token_id</c> (written by edgeavsr-quantize) when
+    /// present, else by looking the token texts up in the vocabulary; an error when absent.
+    /// </summary>
+    public AvsrSpecialTokens SpecialTokens => _special ??= ResolveSpecialTokens();
+
+    private AvsrSpecialTokens ResolveSpecialTokens()
+    {
+        var byText = FindTokens(AvsrSpecialTokens.Texts);
+        var ids = new int[AvsrSpecialTokens.Texts.Length];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            string name = AvsrSpecialTokens.Texts[i];
+            string key = $"edgeavsr.{MetadataName(name)}_token_id";
+            string? recorded = _handle.MetadataString(key);
+            if (recorded is not null && int.TryParse(recorded, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int id))
+            {
+                if ((uint)id >= (uint)VocabularySize)
+                {
+                    throw new EdgeAvsrException($"{FilePath}: metadata {key} = {id} is outside the vocabulary of {VocabularySize} tokens");
+                }
+                ids[i] = id;
+            }
+            else if (byText.TryGetValue(name, out id))
+            {
+                ids[i] = id;
+            }
+            else
+            {
+                throw new EdgeAvsrException($"{FilePath}: the vocabulary has no '{name}' token (an AVSR decoder GGUF made by edgeavsr-quantize --checkpoint holds <pad>, <audio>, </audio>, <video>, </video>)");
+            }
+        }
+        return new AvsrSpecialTokens(ids[0], ids[1], ids[2], ids[3], ids[4]);
+    }
+
+    internal static string MetadataName(string tokenText) => tokenText switch
+    {
+        "<pad>" => "pad",
+        "<audio>" => "audio_start",
+        "</audio>" => "audio_end",
+        "<video>" => "video_start",
+        "</video>" => "video_end",
+        _ => throw new ArgumentException(tokenText, nameof(tokenText)),
+    };
+
+    public void Dispose() => _handle.Dispose();
+}

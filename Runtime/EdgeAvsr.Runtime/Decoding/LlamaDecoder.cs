@@ -1,0 +1,437 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Threading.Channels;
+using EdgeAvsr.Runtime.Interop.Llama;
+
+namespace EdgeAvsr.Runtime.Decoding;
+
+/// <summary>How a decoder context is set up.</summary>
+public sealed record DecoderOptions
+{
+    /// <summary>Worker threads; 0 = the cores this process may use (llama.cpp's own default of 4 oversubscribes small boards).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Flash attention off and an F32 KV cache, for verification runs (slower).</summary>
+    public bool ExactNumerics { get; init; }
+
+    /// <summary>Largest number of positions submitted to one llama_decode call.</summary>
+    public int BatchSize { get; init; } = 512;
+
+    public int ResolvedThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+}
+
+/// <summary>What to generate.</summary>
+public sealed record GenerationOptions
+{
+    public int MaxNewTokens { get; init; } = 32;
+
+    /// <summary>1 = greedy; more = beam search as Hugging Face generate (the authors use 15).</summary>
+    public int Beams { get; init; } = 1;
+
+    /// <summary>Keep the logits of the first generation step (the prompt's last position).</summary>
+    public bool KeepFirstLogits { get; init; }
+
+    /// <summary>Stop at an end-of-generation token (false only for benchmarks that need a fixed token count; greedy only).</summary>
+    public bool StopAtEndOfGeneration { get; init; } = true;
+}
+
+public enum StopReason
+{
+    EndOfGeneration,
+    MaxTokens,
+}
+
+/// <summary>One generated token as it arrives: its id and the text it completes (UTF-8 safe, may be empty).</summary>
+public readonly record struct DecodedToken(int Id, string Text);
+
+/// <summary>Where the time went: prompt prefill and generation (wall clock), and the positions decoded.</summary>
+public sealed record DecodeTimings(TimeSpan Prefill, TimeSpan Generation, int PromptPositions, int GenerationDecodeCalls, int GeneratedPositions);
+
+/// <summary>A finished generation.</summary>
+/// <param name="Tokens">Generated ids, EOS excluded.</param>
+/// <param name="Text">Their text, special tokens skipped.</param>
+/// <param name="Score">Greedy: summed log-probability of the tokens (EOS included when it ended the run); beam: the HF hypothesis score.</param>
+/// <param name="Stop">Why generation ended.</param>
+/// <param name="FirstLogits">The first step's logits when asked for.</param>
+/// <param name="Timings">Prefill and generation time.</param>
+public sealed record DecodeResult(int[] Tokens, string Text, double Score, StopReason Stop, float[]? FirstLogits, DecodeTimings Timings);
+
+/// <summary>
+/// Decodes prompts with llama.cpp: text as token batches, projector outputs as embedding batches at the
+/// following positions, then greedy or beam search (HF generate semantics) with the prompt's KV cells shared
+/// by all beams (<c>llama_memory_seq_cp</c> on a unified cache). One context, reused across calls.
+/// </summary>
+public sealed class LlamaDecoder : IDisposable
+{
+    private readonly DecoderModel _model;
+    private readonly DecoderOptions _options;
+    private SafeLlamaContextHandle? _context;
+    private int _contextCells;
+    private int _contextSequences;
+    private LlamaBatch? _tokenBatch;
+    private LlamaBatch? _embeddingBatch;
+
+    public LlamaDecoder(DecoderModel model, DecoderOptions? options = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _options = options ?? new DecoderOptions();
+        if (_options.BatchSize < 1)
+        {
+            throw new EdgeAvsrException($"batch size {_options.BatchSize} must be at least 1");
+        }
+    }
+
+    public DecoderModel Model => _model;
+
+    public DecoderOptions Options => _options;
+
+    /// <summary>Generates from <paramref name="prompt"/>; <paramref name="onToken"/> sees greedy tokens as they come (beam search: the winner's tokens at the end).</summary>
+    public DecodeResult Generate(DecoderPrompt prompt, GenerationOptions generation, Action<DecodedToken>? onToken = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(generation);
+        if (generation.MaxNewTokens < 1)
+        {
+            throw new EdgeAvsrException($"max new tokens {generation.MaxNewTokens} must be at least 1");
+        }
+        if (generation.Beams < 1)
+        {
+            throw new EdgeAvsrException($"beams {generation.Beams} must be at least 1");
+        }
+        int beams = generation.Beams;
+        int sequences = beams == 1 ? 1 : 2 * beams;
+        var ctx = EnsureContext(prompt.Length + beams * generation.MaxNewTokens + 1, sequences);
+        var clock = Stopwatch.StartNew();
+        var logits = Prefill(ctx, prompt, outputAll: false)[^1];
+        var prefill = clock.Elapsed;
+        float[]? first = generation.KeepFirstLogits ? logits : null;
+        return beams == 1
+            ? Greedy(ctx, prompt.Length, logits, generation, first, prefill, onToken, cancellation)
+            : BeamSearch(ctx, prompt.Length, logits, generation, first, prefill, onToken, cancellation);
+    }
+
+    /// <summary>The tokens of <see cref="Generate"/> as an async stream (generation runs on a worker thread).</summary>
+    public async IAsyncEnumerable<DecodedToken> StreamAsync(DecoderPrompt prompt, GenerationOptions generation, [EnumeratorCancellation] CancellationToken cancellation = default)
+    {
+        var channel = Channel.CreateUnbounded<DecodedToken>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var run = Task.Run(() =>
+        {
+            try
+            {
+                Generate(prompt, generation, t => channel.Writer.TryWrite(t), cancellation);
+                channel.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                channel.Writer.TryComplete(e);
+            }
+        }, cancellation);
+        await foreach (var t in channel.Reader.ReadAllAsync(cancellation).ConfigureAwait(false))
+        {
+            yield return t;
+        }
+        await run.ConfigureAwait(false);
+    }
+
+    /// <summary>Logits at every prompt position (verification: compares with a reference forward pass).</summary>
+    public float[][] PromptLogits(DecoderPrompt prompt)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        var ctx = EnsureContext(prompt.Length + 1, 1);
+        return Prefill(ctx, prompt, outputAll: true);
+    }
+
+    private DecodeResult Greedy(SafeLlamaContextHandle ctx, int promptLength, float[] promptLogits, GenerationOptions generation, float[]? first, TimeSpan prefill, Action<DecodedToken>? onToken, CancellationToken cancellation)
+    {
+        int maxNew = generation.MaxNewTokens;
+        ReadOnlySpan<float> logits = promptLogits;
+        var clock = Stopwatch.StartNew();
+        var tokens = new List<int>();
+        var text = new TokenTextStream(_model);
+        var batch = TokenBatch(1);
+        double score = 0;
+        int calls = 0;
+        var stop = StopReason.MaxTokens;
+        while (true)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            int next = ArgMax(logits);
+            score += logits[next] - LogSumExpFast(logits);
+            if (generation.StopAtEndOfGeneration && _model.IsEndOfGeneration(next))
+            {
+                stop = StopReason.EndOfGeneration;
+                break;
+            }
+            tokens.Add(next);
+            onToken?.Invoke(new DecodedToken(next, text.Push(next)));
+            if (tokens.Count >= maxNew)
+            {
+                break;
+            }
+            batch.Clear();
+            batch.AddToken(next, promptLength + tokens.Count - 1, 0, output: true);
+            ctx.Decode(batch);
+            calls++;
+            logits = ctx.Logits(0, _model.VocabularySize);
+        }
+        var timings = new DecodeTimings(prefill, clock.Elapsed, promptLength, calls, calls);
+        return new DecodeResult([.. tokens], _model.Detokenize(tokens), score, stop, first, timings);
+    }
+
+    private DecodeResult BeamSearch(SafeLlamaContextHandle ctx, int promptLength, float[] promptLogits, GenerationOptions generation, float[]? first, TimeSpan prefill,
+        Action<DecodedToken>? onToken, CancellationToken cancellation)
+    {
+        var clock = Stopwatch.StartNew();
+        int beams = generation.Beams;
+        int vocab = _model.VocabularySize;
+        var search = new BeamSearchState(beams, vocab, _model.EndOfGeneration, generation.MaxNewTokens);
+        // Every beam starts on the prompt's cells (sequence 0); new beams alternate between two sequence sets.
+        var beamSeq = new int[beams];
+        var beamLogits = Enumerable.Repeat(promptLogits, beams).ToArray();
+        int setOffset = beams;
+        var batch = TokenBatch(beams);
+        int calls = 0;
+        while (true)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            if (!search.Step(beamLogits, out int[] parents, out int[] tokens))
+            {
+                break;
+            }
+            // Reorder the cache: each new beam's sequence shares its parent's cells, then the old sequences go.
+            var newSeq = new int[beams];
+            for (int b = 0; b < beams; b++)
+            {
+                newSeq[b] = setOffset + b;
+                ctx.RemoveSequence(newSeq[b]);
+                ctx.CopySequence(beamSeq[parents[b]], newSeq[b]);
+            }
+            foreach (int s in beamSeq.Distinct())
+            {
+                ctx.RemoveSequence(s);
+            }
+            beamSeq = newSeq;
+            setOffset = setOffset == 0 ? beams : 0;
+            batch.Clear();
+            for (int b = 0; b < beams; b++)
+            {
+                batch.AddToken(tokens[b], promptLength + search.Length - 1, beamSeq[b], output: true);
+            }
+            ctx.Decode(batch);
+            calls++;
+            beamLogits = new float[beams][];
+            for (int b = 0; b < beams; b++)
+            {
+                beamLogits[b] = ctx.Logits(b, vocab).ToArray();
+            }
+        }
+        var (bestScore, best) = search.Finish();
+        var stop = best.Length >= generation.MaxNewTokens ? StopReason.MaxTokens : StopReason.EndOfGeneration;
+        if (onToken is not null)
+        {
+            var text = new TokenTextStream(_model);
+            foreach (int t in best)
+            {
+                onToken(new DecodedToken(t, text.Push(t)));
+            }
+        }
+        var timings = new DecodeTimings(prefill, clock.Elapsed, promptLength, calls, calls * beams);
+        return new DecodeResult(best, _model.Detokenize(best), bestScore, stop, first, timings);
+    }
+
+    /// <summary>
+    /// The <paramref name="keep"/> best (beam score + log-softmax) continuations over all beams, best first;
+    /// ties go to the lower flat index beam * vocab + token.
+    /// </summary>
+    internal static (double Score, int Beam, int Token)[] TopCandidates(float[][] logits, double[] beamScores, int keep, int vocab)
+    {
+        var all = new List<(double Score, int Beam, int Token)>(keep * logits.Length);
+        var top = new (float Logit, int Token)[keep];
+        for (int b = 0; b < logits.Length; b++)
+        {
+            var row = logits[b];
+            double lse = LogSumExp(row);
+            int n = 0;
+            for (int t = 0; t < vocab; t++)
+            {
+                float v = row[t];
+                if (n == keep && v <= top[n - 1].Logit)
+                {
+                    continue;
+                }
+                int i = n < keep ? n++ : n - 1;
+                while (i > 0 && top[i - 1].Logit < v)
+                {
+                    top[i] = top[i - 1];
+                    i--;
+                }
+                top[i] = (v, t);
+            }
+            for (int i = 0; i < n; i++)
+            {
+                all.Add((beamScores[b] + (top[i].Logit - lse), b, top[i].Token));
+            }
+        }
+        all.Sort((x, y) =>
+        {
+            int c = y.Score.CompareTo(x.Score);
+            return c != 0 ? c : ((long)x.Beam * vocab + x.Token).CompareTo((long)y.Beam * vocab + y.Token);
+        });
+        return all.Take(keep).ToArray();
+    }
+
+    internal static int ArgMax(ReadOnlySpan<float> v)
+    {
+        int best = 0;
+        for (int i = 1; i < v.Length; i++)
+        {
+            if (v[i] > v[best])
+            {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /// <summary>log Σ exp(v) in double precision (beam scores).</summary>
+    internal static double LogSumExp(ReadOnlySpan<float> v)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float x in v)
+        {
+            max = Math.Max(max, x);
+        }
+        double sum = 0;
+        foreach (float x in v)
+        {
+            sum += Math.Exp(x - (double)max);
+        }
+        return max + Math.Log(sum);
+    }
+
+    /// <summary>log Σ exp(v) with single-precision exponentials (the greedy score, cheap per token).</summary>
+    internal static double LogSumExpFast(ReadOnlySpan<float> v)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float x in v)
+        {
+            max = Math.Max(max, x);
+        }
+        double sum = 0;
+        foreach (float x in v)
+        {
+            sum += MathF.Exp(x - max);
+        }
+        return max + Math.Log(sum);
+    }
+
+    /// <summary>Feeds the prompt at positions 0.. of sequence 0 and returns the logits asked for (last position, or all).</summary>
+    private float[][] Prefill(SafeLlamaContextHandle ctx, DecoderPrompt prompt, bool outputAll)
+    {
+        ctx.ClearMemory();
+        int total = prompt.Length;
+        var outputs = new List<float[]>(outputAll ? total : 1);
+        int pos = 0;
+        foreach (var segment in prompt.Segments)
+        {
+            for (int start = 0; start < segment.Length; start += _options.BatchSize)
+            {
+                int n = Math.Min(_options.BatchSize, segment.Length - start);
+                LlamaBatch batch;
+                if (segment.Tokens is { } tokens)
+                {
+                    batch = TokenBatch(n);
+                    batch.Clear();
+                    for (int i = 0; i < n; i++)
+                    {
+                        batch.AddToken(tokens[start + i], pos + i, 0, outputAll || pos + i == total - 1);
+                    }
+                }
+                else
+                {
+                    var rows = segment.Embeddings!;
+                    if (rows.Columns != _model.InputWidth)
+                    {
+                        throw new EdgeAvsrException($"embedding rows have width {rows.Columns}, the model takes {_model.InputWidth} (llama_model_n_embd_inp)");
+                    }
+                    batch = EmbeddingBatch();
+                    batch.Clear();
+                    for (int i = 0; i < n; i++)
+                    {
+                        batch.AddEmbedding(rows.Row(start + i), pos + i, 0, outputAll || pos + i == total - 1);
+                    }
+                }
+                ctx.Decode(batch);
+                if (outputAll)
+                {
+                    for (int i = 0; i < n; i++)
+                    {
+                        outputs.Add(ctx.Logits(i, _model.VocabularySize).ToArray());
+                    }
+                }
+                else if (pos + n == total)
+                {
+                    outputs.Add(ctx.Logits(-1, _model.VocabularySize).ToArray());
+                }
+                pos += n;
+            }
+        }
+        return [.. outputs];
+    }
+
+    private SafeLlamaContextHandle EnsureContext(int cells, int sequences)
+    {
+        if (_context is null || cells > _contextCells || sequences > _contextSequences)
+        {
+            _context?.Dispose();
+            _context = null;
+            int wantCells = Math.Max(cells, _contextCells);
+            int wantSeqs = Math.Max(sequences, _contextSequences);
+            _context = SafeLlamaContextHandle.Create(_model.Handle, new LlamaContextOptions
+            {
+                ContextSize = wantCells,
+                BatchSize = Math.Max(_options.BatchSize, wantSeqs),
+                Sequences = wantSeqs,
+                Threads = _options.ResolvedThreads,
+                ExactNumerics = _options.ExactNumerics,
+            });
+            _contextCells = _context.ContextSize;
+            _contextSequences = wantSeqs;
+        }
+        return _context;
+    }
+
+    private LlamaBatch TokenBatch(int n)
+    {
+        if (_tokenBatch is null || _tokenBatch.Capacity < n)
+        {
+            _tokenBatch?.Dispose();
+            _tokenBatch = LlamaBatch.ForTokens(Math.Max(n, _options.BatchSize));
+        }
+        return _tokenBatch;
+    }
+
+    private LlamaBatch EmbeddingBatch() => _embeddingBatch ??= LlamaBatch.ForEmbeddings(_options.BatchSize, _model.InputWidth);
+
+    public void Dispose()
+    {
+        _tokenBatch?.Dispose();
+        _embeddingBatch?.Dispose();
+        _context?.Dispose();
+    }
+
+    /// <summary>Turns token bytes into text as they come, holding back incomplete UTF-8 sequences.</summary>
+    private sealed class TokenTextStream(DecoderModel model)
+    {
+        private readonly Decoder _utf8 = Encoding.UTF8.GetDecoder();
+
+        public string Push(int token)
+        {
+            byte[] bytes = model.TokenBytes(token);
+            var chars = new char[Encoding.UTF8.GetMaxCharCount(bytes.Length)];
+            int n = _utf8.GetChars(bytes, 0, bytes.Length, chars, 0, flush: false);
+            return new string(chars, 0, n);
+        }
+    }
+}
