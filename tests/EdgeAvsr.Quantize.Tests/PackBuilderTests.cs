@@ -149,6 +149,42 @@ public sealed class PackBuilderTests(SyntheticCheckpointFixture f) : IClassFixtu
     }
 
     [Fact]
+    public void Calibration_OnMedia_RunsThePacksEncoders_AndSaysSo()
+    {
+        using var dir = new TempDir();
+        string media = dir.File("media");
+        Directory.CreateDirectory(media);
+        Run("espeak-ng", "-w", Path.Combine(media, "a.wav"), "hello edge device");
+        // A 2 s mouth-crop clip (96x96, 25 fps) with a tone as its audio track.
+        Run("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=96x96:rate=25:duration=2", "-f", "lavfi", "-i", "sine=frequency=300:duration=2:sample_rate=16000",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", Path.Combine(media, "b.mp4"));
+        var result = PackBuilder.Build(Request(dir.File("pack")) with { CalibrationDirectory = media });
+        var report = result.Calibration!;
+        Assert.StartsWith("media: ", report.Source, StringComparison.Ordinal);
+        Assert.Contains("2 file(s) ->", report.Source, StringComparison.Ordinal);
+        Assert.Contains("1 file(s) -> 50 video frames", report.Source, StringComparison.Ordinal);
+        var video = report.Mixtures.Single(m => m.Modality == "video");
+        Assert.Equal(50 / f.Spec.VideoPool, video.Tokens);
+        Assert.Equal(video.Tokens * f.Spec.TopK, video.Experts.Sum(e => e.Tokens));
+        Assert.InRange(video.MixedRelativeError, 1e-6, 0.05);
+        using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir.File("pack"), CalibrationReport.FileName)));
+        Assert.StartsWith("media: ", json.RootElement.GetProperty("features").GetString(), StringComparison.Ordinal);
+    }
+
+    private static void Run(string tool, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{tool} failed: {err}");
+    }
+
+    [Fact]
     public void Cli_BuildsAQ8Pack_AndRefusesToOverwriteIt()
     {
         using var dir = new TempDir();

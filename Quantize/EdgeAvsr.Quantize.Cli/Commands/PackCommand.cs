@@ -23,12 +23,13 @@ internal static class PackCommand
         var video = new Option<string?>("--video-encoder") { Description = "Video encoder ONNX (Models/encoders/export_encoder.py)" };
         var llmType = new Option<string>("--llm-type") { Description = "f32 | f16 | q8_0 | q4_0 | q4_k_m | q5_k_m | q6_k", Required = true };
         var precision = new Option<string>("--projector-precision") { Description = "int8 (with a calibration report) | fp32", DefaultValueFactory = _ => "int8" };
+        var calibration = new Option<string?>("--calibration") { Description = "Media folder (audio files; mouth-crop videos) whose encoder features calibrate the INT8 report (default: seeded synthetic features)" };
         var ep = new Option<string>("--ep") { Description = "Encoders' execution providers to record, in order", DefaultValueFactory = _ => "tensorrt,cuda,cpu" };
         var name = new Option<string?>("--name") { Description = "Pack name (default: the output folder's name)" };
         var threads = new Option<int>("--threads") { Description = "Worker threads for the LLM conversion", DefaultValueFactory = _ => Environment.ProcessorCount };
         var output = new Option<string>("--out") { Description = "Pack folder to create (must not exist)", Required = true };
         var command = new Command("pack", "Build an edge model pack (encoders, projector, decoder GGUF, manifest.json) from a trained checkpoint");
-        foreach (var o in new Option[] { checkpoint, trainConfig, hf, audio, video, llmType, precision, ep, name, threads, output })
+        foreach (var o in new Option[] { checkpoint, trainConfig, hf, audio, video, llmType, precision, calibration, ep, name, threads, output })
         {
             command.Options.Add(o);
         }
@@ -50,6 +51,7 @@ internal static class PackCommand
                 },
                 ExecutionProviders = OnnxSessionOptions.ParseProviders(p.GetValue(ep)!),
                 Name = p.GetValue(name),
+                CalibrationDirectory = p.GetValue(calibration),
                 Threads = p.GetValue(threads) >= 1 ? p.GetValue(threads) : throw new EdgeAvsrException("--threads must be >= 1"),
                 OutputDirectory = p.GetValue(output)!,
             };

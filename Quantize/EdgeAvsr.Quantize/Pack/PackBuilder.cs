@@ -40,6 +40,9 @@ public sealed record PackRequest
     public IReadOnlyList<ExecutionProvider> ExecutionProviders { get; init; } = [ExecutionProvider.TensorRt, ExecutionProvider.Cuda, ExecutionProvider.Cpu];
 
     public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Media folder for the INT8 calibration (<see cref="CalibrationMedia"/>); null = seeded synthetic features.</summary>
+    public string? CalibrationDirectory { get; init; }
 }
 
 /// <summary>The pack written: its manifest and, for an INT8 projector, the calibration report.</summary>
@@ -97,13 +100,27 @@ public static class PackBuilder
             {
                 projectorFile = "projector.int8.safetensors";
                 Int8ProjectorFile.Write(Path.Combine(temp, projectorFile), weights, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo, Path.GetFileName(request.Checkpoint));
-                report = ProjectorCalibration.Synthetic(weights, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo);
+                if (request.CalibrationDirectory is null)
+                {
+                    report = ProjectorCalibration.Synthetic(weights, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo);
+                }
+                else
+                {
+                    var features = CalibrationMedia.Encode(request.CalibrationDirectory,
+                        audio is null ? null : Path.Combine(temp, audio.File), video is null ? null : Path.Combine(temp, video.File),
+                        config.WaveformNormalization, config.DownsampleRatioAudio, config.DownsampleRatioVideo);
+                    report = ProjectorCalibration.Measure(weights, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo, features.Audio, features.Video, features.Source);
+                }
                 report.Write(Path.Combine(temp, CalibrationReport.FileName));
                 extra.Add(CalibrationReport.FileName);
                 log(report.Describe().TrimEnd());
             }
             else
             {
+                if (request.CalibrationDirectory is not null)
+                {
+                    throw new EdgeAvsrException("--calibration applies to an INT8 projector; --projector-precision fp32 keeps the weights unchanged");
+                }
                 projectorFile = "projector.fp32.safetensors";
                 CopyProjectorTensors(request.Checkpoint, Path.Combine(temp, projectorFile));
             }

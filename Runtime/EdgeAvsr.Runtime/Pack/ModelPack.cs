@@ -223,7 +223,7 @@ public sealed class ModelPack
             {
                 throw new EdgeAvsrException($"{part} special token {key} ({text}) id {id} is outside the vocabulary of {hp.VocabSize} tokens");
             }
-            if (tokens is not null && tokens[id] != text)
+            if (tokens is not null && id < tokens.Length && tokens[id] != text)
             {
                 throw new EdgeAvsrException($"{part} special token {key}: id {id} is '{tokens[id]}' in the vocabulary, the manifest expects '{text}'");
             }
