@@ -111,6 +111,25 @@ public sealed class PackBuilderTests(SyntheticCheckpointFixture f) : IClassFixtu
         return counts;
     }
 
+    [Theory]
+    [InlineData(SmopLayout.Jejr)]
+    [InlineData(SmopLayout.Dejr)]
+    public void OtherLayouts_BuildAndOpen(SmopLayout layout)
+    {
+        using var dir = new TempDir();
+        var spec = f.Spec with { Layout = layout };
+        SyntheticCheckpoint.Write(dir.File("ckpt.safetensors"), spec);
+        SyntheticCheckpoint.TrainConfigFor(spec).Write(dir.File("train.json"));
+        PackBuilder.Build(Request(dir.File("pack")) with { Checkpoint = dir.File("ckpt.safetensors"), TrainConfig = dir.File("train.json") });
+        var pack = ModelPack.Open(dir.File("pack"), new ModelPackOptions { VerifyHashes = true, EncoderProviders = [Runtime.Interop.Onnx.ExecutionProvider.Cpu] });
+        Assert.Equal(layout, pack.Manifest.Projector.Layout);
+        // The train config's layout must match the checkpoint's keys.
+        var wrong = SyntheticCheckpoint.TrainConfigFor(f.Spec);
+        wrong.Write(dir.File("wrong.json"));
+        var e = Assert.Throws<EdgeAvsrException>(() => PackBuilder.Build(Request(dir.File("pack2")) with { Checkpoint = dir.File("ckpt.safetensors"), TrainConfig = dir.File("wrong.json") }));
+        Assert.Contains("layout dedr needs", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Fp32Pack_HoldsOnlyTheProjectorKeys_AndOpens()
     {
