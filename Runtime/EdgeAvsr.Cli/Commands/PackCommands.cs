@@ -26,6 +26,7 @@ internal static class PackCommands
             var p = ModelPack.Open(parse.GetValue(pack)!, new ModelPackOptions
             {
                 VerifyHashes = parse.GetValue(verify),
+                ResolveDecoderBackend = true,
                 EncoderProviders = providers is null ? null : OnnxSessionOptions.ParseProviders(providers),
             });
             Console.Write(Describe(p, parse.GetValue(verify)));

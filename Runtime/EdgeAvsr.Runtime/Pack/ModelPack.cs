@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Formats.Gguf;
+using EdgeAvsr.Runtime.Interop.Llama;
 using EdgeAvsr.Runtime.Interop.Onnx;
 using EdgeAvsr.Runtime.Projector;
 
@@ -15,6 +16,9 @@ public sealed record ModelPackOptions
 
     /// <summary>Execution providers for the encoders instead of the manifest's preference.</summary>
     public IReadOnlyList<ExecutionProvider>? EncoderProviders { get; init; }
+
+    /// <summary>Load llama.cpp and report the devices the decoder would run on (auto: CUDA when a GPU device is registered, else CPU).</summary>
+    public bool ResolveDecoderBackend { get; init; }
 
     /// <summary>Receives the execution-provider decisions of the encoder sessions.</summary>
     public Action<string>? Log { get; init; }
@@ -73,8 +77,14 @@ public sealed class ModelPack
         }
         placements.Add(new PackPlacement("projector", m.Projector.File, Size(m.Projector.File), $"CPU, {m.Projector.Precision.ToText()} kernel {projector}"));
         var hp = CheckDecoder(directory, m);
+        string backend = "";
+        if (options.ResolveDecoderBackend)
+        {
+            LlamaRuntime.Initialize();
+            backend = $" on {LlamaRuntime.ChooseBackend(LlamaBackendKind.Auto)}";
+        }
         placements.Add(new PackPlacement("decoder", m.Decoder.File, Size(m.Decoder.File),
-            $"llama.cpp, {m.Decoder.Type}, {hp.BlockCount} layers, d={hp.EmbeddingLength}, vocabulary {hp.VocabSize}"));
+            $"llama.cpp{backend}, {m.Decoder.Type}, {hp.BlockCount} layers, d={hp.EmbeddingLength}, vocabulary {hp.VocabSize}"));
         return new ModelPack(Path.GetFullPath(directory), m, placements);
     }
 

@@ -278,6 +278,7 @@ public class ModelPackTests(PackParts parts) : IClassFixture<PackParts>
         Has("projector dedr, 4 experts, top-2, pooling audio 4 video 2, int8", stdout);
         Has("every SHA-256 verified", stdout);
         Has("audio encoder  audio_encoder.onnx", stdout);
+        Has("llama.cpp on CPU [", stdout);
         Has("prompt    avsr: Transcribe speech and video to text.", stdout);
         long total = Directory.GetFiles(pack).Where(f => Path.GetFileName(f) != PackManifest.FileName).Sum(f => new FileInfo(f).Length);
         Has($"total     {total.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes", stdout);
