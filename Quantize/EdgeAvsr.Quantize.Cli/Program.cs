@@ -14,6 +14,8 @@ public static class Program
         root.Subcommands.Add(CreateProjector());
         root.Subcommands.Add(Commands.LlmCommand.Create());
         root.Subcommands.Add(Commands.BenchCommand.Create());
+        root.Subcommands.Add(Commands.PackCommand.Create());
+        root.Subcommands.Add(Commands.PackCommand.CreateSynthetic());
         return root;
     }
 

@@ -24,6 +24,7 @@ public static class Program
         root.Subcommands.Add(BenchCommands.Create());
         root.Subcommands.Add(FrontendCommands.CreateFeatures());
         root.Subcommands.Add(FrontendCommands.CreateFrames());
+        root.Subcommands.Add(PackCommands.CreateInfo());
         return root;
     }
 }

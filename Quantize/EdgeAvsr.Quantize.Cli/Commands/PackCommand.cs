@@ -1,0 +1,93 @@
+using System.CommandLine;
+using EdgeAvsr.Quantize.Conversion;
+using EdgeAvsr.Quantize.Pack;
+using EdgeAvsr.Quantize.Testing;
+using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Projector;
+
+namespace EdgeAvsr.Quantize.Cli.Commands;
+
+/// <summary>
+/// <c>edgeavsr-quantize pack</c>: trained checkpoint to a model pack (docs/model-pack.md); and
+/// <c>edgeavsr-quantize synthetic-checkpoint</c>: a seeded tiny checkpoint and its training config for tests.
+/// </summary>
+internal static class PackCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Trained Llama-SMoP state dict (.safetensors; the authors' keys)", Required = true };
+        var trainConfig = new Option<string>("--train-config") { Description = "JSON of the training arguments under the authors' names (docs/model-pack.md)", Required = true };
+        var hf = new Option<string>("--hf") { Description = "Base Hugging Face Llama directory the checkpoint's LLM was trained from", Required = true };
+        var audio = new Option<string?>("--audio-encoder") { Description = "Audio encoder ONNX (Models/encoders/export_encoder.py)" };
+        var video = new Option<string?>("--video-encoder") { Description = "Video encoder ONNX (Models/encoders/export_encoder.py)" };
+        var llmType = new Option<string>("--llm-type") { Description = "f32 | f16 | q8_0 | q4_0 | q4_k_m | q5_k_m | q6_k", Required = true };
+        var precision = new Option<string>("--projector-precision") { Description = "int8 (with a calibration report) | fp32", DefaultValueFactory = _ => "int8" };
+        var calibration = new Option<string?>("--calibration") { Description = "Media folder (audio files; mouth-crop videos) whose encoder features calibrate the INT8 report (default: seeded synthetic features)" };
+        var ep = new Option<string>("--ep") { Description = "Encoders' execution providers to record, in order", DefaultValueFactory = _ => "tensorrt,cuda,cpu" };
+        var name = new Option<string?>("--name") { Description = "Pack name (default: the output folder's name)" };
+        var threads = new Option<int>("--threads") { Description = "Worker threads for the LLM conversion", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var output = new Option<string>("--out") { Description = "Pack folder to create (must not exist)", Required = true };
+        var command = new Command("pack", "Build an edge model pack (encoders, projector, decoder GGUF, manifest.json) from a trained checkpoint");
+        foreach (var o in new Option[] { checkpoint, trainConfig, hf, audio, video, llmType, precision, calibration, ep, name, threads, output })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction(p => QuantizeCliAction.Run(() =>
+        {
+            var request = new PackRequest
+            {
+                Checkpoint = p.GetValue(checkpoint)!,
+                TrainConfig = p.GetValue(trainConfig)!,
+                HfDirectory = p.GetValue(hf)!,
+                AudioEncoder = p.GetValue(audio),
+                VideoEncoder = p.GetValue(video),
+                LlmType = LlamaFileTypes.Parse(p.GetValue(llmType)!, "--llm-type"),
+                ProjectorPrecision = p.GetValue(precision) switch
+                {
+                    "int8" => ProjectorPrecision.Int8,
+                    "fp32" => ProjectorPrecision.Fp32,
+                    var other => throw new EdgeAvsrException($"--projector-precision '{other}' is not int8 or fp32"),
+                },
+                ExecutionProviders = OnnxSessionOptions.ParseProviders(p.GetValue(ep)!),
+                Name = p.GetValue(name),
+                CalibrationDirectory = p.GetValue(calibration),
+                Threads = p.GetValue(threads) >= 1 ? p.GetValue(threads) : throw new EdgeAvsrException("--threads must be >= 1"),
+                OutputDirectory = p.GetValue(output)!,
+            };
+            PackBuilder.Build(request, Console.WriteLine);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    public static Command CreateSynthetic()
+    {
+        var audio = new Option<string>("--audio-encoder-weights") { Description = "export_encoder.py --arch whisper --size tiny --save-weights output", Required = true };
+        var video = new Option<string>("--video-encoder-weights") { Description = "export_encoder.py --arch avhubert --size tiny --save-weights output", Required = true };
+        var seed = new Option<int>("--seed") { Description = "Seed of the LLM and projector weights", DefaultValueFactory = _ => 7 };
+        var layout = new Option<string>("--layout") { Description = "jejr | dejr | dedr", DefaultValueFactory = _ => "dedr" };
+        var output = new Option<string>("--out") { Description = "Checkpoint to write (.safetensors)", Required = true };
+        var trainConfig = new Option<string>("--train-config") { Description = "Training-arguments JSON to write beside it", Required = true };
+        var hf = new Option<string>("--hf") { Description = "Folder to write the base Hugging Face Llama into", Required = true };
+        var command = new Command("synthetic-checkpoint", "Write a seeded tiny Llama-SMoP checkpoint (authors' key layout), its training config and base HF model");
+        foreach (var o in new Option[] { audio, video, seed, layout, output, trainConfig, hf })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction(p => QuantizeCliAction.Run(() =>
+        {
+            var spec = SyntheticCheckpointSpec.Tiny(p.GetValue(seed)) with
+            {
+                Layout = SmopNames.ParseLayout(p.GetValue(layout)!, "--layout"),
+                AudioEncoderWeights = p.GetValue(audio),
+                VideoEncoderWeights = p.GetValue(video),
+            };
+            SyntheticCheckpoint.Write(p.GetValue(output)!, spec, p.GetValue(hf));
+            SyntheticCheckpoint.TrainConfigFor(spec).Write(p.GetValue(trainConfig)!);
+            Console.WriteLine($"wrote {p.GetValue(output)}, {p.GetValue(trainConfig)}, {p.GetValue(hf)}");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,286 @@
+using System.Security.Cryptography;
+using EdgeAvsr.Cli;
+using EdgeAvsr.Runtime.Decoding;
+using EdgeAvsr.Runtime.Formats.Gguf;
+using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Pack;
+using EdgeAvsr.Runtime.Projector;
+using EdgeAvsr.Runtime.Tests.Decoding;
+
+namespace EdgeAvsr.Runtime.Tests.Pack;
+
+/// <summary>
+/// The parts of a tiny pack, made once: both encoders exported by Models/encoders/export_encoder.py (tiny, D=64), a seeded
+/// DEDR projector (4 experts, 64 -> 128 -> 256) as fp32 and INT8 files, and the tiny AVSR decoder GGUF (d=256, the five
+/// special tokens added). <see cref="Build"/> assembles a pack folder from them with an edited manifest.
+/// </summary>
+public sealed class PackParts : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public PackParts()
+    {
+        const string script = "Models/encoders/export_encoder.py";
+        Python.Script(script, "export", "--arch", "whisper", "--size", "tiny", "--seed", "3", "--out", File("audio.onnx"));
+        Python.Script(script, "export", "--arch", "avhubert", "--size", "tiny", "--seed", "4", "--out", File("video.onnx"));
+        Projector(File("projector.fp32.safetensors"), audioDim: 64, outputDim: 256);
+        Projector(File("projector.narrow.safetensors"), audioDim: 32, outputDim: 256);
+        Projector(File("projector.wide-out.safetensors"), audioDim: 64, outputDim: 128);
+        foreach (string name in new[] { "projector", "projector.narrow", "projector.wide-out" })
+        {
+            string fp32 = File(name == "projector" ? "projector.fp32.safetensors" : name + ".safetensors");
+            var w = SmopWeights.Load(fp32, SmopLayout.Dedr);
+            Int8ProjectorFile.Write(File(name == "projector" ? "projector.int8.safetensors" : name + ".int8.safetensors"), w, topK: 2, audioPool: 4, videoPool: 2);
+        }
+        System.IO.File.Copy(TinyModels.Base.F32Gguf, File("decoder.gguf"));
+        using var gguf = GgufFile.Open(File("decoder.gguf"));
+        int Id(string key) => Convert.ToInt32(gguf.Find($"edgeavsr.{key}_token_id")!.Value, System.Globalization.CultureInfo.InvariantCulture);
+        Special = new AvsrSpecialTokens(Id("pad"), Id("audio_start"), Id("audio_end"), Id("video_start"), Id("video_end"));
+    }
+
+    public AvsrSpecialTokens Special { get; }
+
+    public string File(string name) => _dir.File(name);
+
+    private static void Projector(string path, int audioDim, int outputDim) =>
+        SyntheticProjector.Write(path, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 4, AudioDim = audioDim, VideoDim = 64, HiddenDim = 128, OutputDim = outputDim, Seed = 5 });
+
+    public PackManifest Draft(string name = "tiny") => new()
+    {
+        Name = name,
+        Tasks = [AvsrTask.Asr, AvsrTask.Vsr, AvsrTask.Avsr],
+        AudioEncoder = new PackEncoder { File = "audio_encoder.onnx", InputName = "input_features", OutputName = "last_hidden_state", OutputDim = 64, ExecutionProviders = [ExecutionProvider.Cpu] },
+        VideoEncoder = new PackEncoder { File = "video_encoder.onnx", InputName = "video", OutputName = "last_hidden_state", OutputDim = 64, ExecutionProviders = [ExecutionProvider.Cpu] },
+        Projector = new PackProjector
+        {
+            File = "projector.safetensors", Precision = ProjectorPrecision.Int8, Layout = SmopLayout.Dedr, Experts = 4, TopK = 2,
+            AudioPool = 4, VideoPool = 2, AudioInputDim = 64, VideoInputDim = 64, HiddenDim = 128, OutputDim = 256,
+        },
+        Decoder = new PackDecoder { File = "decoder.gguf", Type = "f32", EmbeddingDim = 256, LoraReduction = 32, LoraAlpha = 4 },
+        FrontEnd = new PackFrontEnd { SampleRate = 16000, WaveformNormalization = true, MelBins = 80, MelFrames = 3000, VideoFps = 25, CropSize = 96, RoiSize = 88, RoiMean = 0.421, RoiStd = 0.165 },
+        Prompts = new Dictionary<AvsrTask, string> { [AvsrTask.Asr] = AvsrTask.Asr.PromptText(), [AvsrTask.Vsr] = AvsrTask.Vsr.PromptText(), [AvsrTask.Avsr] = AvsrTask.Avsr.PromptText() },
+        SpecialTokens = Special,
+        Decoding = new PackDecoding { Beams = 3, MaxNewTokens = 96 },
+        Files = [],
+    };
+
+    /// <summary>A pack folder inside <paramref name="dir"/> with the given projector file and (edited) manifest, hashed and written.</summary>
+    public string Build(TempDir dir, Func<PackManifest, PackManifest>? edit = null, string projector = "projector.int8.safetensors", string audioEncoder = "audio.onnx")
+    {
+        string pack = dir.File("pack");
+        Directory.CreateDirectory(pack);
+        System.IO.File.Copy(File(audioEncoder), Path.Combine(pack, "audio_encoder.onnx"));
+        System.IO.File.Copy(File("video.onnx"), Path.Combine(pack, "video_encoder.onnx"));
+        System.IO.File.Copy(File(projector), Path.Combine(pack, "projector.safetensors"));
+        System.IO.File.Copy(File("decoder.gguf"), Path.Combine(pack, "decoder.gguf"));
+        var draft = Draft();
+        PackWriter.WriteManifest(pack, edit is null ? draft : edit(draft));
+        return pack;
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
+
+[Collection("console")]
+public class ModelPackTests(PackParts parts) : IClassFixture<PackParts>
+{
+    private static (int Code, string Out, string Err) Invoke(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var oldOut = Console.Out;
+        var oldErr = Console.Error;
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try
+        {
+            return (Program.BuildRoot().Parse(args).Invoke(), stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    /// <summary>Assert.Contains with the whole message shown on failure.</summary>
+    private static void Has(string expected, string actual) => Assert.True(actual.Contains(expected, StringComparison.Ordinal), $"expected '{expected}' in: {actual}");
+
+    private static EdgeAvsrException OpenFails(string pack, bool verify = false) =>
+        Assert.Throws<EdgeAvsrException>(() => ModelPack.Open(pack, new ModelPackOptions { VerifyHashes = verify }));
+
+    [Fact]
+    public void Manifest_RoundTrips_ByteForByte_AndFieldForField()
+    {
+        using var dir = new TempDir();
+        string pack = parts.Build(dir);
+        string path = Path.Combine(pack, PackManifest.FileName);
+        byte[] written = File.ReadAllBytes(path);
+        var read = PackManifestJson.Read(path);
+        Assert.Equal(written, PackManifestJson.ToUtf8(read));
+        var draft = parts.Draft();
+        Assert.Equal(draft.Tasks, read.Tasks);
+        Assert.Equal(draft.AudioEncoder! with { ExecutionProviders = [] }, read.AudioEncoder! with { ExecutionProviders = [] });
+        Assert.Equal(draft.AudioEncoder!.ExecutionProviders, read.AudioEncoder!.ExecutionProviders);
+        Assert.Equal(draft.Projector, read.Projector);
+        Assert.Equal(draft.Decoder, read.Decoder);
+        Assert.Equal(draft.FrontEnd, read.FrontEnd);
+        Assert.Equal(draft.SpecialTokens, read.SpecialTokens);
+        Assert.Equal(draft.Decoding, read.Decoding);
+        Assert.Equal(draft.Prompts.OrderBy(kv => kv.Key), read.Prompts.OrderBy(kv => kv.Key));
+        // Hashes and sizes are those of the files, computed independently here.
+        Assert.Equal(4, read.Files.Count);
+        foreach (var f in read.Files)
+        {
+            byte[] bytes = File.ReadAllBytes(Path.Combine(pack, f.Path));
+            Assert.Equal(bytes.LongLength, f.Bytes);
+            Assert.Equal(Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(), f.Sha256);
+        }
+    }
+
+    [Fact]
+    public void Open_ChecksEveryPart_AndReportsWhereEachRuns()
+    {
+        using var dir = new TempDir();
+        var pack = ModelPack.Open(parts.Build(dir), new ModelPackOptions { VerifyHashes = true });
+        Assert.Equal(["audio encoder", "video encoder", "projector", "decoder"], pack.Placements.Select(p => p.Part));
+        Has("cpu", pack.Placements[0].Where);
+        Has("int8", pack.Placements[2].Where);
+        Has("d=256", pack.Placements[3].Where);
+    }
+
+    [Fact]
+    public void Open_Fp32Projector_WhenTheManifestSaysFp32()
+    {
+        using var dir = new TempDir();
+        string pack = parts.Build(dir, m => m with { Projector = m.Projector with { Precision = ProjectorPrecision.Fp32 } }, projector: "projector.fp32.safetensors");
+        Has("fp32", ModelPack.Open(pack).Placements[2].Where);
+        using var dir2 = new TempDir();
+        Has("is a float state dict, the manifest says precision int8", OpenFails(parts.Build(dir2, projector: "projector.fp32.safetensors")).Message);
+    }
+
+    [Fact]
+    public void BadHash_IsCaughtByVerify_NamingTheFile()
+    {
+        using var dir = new TempDir();
+        string pack = parts.Build(dir);
+        string target = Path.Combine(pack, "projector.safetensors");
+        byte[] bytes = File.ReadAllBytes(target);
+        bytes[^1] ^= 0x01; // same size, one bit changed
+        File.WriteAllBytes(target, bytes);
+        var e = OpenFails(pack, verify: true);
+        Has("projector.safetensors", e.Message);
+        Has("SHA-256", e.Message);
+        var (code, stdout, stderr) = Invoke("info", pack, "--verify");
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Has("SHA-256", stderr);
+    }
+
+    [Fact]
+    public void MissingOrTruncatedFile_NamesIt()
+    {
+        using var dir = new TempDir();
+        string pack = parts.Build(dir);
+        File.Delete(Path.Combine(pack, "video_encoder.onnx"));
+        var e = OpenFails(pack);
+        Has("video_encoder.onnx: missing", e.Message);
+
+        using var dir2 = new TempDir();
+        string pack2 = parts.Build(dir2);
+        string gguf = Path.Combine(pack2, "decoder.gguf");
+        using (var s = new FileStream(gguf, FileMode.Open))
+        {
+            s.SetLength(s.Length - 10);
+        }
+        Has("decoder.gguf: ", OpenFails(pack2).Message);
+        Has("the manifest records", OpenFails(pack2).Message);
+    }
+
+    [Fact]
+    public void EncoderNarrowerThanProjector_NamesTheEncoderAndBothWidths()
+    {
+        using var dir = new TempDir();
+        string pack = parts.Build(dir, m => m with
+        {
+            Projector = m.Projector with { AudioInputDim = 32 },
+            AudioEncoder = m.AudioEncoder! with { OutputDim = 64 },
+        }, projector: "projector.narrow.int8.safetensors");
+        var e = OpenFails(pack);
+        Has("audio encoder output width D=64 does not equal the projector's audio input width D=32", e.Message);
+    }
+
+    [Fact]
+    public void ProjectorOutputNotLlmWidth_NamesTheDecoder()
+    {
+        using var dir = new TempDir();
+        string pack = parts.Build(dir, m => m with { Projector = m.Projector with { OutputDim = 128 } }, projector: "projector.wide-out.int8.safetensors");
+        var e = OpenFails(pack);
+        Has("decoder embedding width llama.embedding_length=256 does not equal the projector's output width d_llm=128", e.Message);
+    }
+
+    [Fact]
+    public void ManifestDisagreeingWithAFile_NamesThePart()
+    {
+        using var dir = new TempDir();
+        Has("projector top_k (file metadata) is 2, the manifest says 3",
+            OpenFails(parts.Build(dir, m => m with { Projector = m.Projector with { TopK = 3 } })).Message);
+        using var dir2 = new TempDir();
+        Has("video encoder output is 'last_hidden_state', the manifest says 'features'",
+            OpenFails(parts.Build(dir2, m => m with { VideoEncoder = m.VideoEncoder! with { OutputName = "features" } })).Message);
+        using var dir3 = new TempDir();
+        Has("is an INT8 projector file, the manifest says precision fp32",
+            OpenFails(parts.Build(dir3, m => m with { Projector = m.Projector with { Precision = ProjectorPrecision.Fp32 } })).Message);
+        using var dir4 = new TempDir();
+        Has("audio encoder file is a video encoder",
+            OpenFails(parts.Build(dir4, audioEncoder: "video.onnx")).Message);
+    }
+
+    [Fact]
+    public void SpecialTokenNotInTheVocabulary_NamesTheToken()
+    {
+        using var dir = new TempDir();
+        var s = parts.Special;
+        var e = OpenFails(parts.Build(dir, m => m with { SpecialTokens = s with { VideoEnd = 3 } }));
+        Has("special token video_end: id 3 is", e.Message);
+        Has("expects '</video>'", e.Message);
+        using var dir2 = new TempDir();
+        Has("special token pad (<pad>) id 1000000 is outside the vocabulary",
+            OpenFails(parts.Build(dir2, m => m with { SpecialTokens = s with { Pad = 1_000_000 } })).Message);
+    }
+
+    [Theory]
+    [InlineData("\"top_k\": 2,", "", "'projector.top_k' is missing")]
+    [InlineData("\"schema_version\": 1", "\"schema_version\": 2", "schema_version 2; this build reads schema version 1")]
+    [InlineData("\"waveform_normalization\": true", "\"waveform_normalization\": 1", "front_end.waveform_normalization is a number (1), expected true or false")]
+    [InlineData("\"file\": \"decoder.gguf\"", "\"file\": \"../decoder.gguf\"", "must be a plain relative path")]
+    [InlineData("\"cpu\"", "\"tpu\"", "'tpu' is not an execution provider")]
+    public void BadManifest_NamesTheKey(string from, string to, string expected)
+    {
+        using var dir = new TempDir();
+        string pack = parts.Build(dir);
+        string path = Path.Combine(pack, PackManifest.FileName);
+        string text = File.ReadAllText(path);
+        Has(from, text);
+        File.WriteAllText(path, text.Replace(from, to, StringComparison.Ordinal));
+        var e = OpenFails(pack);
+        Has(expected, e.Message);
+        Has("manifest.json", e.Message);
+    }
+
+    [Fact]
+    public void Info_PrintsManifestSizesAndPlacement()
+    {
+        using var dir = new TempDir();
+        string pack = parts.Build(dir);
+        var (code, stdout, stderr) = Invoke("info", pack, "--verify");
+        Assert.True(code == 0, stderr);
+        Has("projector dedr, 4 experts, top-2, pooling audio 4 video 2, int8", stdout);
+        Has("every SHA-256 verified", stdout);
+        Has("audio encoder  audio_encoder.onnx", stdout);
+        Has("llama.cpp on CPU [", stdout);
+        Has("prompt    avsr: Transcribe speech and video to text.", stdout);
+        long total = Directory.GetFiles(pack).Where(f => Path.GetFileName(f) != PackManifest.FileName).Sum(f => new FileInfo(f).Length);
+        Has($"total     {total.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes", stdout);
+    }
+}
