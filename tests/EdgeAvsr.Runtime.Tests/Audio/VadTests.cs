@@ -80,24 +80,7 @@ public sealed class SpokenSentences : IDisposable
 [Collection("console")]
 public class VadTests(SpokenSentences audio) : IClassFixture<SpokenSentences>
 {
-    private static (int Code, string Out, string Err) Invoke(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var oldOut = Console.Out;
-        var oldErr = Console.Error;
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            return (Program.BuildRoot().Parse(args).Invoke(), stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Invoke(params string[] args) => CliHarness.Edgeavsr(args);
 
     [Fact]
     public void SileroVad_FindsEveryUtterance_BoundariesWithin150Ms()

@@ -8,25 +8,7 @@ namespace EdgeAvsr.Runtime.Tests.Cli;
 [Collection("console")]
 public class CliTests
 {
-    private static (int Code, string Out, string Err) Invoke(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var oldOut = Console.Out;
-        var oldErr = Console.Error;
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            int code = Program.BuildRoot().Parse(args).Invoke();
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Invoke(params string[] args) => CliHarness.Edgeavsr(args);
 
     private static string Weights(TempDir dir, SmopLayout layout = SmopLayout.Dedr)
     {

@@ -8,20 +8,8 @@ public class QuantizeProjectorCliTests
 {
     private static (int Code, string Err) Invoke(params string[] args)
     {
-        var stderr = new StringWriter();
-        var oldOut = Console.Out;
-        var oldErr = Console.Error;
-        Console.SetOut(new StringWriter());
-        Console.SetError(stderr);
-        try
-        {
-            return (EdgeAvsr.Quantize.Cli.Program.BuildRoot().Parse(args).Invoke(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
+        var (code, _, err) = CliHarness.Quantize(args);
+        return (code, err);
     }
 
     [Fact]

@@ -53,24 +53,7 @@ public sealed class TinyEncoders : IDisposable
 [Collection("console")]
 public class EncoderTests(TinyEncoders m) : IClassFixture<TinyEncoders>
 {
-    private static (int Code, string Out, string Err) Invoke(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var oldOut = Console.Out;
-        var oldErr = Console.Error;
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            return (Program.BuildRoot().Parse(args).Invoke(), stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Invoke(params string[] args) => CliHarness.Edgeavsr(args);
 
     /// <summary>max |a - b| / max |b| over the first <paramref name="rows"/> rows of [1, T, D] arrays.</summary>
     private static double Relative(NpyArray<float> actual, NpyArray<float> reference, int rows)

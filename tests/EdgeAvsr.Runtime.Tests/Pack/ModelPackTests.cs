@@ -84,24 +84,7 @@ public sealed class PackParts : IDisposable
 [Collection("console")]
 public class ModelPackTests(PackParts parts) : IClassFixture<PackParts>
 {
-    private static (int Code, string Out, string Err) Invoke(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var oldOut = Console.Out;
-        var oldErr = Console.Error;
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            return (Program.BuildRoot().Parse(args).Invoke(), stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Invoke(params string[] args) => CliHarness.Edgeavsr(args);
 
     /// <summary>Assert.Contains with the whole message shown on failure.</summary>
     private static void Has(string expected, string actual) => Assert.True(actual.Contains(expected, StringComparison.Ordinal), $"expected '{expected}' in: {actual}");
