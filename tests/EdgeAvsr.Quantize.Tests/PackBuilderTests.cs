@@ -190,18 +190,7 @@ public sealed class PackBuilderTests(SyntheticCheckpointFixture f) : IClassFixtu
         Assert.StartsWith("media: ", json.RootElement.GetProperty("features").GetString(), StringComparison.Ordinal);
     }
 
-    private static void Run(string tool, params string[] args)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{tool} failed: {err}");
-    }
+    private static void Run(string tool, params string[] args) => Tools.Run(tool, args);
 
     [Fact]
     public void Cli_BuildsAQ8Pack_AndRefusesToOverwriteIt()

@@ -1,11 +1,11 @@
-namespace EdgeAvsr.Quantize.Tests;
+namespace EdgeAvsr.Tests.Shared;
 
-/// <summary>A fresh folder per test, deleted afterwards.</summary>
+/// <summary>A fresh folder per test, deleted afterwards (shared by both test projects).</summary>
 public sealed class TempDir : IDisposable
 {
     public TempDir()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "edgeavsr-quantize-tests", Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "edgeavsr-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
 
