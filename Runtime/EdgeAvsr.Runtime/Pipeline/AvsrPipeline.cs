@@ -40,9 +40,9 @@ public sealed record AvsrPipelineOptions
 /// <summary>
 /// The streaming AVSR pipeline: audio chunks and mouth-crop frames arrive stamped with stream time; the VAD finds
 /// utterances (video-only streams are cut into windows), running speech yields partial captions every
-/// <see cref="AvsrPipelineOptions.PartialInterval"/> of stream time and a final caption when it ends. Three stages run
-/// concurrently (segmentation; front-ends + encoders + projector; decoder) joined by bounded channels, so a slow stage
-/// applies back-pressure. Nothing depends on the wall clock: the same stream gives the same captions however fast it
+/// <see cref="AvsrPipelineOptions.PartialInterval"/> of stream time and a final caption when it ends. Four stages run
+/// concurrently (capture and segmentation; front-ends; encoders + projector; decoder) joined by bounded channels, so a
+/// slow stage applies back-pressure. Nothing depends on the wall clock: the same stream gives the same captions however fast it
 /// is fed. <c>edgeavsr transcribe</c> runs a file through it.
 /// </summary>
 public sealed class AvsrPipeline
@@ -90,12 +90,14 @@ public sealed class AvsrPipeline
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var token = stop.Token;
         var jobs = Bounded<UtteranceJob>();
+        var featured = Bounded<FeaturedUtterance>();
         var projected = Bounded<ProjectedUtterance>();
         var captions = Bounded<Caption>();
         Task[] stages =
         [
             System.Threading.Tasks.Task.Run(() => Guard(jobs.Writer, () => SegmentAsync(source, jobs.Writer, token)), token),
-            System.Threading.Tasks.Task.Run(() => Guard(projected.Writer, () => PumpAsync(jobs.Reader, projected.Writer, Recognizer.Project, token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(featured.Writer, () => PumpAsync(jobs.Reader, featured.Writer, Recognizer.FrontEnd, token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(projected.Writer, () => PumpAsync(featured.Reader, projected.Writer, Recognizer.Encode, token)), token),
             System.Threading.Tasks.Task.Run(() => Guard(captions.Writer, () => PumpAsync(projected.Reader, captions.Writer, p => Recognizer.Decode(p, token), token)), token),
         ];
         try

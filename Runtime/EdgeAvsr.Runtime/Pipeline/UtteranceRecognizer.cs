@@ -25,13 +25,16 @@ public sealed record RecognitionOptions
 /// <summary>The media of one utterance, cut from the stream.</summary>
 internal sealed record UtteranceJob(UtteranceSpan Span, float[]? Audio, GrayFrames? Video, long VideoFirst);
 
+/// <summary>An utterance after the front-ends: log-mel [80, 3000] and its audio duration, mouth ROI [T, 88, 88].</summary>
+internal sealed record FeaturedUtterance(UtteranceJob Job, float[]? LogMel, double AudioSeconds, float[]? Roi, int Frames, TimeSpan FrontEnd);
+
 /// <summary>An utterance after the projector: the decoder's embeddings and what the earlier stages cost.</summary>
 internal sealed record ProjectedUtterance(UtteranceJob Job, ModalityTokens? Audio, ModalityTokens? Video, TimeSpan FrontEnd, TimeSpan Encoders, TimeSpan Projector);
 
 /// <summary>
-/// One utterance through the model: front-ends (waveform normalisation and Whisper log-mel; mouth ROI), encoders, SMoP
-/// projector (<see cref="Project"/>), then the prompt with the projected tokens and generation (<see cref="Decode"/>).
-/// The two halves run on different threads in <see cref="AvsrPipeline"/>; each half is used by one thread at a time.
+/// One utterance through the model: front-ends (waveform normalisation and Whisper log-mel; mouth ROI: <see cref="FrontEnd"/>),
+/// encoders and SMoP projector (<see cref="Encode"/>), then the prompt with the projected tokens and generation
+/// (<see cref="Decode"/>). The three parts run on different threads in <see cref="AvsrPipeline"/>; each is used by one thread at a time.
 /// </summary>
 public sealed class UtteranceRecognizer
 {
@@ -73,7 +76,8 @@ public sealed class UtteranceRecognizer
     /// <summary>The fewest frames a video utterance needs (one pooled token).</summary>
     public int MinVideoFrames => _models.Manifest.Projector.VideoPool;
 
-    internal ProjectedUtterance Project(UtteranceJob job)
+    /// <summary>Front-ends: waveform normalisation and Whisper log-mel; mouth ROI.</summary>
+    internal FeaturedUtterance FrontEnd(UtteranceJob job)
     {
         var clock = Stopwatch.StartNew();
         float[]? mel = null;
@@ -92,14 +96,19 @@ public sealed class UtteranceRecognizer
             roi = MouthRoi.FromCrops(crops);
             frames = crops.Count;
         }
-        var frontEnd = clock.Elapsed;
-        clock.Restart();
-        var audioStates = mel is null ? null : _models.AudioEncoder!.EncodeAudio(mel, seconds);
-        var videoStates = roi is null ? null : _models.VideoEncoder!.EncodeVideo(roi, frames);
+        return new FeaturedUtterance(job, mel, seconds, roi, frames, clock.Elapsed);
+    }
+
+    /// <summary>Encoders, then the SMoP projector.</summary>
+    internal ProjectedUtterance Encode(FeaturedUtterance featured)
+    {
+        var clock = Stopwatch.StartNew();
+        var audioStates = featured.LogMel is null ? null : _models.AudioEncoder!.EncodeAudio(featured.LogMel, featured.AudioSeconds);
+        var videoStates = featured.Roi is null ? null : _models.VideoEncoder!.EncodeVideo(featured.Roi, featured.Frames);
         var encoders = clock.Elapsed;
         clock.Restart();
         var projected = _models.Projector.Project(audioStates, videoStates);
-        return new ProjectedUtterance(job, projected.Audio, projected.Video, frontEnd, encoders, clock.Elapsed);
+        return new ProjectedUtterance(featured.Job, projected.Audio, projected.Video, featured.FrontEnd, encoders, clock.Elapsed);
     }
 
     internal Caption Decode(ProjectedUtterance utterance, CancellationToken cancellation)
