@@ -50,6 +50,7 @@ public sealed class AvsrPipeline
     private readonly AvsrModels _models;
     private readonly AvsrPipelineOptions _options;
     private readonly MediaStreams _streams;
+    private int _partialsDropped;
 
     public AvsrPipeline(AvsrModels models, AvsrTask task, MediaStreams streams, AvsrPipelineOptions? options = null)
     {
@@ -79,6 +80,9 @@ public sealed class AvsrPipeline
     public UtteranceRecognizer Recognizer { get; }
 
     public AvsrTask Task => Recognizer.Task;
+
+    /// <summary>Partials not computed because the front-end stage was busy (<see cref="AvsrPipelineOptions.SkipPartialsWhenBusy"/>).</summary>
+    public int PartialsDropped => Volatile.Read(ref _partialsDropped);
 
     /// <summary>Utterances come from the VAD (audio present) rather than fixed windows.</summary>
     public bool UsesVad { get; }
@@ -262,7 +266,10 @@ public sealed class AvsrPipeline
             }
             if (!span.IsFinal && _options.SkipPartialsWhenBusy)
             {
-                jobs.TryWrite(job);
+                if (!jobs.TryWrite(job))
+                {
+                    Interlocked.Increment(ref _partialsDropped);
+                }
             }
             else
             {
