@@ -31,9 +31,10 @@ internal static class TranscribeCommand
         var landmarks = new Option<string?>("--landmarks") { Description = "Face-landmark ONNX model for full-face video (docs/landmark-model.md)" };
         var inputKind = new Option<string>("--input-kind") { Description = "auto | crops | face: what the video holds", DefaultValueFactory = _ => "auto" };
         var verify = new Option<bool>("--verify") { Description = "Check every pack file's SHA-256 before loading" };
+        var overlap = new Option<string>("--overlap") { Description = "auto | on | off: let the encoders and the decoder compute at the same time (auto: only when they do not share the CPU)", DefaultValueFactory = _ => "auto" };
         var verbose = new Option<bool>("--verbose") { Description = "Say on stderr what was loaded and where it runs" };
         var command = new Command("transcribe", "Transcribe a clip (audio, video or both) with a model pack: VAD-cut segments of at most 30 s, with timestamps");
-        foreach (var o in new Option[] { model, input, audio, video, task, format, beams, maxTokens, ep, threads, exact, backend, firstLogits, output, landmarks, inputKind, verify, verbose })
+        foreach (var o in new Option[] { model, input, audio, video, task, format, beams, maxTokens, ep, threads, exact, backend, firstLogits, output, landmarks, inputKind, verify, overlap, verbose })
         {
             command.Options.Add(o);
         }
@@ -73,6 +74,13 @@ internal static class TranscribeCommand
                     Log = chatty ? log : _ => { },
                 },
                 Recognition = new RecognitionOptions { Beams = parse.GetValue(beams), MaxNewTokens = parse.GetValue(maxTokens) },
+                OverlapEncodersAndDecoder = parse.GetValue(overlap)!.ToUpperInvariant() switch
+                {
+                    "AUTO" => null,
+                    "ON" => true,
+                    "OFF" => false,
+                    _ => throw new EdgeAvsrException($"--overlap '{parse.GetValue(overlap)}' is not auto, on or off"),
+                },
                 FirstLogitsPath = parse.GetValue(firstLogits),
                 Log = log,
                 Progress = progress is null ? null : progress.Report,

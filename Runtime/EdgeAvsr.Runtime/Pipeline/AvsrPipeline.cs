@@ -35,6 +35,13 @@ public sealed record AvsrPipelineOptions
     public bool SkipPartialsWhenBusy { get; init; }
 
     public RecognitionOptions Recognition { get; init; } = new();
+
+    /// <summary>
+    /// Whether the encoder and decoder stages may compute at the same time. Null (default): only when they do not share
+    /// the CPU (an encoder on TensorRT/CUDA, or the decoder on CUDA); on the CPU both spread over every core, and
+    /// llama.cpp's spinning worker threads slow down badly when the encoders hold their cores, so they take turns.
+    /// </summary>
+    public bool? OverlapEncodersAndDecoder { get; init; }
 }
 
 /// <summary>
@@ -75,7 +82,14 @@ public sealed class AvsrPipeline
             throw new EdgeAvsrException($"task {task.ToText()} needs video; the source has {streams}");
         }
         UsesVad = streams.HasAudio && models.Vad is not null;
+        bool encodersOnCpu = (Recognizer.UsesAudio && models.AudioEncoder!.Provider == Interop.Onnx.ExecutionProvider.Cpu)
+            || (Recognizer.UsesVideo && models.VideoEncoder!.Provider == Interop.Onnx.ExecutionProvider.Cpu);
+        bool decoderOnCpu = models.DecoderModel.Backend.Kind == "CPU";
+        OverlapsEncodersAndDecoder = _options.OverlapEncodersAndDecoder ?? !(encodersOnCpu && decoderOnCpu);
     }
+
+    /// <summary>Encoders and decoder compute at the same time (else they take turns; see <see cref="AvsrPipelineOptions.OverlapEncodersAndDecoder"/>).</summary>
+    public bool OverlapsEncodersAndDecoder { get; }
 
     public UtteranceRecognizer Recognizer { get; }
 
@@ -97,12 +111,13 @@ public sealed class AvsrPipeline
         var featured = Bounded<FeaturedUtterance>();
         var projected = Bounded<ProjectedUtterance>();
         var captions = Bounded<Caption>();
+        using var gate = OverlapsEncodersAndDecoder ? null : new SemaphoreSlim(1, 1);
         Task[] stages =
         [
             System.Threading.Tasks.Task.Run(() => Guard(jobs.Writer, () => SegmentAsync(source, jobs.Writer, token)), token),
             System.Threading.Tasks.Task.Run(() => Guard(featured.Writer, () => PumpAsync(jobs.Reader, featured.Writer, Recognizer.FrontEnd, token)), token),
-            System.Threading.Tasks.Task.Run(() => Guard(projected.Writer, () => PumpAsync(featured.Reader, projected.Writer, Recognizer.Encode, token)), token),
-            System.Threading.Tasks.Task.Run(() => Guard(captions.Writer, () => PumpAsync(projected.Reader, captions.Writer, p => Recognizer.Decode(p, token), token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(projected.Writer, () => PumpAsync(featured.Reader, projected.Writer, u => Exclusive(gate, () => Recognizer.Encode(u)), token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(captions.Writer, () => PumpAsync(projected.Reader, captions.Writer, p => Exclusive(gate, () => Recognizer.Decode(p, token)), token)), token),
         ];
         try
         {
@@ -150,6 +165,19 @@ public sealed class AvsrPipeline
         SingleWriter = true,
         FullMode = BoundedChannelFullMode.Wait,
     });
+
+    private static T Exclusive<T>(SemaphoreSlim? gate, Func<T> work)
+    {
+        gate?.Wait();
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            gate?.Release();
+        }
+    }
 
     private static async Task Guard<T>(ChannelWriter<T> output, Func<Task> stage)
     {

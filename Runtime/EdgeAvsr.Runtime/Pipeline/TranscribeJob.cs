@@ -22,6 +22,9 @@ public sealed record TranscribeRequest
     /// <summary>Where to write the first segment's first-step logits (.npy float32 [n_vocab]).</summary>
     public string? FirstLogitsPath { get; init; }
 
+    /// <summary>See <see cref="AvsrPipelineOptions.OverlapEncodersAndDecoder"/>.</summary>
+    public bool? OverlapEncodersAndDecoder { get; init; }
+
     /// <summary>Stream time fed per chunk (the pipeline's result does not depend on it).</summary>
     public TimeSpan Chunk { get; init; } = TimeSpan.FromSeconds(0.5);
 
@@ -94,9 +97,11 @@ public static class TranscribeJob
         var pipeline = new AvsrPipeline(models, task, clip.Streams, new AvsrPipelineOptions
         {
             PartialInterval = null,
+            OverlapEncodersAndDecoder = request.OverlapEncodersAndDecoder,
             Recognition = request.Recognition with { KeepFirstLogits = request.Recognition.KeepFirstLogits || request.FirstLogitsPath is not null },
         });
         request.Log?.Invoke(pipeline.UsesVad ? "utterances: cut at the VAD's speech boundaries, at most 30 s" : "utterances: windows of at most 30 s (no audio for the VAD)");
+        request.Log?.Invoke(pipeline.OverlapsEncodersAndDecoder ? "stages: encoders and decoder compute concurrently" : "stages: encoders and decoder take turns (both on the CPU)");
         var clock = Stopwatch.StartNew();
         var segments = new List<Caption>();
         var stages = StageTimings.Zero;

@@ -209,9 +209,12 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
         });
         var clip = MediaClip.Load(new MediaClipRequest { InputPath = f.Clip }, wantAudio: true, wantVideo: true);
         using var models = Load();
-        foreach (double chunk in new[] { 0.1, 0.37 })
+        // Encoders and decoder on the CPU take turns by default; letting them overlap must not change a caption.
+        Assert.False(new AvsrPipeline(models, AvsrTask.Avsr, clip.Streams).OverlapsEncodersAndDecoder);
+        foreach (var (chunk, overlap) in new[] { (0.1, (bool?)null), (0.37, true) })
         {
-            var pipeline = new AvsrPipeline(models, AvsrTask.Avsr, clip.Streams, new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 } });
+            var pipeline = new AvsrPipeline(models, AvsrTask.Avsr, clip.Streams, new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 }, OverlapEncodersAndDecoder = overlap });
+            Assert.Equal(overlap ?? false, pipeline.OverlapsEncodersAndDecoder);
             var captions = new List<Caption>();
             await foreach (var c in pipeline.RunAsync(clip.StreamAsync(TimeSpan.FromSeconds(chunk))))
             {
