@@ -71,6 +71,49 @@ public static class Ffmpeg
         }
     }
 
+    /// <summary>
+    /// Starts <paramref name="tool"/> and hands back its stdout to read as it comes (long media need not fit in memory);
+    /// <see cref="FfmpegPipe.Complete"/> turns a failed exit into the same error <see cref="Run"/> gives.
+    /// </summary>
+    public static FfmpegPipe Open(string tool, string mediaPath, IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (!File.Exists(mediaPath))
+        {
+            throw new EdgeAvsrException($"{mediaPath}: file not found");
+        }
+        var psi = new ProcessStartInfo(tool)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        try
+        {
+            var p = Process.Start(psi) ?? throw new EdgeAvsrException($"{tool}: could not be started");
+            p.StandardInput.Close();
+            return new FfmpegPipe(p, tool, mediaPath);
+        }
+        catch (Win32Exception e)
+        {
+            throw new EdgeAvsrException($"{mediaPath}: decoding needs '{tool}' on PATH (Debian package ffmpeg): {e.Message}");
+        }
+    }
+
+    /// <summary>The container's duration in seconds (ffprobe's format=duration), or null when it does not say.</summary>
+    public static double? ProbeDuration(string mediaPath)
+    {
+        byte[] output = Run("ffprobe", mediaPath, ["-v", "error", "-show_entries", "format=duration", "-of", "default=noprint_wrappers=1:nokey=1", mediaPath]);
+        return double.TryParse(System.Text.Encoding.UTF8.GetString(output).Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d > 0 ? d : null;
+    }
+
+    internal static string LastLinesOf(string stderr) => LastLines(stderr);
+
     /// <summary>The first stream of a kind (<c>a</c> audio, <c>v</c> video) with the entries asked, as key=value pairs.</summary>
     public static Dictionary<string, string> Probe(string mediaPath, char kind, string entries)
     {
@@ -106,5 +149,68 @@ public static class Ffmpeg
     {
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return string.Join(" | ", lines.TakeLast(3));
+    }
+}
+
+/// <summary>A running ffmpeg whose stdout is read piece by piece; disposing stops it.</summary>
+public sealed class FfmpegPipe : IDisposable
+{
+    private readonly Process _process;
+    private readonly Task<string> _stderr;
+    private readonly Stream _stdout;
+    private readonly string _tool;
+    private readonly string _mediaPath;
+
+    internal FfmpegPipe(Process process, string tool, string mediaPath)
+    {
+        _process = process;
+        _tool = tool;
+        _mediaPath = mediaPath;
+        _stderr = process.StandardError.ReadToEndAsync();
+        _stdout = process.StandardOutput.BaseStream;
+    }
+
+    /// <summary>Fills <paramref name="buffer"/> unless the output ends first; returns the bytes read (0: the end).</summary>
+    public int Read(Span<byte> buffer)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = _stdout.Read(buffer[total..]);
+            if (n == 0)
+            {
+                break;
+            }
+            total += n;
+        }
+        return total;
+    }
+
+    /// <summary>After the last <see cref="Read"/>: waits for the exit and throws ffmpeg's message if it failed.</summary>
+    public void Complete()
+    {
+        _process.WaitForExit();
+        if (_process.ExitCode != 0)
+        {
+            string message = Ffmpeg.LastLinesOf(_stderr.Result);
+            throw new EdgeAvsrException($"{_mediaPath}: {_tool} cannot decode it: {(message.Length > 0 ? message : $"exit code {_process.ExitCode}")}");
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        _process.Dispose();
     }
 }

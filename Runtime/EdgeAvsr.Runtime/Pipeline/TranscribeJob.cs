@@ -50,7 +50,7 @@ public sealed record Transcript
 
     public required IReadOnlyList<Caption> Segments { get; init; }
 
-    /// <summary>Wall time decoding the media (ffmpeg, resampling, crops).</summary>
+    /// <summary>Time the source spent decoding the media (ffmpeg, resampling, crops), overlapped with the other stages.</summary>
     public required TimeSpan MediaDecode { get; init; }
 
     /// <summary>Wall time loading the pack (not part of the real-time factor).</summary>
@@ -59,7 +59,7 @@ public sealed record Transcript
     /// <summary>Per-stage time summed over the segments (stages overlap in the pipeline, so the sum can exceed the wall time).</summary>
     public required StageTimings Stages { get; init; }
 
-    /// <summary>Wall time of media decoding plus the pipeline.</summary>
+    /// <summary>Wall time of the pipeline, media decoding included.</summary>
     public required TimeSpan Processing { get; init; }
 
     /// <summary>Processing time over media duration (below 1: faster than real time).</summary>
@@ -89,12 +89,11 @@ public static class TranscribeJob
             throw new EdgeAvsrException($"{logitsPath}: the folder does not exist");
         }
         // Audio is decoded for the VAD even when the task reads only the lips.
-        var clip = MediaClip.Load(request.Media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr);
-        request.Log?.Invoke($"media: {clip.Description}, decoded in {clip.DecodeTime.TotalMilliseconds:0} ms");
+        var source = new MediaFileSource(request.Media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr);
         var loadClock = Stopwatch.StartNew();
         using var models = AvsrModels.Load(request.PackPath, request.Models with { Log = request.Models.Log ?? request.Log });
         var load = loadClock.Elapsed;
-        var pipeline = new AvsrPipeline(models, task, clip.Streams, new AvsrPipelineOptions
+        var pipeline = new AvsrPipeline(models, task, source.Streams, new AvsrPipelineOptions
         {
             PartialInterval = null,
             OverlapEncodersAndDecoder = request.OverlapEncodersAndDecoder,
@@ -105,12 +104,13 @@ public static class TranscribeJob
         var clock = Stopwatch.StartNew();
         var segments = new List<Caption>();
         var stages = StageTimings.Zero;
-        await foreach (var caption in pipeline.RunAsync(Reporting(clip, request.Chunk, request.Progress, cancellation), cancellation).ConfigureAwait(false))
+        await foreach (var caption in pipeline.RunAsync(Reporting(source, request.Chunk, request.Progress, cancellation), cancellation).ConfigureAwait(false))
         {
             segments.Add(caption);
             stages = stages.Add(caption.Timings);
         }
-        var processing = clip.DecodeTime + clock.Elapsed;
+        var processing = clock.Elapsed;
+        request.Log?.Invoke($"media: {source.Description}; {source.DecodeTime.TotalMilliseconds:0} ms spent decoding");
         if (request.FirstLogitsPath is { } path)
         {
             var first = segments.FirstOrDefault()?.FirstLogits ?? throw new EdgeAvsrException($"{path}: no segment was transcribed, so there are no first-step logits to write");
@@ -122,10 +122,10 @@ public static class TranscribeJob
             Model = manifest.Name,
             Task = task,
             TaskReason = reason,
-            Media = clip.Description,
-            DurationSeconds = clip.DurationSeconds,
+            Media = source.Description,
+            DurationSeconds = source.DurationSeconds,
             Segments = segments,
-            MediaDecode = clip.DecodeTime,
+            MediaDecode = source.DecodeTime,
             Load = load,
             Stages = stages,
             Processing = processing,
@@ -133,16 +133,16 @@ public static class TranscribeJob
         };
     }
 
-    private static async IAsyncEnumerable<MediaChunk> Reporting(MediaClip clip, TimeSpan chunk, Action<double, double>? progress, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellation = default)
+    private static async IAsyncEnumerable<MediaChunk> Reporting(MediaFileSource source, TimeSpan chunk, Action<double, double>? progress, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellation = default)
     {
-        double fed = 0;
-        await foreach (var c in clip.StreamAsync(chunk, cancellation).ConfigureAwait(false))
+        double fed = 0, duration = source.EstimatedDurationSeconds;
+        await foreach (var c in source.ReadAsync(chunk, cancellation).ConfigureAwait(false))
         {
             // Video and audio chunks of one step carry slightly different stamps: report the furthest.
             fed = Math.Max(fed, c.Timestamp.TotalSeconds);
-            progress?.Invoke(fed, clip.DurationSeconds);
+            progress?.Invoke(Math.Min(fed, duration), duration);
             yield return c;
         }
-        progress?.Invoke(clip.DurationSeconds, clip.DurationSeconds);
+        progress?.Invoke(duration, duration);
     }
 }

@@ -55,14 +55,11 @@ public static class VideoDecoder
     public static GrayFrames Decode(string path, (int Width, int Height)? resize = null)
     {
         var (width, height) = Probe(path);
-        string filter = $"fps={FrameRate}";
-        if (resize is { } r && (r.Width != width || r.Height != height))
+        byte[] raw = Ffmpeg.Run("ffmpeg", path, Arguments(path, width, height, resize));
+        if (resize is { } r)
         {
-            filter += string.Create(CultureInfo.InvariantCulture, $",scale={r.Width}:{r.Height}:flags=bilinear");
             (width, height) = r;
         }
-        filter += ",format=gray";
-        byte[] raw = Ffmpeg.Run("ffmpeg", path, ["-v", "error", "-nostdin", "-noautorotate", "-i", path, "-map", "0:v:0", "-an", "-vf", filter, "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]);
         int frameBytes = width * height;
         if (raw.Length % frameBytes != 0)
         {
@@ -74,5 +71,17 @@ public static class VideoDecoder
             throw new EdgeAvsrException($"{path}: the video has no frames");
         }
         return new GrayFrames(raw, count, width, height);
+    }
+
+    /// <summary>The ffmpeg arguments that decode a <paramref name="width"/>x<paramref name="height"/> clip to 25 fps gray frames (resized when asked).</summary>
+    public static string[] Arguments(string path, int width, int height, (int Width, int Height)? resize = null)
+    {
+        string filter = $"fps={FrameRate}";
+        if (resize is { } r && (r.Width != width || r.Height != height))
+        {
+            filter += string.Create(CultureInfo.InvariantCulture, $",scale={r.Width}:{r.Height}:flags=bilinear");
+        }
+        filter += ",format=gray";
+        return ["-v", "error", "-nostdin", "-noautorotate", "-i", path, "-map", "0:v:0", "-an", "-vf", filter, "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"];
     }
 }

@@ -124,4 +124,39 @@ public class ResamplerTests
         Assert.Same(signal, Resampler.To(signal, 16000));
         Assert.Empty(new Resampler(44100, 16000).Process([]));
     }
+
+    [Theory]
+    [InlineData(44100, 16000, 1)]
+    [InlineData(48000, 16000, 2)]
+    [InlineData(22050, 16000, 3)]
+    [InlineData(8000, 16000, 4)]
+    [InlineData(11025, 16000, 5)]
+    public void Stream_InAnyPieces_EqualsTheWholeSignal_BitForBit(int inputRate, int outputRate, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[inputRate * 3 / 2 + rng.Next(100)];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = (float)(rng.NextDouble() * 2 - 1);
+        }
+        var resampler = new Resampler(inputRate, outputRate);
+        float[] whole = resampler.Process(x);
+        foreach (int maxPiece in new[] { 1, 7, 333, 5000, x.Length })
+        {
+            var stream = resampler.OpenStream();
+            var pieces = new List<float>();
+            for (int at = 0; at < x.Length;)
+            {
+                int n = Math.Min(x.Length - at, rng.Next(0, maxPiece + 1));
+                pieces.AddRange(stream.Push(x.AsSpan(at, n)));
+                at += n;
+            }
+            pieces.AddRange(stream.Finish());
+            Assert.Equal(whole.Length, pieces.Count);
+            for (int i = 0; i < whole.Length; i++)
+            {
+                Assert.True(BitConverter.SingleToInt32Bits(whole[i]) == BitConverter.SingleToInt32Bits(pieces[i]), $"pieces up to {maxPiece}: output {i} is {pieces[i]}, whole gives {whole[i]}");
+            }
+        }
+    }
 }

@@ -311,6 +311,44 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
     }
 
     [Fact]
+    public async Task FileSource_StreamsTheSameSamplesAndFrames_AsTheWholeFileFrontEnd()
+    {
+        // A 44.1 kHz stereo AAC track beside the video: the streaming resampler must match the whole-file one bit for bit.
+        string stereo = f.File("stereo.mkv");
+        if (!System.IO.File.Exists(stereo))
+        {
+            Tools.Run("ffmpeg", "-v", "error", "-i", f.VideoOnly, "-i", f.Wav, "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-ar", "44100", "-ac", "2", stereo);
+        }
+        foreach (string path in new[] { f.Clip, stereo, f.Wav })
+        {
+            var request = new MediaClipRequest { InputPath = path };
+            var whole = MediaClip.Load(request, wantAudio: true, wantVideo: true);
+            var source = new MediaFileSource(request, wantAudio: true, wantVideo: true);
+            Assert.Equal(whole.Streams, source.Streams);
+            var audio = new List<float>();
+            var pixels = new List<byte>();
+            await foreach (var chunk in source.ReadAsync(TimeSpan.FromSeconds(0.3)))
+            {
+                if (chunk is AudioChunk a)
+                {
+                    Assert.Equal(audio.Count / 16000.0, a.Timestamp.TotalSeconds, 4);
+                    audio.AddRange(a.Samples);
+                }
+                else if (chunk is VideoChunk v)
+                {
+                    Assert.Equal(pixels.Count / (96.0 * 96) / 25, v.Timestamp.TotalSeconds, 4);
+                    pixels.AddRange(v.Crops.Pixels);
+                }
+            }
+            Assert.Equal(whole.Audio!.Length, audio.Count);
+            Assert.True(whole.Audio.AsSpan().SequenceEqual(audio.ToArray()), $"{path}: streamed samples differ from the whole-file front-end");
+            Assert.Equal(whole.Video?.Pixels ?? [], pixels.ToArray());
+            Assert.Equal(whole.DurationSeconds, source.DurationSeconds, 6);
+            Assert.True(source.EstimatedDurationSeconds > 0);
+        }
+    }
+
+    [Fact]
     public void Decoder_ReusedForAShortThenALongPrompt_GrowsItsContext()
     {
         // The pipeline's partials grow one utterance's prompt second by second through one decoder.
