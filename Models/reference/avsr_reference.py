@@ -36,7 +36,7 @@ JSON, the Hugging Face base directory) and the media, and runs every stage itsel
 
 Writes (stdout, or --out) one JSON object: task, segment ranges, prompt token ids, tokens, text, stop reason,
 per-modality expert choices; --first-logits the first generation step's logits (float32 [n_vocab]); --dump the
-intermediate tensors as .npy (waveform, mel, roi, audio/video states, pooled features, projector tokens).
+intermediate tensors as float32 .npy (waveform, mel, roi, audio/video states, pooled features, projector tokens).
 """
 import argparse
 import json
@@ -508,7 +508,8 @@ def main():
             dump[f"{n}_tokens"] = y.numpy()
             dump[f"experts_{n}"] = idx.numpy().astype(np.int32)
         for n, a in dump.items():
-            np.save(os.path.join(args.dump, n + ".npy"), np.asarray(a))
+            a = np.asarray(a)
+            np.save(os.path.join(args.dump, n + ".npy"), a.astype(np.float32) if a.dtype.kind == "f" else a)
     result = {
         "task": task,
         "audio_samples": [int(audio_range[0]), int(audio_range[1])] if want_audio and audio_range else None,

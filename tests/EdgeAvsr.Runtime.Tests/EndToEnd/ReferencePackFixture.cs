@@ -1,0 +1,157 @@
+using System.Text.Json;
+using EdgeAvsr.Quantize.Conversion;
+using EdgeAvsr.Quantize.Pack;
+using EdgeAvsr.Quantize.Testing;
+using EdgeAvsr.Runtime.Formats;
+using EdgeAvsr.Runtime.Projector;
+
+namespace EdgeAvsr.Runtime.Tests.EndToEnd;
+
+/// <summary>
+/// Made once for the end-to-end tests: the tiny synthetic Llama-SMoP checkpoint (tiny encoders exported by
+/// Models/encoders/export_encoder.py, then <see cref="SyntheticCheckpoint"/> with its HF base directory and train
+/// config), two packs built from it (fp32 projector + F32 GGUF; INT8 projector + Q8_0 GGUF), and a real clip from
+/// Models/media/make_clip.py (espeak-ng speech, a mouth video, H.264 + AAC MP4): two short sentences, one segment.
+/// </summary>
+public sealed class ReferencePackFixture : IDisposable
+{
+    public const string ReferenceScript = "Models/reference/avsr_reference.py";
+
+    /// <summary>Generated tokens per run: enough to compare a sequence, few enough to keep the folder fast.</summary>
+    public const int MaxNewTokens = 12;
+
+    private readonly TempDir _dir = new();
+    private readonly Dictionary<string, ReferenceRun> _runs = new(StringComparer.Ordinal);
+
+    public ReferencePackFixture()
+    {
+        Export("whisper", "3", File("audio.onnx"), File("audio.safetensors"));
+        Export("avhubert", "4", File("video.onnx"), File("video.safetensors"));
+        var spec = SyntheticCheckpointSpec.Tiny() with { AudioEncoderWeights = File("audio.safetensors"), VideoEncoderWeights = File("video.safetensors") };
+        SyntheticCheckpoint.Write(Checkpoint, spec, Hf);
+        SyntheticCheckpoint.TrainConfigFor(spec).Write(TrainConfig);
+        Build(Fp32Pack, LlamaFileType.F32, ProjectorPrecision.Fp32);
+        Build(Int8Pack, LlamaFileType.Q8_0, ProjectorPrecision.Int8);
+        string clip = Python.Script("Models/media/make_clip.py", "--text", "hello edge device", "--text", "we listen and watch", "--gap", "0.3", "--seed", "5", "--out", Clip);
+        using var doc = JsonDocument.Parse(clip);
+        ClipSeconds = doc.RootElement.GetProperty("duration").GetDouble();
+    }
+
+    public string Checkpoint => File("ckpt.safetensors");
+
+    public string TrainConfig => File("train.json");
+
+    public string Hf => File("hf");
+
+    public string Fp32Pack => File("pack-fp32");
+
+    public string Int8Pack => File("pack-int8");
+
+    public string Clip => File("clip.mp4");
+
+    public double ClipSeconds { get; }
+
+    public string File(string name) => _dir.File(name);
+
+    /// <summary>
+    /// The PyTorch reference for <paramref name="task"/> over the whole clip (fp64), run once and kept: its JSON result,
+    /// first-step logits and intermediate tensors. <paramref name="segmentJson"/> (a transcribe JSON) makes it take that
+    /// run's first segment's sample and frame ranges instead (not cached).
+    /// </summary>
+    public ReferenceRun Reference(string task, string? segmentJson = null)
+    {
+        if (segmentJson is null)
+        {
+            lock (_runs)
+            {
+                if (!_runs.TryGetValue(task, out var cached))
+                {
+                    cached = RunReference(task, task + "-whole", null);
+                    _runs[task] = cached;
+                }
+                return cached;
+            }
+        }
+        return RunReference(task, task + "-" + Guid.NewGuid().ToString("N")[..8], segmentJson);
+    }
+
+    private ReferenceRun RunReference(string task, string name, string? segmentJson)
+    {
+        string folder = File("ref-" + name);
+        Directory.CreateDirectory(folder);
+        string logits = Path.Combine(folder, "first_logits.npy");
+        var args = new List<string>
+        {
+            "--checkpoint", Checkpoint, "--train-config", TrainConfig, "--hf", Hf, "--input", Clip, "--task", task,
+            "--max-new-tokens", MaxNewTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--first-logits", logits, "--dump", folder, "--threads", "2",
+        };
+        if (segmentJson is not null)
+        {
+            args.AddRange(["--segment-json", segmentJson]);
+        }
+        using var doc = JsonDocument.Parse(Python.Script(ReferenceScript, [.. args]));
+        return new ReferenceRun(doc.RootElement.Clone(), logits, folder);
+    }
+
+    private void Build(string output, LlamaFileType llm, ProjectorPrecision precision) => PackBuilder.Build(new PackRequest
+    {
+        Checkpoint = Checkpoint,
+        TrainConfig = TrainConfig,
+        HfDirectory = Hf,
+        AudioEncoder = File("audio.onnx"),
+        VideoEncoder = File("video.onnx"),
+        LlmType = llm,
+        ProjectorPrecision = precision,
+        OutputDirectory = output,
+        ExecutionProviders = [Interop.Onnx.ExecutionProvider.Cpu],
+        Threads = 2,
+    });
+
+    private static void Export(string arch, string seed, string onnx, string weights) =>
+        Python.Script("Models/encoders/export_encoder.py", "export", "--arch", arch, "--size", "tiny", "--seed", seed, "--out", onnx, "--save-weights", weights);
+
+    public void Dispose() => _dir.Dispose();
+}
+
+/// <summary>One run of the PyTorch reference: its JSON result, first-step logits (.npy) and intermediate tensors (folder).</summary>
+public sealed record ReferenceRun(JsonElement Result, string FirstLogits, string Dump)
+{
+    public int[] Tokens => Compare.Ints(Result.GetProperty("tokens"));
+
+    public string Tensor(string name) => Path.Combine(Dump, name + ".npy");
+}
+
+/// <summary>Comparisons the end-to-end tests share.</summary>
+internal static class Compare
+{
+    /// <summary>||a - b|| / ||b|| in fp64 over equally long arrays.</summary>
+    public static double RelativeL2(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        Assert.Equal(b.Length, a.Length);
+        double num = 0, den = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            double d = (double)a[i] - b[i];
+            num += d * d;
+            den += (double)b[i] * b[i];
+        }
+        return Math.Sqrt(num / Math.Max(den, double.Epsilon));
+    }
+
+    /// <summary>Positions where both sequences hold the same token, over the longer length.</summary>
+    public static (int Same, int Of) Agreement(IReadOnlyList<int> a, IReadOnlyList<int> b)
+    {
+        int same = 0;
+        for (int i = 0; i < Math.Min(a.Count, b.Count); i++)
+        {
+            same += a[i] == b[i] ? 1 : 0;
+        }
+        return (same, Math.Max(a.Count, b.Count));
+    }
+
+    public static int[] Ints(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetInt32())];
+
+    /// <summary>An .npy the reference wrote (float64 or float32) as float32 values.</summary>
+    public static float[] Npy(string path) => NpyFile.ReadFloat32(path).Data;
+}
