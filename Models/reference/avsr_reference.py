@@ -18,21 +18,22 @@ JSON, the Hugging Face base directory) and the media, and runs every stage itsel
   pooling    nn.AvgPool1d(downsample-ratio-audio / -video).
   SMoP       Models/reference/smop_reference.py (the authors' Top_K_MoE) with `smop-layout`, `MoP-topk`.
   Llama      written here from the HF config: embeddings, RMSNorm, rotate-half RoPE (rope_theta, llama3
-             rope_scaling when present), grouped-query attention with a causal mask, SwiGLU MLP, final norm, LM head;
+             rope_scaling when present), grouped-query attention with a causal mask and a key/value cache, SwiGLU MLP, final norm, LM head;
              the checkpoint's llm.* weights (HF base weights for any key the checkpoint lacks), and the LoRA on Q and
              V applied as the authors' Llama_LoRA does: q += up_Q(down_Q(x)) * alpha / rank, v likewise, where
              `rank` is the reduction factor (inner width round(hidden / rank)).
   prompt     [BOS] <audio> A </audio> <video> V </video> tokenize(prompt) with the HF tokenizer.json (byte-level
              BPE, its Split regex via the `regex` module); <pad> <audio> </audio> <video> </video> are appended to
              the vocabulary in that order, as the authors' add_special_tokens does.
-  decoding   greedy, up to --max-new-tokens, stopping at the config's eos_token_id(s) and the tokenizer's
-             <|eot_id|> / <|eom_id|> when present (llama.cpp's end-of-generation set for Llama 3).
+  decoding   greedy, up to --max-new-tokens (default: the train config's max-dec-tokens), stopping at the config's
+             eos_token_id(s) and the tokenizer's <|eot_id|> / <|eom_id|> when present (llama.cpp's end-of-generation
+             set for Llama 3, which EdgeAvsr uses); --stop eos stops at eos_token_id only, as the authors' generate.
 
   avsr_reference.py --checkpoint CKPT.safetensors --train-config TRAIN.json --hf HF_DIR
-                    (--input CLIP | --audio A [--video V] | --video V) [--task avsr|asr|vsr]
+                    (--input CLIP | --audio A [--video V] | --video V) [--task auto|avsr|asr|vsr]
                     [--segment-json TRANSCRIBE.json [--segment I] | --audio-samples FIRST COUNT --video-frames FIRST COUNT]
-                    [--max-new-tokens N] [--first-logits LOGITS.npy] [--dump DIR] [--dtype float64|float32]
-                    [--out RESULT.json]
+                    [--max-new-tokens N] [--stop eog|eos] [--first-logits LOGITS.npy] [--dump DIR]
+                    [--dtype float64|float32] [--threads N] [--out RESULT.json]
 
 Writes (stdout, or --out) one JSON object: task, segment ranges, prompt token ids, tokens, text, stop reason,
 per-modality expert choices; --first-logits the first generation step's logits (float32 [n_vocab]); --dump the
@@ -79,13 +80,26 @@ def run_ffmpeg(args):
     return done.stdout
 
 
+_PROBES = {}
+
+
+def streams(path):
+    """{'audio': {...}, 'video': {...}} for the first stream of each kind (one ffprobe call per file)."""
+    if path not in _PROBES:
+        out = run_ffmpeg(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,sample_rate,channels,width,height",
+                          "-of", "json", path]).decode()
+        found = {}
+        for st in json.loads(out).get("streams", []):
+            found.setdefault(st.get("codec_type"), st)
+        _PROBES[path] = found
+    return _PROBES[path]
+
+
 def probe(path, kind, entries):
-    out = run_ffmpeg(["ffprobe", "-v", "error", "-select_streams", f"{kind}:0", "-show_entries", f"stream={entries}",
-                      "-of", "default=noprint_wrappers=1", path]).decode()
-    values = dict(line.split("=", 1) for line in out.split() if "=" in line)
-    if not values:
+    info = streams(path).get("audio" if kind == "a" else "video")
+    if info is None:
         fail(f"{path}: no {'audio' if kind == 'a' else 'video'} stream")
-    return values
+    return {k: info[k] for k in entries.split(",")}
 
 
 def load_audio(path):
@@ -288,13 +302,16 @@ class Llama:
         h = x.shape[-1] // 2
         return torch.cat([-x[..., h:], x[..., :h]], dim=-1)
 
-    def forward(self, x):
-        """x: [T, hidden] input embeddings at positions 0..T-1 -> logits [T, vocab] (no cache: the whole sequence)."""
+    def forward(self, x, cache):
+        """x: [T, hidden] input embeddings at the positions after those in `cache` (a list of per-layer (K, V), empty
+        at the start; extended here) -> logits [T, vocab]."""
         t = x.shape[0]
-        if t > self.cos.shape[0]:
-            self.cos, self.sin = self._rope(t)
-        cos, sin = self.cos[:t, None, :], self.sin[:t, None, :]
-        mask = torch.full((t, t), -math.inf, dtype=self.dtype).triu(1)
+        past = cache[0][0].shape[0] if cache else 0
+        if past + t > self.cos.shape[0]:
+            self.cos, self.sin = self._rope(past + t)
+        cos, sin = self.cos[past:past + t, None, :], self.sin[past:past + t, None, :]
+        # Query i (position past + i) sees keys 0 .. past + i.
+        mask = torch.full((t, past + t), -math.inf, dtype=self.dtype).triu(past + 1)
         groups = self.heads // self.kv_heads
         for i in range(self.layers):
             p = f"model.layers.{i}."
@@ -310,6 +327,12 @@ class Llama:
             v = v.view(t, self.kv_heads, self.head_dim)
             q = q * cos + self._rotate_half(q) * sin
             k = k * cos + self._rotate_half(k) * sin
+            if len(cache) <= i:
+                cache.append((k, v))
+            else:
+                k = torch.cat([cache[i][0], k], dim=0)
+                v = torch.cat([cache[i][1], v], dim=0)
+                cache[i] = (k, v)
             k = k.repeat_interleave(groups, dim=1)
             v = v.repeat_interleave(groups, dim=1)
             scores = torch.einsum("qhd,khd->hqk", q, k) / math.sqrt(self.head_dim) + mask
@@ -402,6 +425,9 @@ def main():
     ap.add_argument("--audio-samples", type=int, nargs=2, metavar=("FIRST", "COUNT"))
     ap.add_argument("--video-frames", type=int, nargs=2, metavar=("FIRST", "COUNT"))
     ap.add_argument("--max-new-tokens", type=int)
+    ap.add_argument("--stop", default="eog", choices=["eog", "eos"],
+                    help="eog: config eos ids plus <|eot_id|>/<|eom_id|> (llama.cpp's end-of-generation set, what EdgeAvsr "
+                         "stops at); eos: the config's eos_token_id only (the authors' generate call)")
     ap.add_argument("--first-logits")
     ap.add_argument("--dump")
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
@@ -474,9 +500,10 @@ def main():
         bos = llm.config["bos_token_id"]
         eos = llm.config["eos_token_id"]
         stops = set(eos if isinstance(eos, list) else [eos])
-        for t in ("<|eot_id|>", "<|eom_id|>", "<|end_of_text|>"):
-            if t in tok.added:
-                stops.add(tok.added[t])
+        if args.stop == "eog":
+            for t in ("<|eot_id|>", "<|eom_id|>", "<|end_of_text|>"):
+                if t in tok.added:
+                    stops.add(tok.added[t])
         prompt_ids = tok.encode(prompt_text)
         pieces = [llm.embed([bos])]
         layout_ids = [bos]
@@ -489,8 +516,10 @@ def main():
         seq = torch.cat(pieces, dim=0)
         prompt_positions = seq.shape[0]
         tokens, first_logits, stop = [], None, "max_new_tokens"
+        cache = []
+        step_input = seq
         for step in range(max_new):
-            logits = llm.forward(seq)[-1]
+            logits = llm.forward(step_input, cache)[-1]
             if step == 0:
                 first_logits = logits.clone()
             nxt = int(torch.argmax(logits))
@@ -498,7 +527,7 @@ def main():
                 stop = "end_of_generation"
                 break
             tokens.append(nxt)
-            seq = torch.cat([seq, llm.embed([nxt])], dim=0)
+            step_input = llm.embed([nxt])
 
     if args.first_logits and first_logits is not None:
         np.save(args.first_logits, first_logits.numpy().astype(np.float32))
@@ -534,11 +563,7 @@ def main():
 
 
 def probe_has(path, kind):
-    done = subprocess.run(["ffprobe", "-v", "error", "-select_streams", f"{kind}:0", "-show_entries", "stream=index",
-                           "-of", "csv=p=0", path], capture_output=True)
-    if done.returncode != 0:
-        fail(f"{path}: ffprobe cannot read it: {done.stderr.decode(errors='replace').strip()[-300:]}")
-    return bool(done.stdout.strip())
+    return ("audio" if kind == "a" else "video") in streams(path)
 
 
 if __name__ == "__main__":
