@@ -33,7 +33,11 @@ JSON, the Hugging Face base directory) and the media, and runs every stage itsel
                     (--input CLIP | --audio A [--video V] | --video V) [--task auto|avsr|asr|vsr]
                     [--segment-json TRANSCRIBE.json [--segment I] | --audio-samples FIRST COUNT --video-frames FIRST COUNT]
                     [--max-new-tokens N] [--stop eog|eos] [--first-logits LOGITS.npy] [--dump DIR]
-                    [--dtype float64|float32] [--threads N] [--out RESULT.json]
+                    [--jobs JOBS.json] [--dtype float64|float32] [--threads N] [--out RESULT.json]
+
+--jobs runs several (task, segment) jobs over the sources loaded once (media decoded and encoder states computed
+once per range): a JSON list of objects with the keys task, segment_json, segment, audio_samples, video_frames,
+max_new_tokens, first_logits, dump; the output is then {"runs": [one result per job]}.
 
 Writes (stdout, or --out) one JSON object: task, segment ranges, prompt token ids, tokens, text, stop reason,
 per-modality expert choices; --first-logits the first generation step's logits (float32 [n_vocab]); --dump the
@@ -388,17 +392,20 @@ def require(config, key, path):
     return config[key]
 
 
-def segment_ranges(args):
+def segment_ranges(job):
     audio = video = None
-    if args.segment_json:
-        with open(args.segment_json) as f:
-            seg = json.load(f)["segments"][args.segment]
-        audio = seg.get("audio_samples")
-        video = seg.get("video_frames")
-    if args.audio_samples:
-        audio = args.audio_samples
-    if args.video_frames:
-        video = args.video_frames
+    if job.get("segment_json"):
+        with open(job["segment_json"]) as f:
+            segments = json.load(f)["segments"]
+        index = int(job.get("segment") or 0)
+        if not 0 <= index < len(segments):
+            fail(f"{job['segment_json']}: segment {index} does not exist ({len(segments)} segments)")
+        audio = segments[index].get("audio_samples")
+        video = segments[index].get("video_frames")
+    if job.get("audio_samples"):
+        audio = job["audio_samples"]
+    if job.get("video_frames"):
+        video = job["video_frames"]
     return audio, video
 
 
@@ -409,6 +416,151 @@ def cut(x, rng, what):
     if first < 0 or count < 1 or first + count > len(x):
         fail(f"{what} range [{first}, +{count}) is outside the {len(x)} available")
     return x[first:first + count]
+
+
+class Reference:
+    """The sources loaded once; media, encoder states and models cached, so several jobs (tasks, segments) share them."""
+
+    def __init__(self, args):
+        self.args = args
+        self.dtype = torch.float64 if args.dtype == "float64" else torch.float32
+        with open(args.train_config) as f:
+            self.train = json.load(f)
+        tc = self.tc = args.train_config
+        self.layout = require(self.train, "smop-layout", tc)
+        self.top_k = int(require(self.train, "MoP-topk", tc))
+        self.pools = {"audio": int(require(self.train, "downsample-ratio-audio", tc)),
+                      "video": int(require(self.train, "downsample-ratio-video", tc))}
+        self.normalize = bool(require(self.train, "waveform-normalization", tc))
+        if not require(self.train, "add-PEFT-LLM", tc):
+            fail(f"{tc}: add-PEFT-LLM is false; the reference expects the authors' LoRA")
+        self.reduction, self.alpha = float(require(self.train, "rank", tc)), float(require(self.train, "alpha", tc))
+        self.checkpoint = encoders.read_safetensors(args.checkpoint)
+        self.smop = {k: v.numpy().astype(np.float64) for k, v in self.checkpoint.items()
+                     if k.split(".", 1)[0] in ("audio_proj", "video_proj", "audiovisual_proj", "av_router")}
+        self.audio_path = args.audio or args.input
+        self.video_path = args.video or args.input
+        self.has_audio = self.audio_path is not None and probe_has(self.audio_path, "a")
+        self.has_video = self.video_path is not None and probe_has(self.video_path, "v")
+        self.tok = ByteLevelBpe(os.path.join(args.hf, "tokenizer.json"))
+        self.special = {t: self.tok.add(t) for t in AVSR_TOKENS}
+        self.llm = Llama(args.hf, self.checkpoint, self.reduction, self.alpha, self.dtype)
+        rows = self.llm.w["model.embed_tokens.weight"].shape[0]
+        if rows != self.tok.size():
+            fail(f"checkpoint: llm.model.embed_tokens.weight has {rows} rows; the tokenizer plus the 5 AVSR tokens has {self.tok.size()}")
+        self._cache = {}
+
+    def _cached(self, key, make):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def audio(self, rng):
+        """(pooled features, tensors to dump) for the 16 kHz sample range (None: all)."""
+        def make():
+            wave = cut(self._cached("wave", lambda: load_audio(self.audio_path)), rng, "audio sample")
+            x = torch.from_numpy(wave).to(torch.float64)
+            if self.normalize:
+                x = F.layer_norm(x, x.shape, eps=1e-8)
+            mel = logmel_reference.log_mel(x.numpy(), self.dtype)
+            model = self._cached("whisper", lambda: encoders.load_checkpoint("whisper", self.args.checkpoint)[0].to(self.dtype))
+            states = model(torch.from_numpy(mel).to(self.dtype).unsqueeze(0))[0]
+            states = states[:max(int(len(wave) / RATE * 50), 25)]
+            pooled = avg_pool(states, self.pools["audio"])
+            return pooled, dict(waveform=x.numpy(), mel=mel, audio_states=states.numpy(), audio_pooled=pooled.numpy())
+        return self._cached(("audio", tuple(rng) if rng else None), make)
+
+    def video(self, rng):
+        def make():
+            frames = cut(self._cached("frames", lambda: load_video(self.video_path)), rng, "video frame")
+            r = roi(frames, self.dtype)
+            model = self._cached("avhubert", lambda: encoders.load_checkpoint("avhubert", self.args.checkpoint)[0].to(self.dtype))
+            states = model(r.reshape(1, 1, -1, ROI, ROI))[0]
+            pooled = avg_pool(states, self.pools["video"])
+            return pooled, dict(roi=r.numpy(), video_states=states.numpy(), video_pooled=pooled.numpy())
+        return self._cached(("video", tuple(rng) if rng else None), make)
+
+    def run(self, job):
+        args, tok, llm, special = self.args, self.tok, self.llm, self.special
+        task = job.get("task") or "auto"
+        if task == "auto":
+            task = "avsr" if self.has_audio and self.has_video else "asr" if self.has_audio else "vsr"
+        if task not in PROMPT_KEY:
+            fail(f"task '{task}' is not auto, asr, vsr or avsr")
+        want_audio, want_video = task != "vsr", task != "asr"
+        if want_audio and not self.has_audio or want_video and not self.has_video:
+            fail(f"task {task} needs {'audio' if want_audio and not self.has_audio else 'video'}")
+        prompt_text = require(self.train, PROMPT_KEY[task], self.tc)
+        max_new = job.get("max_new_tokens")
+        if max_new is None:
+            max_new = int(require(self.train, "max-dec-tokens", self.tc))
+        audio_range, video_range = segment_ranges(job)
+        dump, feats = {}, {}
+        with torch.no_grad():
+            if want_audio:
+                feats["audio"], d = self.audio(audio_range)
+                dump.update(d)
+            if want_video:
+                feats["video"], d = self.video(video_range)
+                dump.update(d)
+            projected = project(self.smop, self.layout, self.top_k, feats, self.dtype)
+            bos = llm.config["bos_token_id"]
+            eos = llm.config["eos_token_id"]
+            stops = set(eos if isinstance(eos, list) else [eos])
+            if args.stop == "eog":
+                for t in ("<|eot_id|>", "<|eom_id|>", "<|end_of_text|>"):
+                    if t in tok.added:
+                        stops.add(tok.added[t])
+            prompt_ids = tok.encode(prompt_text)
+            pieces = [llm.embed([bos])]
+            layout_ids = [bos]
+            for name, start, end in (("audio", "<audio>", "</audio>"), ("video", "<video>", "</video>")):
+                if name in projected:
+                    pieces += [llm.embed([special[start]]), projected[name][0], llm.embed([special[end]])]
+                    layout_ids += [special[start], f"{name} x {projected[name][0].shape[0]}", special[end]]
+            pieces.append(llm.embed(prompt_ids))
+            layout_ids += prompt_ids
+            step_input = torch.cat(pieces, dim=0)
+            prompt_positions = step_input.shape[0]
+            tokens, first_logits, stop, cache = [], None, "max_new_tokens", []
+            for step in range(max_new):
+                logits = llm.forward(step_input, cache)[-1]
+                if step == 0:
+                    first_logits = logits.clone()
+                nxt = int(torch.argmax(logits))
+                if nxt in stops:
+                    stop = "end_of_generation"
+                    break
+                tokens.append(nxt)
+                step_input = llm.embed([nxt])
+
+        if job.get("first_logits") and first_logits is not None:
+            np.save(job["first_logits"], first_logits.numpy().astype(np.float32))
+        if job.get("dump"):
+            os.makedirs(job["dump"], exist_ok=True)
+            for n, (y, idx) in projected.items():
+                dump[f"{n}_tokens"] = y.numpy()
+                dump[f"experts_{n}"] = idx.numpy().astype(np.int32)
+            for n, a in dump.items():
+                a = np.asarray(a)
+                np.save(os.path.join(job["dump"], n + ".npy"), a.astype(np.float32) if a.dtype.kind == "f" else a)
+        return {
+            "task": task,
+            "audio_samples": [int(audio_range[0]), int(audio_range[1])] if want_audio and audio_range else None,
+            "video_frames": [int(video_range[0]), int(video_range[1])] if want_video and video_range else None,
+            "audio_samples_available": len(self._cache["wave"]) if want_audio else None,
+            "video_frames_available": len(self._cache["frames"]) if want_video else None,
+            "prompt": layout_ids,
+            "prompt_positions": prompt_positions,
+            "tokens": tokens,
+            "text": tok.decode(tokens, skip=set(tok.added.values())),
+            "stop": stop,
+            "stop_tokens": sorted(stops),
+            "experts": {n: np.bincount(idx.numpy().reshape(-1), minlength=experts_of(self.smop, self.layout, n)).tolist()
+                        for n, (_, idx) in projected.items()},
+            "llm_weights_from_hf_base": llm.from_base,
+            "dtype": args.dtype,
+        }
 
 
 def main():
@@ -430,129 +582,23 @@ def main():
                          "stops at); eos: the config's eos_token_id only (the authors' generate call)")
     ap.add_argument("--first-logits")
     ap.add_argument("--dump")
+    ap.add_argument("--jobs", help="JSON list of jobs sharing the loaded sources: objects with task, segment_json, segment, "
+                                   "audio_samples, video_frames, max_new_tokens, first_logits, dump (output: {\"runs\": [...]})")
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--out")
     args = ap.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    dtype = torch.float64 if args.dtype == "float64" else torch.float32
-
-    with open(args.train_config) as f:
-        train = json.load(f)
-    tc = args.train_config
-    layout = require(train, "smop-layout", tc)
-    top_k = int(require(train, "MoP-topk", tc))
-    pools = {"audio": int(require(train, "downsample-ratio-audio", tc)), "video": int(require(train, "downsample-ratio-video", tc))}
-    normalize = bool(require(train, "waveform-normalization", tc))
-    if not require(train, "add-PEFT-LLM", tc):
-        fail(f"{tc}: add-PEFT-LLM is false; the reference expects the authors' LoRA")
-    reduction, alpha = float(require(train, "rank", tc)), float(require(train, "alpha", tc))
-    max_new = args.max_new_tokens if args.max_new_tokens is not None else int(require(train, "max-dec-tokens", tc))
-
-    audio_path = args.audio or args.input
-    video_path = args.video or args.input
-    has_audio = audio_path is not None and probe_has(audio_path, "a")
-    has_video = video_path is not None and probe_has(video_path, "v")
-    task = args.task
-    if task == "auto":
-        task = "avsr" if has_audio and has_video else "asr" if has_audio else "vsr"
-    want_audio, want_video = task != "vsr", task != "asr"
-    if want_audio and not has_audio or want_video and not has_video:
-        fail(f"task {task} needs {'audio' if want_audio and not has_audio else 'video'}")
-    prompt_text = require(train, PROMPT_KEY[task], tc)
-
-    checkpoint = encoders.read_safetensors(args.checkpoint)
-    smop_tensors = {k: v.numpy().astype(np.float64) for k, v in checkpoint.items()
-                    if k.split(".", 1)[0] in ("audio_proj", "video_proj", "audiovisual_proj", "av_router")}
-    audio_range, video_range = segment_ranges(args)
-    dump = {}
-    feats = {}
-    with torch.no_grad():
-        if want_audio:
-            wave = cut(load_audio(audio_path), audio_range, "audio sample")
-            x = torch.from_numpy(wave).to(torch.float64)
-            if normalize:
-                x = F.layer_norm(x, x.shape, eps=1e-8)
-            mel = logmel_reference.log_mel(x.numpy().astype(np.float32) if dtype == torch.float32 else x.numpy(), dtype)
-            model, _ = encoders.load_checkpoint("whisper", args.checkpoint)
-            states = model.to(dtype)(torch.from_numpy(mel).to(dtype).unsqueeze(0))[0]
-            keep = max(int(len(wave) / RATE * 50), 25)
-            states = states[:keep]
-            feats["audio"] = avg_pool(states, pools["audio"])
-            dump.update(waveform=x.numpy(), mel=mel, audio_states=states.numpy(), audio_pooled=feats["audio"].numpy())
-        if want_video:
-            frames = cut(load_video(video_path), video_range, "video frame")
-            r = roi(frames, dtype)
-            model, _ = encoders.load_checkpoint("avhubert", args.checkpoint)
-            states = model.to(dtype)(r.reshape(1, 1, -1, ROI, ROI))[0]
-            feats["video"] = avg_pool(states, pools["video"])
-            dump.update(roi=r.numpy(), video_states=states.numpy(), video_pooled=feats["video"].numpy())
-        feats = {k: v.to(dtype) for k, v in feats.items()}
-        projected = project(smop_tensors, layout, top_k, feats, dtype)
-
-        tok = ByteLevelBpe(os.path.join(args.hf, "tokenizer.json"))
-        special = {t: tok.add(t) for t in AVSR_TOKENS}
-        llm = Llama(args.hf, checkpoint, reduction, alpha, dtype)
-        vocab_rows = llm.w["model.embed_tokens.weight"].shape[0]
-        if vocab_rows != tok.size():
-            fail(f"checkpoint: llm.model.embed_tokens.weight has {vocab_rows} rows; the tokenizer plus the 5 AVSR tokens has {tok.size()}")
-        bos = llm.config["bos_token_id"]
-        eos = llm.config["eos_token_id"]
-        stops = set(eos if isinstance(eos, list) else [eos])
-        if args.stop == "eog":
-            for t in ("<|eot_id|>", "<|eom_id|>", "<|end_of_text|>"):
-                if t in tok.added:
-                    stops.add(tok.added[t])
-        prompt_ids = tok.encode(prompt_text)
-        pieces = [llm.embed([bos])]
-        layout_ids = [bos]
-        for name, start, end in (("audio", "<audio>", "</audio>"), ("video", "<video>", "</video>")):
-            if name in projected:
-                pieces += [llm.embed([special[start]]), projected[name][0], llm.embed([special[end]])]
-                layout_ids += [special[start], f"{name} x {projected[name][0].shape[0]}", special[end]]
-        pieces.append(llm.embed(prompt_ids))
-        layout_ids += prompt_ids
-        seq = torch.cat(pieces, dim=0)
-        prompt_positions = seq.shape[0]
-        tokens, first_logits, stop = [], None, "max_new_tokens"
-        cache = []
-        step_input = seq
-        for step in range(max_new):
-            logits = llm.forward(step_input, cache)[-1]
-            if step == 0:
-                first_logits = logits.clone()
-            nxt = int(torch.argmax(logits))
-            if nxt in stops:
-                stop = "end_of_generation"
-                break
-            tokens.append(nxt)
-            step_input = llm.embed([nxt])
-
-    if args.first_logits and first_logits is not None:
-        np.save(args.first_logits, first_logits.numpy().astype(np.float32))
-    if args.dump:
-        os.makedirs(args.dump, exist_ok=True)
-        for n, (y, idx) in projected.items():
-            dump[f"{n}_tokens"] = y.numpy()
-            dump[f"experts_{n}"] = idx.numpy().astype(np.int32)
-        for n, a in dump.items():
-            a = np.asarray(a)
-            np.save(os.path.join(args.dump, n + ".npy"), a.astype(np.float32) if a.dtype.kind == "f" else a)
-    result = {
-        "task": task,
-        "audio_samples": [int(audio_range[0]), int(audio_range[1])] if want_audio and audio_range else None,
-        "video_frames": [int(video_range[0]), int(video_range[1])] if want_video and video_range else None,
-        "prompt": layout_ids,
-        "prompt_positions": prompt_positions,
-        "tokens": tokens,
-        "text": tok.decode(tokens, skip=set(tok.added.values())),
-        "stop": stop,
-        "stop_tokens": sorted(stops),
-        "experts": {n: np.bincount(idx.numpy().reshape(-1), minlength=experts_of(smop_tensors, layout, n)).tolist() for n, (_, idx) in projected.items()},
-        "llm_weights_from_hf_base": llm.from_base,
-        "dtype": args.dtype,
-    }
+    reference = Reference(args)
+    if args.jobs:
+        with open(args.jobs) as f:
+            jobs = json.load(f)
+        result = {"runs": [reference.run(job) for job in jobs]}
+    else:
+        result = reference.run({"task": args.task, "segment_json": args.segment_json, "segment": args.segment,
+                                "audio_samples": args.audio_samples, "video_frames": args.video_frames,
+                                "max_new_tokens": args.max_new_tokens, "first_logits": args.first_logits, "dump": args.dump})
     text = json.dumps(result)
     if args.out:
         with open(args.out + ".tmp", "w") as f:

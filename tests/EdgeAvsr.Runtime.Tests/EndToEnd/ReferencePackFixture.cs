@@ -56,44 +56,63 @@ public sealed class ReferencePackFixture : IDisposable
     public string File(string name) => _dir.File(name);
 
     /// <summary>
-    /// The PyTorch reference for <paramref name="task"/> over the whole clip (fp64), run once and kept: its JSON result,
-    /// first-step logits and intermediate tensors. <paramref name="segmentJson"/> (a transcribe JSON) makes it take that
-    /// run's first segment's sample and frame ranges instead (not cached).
+    /// The PyTorch reference for <paramref name="task"/> over the whole clip (fp64): its JSON result, first-step logits
+    /// and intermediate tensors. The first call runs all three tasks in one process (media, encoders and models
+    /// loaded once) and keeps them.
     /// </summary>
-    public ReferenceRun Reference(string task, string? segmentJson = null)
+    public ReferenceRun Reference(string task)
     {
-        if (segmentJson is null)
+        lock (_runs)
         {
-            lock (_runs)
+            if (_runs.Count == 0)
             {
-                if (!_runs.TryGetValue(task, out var cached))
+                string[] tasks = ["avsr", "asr", "vsr"];
+                var runs = References([.. tasks.Select(t => new ReferenceJob(t, null))]);
+                for (int i = 0; i < tasks.Length; i++)
                 {
-                    cached = RunReference(task, task + "-whole", null);
-                    _runs[task] = cached;
+                    _runs[tasks[i]] = runs[i];
                 }
-                return cached;
             }
+            return _runs[task];
         }
-        return RunReference(task, task + "-" + Guid.NewGuid().ToString("N")[..8], segmentJson);
     }
 
-    private ReferenceRun RunReference(string task, string name, string? segmentJson)
+    /// <summary>Runs the reference once for several jobs (task, and a transcribe JSON whose first segment's ranges to take, or null for the whole clip).</summary>
+    public IReadOnlyList<ReferenceRun> References(IReadOnlyList<ReferenceJob> jobs)
     {
-        string folder = File("ref-" + name);
-        Directory.CreateDirectory(folder);
-        string logits = Path.Combine(folder, "first_logits.npy");
-        var args = new List<string>
+        string batch = File("ref-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(batch);
+        var runs = new List<(string Logits, string Dump)>();
+        string jobsPath = Path.Combine(batch, "jobs.json");
+        using (var stream = System.IO.File.Create(jobsPath))
+        using (var w = new Utf8JsonWriter(stream))
         {
-            "--checkpoint", Checkpoint, "--train-config", TrainConfig, "--hf", Hf, "--input", Clip, "--task", task,
-            "--max-new-tokens", MaxNewTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--first-logits", logits, "--dump", folder, "--threads", "2",
-        };
-        if (segmentJson is not null)
-        {
-            args.AddRange(["--segment-json", segmentJson]);
+            w.WriteStartArray();
+            for (int i = 0; i < jobs.Count; i++)
+            {
+                string dump = Path.Combine(batch, $"{i}-{jobs[i].Task}");
+                string logits = Path.Combine(dump, "first_logits.npy");
+                Directory.CreateDirectory(dump);
+                runs.Add((logits, dump));
+                w.WriteStartObject();
+                w.WriteString("task", jobs[i].Task);
+                if (jobs[i].SegmentJson is { } seg)
+                {
+                    w.WriteString("segment_json", seg);
+                }
+                w.WriteNumber("max_new_tokens", MaxNewTokens);
+                w.WriteString("first_logits", logits);
+                w.WriteString("dump", dump);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
         }
-        using var doc = JsonDocument.Parse(Python.Script(ReferenceScript, [.. args]));
-        return new ReferenceRun(doc.RootElement.Clone(), logits, folder);
+        string stdout = Python.Script(ReferenceScript, "--checkpoint", Checkpoint, "--train-config", TrainConfig, "--hf", Hf, "--input", Clip,
+            "--jobs", jobsPath, "--threads", "2");
+        using var doc = JsonDocument.Parse(stdout);
+        var results = doc.RootElement.GetProperty("runs").EnumerateArray().ToArray();
+        Assert.Equal(jobs.Count, results.Length);
+        return [.. results.Select((r, i) => new ReferenceRun(r.Clone(), runs[i].Logits, runs[i].Dump))];
     }
 
     private void Build(string output, LlamaFileType llm, ProjectorPrecision precision) => PackBuilder.Build(new PackRequest
@@ -115,6 +134,9 @@ public sealed class ReferencePackFixture : IDisposable
 
     public void Dispose() => _dir.Dispose();
 }
+
+/// <summary>One job for the reference: a task and, optionally, a transcribe JSON whose first segment gives the ranges.</summary>
+public sealed record ReferenceJob(string Task, string? SegmentJson);
 
 /// <summary>One run of the PyTorch reference: its JSON result, first-step logits (.npy) and intermediate tensors (folder).</summary>
 public sealed record ReferenceRun(JsonElement Result, string FirstLogits, string Dump)

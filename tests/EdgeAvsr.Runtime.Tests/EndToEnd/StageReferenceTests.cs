@@ -41,12 +41,12 @@ public sealed class StageReferenceTests(ReferencePackFixture f, ITestOutputHelpe
             "--audio", dir.File("a.npy"), "--video", dir.File("v.npy"), "--out", dir.File("proj")]));
     }
 
-    private static DecodeResult Decode(TempDir dir, string pack, string logits) => DecodeJob.Run(new DecodeRequest
+    private static DecodeResult Decode(TempDir dir, string pack, string logits, AvsrTask task = AvsrTask.Avsr) => DecodeJob.Run(new DecodeRequest
     {
         ModelPath = Path.Combine(pack, "decoder.gguf"),
-        Task = AvsrTask.Avsr,
-        AudioTokensPath = dir.File("proj/audio_tokens.npy"),
-        VideoTokensPath = dir.File("proj/video_tokens.npy"),
+        Task = task,
+        AudioTokensPath = task == AvsrTask.Vsr ? null : dir.File("proj/audio_tokens.npy"),
+        VideoTokensPath = task == AvsrTask.Asr ? null : dir.File("proj/video_tokens.npy"),
         MaxNewTokens = ReferencePackFixture.MaxNewTokens,
         ExactNumerics = true,
         Threads = 2,
@@ -90,6 +90,22 @@ public sealed class StageReferenceTests(ReferencePackFixture f, ITestOutputHelpe
         double logitsRel = Compare.RelativeL2(Compare.Npy(dir.File("logits.npy")), Compare.Npy(reference.FirstLogits));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"first-step logits: relative L2 {logitsRel:E2}"));
         Assert.True(logitsRel <= 1e-2, $"first-step logits relative L2 {logitsRel:E3} > 1e-2");
+    }
+
+    [Theory]
+    [InlineData("asr")]
+    [InlineData("vsr")]
+    public void OneModality_Fp32Pack_GivesTheReferencesTokensAndFirstLogits(string task)
+    {
+        using var dir = new TempDir();
+        var reference = f.Reference(task);
+        var avsrTask = AvsrTasks.Parse(task, "task");
+        Stages(dir, f.Fp32Pack, "projector.fp32.safetensors", "--layout", "dedr", "--top-k", "2");
+        var result = Decode(dir, f.Fp32Pack, "logits.npy", avsrTask);
+        double rel = Compare.RelativeL2(Compare.Npy(dir.File("logits.npy")), Compare.Npy(reference.FirstLogits));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{task}: reference tokens {string.Join(' ', reference.Tokens)}; EdgeAvsr {string.Join(' ', result.Tokens)}; first-step logits relative L2 {rel:E2}"));
+        Assert.Equal(reference.Tokens, result.Tokens);
+        Assert.True(rel <= 1e-2, $"{task}: first-step logits relative L2 {rel:E3} > 1e-2");
     }
 
     [Fact]
