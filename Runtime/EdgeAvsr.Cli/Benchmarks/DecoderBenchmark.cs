@@ -42,7 +42,7 @@ internal static class DecoderBenchmark
         try
         {
             string driver = BuildDriver(engineDir, dir);
-            Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({System.Runtime.InteropServices.RuntimeInformation.OSDescription}); threads {cores}; load average {LoadAverage()}");
+            Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({System.Runtime.InteropServices.RuntimeInformation.OSDescription}); threads {cores}; load average {BenchStats.LoadAverage()}");
             Console.WriteLine(Inv($"work per run: prefill {prefill} embedding rows, then {tokens} greedy tokens ({tokens - 1} single-token decodes); {reps} alternating rounds"));
             foreach (string modelPath in models)
             {
@@ -76,8 +76,8 @@ internal static class DecoderBenchmark
                     ourTokens ??= result.Tokens;
                     ours.Add((result.Timings.Prefill.TotalMilliseconds, result.Timings.Generation.TotalMilliseconds));
                 }
-                double oPre = Median(ours.Select(x => x.Prefill)), oGen = Median(ours.Select(x => x.Gen));
-                double tPre = Median(theirs.Select(x => x.Prefill)), tGen = Median(theirs.Select(x => x.Gen));
+                double oPre = BenchStats.Median(ours.Select(x => x.Prefill)), oGen = BenchStats.Median(ours.Select(x => x.Gen));
+                double tPre = BenchStats.Median(theirs.Select(x => x.Prefill)), tGen = BenchStats.Median(theirs.Select(x => x.Gen));
                 double oTps = (tokens - 1) / (oGen / 1e3), tTps = (tokens - 1) / (tGen / 1e3);
                 Console.WriteLine(Inv($"prefill {prefill} rows: EdgeAvsr {oPre:F1} ms ({prefill / (oPre / 1e3):F0} rows/s), llama.cpp driver {tPre:F1} ms ({prefill / (tPre / 1e3):F0} rows/s); ratio {tPre / oPre:F3}"));
                 Console.WriteLine(Inv($"generation: EdgeAvsr {oTps:F2} tokens/s, llama.cpp driver {tTps:F2} tokens/s; ratio {oTps / tTps:F3} (binding overhead {100 * (1 - oTps / tTps):F1}%, target <= 2%)"));
@@ -153,24 +153,6 @@ internal static class DecoderBenchmark
         string stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         return (p.ExitCode, stdout + err.Result);
-    }
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
-        }
-        catch (IOException)
-        {
-            return "?";
-        }
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var v = values.Order().ToArray();
-        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

@@ -12,6 +12,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(Benchmarks.LogMelBenchmark.CreateCommand());
         bench.Subcommands.Add(Benchmarks.EncoderBenchmark.CreateCommand());
         bench.Subcommands.Add(Benchmarks.DecoderBenchmark.CreateCommand());
+        bench.Subcommands.Add(Benchmarks.PipelineBenchmark.CreateCommand());
         return bench;
     }
 }

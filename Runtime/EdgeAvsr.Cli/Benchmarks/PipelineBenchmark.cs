@@ -1,0 +1,102 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using EdgeAvsr.Runtime.Decoding;
+using EdgeAvsr.Runtime.Pipeline;
+using EdgeAvsr.Runtime.Projector;
+
+namespace EdgeAvsr.Cli.Benchmarks;
+
+/// <summary>
+/// <c>edgeavsr bench pipeline</c>: real-time cadence, which the tests leave out on purpose. The same clip goes through
+/// <see cref="AvsrPipeline"/> twice in one run: as a file (as fast as possible, finals only: the baseline, reported as a
+/// real-time factor) and live (a source that releases each chunk only when the wall clock reaches its stream time, with
+/// partial captions every second and stale partials dropped as a microphone would need). Reported per caption kind:
+/// latency from the moment the stream held the caption's media to the caption's arrival, partials delivered and dropped.
+/// </summary>
+internal static class PipelineBenchmark
+{
+    public static Command CreateCommand()
+    {
+        var pack = new Option<string>("--model") { Description = "Model pack folder", Required = true };
+        var input = new Option<string>("--input") { Description = "Clip with audio and/or video (e.g. from Models/media/make_clip.py)", Required = true };
+        var threads = new Option<int>("--threads") { Description = "Threads per stage (default: one per core)", DefaultValueFactory = _ => 0 };
+        var beams = new Option<int?>("--beams") { Description = "Beams for finals (default: the pack's)" };
+        var chunk = new Option<double>("--chunk") { Description = "Seconds of stream per chunk in the live run", DefaultValueFactory = _ => 0.1 };
+        var command = new Command("pipeline", "Live cadence of the streaming pipeline (caption latency, partials kept up) against a file run of the same clip");
+        foreach (var o in new Option[] { pack, input, threads, beams, chunk })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction((p, token) => Commands.CliAction.RunAsync(() => RunAsync(p.GetValue(pack)!, p.GetValue(input)!, p.GetValue(threads), p.GetValue(beams), p.GetValue(chunk), token)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string packPath, string input, int threads, int? beams, double chunkSeconds, CancellationToken token)
+    {
+        var media = new MediaClipRequest { InputPath = input };
+        var streams = MediaClip.Probe(media);
+        using var models = AvsrModels.Load(packPath, new AvsrModelOptions { Threads = threads, Log = _ => { } });
+        var (task, reason) = TaskSelection.Choose("auto", streams, models.Manifest.Tasks);
+        var clip = MediaClip.Load(media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr);
+        var recognition = new RecognitionOptions { Beams = beams };
+        Console.WriteLine(Inv($"machine: {Environment.ProcessorCount} cores; threads {(threads > 0 ? threads : Environment.ProcessorCount)} per stage; load average {BenchStats.LoadAverage()}"));
+        Console.WriteLine(Inv($"clip: {clip.Description}; {clip.DurationSeconds:0.##} s; task {task.ToText()} ({reason}); pack {models.Manifest.Name}: decoder {models.Manifest.Decoder.Type}, projector {models.Manifest.Projector.Precision.ToText()}"));
+
+        // Baseline: the file as fast as it goes, finals only (what transcribe does).
+        var offline = new AvsrPipeline(models, task, clip.Streams, new AvsrPipelineOptions { PartialInterval = null, Recognition = recognition });
+        var clock = Stopwatch.StartNew();
+        int finals = 0;
+        await foreach (var _ in offline.RunAsync(clip.StreamAsync(TimeSpan.FromSeconds(0.5), token), token).ConfigureAwait(false))
+        {
+            finals++;
+        }
+        double fileSeconds = clock.Elapsed.TotalSeconds;
+        Console.WriteLine(Inv($"file run: {finals} final caption(s) in {fileSeconds:0.###} s: real-time factor {fileSeconds / clip.DurationSeconds:0.###}"));
+
+        // Live: chunks released at their stream time; latency counted from when the stream held the caption's media.
+        var live = new AvsrPipeline(models, task, clip.Streams, new AvsrPipelineOptions { SkipPartialsWhenBusy = true, Recognition = recognition });
+        var partial = new List<double>();
+        var final = new List<double>();
+        var start = Stopwatch.StartNew();
+        await foreach (var c in live.RunAsync(Paced(clip, chunkSeconds, start, token), token).ConfigureAwait(false))
+        {
+            double latency = start.Elapsed.TotalSeconds - c.DecidedAt;
+            (c.IsFinal ? final : partial).Add(latency);
+        }
+        Console.WriteLine(Inv($"live run ({chunkSeconds:0.###} s chunks, partial every 1 s of stream): {final.Count} final(s), {partial.Count} partial(s) delivered, {live.PartialsDropped} dropped because the front-end stage was busy"));
+        Report("final", final);
+        Report("partial", partial);
+        double last = final.Count > 0 ? final[^1] : double.NaN;
+        Console.WriteLine(Inv($"live run ended {start.Elapsed.TotalSeconds - clip.DurationSeconds:0.###} s after the stream did (the last final's latency {last:0.###} s); the file run needed {fileSeconds:0.###} s for all of it"));
+        return Runtime.ExitCodes.Success;
+    }
+
+    private static void Report(string kind, List<double> latencies)
+    {
+        if (latencies.Count == 0)
+        {
+            Console.WriteLine($"  {kind,-7} latency: none");
+            return;
+        }
+        Console.WriteLine(Inv($"  {kind,-7} latency: median {BenchStats.Median(latencies):0.###} s, p95 {BenchStats.Percentile(latencies, 95):0.###} s, max {latencies.Max():0.###} s ({latencies.Count})"));
+    }
+
+    private static async IAsyncEnumerable<MediaChunk> Paced(MediaClip clip, double chunkSeconds, Stopwatch start, [EnumeratorCancellation] CancellationToken token = default)
+    {
+        await foreach (var c in clip.StreamAsync(TimeSpan.FromSeconds(chunkSeconds), token).ConfigureAwait(false))
+        {
+            // A chunk exists once its last sample has been captured.
+            double ready = c.Timestamp.TotalSeconds + chunkSeconds;
+            double wait = ready - start.Elapsed.TotalSeconds;
+            if (wait > 0)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(wait), token).ConfigureAwait(false);
+            }
+            yield return c;
+        }
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
