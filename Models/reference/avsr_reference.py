@@ -37,7 +37,8 @@ JSON, the Hugging Face base directory) and the media, and runs every stage itsel
 
 --jobs runs several (task, segment) jobs over the sources loaded once (media decoded and encoder states computed
 once per range): a JSON list of objects with the keys task, segment_json, segment, audio_samples, video_frames,
-max_new_tokens, first_logits, dump; the output is then {"runs": [one result per job]}.
+max_new_tokens, first_logits, dump, and optionally checkpoint and train_config (another checkpoint of the same
+HF base, e.g. an audio-only one; media are decoded once for all); the output is then {"runs": [one result per job]}.
 
 Writes (stdout, or --out) one JSON object: task, segment ranges, prompt token ids, tokens, text, stop reason,
 per-modality expert choices; --first-logits the first generation step's logits (float32 [n_vocab]); --dump the
@@ -418,15 +419,26 @@ def cut(x, rng, what):
     return x[first:first + count]
 
 
+_MEDIA = {}
+
+
+def media(kind, path, load):
+    """Decoded media, once per file (shared by every checkpoint's jobs)."""
+    if (kind, path) not in _MEDIA:
+        _MEDIA[(kind, path)] = load(path)
+    return _MEDIA[(kind, path)]
+
+
 class Reference:
     """The sources loaded once; media, encoder states and models cached, so several jobs (tasks, segments) share them."""
 
-    def __init__(self, args):
+    def __init__(self, args, checkpoint, train_config):
         self.args = args
         self.dtype = torch.float64 if args.dtype == "float64" else torch.float32
-        with open(args.train_config) as f:
+        self.checkpoint_path = checkpoint
+        with open(train_config) as f:
             self.train = json.load(f)
-        tc = self.tc = args.train_config
+        tc = self.tc = train_config
         self.layout = require(self.train, "smop-layout", tc)
         self.top_k = int(require(self.train, "MoP-topk", tc))
         self.pools = {"audio": int(require(self.train, "downsample-ratio-audio", tc)),
@@ -435,7 +447,7 @@ class Reference:
         if not require(self.train, "add-PEFT-LLM", tc):
             fail(f"{tc}: add-PEFT-LLM is false; the reference expects the authors' LoRA")
         self.reduction, self.alpha = float(require(self.train, "rank", tc)), float(require(self.train, "alpha", tc))
-        self.checkpoint = encoders.read_safetensors(args.checkpoint)
+        self.checkpoint = encoders.read_safetensors(checkpoint)
         self.smop = {k: v.numpy().astype(np.float64) for k, v in self.checkpoint.items()
                      if k.split(".", 1)[0] in ("audio_proj", "video_proj", "audiovisual_proj", "av_router")}
         self.audio_path = args.audio or args.input
@@ -458,12 +470,12 @@ class Reference:
     def audio(self, rng):
         """(pooled features, tensors to dump) for the 16 kHz sample range (None: all)."""
         def make():
-            wave = cut(self._cached("wave", lambda: load_audio(self.audio_path)), rng, "audio sample")
+            wave = cut(media("wave", self.audio_path, load_audio), rng, "audio sample")
             x = torch.from_numpy(wave).to(torch.float64)
             if self.normalize:
                 x = F.layer_norm(x, x.shape, eps=1e-8)
             mel = logmel_reference.log_mel(x.numpy(), self.dtype)
-            model = self._cached("whisper", lambda: encoders.load_checkpoint("whisper", self.args.checkpoint)[0].to(self.dtype))
+            model = self._cached("whisper", lambda: encoders.load_checkpoint("whisper", self.checkpoint_path)[0].to(self.dtype))
             states = model(torch.from_numpy(mel).to(self.dtype).unsqueeze(0))[0]
             states = states[:max(int(len(wave) / RATE * 50), 25)]
             pooled = avg_pool(states, self.pools["audio"])
@@ -472,9 +484,9 @@ class Reference:
 
     def video(self, rng):
         def make():
-            frames = cut(self._cached("frames", lambda: load_video(self.video_path)), rng, "video frame")
+            frames = cut(media("frames", self.video_path, load_video), rng, "video frame")
             r = roi(frames, self.dtype)
-            model = self._cached("avhubert", lambda: encoders.load_checkpoint("avhubert", self.args.checkpoint)[0].to(self.dtype))
+            model = self._cached("avhubert", lambda: encoders.load_checkpoint("avhubert", self.checkpoint_path)[0].to(self.dtype))
             states = model(r.reshape(1, 1, -1, ROI, ROI))[0]
             pooled = avg_pool(states, self.pools["video"])
             return pooled, dict(roi=r.numpy(), video_states=states.numpy(), video_pooled=pooled.numpy())
@@ -548,8 +560,8 @@ class Reference:
             "task": task,
             "audio_samples": [int(audio_range[0]), int(audio_range[1])] if want_audio and audio_range else None,
             "video_frames": [int(video_range[0]), int(video_range[1])] if want_video and video_range else None,
-            "audio_samples_available": len(self._cache["wave"]) if want_audio else None,
-            "video_frames_available": len(self._cache["frames"]) if want_video else None,
+            "audio_samples_available": len(media("wave", self.audio_path, load_audio)) if want_audio else None,
+            "video_frames_available": len(media("frames", self.video_path, load_video)) if want_video else None,
             "prompt": layout_ids,
             "prompt_positions": prompt_positions,
             "tokens": tokens,
@@ -583,20 +595,28 @@ def main():
     ap.add_argument("--first-logits")
     ap.add_argument("--dump")
     ap.add_argument("--jobs", help="JSON list of jobs sharing the loaded sources: objects with task, segment_json, segment, "
-                                   "audio_samples, video_frames, max_new_tokens, first_logits, dump (output: {\"runs\": [...]})")
+                                   "audio_samples, video_frames, max_new_tokens, first_logits, dump, checkpoint, train_config "
+                                   "(output: {\"runs\": [...]})")
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--out")
     args = ap.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    reference = Reference(args)
+    references = {}
+
+    def reference_for(job):
+        key = (job.get("checkpoint") or args.checkpoint, job.get("train_config") or args.train_config)
+        if key not in references:
+            references[key] = Reference(args, *key)
+        return references[key]
+
     if args.jobs:
         with open(args.jobs) as f:
             jobs = json.load(f)
-        result = {"runs": [reference.run(job) for job in jobs]}
+        result = {"runs": [reference_for(job).run(job) for job in jobs]}
     else:
-        result = reference.run({"task": args.task, "segment_json": args.segment_json, "segment": args.segment,
+        result = reference_for({}).run({"task": args.task, "segment_json": args.segment_json, "segment": args.segment,
                                 "audio_samples": args.audio_samples, "video_frames": args.video_frames,
                                 "max_new_tokens": args.max_new_tokens, "first_logits": args.first_logits, "dump": args.dump})
     text = json.dumps(result)
