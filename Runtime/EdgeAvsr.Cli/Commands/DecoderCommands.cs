@@ -63,13 +63,7 @@ internal static class DecoderCommands
             Threads = parse.GetValue(s_threads),
             ExactNumerics = parse.GetValue(s_exact),
             LogitsOutPath = parse.GetValue(s_logitsOut),
-            Backend = backend.ToUpperInvariant() switch
-            {
-                "AUTO" => LlamaBackendKind.Auto,
-                "CPU" => LlamaBackendKind.Cpu,
-                "CUDA" => LlamaBackendKind.Cuda,
-                _ => throw new EdgeAvsrException($"--backend '{backend}' is not auto, cpu or cuda"),
-            },
+            Backend = LlamaBackendKinds.Parse(backend),
         };
         bool streaming = request.Beams == 1;
         var result = DecodeJob.Run(request, line => Console.Error.WriteLine(line), streaming ? t => Console.Out.Write(t.Text) : null);

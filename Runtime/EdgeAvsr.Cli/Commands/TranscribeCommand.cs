@@ -64,13 +64,7 @@ internal static class TranscribeCommand
                     EncoderProviders = providers is null ? null : OnnxSessionOptions.ParseProviders(providers),
                     ExactNumerics = parse.GetValue(exact),
                     VerifyHashes = parse.GetValue(verify),
-                    DecoderBackend = backendText.ToUpperInvariant() switch
-                    {
-                        "AUTO" => LlamaBackendKind.Auto,
-                        "CPU" => LlamaBackendKind.Cpu,
-                        "CUDA" => LlamaBackendKind.Cuda,
-                        _ => throw new EdgeAvsrException($"--backend '{backendText}' is not auto, cpu or cuda"),
-                    },
+                    DecoderBackend = LlamaBackendKinds.Parse(backendText),
                     Log = chatty ? log : _ => { },
                 },
                 Recognition = new RecognitionOptions { Beams = parse.GetValue(beams), MaxNewTokens = parse.GetValue(maxTokens) },

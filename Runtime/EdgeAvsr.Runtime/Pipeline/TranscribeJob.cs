@@ -135,9 +135,12 @@ public static class TranscribeJob
 
     private static async IAsyncEnumerable<MediaChunk> Reporting(MediaClip clip, TimeSpan chunk, Action<double, double>? progress, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellation = default)
     {
+        double fed = 0;
         await foreach (var c in clip.StreamAsync(chunk, cancellation).ConfigureAwait(false))
         {
-            progress?.Invoke(c.Timestamp.TotalSeconds, clip.DurationSeconds);
+            // Video and audio chunks of one step carry slightly different stamps: report the furthest.
+            fed = Math.Max(fed, c.Timestamp.TotalSeconds);
+            progress?.Invoke(fed, clip.DurationSeconds);
             yield return c;
         }
         progress?.Invoke(clip.DurationSeconds, clip.DurationSeconds);

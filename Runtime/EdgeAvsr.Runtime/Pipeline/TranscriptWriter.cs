@@ -14,7 +14,7 @@ public enum TranscriptFormat
     Vtt,
 }
 
-/// <summary>A <see cref="Transcript"/> as plain text (one line per segment), JSON, SubRip or WebVTT.</summary>
+/// <summary>A <see cref="Transcript"/> as plain text (one line per segment, line breaks inside a segment become spaces), JSON, SubRip or WebVTT.</summary>
 public static class TranscriptWriter
 {
     public static TranscriptFormat ParseFormat(string text) => text.ToUpperInvariant() switch
@@ -31,7 +31,7 @@ public static class TranscriptWriter
         ArgumentNullException.ThrowIfNull(transcript);
         return format switch
         {
-            TranscriptFormat.Text => string.Concat(transcript.Segments.Select(s => s.Text + "\n")),
+            TranscriptFormat.Text => string.Concat(transcript.Segments.Select(s => s.Text.ReplaceLineEndings(" ") + "\n")),
             TranscriptFormat.Srt => Cues(transcript, header: "", srt: true),
             TranscriptFormat.Vtt => Cues(transcript, header: "WEBVTT\n\n", srt: false),
             _ => Json(transcript),
