@@ -21,7 +21,7 @@ esac
 NATIVE_DIR="$ROOT/artifacts/native/$RID"
 
 # Debian packages the tests and references need (PyTorch reference via /usr/bin/python3).
-APT_PACKAGES=(python3-torch python3-numpy libopenblas0-pthread python3-onnx espeak-ng sox ffmpeg python3-torchaudio)
+APT_PACKAGES=(python3-torch python3-numpy libopenblas0-pthread python3-onnx espeak-ng sox ffmpeg python3-torchaudio python3-regex)
 
 log() { printf '\033[1m[build.sh]\033[0m %s\n' "$*" >&2; }
 
