@@ -85,7 +85,7 @@ public sealed record SyntheticCheckpointSpec
 /// layer, from <see cref="TinyLlamaGenerator.AddAvsrLlmTensors"/>; BF16 when the Llama spec is), the SMoP projector
 /// keys (from <see cref="SyntheticProjector"/>), and <c>audio_encoder.*</c> / <c>video_encoder.*</c> copied from the
 /// encoder exporter's weights. <see cref="TrainConfigFor"/> gives the matching training arguments. The file is
-/// streamed (one tensor in memory at a time), so the 1B size needs about 1.5 GB of memory, not the model's size.
+/// streamed: one generated tensor in memory at a time (the largest, the 1B embedding, is 1 GB as float32).
 /// </summary>
 public static class SyntheticCheckpoint
 {
