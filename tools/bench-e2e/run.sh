@@ -6,7 +6,7 @@
 #    checkpoint in the authors' key layout with its training config and base HF Llama-3.2-1B-shaped directory
 #    (`edgeavsr-quantize synthetic-checkpoint --size 1b`), and two packs (`edgeavsr-quantize pack`, projector int8,
 #    LLM q4_k_m and q8_0).
-# 2. Makes a ~10 s clip of four sentences (Models/media/make_clip.py: espeak-ng speech + a mouth video, H.264/AAC MP4).
+# 2. Makes a ~10 s clip of four sentences (9.9 s) (Models/media/make_clip.py: espeak-ng speech + a mouth video, H.264/AAC MP4).
 # 3. Runs `edgeavsr transcribe --model PACK --input CLIP --format json` for each pack under /usr/bin/time and prints
 #    a table (tools/bench-e2e/table.py): per-stage ms, RTF, peak memory, file sizes, q4_k_m / q8_0 ratios.
 # Expects a Release build (build.sh's bench verb builds first). Nothing here runs in `./build.sh test`.
@@ -80,10 +80,10 @@ done
 if [ ! -f clip.mp4 ]; then
   log "making the ~10 s clip"
   "$PY" "$ROOT/Models/media/make_clip.py" --seed "$SEED" --gap 0.4 --lead 0.3 \
-    --text "the edge device transcribes speech and video" \
-    --text "we listen to the speaker and watch the lips" \
-    --text "this small model runs here with clean audio" \
-    --text "four sentences make a clip of about ten seconds" \
+    --text "the edge device transcribes speech" \
+    --text "we watch the lips of the speaker" \
+    --text "this small model runs here" \
+    --text "four sentences make ten seconds" \
     --out clip.tmp.mp4 >clip.json
   mv clip.tmp.mp4 clip.mp4
 fi
