@@ -25,6 +25,7 @@ public static class Program
         root.Subcommands.Add(FrontendCommands.CreateFeatures());
         root.Subcommands.Add(FrontendCommands.CreateFrames());
         root.Subcommands.Add(PackCommands.CreateInfo());
+        root.Subcommands.Add(TranscribeCommand.Create());
         return root;
     }
 }

@@ -20,4 +20,23 @@ internal static class CliAction
             return ExitCodes.InvalidInput;
         }
     }
+
+    /// <summary>As <see cref="Run"/> for an async body; a cancelled run (Ctrl+C) says so and exits 130.</summary>
+    public static async Task<int> RunAsync(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (EdgeAvsrException e)
+        {
+            Console.Error.WriteLine($"edgeavsr: {e.Message.ReplaceLineEndings(" ")}");
+            return ExitCodes.InvalidInput;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("edgeavsr: cancelled");
+            return ExitCodes.Cancelled;
+        }
+    }
 }

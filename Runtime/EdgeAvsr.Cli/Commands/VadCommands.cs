@@ -5,12 +5,12 @@ using EdgeAvsr.Runtime.Audio.Vad;
 
 namespace EdgeAvsr.Cli.Commands;
 
-/// <summary><c>edgeavsr vad</c>: speech segments of 16 kHz mono audio by the pretrained Silero VAD.</summary>
+/// <summary><c>edgeavsr vad</c>: speech segments of any audio file by the pretrained Silero VAD (at 16 kHz).</summary>
 internal static class VadCommands
 {
     public static Command CreateVad()
     {
-        var audio = new Option<string>("--audio") { Description = "16 kHz mono WAV (PCM16 or float32) or .npy float32 samples", Required = true };
+        var audio = new Option<string>("--audio") { Description = "Audio file (WAV natively, anything else through ffmpeg; resampled to 16 kHz mono) or .npy float32 samples at 16 kHz", Required = true };
         var model = new Option<string?>("--model") { Description = "Silero VAD .onnx (default: models/silero_vad.onnx beside the app, or $EDGEAVSR_MODELS_DIR)" };
         var threshold = new Option<float>("--threshold") { Description = "Speech starts at this probability", DefaultValueFactory = _ => 0.5f };
         var negative = new Option<float?>("--negative-threshold") { Description = "Silence below this probability (default threshold - 0.15)" };
@@ -18,7 +18,7 @@ internal static class VadCommands
         var minSilence = new Option<int>("--min-silence-ms") { Description = "Silence that ends a segment", DefaultValueFactory = _ => 100 };
         var pad = new Option<int>("--pad-ms") { Description = "Padding added to each side of a segment", DefaultValueFactory = _ => 30 };
         var window = new Option<int>("--window") { Description = "Samples per model step: 512, 1024 or 1536", DefaultValueFactory = _ => 512 };
-        var command = new Command("vad", "Print the speech segments (start and end in seconds) of 16 kHz mono audio");
+        var command = new Command("vad", "Print the speech segments (start and end in seconds) of an audio file");
         foreach (var o in new Option[] { audio, model, threshold, negative, minSpeech, minSilence, pad, window })
         {
             command.Options.Add(o);

@@ -79,8 +79,9 @@ public sealed class DecoderPrompt
     /// Llama-AVSR's inference input: <c>[BOS] &lt;audio&gt; A… &lt;/audio&gt; &lt;video&gt; V… &lt;/video&gt; prompt</c>
     /// (models/modeling_AVSRLLM.py prepare_inputs: the prompt is tokenized without BOS/EOS, the modality
     /// blocks are inserted after BOS, audio before video). A and V are projector outputs [T, n_embd_inp].
+    /// <paramref name="promptText"/> overrides the authors' default instruction for the task (a pack's manifest carries its own).
     /// </summary>
-    public static DecoderPrompt ForAvsr(DecoderModel model, AvsrTask task, FloatMatrix? audio, FloatMatrix? video)
+    public static DecoderPrompt ForAvsr(DecoderModel model, AvsrTask task, FloatMatrix? audio, FloatMatrix? video, string? promptText = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         bool wantAudio = task != AvsrTask.Vsr, wantVideo = task != AvsrTask.Asr;
@@ -127,7 +128,7 @@ public sealed class DecoderPrompt
         {
             Block(video, special.VideoStart, special.VideoEnd, "video");
         }
-        pending.AddRange(model.Tokenize(task.PromptText()));
+        pending.AddRange(model.Tokenize(promptText ?? task.PromptText()));
         segments.Add(PromptSegment.FromTokens([.. pending]));
         return new DecoderPrompt(segments);
     }

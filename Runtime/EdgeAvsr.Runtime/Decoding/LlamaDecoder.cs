@@ -408,7 +408,9 @@ public sealed class LlamaDecoder : IDisposable
                 Threads = _options.ResolvedThreads,
                 ExactNumerics = _options.ExactNumerics,
             });
-            _contextCells = _context.ContextSize;
+            // llama.cpp caps n_batch at the n_ctx asked for but may report a padded n_ctx: keep the asked size, so a
+            // longer prompt later gets a new context instead of a batch larger than n_batch (GGML_ASSERT).
+            _contextCells = Math.Min(_context.ContextSize, wantCells);
             _contextSequences = wantSeqs;
         }
         return _context;

@@ -52,7 +52,14 @@ public sealed class ModelPack
 
     public string PathOf(string relative) => Path.Combine(Directory, relative);
 
-    public static ModelPack Open(string directory, ModelPackOptions? options = null)
+    public static ModelPack Open(string directory, ModelPackOptions? options = null) => Open(directory, options, keep: null);
+
+    /// <summary>
+    /// Opens and checks the pack as <see cref="Open(string, ModelPackOptions?)"/>; with <paramref name="keep"/>, the encoder
+    /// sessions and the projector built for the checks stay open in it (with its thread count) instead of being thrown away,
+    /// so loading for inference reads each file once.
+    /// </summary>
+    internal static ModelPack Open(string directory, ModelPackOptions? options, PackComponents? keep)
     {
         ArgumentNullException.ThrowIfNull(directory);
         options ??= new ModelPackOptions();
@@ -66,12 +73,12 @@ public sealed class ModelPack
         var placements = new List<PackPlacement>();
         long Size(string file) => m.Files.First(f => f.Path == file).Bytes;
 
-        var projector = CheckProjector(directory, m);
+        var projector = CheckProjector(directory, m, keep);
         foreach (var modality in new[] { Modality.Audio, Modality.Video })
         {
             if (m.Encoder(modality) is { } enc)
             {
-                string where = CheckEncoder(directory, m, modality, enc, options);
+                string where = CheckEncoder(directory, m, modality, enc, options, keep);
                 placements.Add(new PackPlacement($"{modality.ToText()} encoder", enc.File, Size(enc.File), where));
             }
         }
@@ -131,7 +138,7 @@ public sealed class ModelPack
         }
     }
 
-    private static string CheckProjector(string directory, PackManifest m)
+    private static string CheckProjector(string directory, PackManifest m, PackComponents? keep)
     {
         var p = m.Projector;
         string path = Path.Combine(directory, p.File);
@@ -165,50 +172,67 @@ public sealed class ModelPack
                 throw new EdgeAvsrException($"{where} {name} input width is {(actual is null ? $"absent (no {name} mixture)" : $"D={actual}")}, the manifest says {(expected is null ? "none" : $"D={expected}")}");
             }
         }
-        var projector = SmopProjector.Create(w, new SmopOptions { TopK = p.TopK, AudioPool = p.AudioPool, VideoPool = p.VideoPool, Precision = p.Precision, Threads = 1 });
+        var projector = SmopProjector.Create(w, new SmopOptions { TopK = p.TopK, AudioPool = p.AudioPool, VideoPool = p.VideoPool, Precision = p.Precision, Threads = keep?.Threads ?? 1 });
+        if (keep is not null)
+        {
+            keep.Projector = projector;
+        }
         return projector.KernelName;
     }
 
-    private static string CheckEncoder(string directory, PackManifest m, Modality modality, PackEncoder e, ModelPackOptions options)
+    private static string CheckEncoder(string directory, PackManifest m, Modality modality, PackEncoder e, ModelPackOptions options, PackComponents? keep)
     {
         string path = Path.Combine(directory, e.File);
         string part = $"{path}: {modality.ToText()} encoder";
         var log = new List<string>();
-        using var session = EncoderSession.Open(path, new OnnxSessionOptions
+        EncoderSession? session = EncoderSession.Open(path, new OnnxSessionOptions
         {
             Providers = options.EncoderProviders ?? e.ExecutionProviders,
-            IntraOpThreads = 1,
+            IntraOpThreads = keep?.Threads ?? 1,
             Log = line =>
             {
                 log.Add(line);
                 options.Log?.Invoke(line);
             },
         });
-        var kind = modality == Modality.Audio ? EncoderKind.Audio : EncoderKind.Video;
-        if (session.Kind != kind)
+        try
         {
-            throw new EdgeAvsrException($"{part} file is a {session.Kind.ToString().ToLowerInvariant()} encoder (input {session.Input.Describe()})");
+            var kind = modality == Modality.Audio ? EncoderKind.Audio : EncoderKind.Video;
+            if (session.Kind != kind)
+            {
+                throw new EdgeAvsrException($"{part} file is a {session.Kind.ToString().ToLowerInvariant()} encoder (input {session.Input.Describe()})");
+            }
+            if (session.Input.Name != e.InputName)
+            {
+                throw new EdgeAvsrException($"{part} input is '{session.Input.Name}', the manifest says '{e.InputName}'");
+            }
+            if (session.Output.Name != e.OutputName)
+            {
+                throw new EdgeAvsrException($"{part} output is '{session.Output.Name}', the manifest says '{e.OutputName}'");
+            }
+            long d = session.Output.Shape[^1];
+            if (d < 0)
+            {
+                throw new EdgeAvsrException($"{part} output {session.Output.Describe()} has a symbolic width; the pack needs a fixed D to check it against the projector");
+            }
+            Expect(part, "output width", d, e.OutputDim);
+            int projectorD = m.Projector.InputDim(modality) ?? throw new EdgeAvsrException($"{part} has no projector mixture to feed: the projector has no {modality.ToText()} experts");
+            if (d != projectorD)
+            {
+                throw new EdgeAvsrException($"{part} output width D={d} does not equal the projector's {modality.ToText()} input width D={projectorD}");
+            }
+            string where = $"ONNX Runtime, {session.Provider.ToText()} (preference {string.Join(",", e.ExecutionProviders.Select(x => x.ToText()))})";
+            if (keep is not null)
+            {
+                keep.Keep(modality, session);
+                session = null;
+            }
+            return where;
         }
-        if (session.Input.Name != e.InputName)
+        finally
         {
-            throw new EdgeAvsrException($"{part} input is '{session.Input.Name}', the manifest says '{e.InputName}'");
+            session?.Dispose();
         }
-        if (session.Output.Name != e.OutputName)
-        {
-            throw new EdgeAvsrException($"{part} output is '{session.Output.Name}', the manifest says '{e.OutputName}'");
-        }
-        long d = session.Output.Shape[^1];
-        if (d < 0)
-        {
-            throw new EdgeAvsrException($"{part} output {session.Output.Describe()} has a symbolic width; the pack needs a fixed D to check it against the projector");
-        }
-        Expect(part, "output width", d, e.OutputDim);
-        int projectorD = m.Projector.InputDim(modality) ?? throw new EdgeAvsrException($"{part} has no projector mixture to feed: the projector has no {modality.ToText()} experts");
-        if (d != projectorD)
-        {
-            throw new EdgeAvsrException($"{part} output width D={d} does not equal the projector's {modality.ToText()} input width D={projectorD}");
-        }
-        return $"ONNX Runtime, {session.Provider.ToText()} (preference {string.Join(",", e.ExecutionProviders.Select(x => x.ToText()))})";
     }
 
     private static LlamaHyperparameters CheckDecoder(string directory, PackManifest m)
@@ -252,5 +276,36 @@ public sealed class ModelPack
         {
             throw new EdgeAvsrException($"{part} {what} is {actual}, the manifest says {expected}");
         }
+    }
+}
+
+/// <summary>The encoder sessions and projector <see cref="ModelPack.Open(string, ModelPackOptions?, PackComponents?)"/> built while checking a pack, kept for inference.</summary>
+internal sealed class PackComponents(int threads) : IDisposable
+{
+    /// <summary>ONNX Runtime intra-op threads and projector threads (0: one per core).</summary>
+    public int Threads { get; } = threads;
+
+    public EncoderSession? AudioEncoder { get; private set; }
+
+    public EncoderSession? VideoEncoder { get; private set; }
+
+    public SmopProjector? Projector { get; set; }
+
+    public void Keep(Modality modality, EncoderSession session)
+    {
+        if (modality == Modality.Audio)
+        {
+            AudioEncoder = session;
+        }
+        else
+        {
+            VideoEncoder = session;
+        }
+    }
+
+    public void Dispose()
+    {
+        AudioEncoder?.Dispose();
+        VideoEncoder?.Dispose();
     }
 }

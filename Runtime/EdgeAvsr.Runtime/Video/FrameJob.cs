@@ -28,6 +28,9 @@ public sealed record FrameRequest
     public OnnxSessionOptions Session { get; init; } = new();
 }
 
+/// <summary>96x96 mouth crops of a clip, with the source frame size and how the clip was read.</summary>
+public sealed record MouthCrops(GrayFrames Crops, int SourceWidth, int SourceHeight, VideoInputKind Kind, int FramesWithFace);
+
 /// <summary>The ROI written: frames, the source size and how it was read.</summary>
 public sealed record FrameResult(int Frames, int SourceWidth, int SourceHeight, VideoInputKind Kind, string OutputPath, int FramesWithFace);
 
@@ -59,40 +62,43 @@ public static class FrameJob
     public static FrameResult Run(FrameRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (width, height) = VideoDecoder.Probe(request.VideoPath);
-        var kind = Resolve(request.InputKind, width, height, request.LandmarkModel is not null);
-        if (kind == VideoInputKind.Crops && request.LandmarkModel is not null)
+        var crops = LoadCrops(request.VideoPath, request.LandmarkModel, request.InputKind, request.Session);
+        float[] roi = MouthRoi.FromCrops(crops.Crops);
+        NpyFile.Write(request.OutputPath, roi, crops.Crops.Count, MouthRoi.RoiSize, MouthRoi.RoiSize);
+        return new FrameResult(crops.Crops.Count, crops.SourceWidth, crops.SourceHeight, crops.Kind, request.OutputPath, crops.FramesWithFace);
+    }
+
+    /// <summary>The clip's 96x96 mouth crops at 25 fps: resized when it holds crops already, cut by the landmark model when it holds faces.</summary>
+    public static MouthCrops LoadCrops(string videoPath, string? landmarkModel, VideoInputKind inputKind = VideoInputKind.Auto, OnnxSessionOptions? session = null)
+    {
+        ArgumentNullException.ThrowIfNull(videoPath);
+        var (width, height) = VideoDecoder.Probe(videoPath);
+        var kind = Resolve(inputKind, width, height, landmarkModel is not null);
+        if (kind == VideoInputKind.Crops && landmarkModel is not null)
         {
-            throw new EdgeAvsrException($"--landmarks applies to full-face video; {request.VideoPath} was declared as mouth crops (--input-kind crops)");
+            throw new EdgeAvsrException($"--landmarks applies to full-face video; {videoPath} was declared as mouth crops (--input-kind crops)");
         }
         if (kind == VideoInputKind.Face)
         {
-            if (request.LandmarkModel is null)
+            if (landmarkModel is null)
             {
-                throw new EdgeAvsrException($"{request.VideoPath}: {width}x{height} frames look like full-face video, which needs a face-landmark model (--landmarks MODEL.onnx, see docs/landmark-model.md); if the clip is already mouth crops, pass --input-kind crops");
+                throw new EdgeAvsrException($"{videoPath}: {width}x{height} frames look like full-face video, which needs a face-landmark model (--landmarks MODEL.onnx, see docs/landmark-model.md); if the clip is already mouth crops, pass --input-kind crops");
             }
-            if (!File.Exists(request.LandmarkModel))
+            if (!File.Exists(landmarkModel))
             {
-                throw new EdgeAvsrException($"{request.LandmarkModel}: landmark model not found");
+                throw new EdgeAvsrException($"{landmarkModel}: landmark model not found");
             }
             // Full frames (no resize), landmarks per frame, aligned 96x96 mouth crops (docs/landmark-model.md).
-            using var model = LandmarkModel.Open(request.LandmarkModel, request.Session);
-            var frames = VideoDecoder.Decode(request.VideoPath);
+            using var model = LandmarkModel.Open(landmarkModel, session ?? new OnnxSessionOptions());
+            var frames = VideoDecoder.Decode(videoPath);
             var landmarks = model.Detect(frames);
             int found = landmarks.Count(l => l is not null);
             if (found == 0)
             {
-                throw new EdgeAvsrException($"{request.VideoPath}: the landmark model {request.LandmarkModel} found no face in any of the {frames.Count} frames");
+                throw new EdgeAvsrException($"{videoPath}: the landmark model {landmarkModel} found no face in any of the {frames.Count} frames");
             }
-            return Write(request, MouthAlignment.CropMouths(frames, landmarks), width, height, kind, found);
+            return new MouthCrops(MouthAlignment.CropMouths(frames, landmarks), width, height, kind, found);
         }
-        return Write(request, VideoDecoder.Decode(request.VideoPath, (MouthRoi.CropSize, MouthRoi.CropSize)), width, height, kind, 0);
-    }
-
-    private static FrameResult Write(FrameRequest request, GrayFrames crops, int width, int height, VideoInputKind kind, int framesWithFace)
-    {
-        float[] roi = MouthRoi.FromCrops(crops);
-        NpyFile.Write(request.OutputPath, roi, crops.Count, MouthRoi.RoiSize, MouthRoi.RoiSize);
-        return new FrameResult(crops.Count, width, height, kind, request.OutputPath, framesWithFace);
+        return new MouthCrops(VideoDecoder.Decode(videoPath, (MouthRoi.CropSize, MouthRoi.CropSize)), width, height, kind, 0);
     }
 }

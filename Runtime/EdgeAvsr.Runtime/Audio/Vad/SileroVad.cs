@@ -130,6 +130,15 @@ public sealed class VadStream
     /// <summary>Samples consumed so far.</summary>
     public long Samples => _samples;
 
+    /// <summary>
+    /// Where the speech running now began (sample index, before padding), or null in silence: a live caller shows
+    /// partial results for it while the segment is not final yet.
+    /// </summary>
+    public long? OpenSpeechStart => _tracker.OpenStart;
+
+    /// <summary>A closed segment waits for its padded end to become final (the next <see cref="Push"/> calls return it).</summary>
+    public bool HasPendingSegment => _tracker.HasPending;
+
     public IReadOnlyList<SpeechSegment> Push(ReadOnlySpan<float> samples16k)
     {
         var output = new List<SpeechSegment>();

@@ -97,6 +97,12 @@ internal sealed class VadTracker
         _negative = options.EffectiveNegativeThreshold;
     }
 
+    /// <summary>The first sample of the speech running now (unpadded), or null in silence.</summary>
+    public long? OpenStart => _inSpeech ? _start : null;
+
+    /// <summary>A closed segment is held back until its padded end is final.</summary>
+    public bool HasPending => _pending is not null;
+
     /// <summary>Consumes the next window's probability; appends any segment that became final.</summary>
     public void Push(float p, List<SpeechSegment> output)
     {

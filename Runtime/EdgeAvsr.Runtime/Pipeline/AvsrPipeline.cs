@@ -1,0 +1,407 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
+using EdgeAvsr.Runtime.Audio.Vad;
+using EdgeAvsr.Runtime.Decoding;
+using EdgeAvsr.Runtime.Video;
+
+namespace EdgeAvsr.Runtime.Pipeline;
+
+/// <summary>How the live pipeline cuts and schedules utterances.</summary>
+public sealed record AvsrPipelineOptions
+{
+    /// <summary>Stream time between partial captions of running speech; null: finals only (file transcription).</summary>
+    public TimeSpan? PartialInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest utterance: the Whisper encoder sees 30 s.</summary>
+    public TimeSpan MaxUtterance { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Shorter utterances are dropped (slivers left by a forced cut).</summary>
+    public TimeSpan MinUtterance { get; init; } = TimeSpan.FromSeconds(0.2);
+
+    /// <summary>
+    /// Voice activity settings for utterances: a pause of 400 ms ends one (Silero's 100 ms default would split sentences
+    /// at word gaps), 200 ms of padding keeps the first and last phonemes.
+    /// </summary>
+    public VadOptions Vad { get; init; } = new() { MinSilenceMs = 400, SpeechPadMs = 200 };
+
+    /// <summary>Utterances waiting between two stages; a slow stage makes the one before it wait (bounded memory).</summary>
+    public int QueueCapacity { get; init; } = 2;
+
+    /// <summary>
+    /// Live sources that cannot wait (a microphone): a partial is dropped when the encoder stage is still busy, instead of
+    /// holding up capture. Finals always wait. Off for files and tests, where every partial is computed.
+    /// </summary>
+    public bool SkipPartialsWhenBusy { get; init; }
+
+    public RecognitionOptions Recognition { get; init; } = new();
+}
+
+/// <summary>
+/// The streaming AVSR pipeline: audio chunks and mouth-crop frames arrive stamped with stream time; the VAD finds
+/// utterances (video-only streams are cut into windows), running speech yields partial captions every
+/// <see cref="AvsrPipelineOptions.PartialInterval"/> of stream time and a final caption when it ends. Four stages run
+/// concurrently (capture and segmentation; front-ends; encoders + projector; decoder) joined by bounded channels, so a
+/// slow stage applies back-pressure. Nothing depends on the wall clock: the same stream gives the same captions however fast it
+/// is fed. <c>edgeavsr transcribe</c> runs a file through it.
+/// </summary>
+public sealed class AvsrPipeline
+{
+    private readonly AvsrModels _models;
+    private readonly AvsrPipelineOptions _options;
+    private readonly MediaStreams _streams;
+
+    public AvsrPipeline(AvsrModels models, AvsrTask task, MediaStreams streams, AvsrPipelineOptions? options = null)
+    {
+        _models = models ?? throw new ArgumentNullException(nameof(models));
+        _options = options ?? new AvsrPipelineOptions();
+        _streams = streams;
+        if (_options.QueueCapacity < 1)
+        {
+            throw new EdgeAvsrException($"queue capacity {_options.QueueCapacity} must be at least 1");
+        }
+        if (_options.MaxUtterance <= TimeSpan.Zero || _options.MaxUtterance > TimeSpan.FromSeconds(30))
+        {
+            throw new EdgeAvsrException($"utterances of at most {_options.MaxUtterance.TotalSeconds} s: the audio encoder takes 30 s at most");
+        }
+        Recognizer = new UtteranceRecognizer(models, task, _options.Recognition);
+        if (Recognizer.UsesAudio && !streams.HasAudio)
+        {
+            throw new EdgeAvsrException($"task {task.ToText()} needs audio; the source has {streams}");
+        }
+        if (Recognizer.UsesVideo && !streams.HasVideo)
+        {
+            throw new EdgeAvsrException($"task {task.ToText()} needs video; the source has {streams}");
+        }
+        UsesVad = streams.HasAudio && models.Vad is not null;
+    }
+
+    public UtteranceRecognizer Recognizer { get; }
+
+    public AvsrTask Task => Recognizer.Task;
+
+    /// <summary>Utterances come from the VAD (audio present) rather than fixed windows.</summary>
+    public bool UsesVad { get; }
+
+    /// <summary>Runs <paramref name="source"/> through the stages; captions come in stream order, each utterance's partials before its final.</summary>
+    public async IAsyncEnumerable<Caption> RunAsync(IAsyncEnumerable<MediaChunk> source, [EnumeratorCancellation] CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        var token = stop.Token;
+        var jobs = Bounded<UtteranceJob>();
+        var featured = Bounded<FeaturedUtterance>();
+        var projected = Bounded<ProjectedUtterance>();
+        var captions = Bounded<Caption>();
+        Task[] stages =
+        [
+            System.Threading.Tasks.Task.Run(() => Guard(jobs.Writer, () => SegmentAsync(source, jobs.Writer, token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(featured.Writer, () => PumpAsync(jobs.Reader, featured.Writer, Recognizer.FrontEnd, token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(projected.Writer, () => PumpAsync(featured.Reader, projected.Writer, Recognizer.Encode, token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(captions.Writer, () => PumpAsync(projected.Reader, captions.Writer, p => Recognizer.Decode(p, token), token)), token),
+        ];
+        try
+        {
+            while (true)
+            {
+                Caption caption;
+                try
+                {
+                    if (!await captions.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                    if (!captions.Reader.TryRead(out caption!))
+                    {
+                        continue;
+                    }
+                }
+                catch (ChannelClosedException e) when (e.InnerException is not null)
+                {
+                    ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+                    throw;
+                }
+                yield return caption;
+            }
+            await System.Threading.Tasks.Task.WhenAll(stages).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The consumer stopped early or a stage failed: stop the others and wait for them to let go of the models.
+            await stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await System.Threading.Tasks.Task.WhenAll(stages).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or EdgeAvsrException or ChannelClosedException)
+            {
+                // Reported through the caption channel already (or the consumer chose to stop).
+            }
+        }
+    }
+
+    private Channel<T> Bounded<T>() => Channel.CreateBounded<T>(new BoundedChannelOptions(_options.QueueCapacity)
+    {
+        SingleReader = true,
+        SingleWriter = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    private static async Task Guard<T>(ChannelWriter<T> output, Func<Task> stage)
+    {
+        try
+        {
+            await stage().ConfigureAwait(false);
+            output.TryComplete();
+        }
+        catch (Exception e)
+        {
+            output.TryComplete(e);
+            throw;
+        }
+    }
+
+    private static async Task PumpAsync<TIn, TOut>(ChannelReader<TIn> input, ChannelWriter<TOut> output, Func<TIn, TOut> work, CancellationToken token)
+    {
+        while (await input.WaitToReadAsync(token).ConfigureAwait(false))
+        {
+            while (input.TryRead(out var item))
+            {
+                await output.WriteAsync(work(item), token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task SegmentAsync(IAsyncEnumerable<MediaChunk> source, ChannelWriter<UtteranceJob> jobs, CancellationToken token)
+    {
+        var audio = new SampleBuffer();
+        var video = new FrameBuffer();
+        var vad = UsesVad ? _models.Vad!.OpenStream(_options.Vad) : null;
+        var cutter = new UtteranceCutter(
+            StreamClock.Samples(_options.MaxUtterance),
+            StreamClock.Samples(_options.MinUtterance),
+            (long)_options.Vad.SpeechPadMs * StreamClock.SampleRate / 1000,
+            _options.PartialInterval is { } p ? StreamClock.Samples(p) : null);
+        var spans = new List<UtteranceSpan>();
+        var waiting = new Queue<UtteranceSpan>();
+        await foreach (var chunk in source.WithCancellation(token).ConfigureAwait(false))
+        {
+            IReadOnlyList<SpeechSegment> closed = [];
+            switch (chunk)
+            {
+                case AudioChunk a when _streams.HasAudio:
+                    audio.Append(a);
+                    if (vad is not null)
+                    {
+                        closed = vad.Push(a.Samples);
+                    }
+                    break;
+                case VideoChunk v when _streams.HasVideo:
+                    video.Append(v);
+                    break;
+                default:
+                    throw new EdgeAvsrException($"the source declared {_streams} but sent a {(chunk is AudioChunk ? "audio" : "video")} chunk at {chunk.Timestamp.TotalSeconds:0.###} s");
+            }
+            long position = _streams.HasAudio ? audio.End : video.End * StreamClock.SamplesPerFrame;
+            spans.Clear();
+            if (vad is not null)
+            {
+                cutter.Advance(position, closed, vad.OpenSpeechStart, spans, vad.HasPendingSegment);
+            }
+            else
+            {
+                cutter.AdvanceWithoutVad(position, spans);
+            }
+            foreach (var s in spans)
+            {
+                waiting.Enqueue(s);
+            }
+            await SendReadyAsync(waiting, audio, video, jobs, sourceEnded: false, token).ConfigureAwait(false);
+            // Keep what an utterance still being decided may need: from the last final cut, and at most the longest utterance plus slack.
+            long keepFrom = Math.Max(cutter.FinalizedUpTo, position - StreamClock.Samples(_options.MaxUtterance) - StreamClock.SampleRate * 2L);
+            if (waiting.Count > 0)
+            {
+                keepFrom = Math.Min(keepFrom, waiting.Peek().StartSample);
+            }
+            audio.DropBefore(keepFrom);
+            video.DropBefore(keepFrom / StreamClock.SamplesPerFrame);
+        }
+        spans.Clear();
+        long end = _streams.HasAudio ? audio.End : video.End * StreamClock.SamplesPerFrame;
+        if (vad is not null)
+        {
+            cutter.Finish(end, vad.Finish(), spans);
+        }
+        else
+        {
+            cutter.FinishWithoutVad(end, spans);
+        }
+        foreach (var s in spans)
+        {
+            waiting.Enqueue(s);
+        }
+        await SendReadyAsync(waiting, audio, video, jobs, sourceEnded: true, token).ConfigureAwait(false);
+    }
+
+    /// <summary>Hands out the utterances whose video has arrived (or all, at the end of the source).</summary>
+    private async Task SendReadyAsync(Queue<UtteranceSpan> waiting, SampleBuffer audio, FrameBuffer video, ChannelWriter<UtteranceJob> jobs, bool sourceEnded, CancellationToken token)
+    {
+        while (waiting.Count > 0)
+        {
+            var span = waiting.Peek();
+            long lastFrame = StreamClock.FrameAtOrAfter(span.EndSample);
+            if (Recognizer.UsesVideo && !sourceEnded && video.End < lastFrame)
+            {
+                return;
+            }
+            waiting.Dequeue();
+            var job = Cut(span, audio, video);
+            if (job is null)
+            {
+                continue;
+            }
+            if (!span.IsFinal && _options.SkipPartialsWhenBusy)
+            {
+                jobs.TryWrite(job);
+            }
+            else
+            {
+                await jobs.WriteAsync(job, token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private UtteranceJob? Cut(UtteranceSpan span, SampleBuffer audio, FrameBuffer video)
+    {
+        float[]? samples = Recognizer.UsesAudio ? audio.Slice(span.StartSample, span.EndSample) : null;
+        GrayFrames? frames = null;
+        long first = 0;
+        if (Recognizer.UsesVideo)
+        {
+            first = Math.Max(StreamClock.FrameAtOrAfter(span.StartSample), video.Offset);
+            long end = Math.Min(StreamClock.FrameAtOrAfter(span.EndSample), video.End);
+            if (end - first < Recognizer.MinVideoFrames)
+            {
+                if (!span.IsFinal)
+                {
+                    return null;
+                }
+                throw new EdgeAvsrException($"utterance {span.Start:0.###}-{span.End:0.###} s has {Math.Max(0, end - first)} video frames; the video stream covers {video.Offset / 25.0:0.###}-{video.End / 25.0:0.###} s and the projector needs at least {Recognizer.MinVideoFrames}");
+            }
+            frames = video.Slice(first, end);
+        }
+        return new UtteranceJob(span, samples, frames, first);
+    }
+
+    /// <summary>The audio received so far, from <see cref="Offset"/> on; gaps in the stamps are filled with silence.</summary>
+    private sealed class SampleBuffer
+    {
+        private float[] _data = new float[StreamClock.SampleRate * 4];
+        private int _count;
+
+        public long Offset { get; private set; }
+
+        public long End => Offset + _count;
+
+        public void Append(AudioChunk chunk)
+        {
+            long at = StreamClock.Samples(chunk.Timestamp);
+            // A stamp later than the stream position is a dropout: silence keeps the stream time (and video) aligned.
+            // Tolerate a few samples of rounding; an earlier stamp would rewrite the past.
+            if (at > End + 16)
+            {
+                Write(new float[at - End]);
+            }
+            else if (at < End - 16)
+            {
+                throw new EdgeAvsrException($"audio chunk stamped {chunk.Timestamp.TotalSeconds:0.####} s overlaps what was received (the stream is at {StreamClock.Seconds(End):0.####} s)");
+            }
+            Write(chunk.Samples);
+        }
+
+        private void Write(ReadOnlySpan<float> samples)
+        {
+            if (_count + samples.Length > _data.Length)
+            {
+                Array.Resize(ref _data, Math.Max(_data.Length * 2, _count + samples.Length));
+            }
+            samples.CopyTo(_data.AsSpan(_count));
+            _count += samples.Length;
+        }
+
+        public float[] Slice(long start, long end)
+        {
+            var result = new float[end - start];
+            long from = Math.Max(start, Offset), to = Math.Min(end, End);
+            if (to > from)
+            {
+                _data.AsSpan((int)(from - Offset), (int)(to - from)).CopyTo(result.AsSpan((int)(from - start)));
+            }
+            return result;
+        }
+
+        public void DropBefore(long sample)
+        {
+            int drop = (int)Math.Clamp(sample - Offset, 0, _count);
+            if (drop > 0)
+            {
+                _data.AsSpan(drop, _count - drop).CopyTo(_data);
+                _count -= drop;
+                Offset += drop;
+            }
+        }
+    }
+
+    /// <summary>The 96x96 crops received so far, from frame <see cref="Offset"/> on; a missing frame repeats the one before.</summary>
+    private sealed class FrameBuffer
+    {
+        private const int FrameBytes = MouthRoi.CropSize * MouthRoi.CropSize;
+        private readonly List<byte[]> _frames = [];
+
+        public long Offset { get; private set; }
+
+        public long End => Offset + _frames.Count;
+
+        public void Append(VideoChunk chunk)
+        {
+            var crops = chunk.Crops;
+            if (crops.Width != MouthRoi.CropSize || crops.Height != MouthRoi.CropSize)
+            {
+                throw new EdgeAvsrException($"video chunk at {chunk.Timestamp.TotalSeconds:0.###} s holds {crops.Width}x{crops.Height} frames; the pipeline takes {MouthRoi.CropSize}x{MouthRoi.CropSize} mouth crops");
+            }
+            long at = (long)Math.Round(chunk.Timestamp.TotalSeconds * StreamClock.FrameRate);
+            if (at < End)
+            {
+                throw new EdgeAvsrException($"video chunk stamped {chunk.Timestamp.TotalSeconds:0.###} s (frame {at}) overlaps what was received (frame {End})");
+            }
+            while (End < at)
+            {
+                _frames.Add(_frames.Count > 0 ? _frames[^1] : new byte[FrameBytes]);
+            }
+            for (int t = 0; t < crops.Count; t++)
+            {
+                _frames.Add(crops.Frame(t).ToArray());
+            }
+        }
+
+        public GrayFrames Slice(long first, long end)
+        {
+            var pixels = new byte[(end - first) * FrameBytes];
+            for (long f = first; f < end; f++)
+            {
+                _frames[(int)(f - Offset)].CopyTo(pixels.AsSpan((int)((f - first) * FrameBytes)));
+            }
+            return new GrayFrames(pixels, (int)(end - first), MouthRoi.CropSize, MouthRoi.CropSize);
+        }
+
+        public void DropBefore(long frame)
+        {
+            int drop = (int)Math.Clamp(frame - Offset, 0, _frames.Count);
+            if (drop > 0)
+            {
+                _frames.RemoveRange(0, drop);
+                Offset += drop;
+            }
+        }
+    }
+}

@@ -1,0 +1,328 @@
+using System.Text.Json;
+using EdgeAvsr.Runtime.Decoding;
+using EdgeAvsr.Runtime.Pipeline;
+using EdgeAvsr.Runtime.Tests.Pack;
+using EdgeAvsr.Runtime.Video;
+using Xunit.Abstractions;
+
+namespace EdgeAvsr.Runtime.Tests.Pipeline;
+
+/// <summary>
+/// A tiny pack (Pack/PackParts: encoders D=64, INT8 DEDR projector, AVSR decoder d=256) and a real clip made by
+/// Models/media/make_clip.py: two espeak-ng sentences 1.5 s apart, a mouth video following the speech envelope, H.264/AAC MP4,
+/// plus the WAV and the video-only MP4 alone. The speech spans make_clip reports are the independent truth for the cuts.
+/// </summary>
+public sealed class PipelineFixture : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public PipelineFixture()
+    {
+        Parts = new PackParts();
+        Pack = Parts.Build(_dir);
+        Clip = _dir.File("clip.mp4");
+        Wav = _dir.File("clip.wav");
+        VideoOnly = _dir.File("video.mp4");
+        string report = Python.Script("Models/media/make_clip.py", "--text", "hello edge device", "--text", "captions on a kiosk",
+            "--gap", "1.5", "--out", Clip, "--wav", Wav, "--video-only", VideoOnly);
+        using var json = JsonDocument.Parse(report);
+        Speech = [.. json.RootElement.GetProperty("speech").EnumerateArray().Select(s => (s[0].GetDouble(), s[1].GetDouble()))];
+        Duration = json.RootElement.GetProperty("duration").GetDouble();
+    }
+
+    public PackParts Parts { get; }
+
+    public string Pack { get; }
+
+    public string Clip { get; }
+
+    public string Wav { get; }
+
+    public string VideoOnly { get; }
+
+    public (double Start, double End)[] Speech { get; }
+
+    public double Duration { get; }
+
+    public string File(string name) => _dir.File(name);
+
+    public void Dispose()
+    {
+        Parts.Dispose();
+        _dir.Dispose();
+    }
+}
+
+[Collection("console")]
+public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClassFixture<PipelineFixture>
+{
+    private static void Has(string expected, string actual) => Assert.True(actual.Contains(expected, StringComparison.Ordinal), $"expected '{expected}' in: {actual}");
+
+    private (int Code, string Out, string Err) Transcribe(params string[] args) =>
+        CliHarness.Edgeavsr(["transcribe", "--model", f.Pack, "--threads", "1", "--beams", "1", .. args]);
+
+    private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
+
+    private AvsrModels Load() => AvsrModels.Load(f.Pack, new AvsrModelOptions { Threads = 1 });
+
+    [Fact]
+    public void Transcribe_AudioVisualClip_OneSegmentPerSentence_WithMediaRangesExpertsAndTimings()
+    {
+        var (code, stdout, stderr) = Transcribe("--input", f.Clip, "--format", "json");
+        Assert.True(code == 0, stderr);
+        Has("task: avsr (audio and video present)", stderr);
+        var root = Json(stdout);
+        Assert.Equal("avsr", root.GetProperty("task").GetString());
+        var segments = root.GetProperty("segments").EnumerateArray().ToArray();
+        Assert.Equal(f.Speech.Length, segments.Length);
+        for (int i = 0; i < segments.Length; i++)
+        {
+            var s = segments[i];
+            double start = s.GetProperty("start").GetDouble(), end = s.GetProperty("end").GetDouble();
+            // The VAD works on 32 ms windows and pads by 200 ms: each segment covers its sentence, and not much more.
+            Assert.InRange(start, f.Speech[i].Start - 0.45, f.Speech[i].Start + 0.05);
+            Assert.InRange(end, f.Speech[i].End - 0.05, f.Speech[i].End + 0.45);
+            long first = s.GetProperty("audio_samples")[0].GetInt64(), count = s.GetProperty("audio_samples")[1].GetInt64();
+            Assert.Equal((long)Math.Round(start * 16000), first);
+            Assert.Equal((long)Math.Round(end * 16000) - first, count);
+            long frame = s.GetProperty("video_frames")[0].GetInt64(), frames = s.GetProperty("video_frames")[1].GetInt64();
+            Assert.Equal((long)Math.Ceiling(start * 25 - 1e-9), frame);
+            Assert.Equal((long)Math.Ceiling(end * 25 - 1e-9) - frame, frames);
+            // Every pooled token goes to top-2 experts: audio keeps max(floor(50 t), 25) Whisper states, pooled by 4; video frames pooled by 2.
+            int audioTokens = Math.Max((int)Math.Floor(count / 16000.0 * 50), 25) / 4;
+            Assert.Equal(2 * audioTokens, s.GetProperty("experts").GetProperty("audio").EnumerateArray().Sum(e => e.GetInt32()));
+            Assert.Equal(2 * (int)(frames / 2), s.GetProperty("experts").GetProperty("video").EnumerateArray().Sum(e => e.GetInt32()));
+            int tokens = s.GetProperty("tokens").GetArrayLength();
+            Assert.InRange(tokens, 0, 96);
+            Assert.True(s.GetProperty("avg_logprob").GetDouble() < 0);
+            foreach (string stage in new[] { "front_end", "encoders", "projector", "prefill", "generation" })
+            {
+                Assert.True(s.GetProperty("timings_ms").GetProperty(stage).GetDouble() >= 0);
+            }
+        }
+        Assert.True(segments[0].GetProperty("end").GetDouble() <= segments[1].GetProperty("start").GetDouble());
+        Assert.Equal(f.Duration, root.GetProperty("duration_seconds").GetDouble(), 1);
+        Assert.True(root.GetProperty("timings_ms").GetProperty("media").GetDouble() > 0);
+        Assert.True(root.GetProperty("rtf").GetDouble() > 0);
+        Assert.True(root.GetProperty("peak_memory_bytes").GetInt64() > 10_000_000);
+    }
+
+    [Fact]
+    public void Transcribe_Formats_TextSrtVtt_CarryTheSameSegmentsAsJson()
+    {
+        var json = Json(Transcribe("--input", f.Clip, "--format", "json").Out).GetProperty("segments").EnumerateArray().ToArray();
+        string text = Transcribe("--input", f.Clip, "--format", "text").Out;
+        Assert.Equal(json.Select(s => s.GetProperty("text").GetString() + "\n"), text.Split('\n')[..^1].Select(l => l + "\n"));
+        string srt = Transcribe("--input", f.Clip, "--format", "srt").Out;
+        string vtt = Transcribe("--input", f.Clip, "--format", "vtt").Out;
+        Assert.StartsWith("WEBVTT\n\n", vtt, StringComparison.Ordinal);
+        int cue = 1;
+        foreach (var s in json.Where(s => s.GetProperty("text").GetString()!.Length > 0))
+        {
+            double start = s.GetProperty("start").GetDouble(), end = s.GetProperty("end").GetDouble();
+            Has($"{cue}\n{TranscriptWriter.Timestamp(start, srt: true)} --> {TranscriptWriter.Timestamp(end, srt: true)}\n", srt);
+            Has($"{TranscriptWriter.Timestamp(start, srt: false)} --> {TranscriptWriter.Timestamp(end, srt: false)}\n", vtt);
+            cue++;
+        }
+        Assert.Equal("01:02:03,045", TranscriptWriter.Timestamp(3723.045, srt: true));
+        Assert.Equal("00:00:09.999", TranscriptWriter.Timestamp(9.9994, srt: false));
+    }
+
+    [Fact]
+    public void Transcribe_Auto_PicksTheTaskFromTheStreams_AndSaysWhich()
+    {
+        var asr = Transcribe("--input", f.Wav, "--format", "json");
+        Assert.True(asr.Code == 0, asr.Err);
+        Has("task: asr (audio only)", asr.Err);
+        Assert.Equal("asr", Json(asr.Out).GetProperty("task").GetString());
+        Assert.False(Json(asr.Out).GetProperty("segments")[0].GetProperty("experts").TryGetProperty("video", out _));
+
+        var vsr = Transcribe("--input", f.VideoOnly, "--format", "json");
+        Assert.True(vsr.Code == 0, vsr.Err);
+        Has("task: vsr (video only)", vsr.Err);
+        Has("windows of at most 30 s", vsr.Err);
+        var window = Assert.Single(Json(vsr.Out).GetProperty("segments").EnumerateArray());
+        Assert.Equal(0, window.GetProperty("start").GetDouble());
+
+        var avsr = Transcribe("--audio", f.Wav, "--video", f.VideoOnly, "--format", "json");
+        Assert.True(avsr.Code == 0, avsr.Err);
+        Has("task: avsr (audio and video present)", avsr.Err);
+
+        // Asked for VSR on a clip with sound: the lips are read, the audio still finds the utterances.
+        var lips = Transcribe("--input", f.Clip, "--task", "vsr", "--format", "json");
+        Assert.True(lips.Code == 0, lips.Err);
+        Assert.Equal(f.Speech.Length, Json(lips.Out).GetProperty("segments").GetArrayLength());
+        Has("cut at the VAD's speech boundaries", lips.Err);
+    }
+
+    [Fact]
+    public void Transcribe_BadRequests_AreOneLineErrors_WithExitCode2()
+    {
+        void Fails(string expected, params string[] args)
+        {
+            var (code, stdout, stderr) = Transcribe(args);
+            Assert.Equal(ExitCodes.InvalidInput, code);
+            Assert.Equal("", stdout);
+            Has(expected, stderr);
+        }
+        Fails("--task avsr needs video; the input has audio only", "--input", f.Wav, "--task", "avsr");
+        Fails("--task asr needs audio; the input has video only", "--input", f.VideoOnly, "--task", "asr");
+        Fails("give --input, or --audio and/or --video, not both", "--input", f.Clip, "--audio", f.Wav);
+        Fails("no media", "--format", "json");
+        Fails($"{f.File("nope.mp4")}: file not found", "--input", f.File("nope.mp4"));
+        Fails("--format 'doc' is not text, json, srt or vtt", "--input", f.Clip, "--format", "doc");
+        var missing = CliHarness.Edgeavsr("transcribe", "--model", f.File("no-pack"), "--input", f.Clip);
+        Assert.Equal(ExitCodes.InvalidInput, missing.Code);
+        Has("no such model pack folder", missing.Err);
+        string notMedia = f.File("notes.mp4");
+        System.IO.File.WriteAllText(notMedia, "not a video");
+        Fails(notMedia, "--input", notMedia);
+
+        // A pack whose projector file was changed: sizes still match, the hash does not.
+        using var dir = new TempDir();
+        string pack = f.Parts.Build(dir);
+        string projector = Path.Combine(pack, "projector.safetensors");
+        byte[] bytes = System.IO.File.ReadAllBytes(projector);
+        bytes[^1] ^= 0x5A;
+        System.IO.File.WriteAllBytes(projector, bytes);
+        var (code, _, err) = CliHarness.Edgeavsr("transcribe", "--model", pack, "--input", f.Clip, "--verify", "--threads", "1");
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Has($"{projector}: SHA-256", err);
+
+        // An audio encoder narrower than the projector expects.
+        using var dir2 = new TempDir();
+        string narrow = f.Parts.Build(dir2, m => m with { AudioEncoder = m.AudioEncoder! with { OutputDim = 32 } }, audioEncoder: "audio.onnx");
+        var wrong = CliHarness.Edgeavsr("transcribe", "--model", narrow, "--input", f.Clip, "--threads", "1");
+        Assert.Equal(ExitCodes.InvalidInput, wrong.Code);
+        Has("audio encoder output width is 64, the manifest says 32", wrong.Err);
+    }
+
+    [Fact]
+    public async Task Pipeline_OnAVirtualClock_GivesTranscribesFinals_AndPartialsAtLeastOncePerSecondOfStream()
+    {
+        var transcript = await TranscribeJob.RunAsync(new TranscribeRequest
+        {
+            PackPath = f.Pack,
+            Media = new MediaClipRequest { InputPath = f.Clip },
+            Models = new AvsrModelOptions { Threads = 1 },
+            Recognition = new RecognitionOptions { Beams = 1 },
+        });
+        var clip = MediaClip.Load(new MediaClipRequest { InputPath = f.Clip }, wantAudio: true, wantVideo: true);
+        using var models = Load();
+        foreach (double chunk in new[] { 0.1, 0.37 })
+        {
+            var pipeline = new AvsrPipeline(models, AvsrTask.Avsr, clip.Streams, new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 } });
+            var captions = new List<Caption>();
+            await foreach (var c in pipeline.RunAsync(clip.StreamAsync(TimeSpan.FromSeconds(chunk))))
+            {
+                captions.Add(c);
+            }
+            var finals = captions.Where(c => c.IsFinal).ToList();
+            Assert.Equal(transcript.Segments.Select(s => (s.Start, s.End, s.Text)), finals.Select(c => (c.Start, c.End, c.Text)));
+            Assert.Equal(transcript.Segments.Select(s => s.Tokens), finals.Select(c => c.Tokens));
+            foreach (var final in finals)
+            {
+                // Partials and the final of one utterance, in stream order: no gap of more than 1 s of stream time
+                // (plus one chunk and one VAD window of granularity) from the first partial to the final.
+                var events = captions.Where(c => c.Utterance == final.Utterance).ToList();
+                Assert.Same(final, events[^1]);
+                Assert.True(events.Count >= 2, $"utterance {final.Utterance} ({final.Start}-{final.End} s) had no partial caption");
+                Assert.True(events[0].DecidedAt - final.Start <= 1.0 + chunk + 0.032 + 1e-6, $"first partial at {events[0].DecidedAt} s, utterance from {final.Start} s");
+                for (int i = 1; i < events.Count; i++)
+                {
+                    double gap = events[i].DecidedAt - events[i - 1].DecidedAt;
+                    Assert.True(gap <= 1.0 + chunk + 0.032 + 1e-6, $"chunk {chunk}: captions at {events[i - 1].DecidedAt} and {events[i].DecidedAt} s");
+                }
+                Assert.All(events[..^1], p => Assert.False(p.IsFinal));
+                Assert.All(events[..^1], p => Assert.Equal(final.Start, p.Start));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Pipeline_SlowConsumer_StopsPullingTheSource_AndCancellationEndsIt()
+    {
+        // 60 s of continuous "video" (no audio: no VAD, windows with a partial every second): far more work than the queues hold.
+        var crops = new GrayFrames(new byte[MouthRoi.CropSize * MouthRoi.CropSize], 1, MouthRoi.CropSize, MouthRoi.CropSize);
+        int pulled = 0;
+        async IAsyncEnumerable<MediaChunk> Source([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token = default)
+        {
+            for (int frame = 0; frame < 60 * 25; frame++)
+            {
+                token.ThrowIfCancellationRequested();
+                Interlocked.Increment(ref pulled);
+                yield return new VideoChunk(TimeSpan.FromSeconds(frame / 25.0), crops);
+                await Task.Yield();
+            }
+        }
+        using var models = Load();
+        var pipeline = new AvsrPipeline(models, AvsrTask.Vsr, new MediaStreams(false, true), new AvsrPipelineOptions
+        {
+            Recognition = new RecognitionOptions { Beams = 1, MaxNewTokens = 4 },
+        });
+        using var cts = new CancellationTokenSource();
+        await using var captions = pipeline.RunAsync(Source(), cts.Token).GetAsyncEnumerator();
+        Assert.True(await captions.MoveNextAsync());
+        // Stop reading. The stages fill their bounded queues and the source stops being pulled.
+        int last = -1;
+        for (int i = 0; i < 200 && Volatile.Read(ref pulled) != last; i++)
+        {
+            last = Volatile.Read(ref pulled);
+            await Task.Delay(300);
+        }
+        output.WriteLine($"source pulled {last} of {60 * 25} frames after the consumer took one caption");
+        // Four queues of 2 plus one item in each stage: about 13 partials (one per second of stream) ahead of the consumer.
+        Assert.True(last < 20 * 25, $"the source was pulled {last} frames ahead of a consumer that took one caption");
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            while (await captions.MoveNextAsync())
+            {
+            }
+        });
+    }
+
+    [Fact]
+    public void Decoder_ReusedForAShortThenALongPrompt_GrowsItsContext()
+    {
+        // The pipeline's partials grow one utterance's prompt second by second through one decoder.
+        using var models = Load();
+        var rng = new Random(5);
+        FloatMatrix Rows(int n)
+        {
+            var m = new FloatMatrix(n, models.DecoderModel.InputWidth);
+            for (int i = 0; i < m.Data.Length; i++)
+            {
+                m.Data[i] = (float)(rng.NextDouble() - 0.5);
+            }
+            return m;
+        }
+        foreach (int n in new[] { 12, 200, 40, 700 })
+        {
+            var prompt = DecoderPrompt.ForAvsr(models.DecoderModel, AvsrTask.Vsr, null, Rows(n));
+            var result = models.Decoder.Generate(prompt, new GenerationOptions { MaxNewTokens = 3, StopAtEndOfGeneration = false });
+            Assert.Equal(3, result.Tokens.Length);
+            Assert.Equal(prompt.Length, result.Timings.PromptPositions);
+        }
+    }
+
+    [Fact]
+    public async Task Pipeline_BadChunks_SurfaceAsClearErrors()
+    {
+        using var models = Load();
+        async IAsyncEnumerable<MediaChunk> Wrong()
+        {
+            yield return new VideoChunk(TimeSpan.Zero, new GrayFrames(new byte[64 * 64], 1, 64, 64));
+            await Task.Yield();
+        }
+        var pipeline = new AvsrPipeline(models, AvsrTask.Vsr, new MediaStreams(false, true));
+        var e = await Assert.ThrowsAsync<EdgeAvsrException>(async () =>
+        {
+            await foreach (var _ in pipeline.RunAsync(Wrong()))
+            {
+            }
+        });
+        Has("holds 64x64 frames; the pipeline takes 96x96 mouth crops", e.Message);
+        Assert.Throws<EdgeAvsrException>(() => new AvsrPipeline(models, AvsrTask.Avsr, new MediaStreams(true, false)));
+    }
+}
