@@ -6,7 +6,8 @@
 #    checkpoint in the authors' key layout with its training config and base HF Llama-3.2-1B-shaped directory
 #    (`edgeavsr-quantize synthetic-checkpoint --size 1b`), and two packs (`edgeavsr-quantize pack`, projector int8,
 #    LLM q4_k_m and q8_0).
-# 2. Makes a ~10 s clip of four sentences (9.9 s) (Models/media/make_clip.py: espeak-ng speech + a mouth video, H.264/AAC MP4).
+# 2. Makes a ~10 s clip of four sentences (10.0 s; pauses of 0.15 s, shorter than the 400 ms that ends an utterance,
+#    so transcribe keeps it as one segment) (Models/media/make_clip.py: espeak-ng speech + a mouth video, H.264/AAC MP4).
 # 3. Runs `edgeavsr transcribe --model PACK --input CLIP --format json` for each pack under /usr/bin/time and prints
 #    a table (tools/bench-e2e/table.py): per-stage ms, RTF, peak memory, file sizes, q4_k_m / q8_0 ratios.
 # Expects a Release build (build.sh's bench verb builds first). Nothing here runs in `./build.sh test`.
@@ -16,14 +17,18 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CONFIG=${CONFIG:-Release}
 SEED=7
 THREADS=$(nproc)
+BEAMS=
 TYPES=(q4_k_m q8_0)
 while [ $# -gt 0 ]; do
   case "$1" in
     --seed) SEED=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
-    *) echo "bench e2e: unknown argument '$1' (use --seed N, --threads N)" >&2; exit 2 ;;
+    --beams) BEAMS=$2; shift 2 ;;
+    *) echo "bench e2e: unknown argument '$1' (use --seed N, --threads N, --beams B)" >&2; exit 2 ;;
   esac
 done
+# Results of one configuration go to files tagged with it (transcribe-TAG-TYPE.*): the pack's beams unless --beams.
+TAG=beams-${BEAMS:-pack}
 
 WORK="$ROOT/artifacts/bench-1b/seed-$SEED"
 QUANTIZE=(dotnet "$ROOT/Quantize/EdgeAvsr.Quantize.Cli/bin/$CONFIG/net10.0/edgeavsr-quantize.dll")
@@ -79,8 +84,8 @@ done
 
 if [ ! -f clip.mp4 ]; then
   log "making the ~10 s clip"
-  "$PY" "$ROOT/Models/media/make_clip.py" --seed "$SEED" --gap 0.4 --lead 0.3 \
-    --text "the edge device transcribes speech" \
+  "$PY" "$ROOT/Models/media/make_clip.py" --seed "$SEED" --gap 0.15 --lead 0.3 \
+    --text "the edge device transcribes speech and video" \
     --text "we watch the lips of the speaker" \
     --text "this small model runs here" \
     --text "four sentences make ten seconds" \
@@ -89,10 +94,11 @@ if [ ! -f clip.mp4 ]; then
 fi
 
 for t in "${TYPES[@]}"; do
-  log "transcribing with pack-$t ($THREADS threads)"
-  uptime >"load-$t.txt"
-  timed "transcribe-$t" "${EDGEAVSR[@]}" transcribe --model "pack-$t" --input clip.mp4 --format json
-  uptime >>"load-$t.txt"
+  log "transcribing with pack-$t ($THREADS threads, beams ${BEAMS:-of the pack})"
+  uptime >"load-$TAG-$t.txt"
+  timed "transcribe-$TAG-$t" "${EDGEAVSR[@]}" transcribe --model "pack-$t" --input clip.mp4 --format json \
+    --threads "$THREADS" ${BEAMS:+--beams "$BEAMS"} --verbose
+  uptime >>"load-$TAG-$t.txt"
 done
 
-"$PY" "$ROOT/tools/bench-e2e/table.py" "$WORK" "${TYPES[@]}"
+"$PY" "$ROOT/tools/bench-e2e/table.py" "$WORK" "$TAG" "${TYPES[@]}"

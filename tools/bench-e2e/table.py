@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Prints the end-to-end benchmark table from the files tools/bench-e2e/run.sh leaves in WORK.
 
-    table.py WORK TYPE [TYPE...]     (the first two types are compared as TYPE1 / TYPE2)
+    table.py WORK TAG TYPE [TYPE...]     (the first two types are compared as TYPE1 / TYPE2)
 
-Per type it reads transcribe-TYPE.out (`edgeavsr transcribe --format json`), transcribe-TYPE.time (GNU time:
-wall seconds, max RSS KiB), pack-TYPE/manifest.json (file sizes), pack-TYPE.time (pack build), load-TYPE.txt.
+Per type it reads transcribe-TAG-TYPE.out (`edgeavsr transcribe --format json`), transcribe-TAG-TYPE.time (GNU
+time: wall seconds, max RSS KiB), pack-TYPE/manifest.json (file sizes), pack-TYPE.time (pack build),
+load-TAG-TYPE.txt.
 Then the Jetson Orin figures the same byte and FLOP counts imply (estimates; shared/docs/performance-anchors.md).
 """
 import json
@@ -26,17 +27,17 @@ def read(path):
         return f.read()
 
 
-def load(work, t):
+def load(work, tag, t):
     r = {"type": t}
-    r["json"] = json.loads(read(os.path.join(work, f"transcribe-{t}.out")))
-    wall, rss = read(os.path.join(work, f"transcribe-{t}.time")).split()[-2:]
+    r["json"] = json.loads(read(os.path.join(work, f"transcribe-{tag}-{t}.out")))
+    wall, rss = read(os.path.join(work, f"transcribe-{tag}-{t}.time")).split()[-2:]
     r["wall_s"], r["max_rss"] = float(wall), int(rss) * 1024
     manifest = json.loads(read(os.path.join(work, f"pack-{t}", "manifest.json")))
     r["files"] = {f["path"]: f["bytes"] for f in manifest["files"]}
     r["decoder_bytes"] = r["files"][manifest["decoder"]["file"]]
     pack_time = os.path.join(work, f"pack-{t}.time")
     r["pack_s"] = float(read(pack_time).split()[-2]) if os.path.exists(pack_time) else None
-    load_file = os.path.join(work, f"load-{t}.txt")
+    load_file = os.path.join(work, f"load-{tag}-{t}.txt")
     r["load"] = [line.split("load average:")[-1].strip() for line in read(load_file).splitlines()] if os.path.exists(load_file) else []
     return r
 
@@ -54,14 +55,14 @@ def mib(b):
 
 
 def main():
-    if len(sys.argv) < 3:
+    if len(sys.argv) < 4:
         raise SystemExit(__doc__)
-    work, types = sys.argv[1], sys.argv[2:]
-    runs = [load(work, t) for t in types]
+    work, tag, types = sys.argv[1], sys.argv[2], sys.argv[3:]
+    runs = [load(work, tag, t) for t in types]
     a, b = runs[0], runs[1] if len(runs) > 1 else None
     j0 = a["json"]
     dur = float(j0["duration_seconds"])
-    print(f"clip: {dur:.2f} s, task {j0.get('task')}; machine: {os.cpu_count()} logical cores, shared (load averages below)")
+    print(f"{tag}; clip: {dur:.2f} s, task {j0.get('task')}; machine: {os.cpu_count()} logical cores, shared (load averages below)")
     for r in runs:
         texts = " | ".join(s.get("text", "") for s in r["json"].get("segments", []))
         print(f"  {r['type']}: load {' -> '.join(r['load'])}; text: {texts!r}")
@@ -86,10 +87,12 @@ def main():
                      for s in r["json"].get("segments", []))
         g = r["json"]["timings_ms"].get("generation")
         gen.append((tokens, g))
+    row("segments (VAD utterances)", [len(r["json"].get("segments", [])) for r in runs], lambda v: str(v), cmp=False)
     row("generated tokens", [t for t, _ in gen], lambda v: str(v), cmp=False)
     row("generation tokens/s", [t / (g / 1000) if g else None for t, g in gen], lambda v: f"{v:.2f}" if v else "-")
     row("peak memory (reported by transcribe)", [r["json"].get("peak_memory_bytes") for r in runs], lambda v: mib(v) if v else "-")
     row("max RSS (GNU time)", [r["max_rss"] for r in runs], mib)
+    row("pack load ms", [r["json"].get("load_ms") for r in runs], ms)
     row("process wall s (incl. loading)", [r["wall_s"] for r in runs], lambda v: f"{v:.1f}")
     row("decoder GGUF", [r["decoder_bytes"] for r in runs], mib)
     row("pack (all files)", [sum(r["files"].values()) for r in runs], mib)
