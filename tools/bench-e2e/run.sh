@@ -18,16 +18,19 @@ CONFIG=${CONFIG:-Release}
 SEED=7
 THREADS=$(nproc)
 BEAMS=
+REPS=1
 TYPES=(q4_k_m q8_0)
 while [ $# -gt 0 ]; do
   case "$1" in
     --seed) SEED=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --beams) BEAMS=$2; shift 2 ;;
-    *) echo "bench e2e: unknown argument '$1' (use --seed N, --threads N, --beams B)" >&2; exit 2 ;;
+    --reps) REPS=$2; shift 2 ;;
+    *) echo "bench e2e: unknown argument '$1' (use --seed N, --threads N, --beams B, --reps R)" >&2; exit 2 ;;
   esac
 done
-# Results of one configuration go to files tagged with it (transcribe-TAG-TYPE.*): the pack's beams unless --beams.
+# Results of one configuration go to files tagged with it (transcribe-TAG-TYPE-rN.*): the pack's beams unless --beams.
+# With --reps R the packs alternate (q4_k_m, q8_0, q4_k_m, ...) so load changes on the shared machine hit both.
 TAG=beams-${BEAMS:-pack}
 
 WORK="$ROOT/artifacts/bench-1b/seed-$SEED"
@@ -93,12 +96,15 @@ if [ ! -f clip.mp4 ]; then
   mv clip.tmp.mp4 clip.mp4
 fi
 
-for t in "${TYPES[@]}"; do
-  log "transcribing with pack-$t ($THREADS threads, beams ${BEAMS:-of the pack})"
-  uptime >"load-$TAG-$t.txt"
-  timed "transcribe-$TAG-$t" "${EDGEAVSR[@]}" transcribe --model "pack-$t" --input clip.mp4 --format json \
-    --threads "$THREADS" ${BEAMS:+--beams "$BEAMS"} --verbose
-  uptime >>"load-$TAG-$t.txt"
+rm -f transcribe-"$TAG"-* load-"$TAG"-*
+for ((r = 1; r <= REPS; r++)); do
+  for t in "${TYPES[@]}"; do
+    log "transcribing with pack-$t ($THREADS threads, beams ${BEAMS:-of the pack}, round $r of $REPS)"
+    uptime >"load-$TAG-$t-r$r.txt"
+    timed "transcribe-$TAG-$t-r$r" "${EDGEAVSR[@]}" transcribe --model "pack-$t" --input clip.mp4 --format json \
+      --threads "$THREADS" ${BEAMS:+--beams "$BEAMS"} --verbose
+    uptime >>"load-$TAG-$t-r$r.txt"
+  done
 done
 
 "$PY" "$ROOT/tools/bench-e2e/table.py" "$WORK" "$TAG" "${TYPES[@]}"
