@@ -149,6 +149,7 @@ case "$verb" in
   bench)
     build
     what=${1:-projector}; shift || true
+    [ "$what" = e2e ] && exec tools/bench-e2e/run.sh "$@"
     dotnet "Runtime/EdgeAvsr.Cli/bin/$CONFIG/net10.0/edgeavsr.dll" bench "$what" "$@"
     ;;
   publish) setup; publish ;;

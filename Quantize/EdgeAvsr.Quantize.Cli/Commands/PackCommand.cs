@@ -10,7 +10,7 @@ namespace EdgeAvsr.Quantize.Cli.Commands;
 
 /// <summary>
 /// <c>edgeavsr-quantize pack</c>: trained checkpoint to a model pack (docs/model-pack.md); and
-/// <c>edgeavsr-quantize synthetic-checkpoint</c>: a seeded tiny checkpoint and its training config for tests.
+/// <c>edgeavsr-quantize synthetic-checkpoint</c>: a seeded checkpoint (tiny for tests, 1b for benchmarks) and its training config.
 /// </summary>
 internal static class PackCommand
 {
@@ -63,21 +63,22 @@ internal static class PackCommand
 
     public static Command CreateSynthetic()
     {
-        var audio = new Option<string>("--audio-encoder-weights") { Description = "export_encoder.py --arch whisper --size tiny --save-weights output", Required = true };
-        var video = new Option<string>("--video-encoder-weights") { Description = "export_encoder.py --arch avhubert --size tiny --save-weights output", Required = true };
+        var size = new Option<string>("--size") { Description = "tiny (tests) | 1b (Llama-3.2-1B + Whisper-medium + AV-HuBERT Large widths, E 4, k 2; for benchmarks)", DefaultValueFactory = _ => "tiny" };
+        var audio = new Option<string>("--audio-encoder-weights") { Description = "export_encoder.py --arch whisper --size tiny|medium --save-weights output", Required = true };
+        var video = new Option<string>("--video-encoder-weights") { Description = "export_encoder.py --arch avhubert --size tiny|large --save-weights output", Required = true };
         var seed = new Option<int>("--seed") { Description = "Seed of the LLM and projector weights", DefaultValueFactory = _ => 7 };
         var layout = new Option<string>("--layout") { Description = "jejr | dejr | dedr", DefaultValueFactory = _ => "dedr" };
         var output = new Option<string>("--out") { Description = "Checkpoint to write (.safetensors)", Required = true };
         var trainConfig = new Option<string>("--train-config") { Description = "Training-arguments JSON to write beside it", Required = true };
         var hf = new Option<string>("--hf") { Description = "Folder to write the base Hugging Face Llama into", Required = true };
-        var command = new Command("synthetic-checkpoint", "Write a seeded tiny Llama-SMoP checkpoint (authors' key layout), its training config and base HF model");
-        foreach (var o in new Option[] { audio, video, seed, layout, output, trainConfig, hf })
+        var command = new Command("synthetic-checkpoint", "Write a seeded Llama-SMoP checkpoint (authors' key layout, tiny or 1B sizes), its training config and base HF model");
+        foreach (var o in new Option[] { size, audio, video, seed, layout, output, trainConfig, hf })
         {
             command.Options.Add(o);
         }
         command.SetAction(p => QuantizeCliAction.Run(() =>
         {
-            var spec = SyntheticCheckpointSpec.Tiny(p.GetValue(seed)) with
+            var spec = SyntheticCheckpointSpec.ForSize(p.GetValue(size)!, p.GetValue(seed)) with
             {
                 Layout = SmopNames.ParseLayout(p.GetValue(layout)!, "--layout"),
                 AudioEncoderWeights = p.GetValue(audio),

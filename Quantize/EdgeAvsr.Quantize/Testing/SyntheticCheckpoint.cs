@@ -48,14 +48,44 @@ public sealed record SyntheticCheckpointSpec
 
     /// <summary>The tiny test size: the tiny Llama (d=256), tiny encoders (D=64), 4 experts, top-2, hidden 128.</summary>
     public static SyntheticCheckpointSpec Tiny(int seed = 7) => new() { Llama = new TinyLlamaSpec { Seed = seed + 24 }, Seed = seed };
+
+    /// <summary>
+    /// The released Llama-SMoP 1B sizes: Llama-3.2-1B (<see cref="TinyLlamaGenerator.Llama32OneB"/>: hidden 2048, 16 layers,
+    /// 32 heads / 8 KV heads, FFN 8192, a 128000 + 256 token byte-level BPE, tied embeddings, llama3 RoPE scaling, BF16),
+    /// LoRA reduction 32 / alpha 4 (inner dim 64, <c>lora_up_V</c> out 512 = hidden/4), DEDR SMoP with 4 experts, top-2,
+    /// D 1024 (Whisper-medium, AV-HuBERT Large), I 2048, d 2048, pooling audio 4 / video 2.
+    /// </summary>
+    public static SyntheticCheckpointSpec OneB(int seed = 7) => new()
+    {
+        Llama = TinyLlamaGenerator.Llama32OneB(seed + 24),
+        Seed = seed,
+        AudioDim = 1024,
+        VideoDim = 1024,
+        IntermediateSize = 2048,
+        Experts = 4,
+        TopK = 2,
+        AudioPool = 4,
+        VideoPool = 2,
+        Rank = 32,
+        Alpha = 4,
+    };
+
+    /// <summary>A named size: <c>tiny</c> (tests) or <c>1b</c> (benchmarks).</summary>
+    public static SyntheticCheckpointSpec ForSize(string size, int seed) => size switch
+    {
+        "tiny" => Tiny(seed),
+        "1b" => OneB(seed),
+        _ => throw new EdgeAvsrException($"--size '{size}' is not tiny or 1b"),
+    };
 }
 
 /// <summary>
-/// A seeded Llama-SMoP checkpoint in the authors' key layout, as one safetensors state dict: <c>llm.*</c> (the tiny
+/// A seeded Llama-SMoP checkpoint in the authors' key layout, as one safetensors state dict: <c>llm.*</c> (the
 /// Llama with its embedding and head grown by the five AVSR tokens, and LoRA <c>lora_{down,up}_{Q,V}</c> on every
-/// layer, from <see cref="TinyLlamaGenerator.WriteAvsrCheckpoint"/>), the SMoP projector keys (from
-/// <see cref="SyntheticProjector"/>), and <c>audio_encoder.*</c> / <c>video_encoder.*</c> copied from the encoder
-/// exporter's weights. <see cref="TrainConfigFor"/> gives the matching training arguments.
+/// layer, from <see cref="TinyLlamaGenerator.AddAvsrLlmTensors"/>; BF16 when the Llama spec is), the SMoP projector
+/// keys (from <see cref="SyntheticProjector"/>), and <c>audio_encoder.*</c> / <c>video_encoder.*</c> copied from the
+/// encoder exporter's weights. <see cref="TrainConfigFor"/> gives the matching training arguments. The file is
+/// streamed: one generated tensor in memory at a time (the largest, the 1B embedding, is 1 GB as float32).
 /// </summary>
 public static class SyntheticCheckpoint
 {
@@ -72,13 +102,13 @@ public static class SyntheticCheckpoint
         {
             TinyLlamaGenerator.WriteModel(hfDirectory, spec.Llama);
         }
-        string scratch = Path.Combine(Path.GetTempPath(), "edgeavsr-synthetic-" + Guid.NewGuid().ToString("N"));
+        string full = Path.GetFullPath(path);
+        string scratch = Path.Combine(Path.GetDirectoryName(full) ?? ".", ".edgeavsr-synthetic-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(scratch);
+        var open = new List<SafetensorsFile>();
         try
         {
-            string llm = Path.Combine(scratch, "llm.safetensors");
             string projector = Path.Combine(scratch, "projector.safetensors");
-            TinyLlamaGenerator.WriteAvsrCheckpoint(llm, spec.Llama, spec.Rank, spec.Alpha);
             SyntheticProjector.Write(projector, new SyntheticProjectorSpec
             {
                 Layout = spec.Layout,
@@ -91,21 +121,25 @@ public static class SyntheticCheckpoint
                 Video = config.UsesVideo,
                 Seed = spec.Seed,
             });
-            var writer = new SafetensorsWriter();
-            Copy(writer, llm, "llm.");
-            Copy(writer, projector, "");
+            var writer = new SafetensorsStreamWriter();
+            TinyLlamaGenerator.AddAvsrLlmTensors(writer, spec.Llama, spec.Rank, loraScale: 1.0, spec.Llama.Bf16 ? TensorDType.BF16 : TensorDType.F32);
+            Copy(writer, open, projector, "");
             if (config.UsesAudio)
             {
-                Copy(writer, spec.AudioEncoderWeights!, "audio_encoder.");
+                Copy(writer, open, spec.AudioEncoderWeights!, "audio_encoder.");
             }
             if (config.UsesVideo)
             {
-                Copy(writer, spec.VideoEncoderWeights!, "video_encoder.");
+                Copy(writer, open, spec.VideoEncoderWeights!, "video_encoder.");
             }
-            writer.Write(path);
+            writer.Write(full);
         }
         finally
         {
+            foreach (var f in open)
+            {
+                f.Dispose();
+            }
             Directory.Delete(scratch, recursive: true);
         }
     }
@@ -140,15 +174,16 @@ public static class SyntheticCheckpoint
         };
     }
 
-    private static void Copy(SafetensorsWriter writer, string path, string prefix)
+    private static void Copy(SafetensorsStreamWriter writer, List<SafetensorsFile> open, string path, string prefix)
     {
-        using var file = SafetensorsFile.Open(path);
+        var file = SafetensorsFile.Open(path);
+        open.Add(file);
         int copied = 0;
         foreach (var t in file.Tensors.Values.OrderBy(t => t.FileOffset))
         {
             if (t.Name.StartsWith(prefix, StringComparison.Ordinal))
             {
-                writer.Add(t.Name, t.DType, t.Shape, file.ReadRaw(t));
+                writer.AddCopy(file, t);
                 copied++;
             }
         }

@@ -37,6 +37,15 @@ public sealed record TinyLlamaSpec
     /// <summary>config.json vocab_size; when larger than the learned tokenizer, the rest are unused [PAD] rows (as in padded real vocabularies).</summary>
     public int? VocabSize { get; init; }
 
+    /// <summary>
+    /// Regular (non-special) tokens of the tokenizer: after the 256 bytes and the merges learned from the corpus,
+    /// seeded synthetic merges of letter tokens fill the vocabulary up to this many (Llama 3: 128000). Null: learned only.
+    /// </summary>
+    public int? RegularTokens { get; init; }
+
+    /// <summary>Special tokens after the regular ones: the six Llama-3 names, then <c>&lt;|reserved_special_token_N|&gt;</c> (Llama 3: 256).</summary>
+    public int SpecialTokenCount { get; init; } = 6;
+
     public int HeadDim => HiddenSize / Heads;
 
     public int KvWidth => KvHeads * HeadDim;
@@ -60,6 +69,32 @@ public static class TinyLlamaGenerator
     /// <summary>The special tokens, in id order after the learned vocabulary (Llama-3 names).</summary>
     public static readonly string[] SpecialTokens =
         ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"];
+
+    /// <summary>Longest synthetic filler token, in byte-level characters.</summary>
+    private const int MaxFillerLength = 12;
+
+    /// <summary>The special tokens of <paramref name="spec"/>: <see cref="SpecialTokens"/>, then reserved ones up to <see cref="TinyLlamaSpec.SpecialTokenCount"/>.</summary>
+    public static IReadOnlyList<string> SpecialTokensFor(TinyLlamaSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.SpecialTokenCount < SpecialTokens.Length)
+        {
+            throw new ArgumentException($"SpecialTokenCount {spec.SpecialTokenCount} is below the {SpecialTokens.Length} named special tokens", nameof(spec));
+        }
+        var list = new List<string>(SpecialTokens);
+        for (int i = 1; list.Count < spec.SpecialTokenCount; i++)
+        {
+            list.Add($"<|reserved_special_token_{i}|>");
+        }
+        return list;
+    }
+
+    /// <summary>config.json's vocab_size for <paramref name="spec"/>: regular + special tokens, or <see cref="TinyLlamaSpec.VocabSize"/> when larger.</summary>
+    public static int VocabSizeOf(TinyLlamaSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return Math.Max(BuildVocabulary(spec).Vocab.Count + spec.SpecialTokenCount, spec.VocabSize ?? 0);
+    }
 
     private const string ChatTemplate = "{{ bos_token }}{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim + '<|eot_id|>' }}{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}";
 
@@ -97,11 +132,21 @@ public static class TinyLlamaGenerator
     {
         ArgumentNullException.ThrowIfNull(spec);
         Directory.CreateDirectory(directory);
-        var (vocab, merges) = BuildVocabulary(spec);
-        int vocabSize = Math.Max(vocab.Count + SpecialTokens.Length, spec.VocabSize ?? 0);
-        WriteTokenizer(directory, vocab, merges);
-        WriteConfig(directory, spec, vocabSize);
+        int vocabSize = WriteTokenizerFiles(directory, spec);
         WriteWeights(directory, spec, vocabSize);
+        return vocabSize;
+    }
+
+    /// <summary>Writes tokenizer.json, tokenizer_config.json and config.json (no weights); returns the vocabulary size.</summary>
+    public static int WriteTokenizerFiles(string directory, TinyLlamaSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        Directory.CreateDirectory(directory);
+        var (vocab, merges) = BuildVocabulary(spec);
+        var specials = SpecialTokensFor(spec);
+        int vocabSize = Math.Max(vocab.Count + specials.Count, spec.VocabSize ?? 0);
+        WriteTokenizer(directory, vocab, merges, specials);
+        WriteConfig(directory, spec, vocabSize, bos: vocab.Count);
         return vocabSize;
     }
 
@@ -125,10 +170,63 @@ public static class TinyLlamaGenerator
                 vocab.Add(l + r);
             }
         }
+        if (spec.RegularTokens is int target)
+        {
+            if (target < vocab.Count)
+            {
+                throw new ArgumentException($"RegularTokens {target} is below the {vocab.Count} byte and learned tokens", nameof(spec));
+            }
+            FillWithSyntheticMerges(vocab, seen, merges, target, spec.Seed);
+        }
         return (vocab, merges);
     }
 
-    private static void WriteTokenizer(string directory, List<string> vocab, List<string> merges)
+    /// <summary>
+    /// Grows a byte-level BPE vocabulary to <paramref name="target"/> tokens with seeded merges: each joins an
+    /// existing letter token (optionally space-led, 'Ġ') and a short letter token without a space, so every merge's
+    /// parts exist before it, every merge makes a new token, and merge order is rank order, as a trained BPE's.
+    /// </summary>
+    private static void FillWithSyntheticMerges(List<string> vocab, HashSet<string> seen, List<string> merges, int target, int seed)
+    {
+        char space = ByteLevelBpe.ByteToChar((byte)' ');
+        static bool Letters(string t, int from)
+        {
+            if (t.Length <= from)
+            {
+                return false;
+            }
+            for (int i = from; i < t.Length; i++)
+            {
+                if (t[i] is not ((>= 'a' and <= 'z') or (>= 'A' and <= 'Z')))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+        var lefts = vocab.Where(t => Letters(t, 0) || t[0] == space && Letters(t, 1)).ToList();
+        var rights = vocab.Where(t => Letters(t, 0) && t.Length <= 3).ToList();
+        var rng = new Random(unchecked(seed * 31 + 101));
+        while (vocab.Count < target)
+        {
+            string left = lefts[rng.Next(lefts.Count)];
+            string right = rights[rng.Next(rights.Count)];
+            string token = left + right;
+            if (token.Length > MaxFillerLength || !seen.Add(token))
+            {
+                continue;
+            }
+            merges.Add(left + " " + right);
+            vocab.Add(token);
+            lefts.Add(token);
+            if (token.Length <= 3 && token[0] != space)
+            {
+                rights.Add(token);
+            }
+        }
+    }
+
+    private static void WriteTokenizer(string directory, List<string> vocab, List<string> merges, IReadOnlyList<string> specials)
     {
         int bos = vocab.Count, eos = vocab.Count + 1;
         WriteJson(Path.Combine(directory, "tokenizer.json"), w =>
@@ -138,11 +236,11 @@ public static class TinyLlamaGenerator
             w.WriteNull("truncation");
             w.WriteNull("padding");
             w.WriteStartArray("added_tokens");
-            for (int i = 0; i < SpecialTokens.Length; i++)
+            for (int i = 0; i < specials.Count; i++)
             {
                 w.WriteStartObject();
                 w.WriteNumber("id", vocab.Count + i);
-                w.WriteString("content", SpecialTokens[i]);
+                w.WriteString("content", specials[i]);
                 w.WriteBoolean("single_word", false);
                 w.WriteBoolean("lstrip", false);
                 w.WriteBoolean("rstrip", false);
@@ -176,7 +274,7 @@ public static class TinyLlamaGenerator
             w.WriteStartArray("single");
             w.WriteStartObject();
             w.WriteStartObject("SpecialToken");
-            w.WriteString("id", SpecialTokens[0]);
+            w.WriteString("id", specials[0]);
             w.WriteNumber("type_id", 0);
             w.WriteEndObject();
             w.WriteEndObject();
@@ -188,13 +286,13 @@ public static class TinyLlamaGenerator
             w.WriteEndObject();
             w.WriteEndArray();
             w.WriteStartObject("special_tokens");
-            w.WriteStartObject(SpecialTokens[0]);
-            w.WriteString("id", SpecialTokens[0]);
+            w.WriteStartObject(specials[0]);
+            w.WriteString("id", specials[0]);
             w.WriteStartArray("ids");
             w.WriteNumberValue(bos);
             w.WriteEndArray();
             w.WriteStartArray("tokens");
-            w.WriteStringValue(SpecialTokens[0]);
+            w.WriteStringValue(specials[0]);
             w.WriteEndArray();
             w.WriteEndObject();
             w.WriteEndObject();
@@ -233,10 +331,10 @@ public static class TinyLlamaGenerator
         {
             w.WriteStartObject();
             w.WriteStartObject("added_tokens_decoder");
-            for (int i = 0; i < SpecialTokens.Length; i++)
+            for (int i = 0; i < specials.Count; i++)
             {
                 w.WriteStartObject((vocab.Count + i).ToString(System.Globalization.CultureInfo.InvariantCulture));
-                w.WriteString("content", SpecialTokens[i]);
+                w.WriteString("content", specials[i]);
                 w.WriteBoolean("lstrip", false);
                 w.WriteBoolean("normalized", false);
                 w.WriteBoolean("rstrip", false);
@@ -245,8 +343,8 @@ public static class TinyLlamaGenerator
                 w.WriteEndObject();
             }
             w.WriteEndObject();
-            w.WriteString("bos_token", SpecialTokens[0]);
-            w.WriteString("eos_token", SpecialTokens[1]);
+            w.WriteString("bos_token", specials[0]);
+            w.WriteString("eos_token", specials[1]);
             w.WriteString("chat_template", ChatTemplate);
             w.WriteBoolean("clean_up_tokenization_spaces", true);
             w.WriteNumber("model_max_length", 131072);
@@ -256,9 +354,8 @@ public static class TinyLlamaGenerator
         _ = eos;
     }
 
-    private static void WriteConfig(string directory, TinyLlamaSpec s, int vocabSize)
+    private static void WriteConfig(string directory, TinyLlamaSpec s, int vocabSize, int bos)
     {
-        int bos = BuildVocabulary(s).Vocab.Count;
         WriteJson(Path.Combine(directory, "config.json"), w =>
         {
             w.WriteStartObject();
@@ -337,6 +434,7 @@ public static class TinyLlamaGenerator
     {
         Seed = seed, HiddenSize = 2048, Layers = 16, Heads = 32, KvHeads = 8, IntermediateSize = 8192, VocabSize = 128256,
         MaxPositionEmbeddings = 131072, Llama3RopeScaling = true, TieWordEmbeddings = true, Bf16 = true,
+        RegularTokens = 128000, SpecialTokenCount = 256,
     };
 
     /// <summary>Seeded values of one tensor: norms near 1, matrices ~ N(0, scale/sqrt(row length)).</summary>
@@ -370,20 +468,11 @@ public static class TinyLlamaGenerator
         for (int k = 0; k < shards.Length; k++)
         {
             string file = s.Sharded ? $"model-{k + 1:D5}-of-{shards.Length:D5}.safetensors" : "model.safetensors";
-            var writer = new SafetensorsWriter();
+            var writer = new SafetensorsStreamWriter();
             writer.SetMetadata("format", "pt");
             foreach (var (name, shape) in shards[k])
             {
-                float[] values = TensorValues(s.Seed, name, shape, s.WeightScale);
-                if (s.Bf16)
-                {
-                    var bf = values.Select(TensorDTypes.SingleToBFloat16).ToArray();
-                    writer.Add(name, TensorDType.BF16, shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(bf.AsSpan()));
-                }
-                else
-                {
-                    writer.AddFloat32(name, shape, values);
-                }
+                writer.AddFloat(name, s.Bf16 ? TensorDType.BF16 : TensorDType.F32, shape, () => TensorValues(s.Seed, name, shape, s.WeightScale));
                 weightMap.Add((name, file));
             }
             writer.Write(Path.Combine(directory, file));
@@ -484,35 +573,11 @@ public static class TinyLlamaGenerator
     public static void WriteAvsrCheckpoint(string path, TinyLlamaSpec spec, int reduction = 32, double alpha = 4, string? trainConfig = null, double loraScale = 1.0)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var (vocab, _) = BuildVocabulary(spec);
-        int baseVocab = vocab.Count + SpecialTokens.Length;
-        int rows = baseVocab + 5;
-        var w = new SafetensorsWriter();
-        foreach (var (name, shape) in TensorShapes(spec, baseVocab))
-        {
-            long[] s = name is "model.embed_tokens.weight" or "lm_head.weight" ? [rows, spec.HiddenSize] : shape;
-            w.AddFloat32("llm." + name, s, TensorValues(spec.Seed, name == "model.embed_tokens.weight" || name == "lm_head.weight" ? name + ".avsr" : name, s, spec.WeightScale));
-        }
-        if (spec.TieWordEmbeddings)
-        {
-            long[] s = [rows, spec.HiddenSize];
-            w.AddFloat32("llm.lm_head.weight", s, TensorValues(spec.Seed, "model.embed_tokens.weight.avsr", s, spec.WeightScale));
-        }
-        int h = spec.HiddenSize;
-        int rank = (int)Math.Round(h / (double)reduction, MidpointRounding.ToEven);
-        for (int i = 0; i < spec.Layers; i++)
-        {
-            string p = $"llm.model.layers.{i}.self_attn.";
-            foreach (var (m, outDim) in new[] { ("Q", h), ("V", spec.KvWidth) })
-            {
-                long[] down = [rank, h], up = [outDim, rank];
-                w.AddFloat32(p + $"lora_down_{m}.weight", down, TensorValues(spec.Seed + 11, p + "down" + m, down, loraScale));
-                w.AddFloat32(p + $"lora_up_{m}.weight", up, TensorValues(spec.Seed + 11, p + "up" + m, up, loraScale));
-            }
-        }
-        long[] proj = [h, 64];
-        w.AddFloat32("audio_proj.fc1.weight", proj, TensorValues(spec.Seed, "proj", proj, 1));
-        w.AddFloat32("video_encoder.layer0.weight", [8, 8], TensorValues(spec.Seed, "enc", [8, 8], 1));
+        var w = new SafetensorsStreamWriter();
+        AddAvsrLlmTensors(w, spec, reduction, loraScale, TensorDType.F32);
+        long[] proj = [spec.HiddenSize, 64];
+        w.AddFloat("audio_proj.fc1.weight", TensorDType.F32, proj, () => TensorValues(spec.Seed, "proj", proj, 1));
+        w.AddFloat("video_encoder.layer0.weight", TensorDType.F32, [8, 8], () => TensorValues(spec.Seed, "enc", [8, 8], 1));
         w.Write(path);
         if (trainConfig is not null)
         {
@@ -524,6 +589,43 @@ public static class TinyLlamaGenerator
                 j.WriteString("llm_model", "meta-llama/Llama-3.2-1B");
                 j.WriteEndObject();
             });
+        }
+    }
+
+    /// <summary>
+    /// Declares the <c>llm.*</c> tensors of a Llama-AVSR checkpoint on <paramref name="w"/> (generated when the file is
+    /// written): the base weights of <paramref name="spec"/> with the embedding (and lm_head, also written when tied, as
+    /// the authors' state dict holds it) grown by the 5 AVSR special tokens, and LoRA <c>lora_{down,up}_{Q,V}</c> of
+    /// inner dim round(hidden/<paramref name="reduction"/>) on every layer (<c>lora_up_V</c> outputs the KV width).
+    /// </summary>
+    public static void AddAvsrLlmTensors(SafetensorsStreamWriter w, TinyLlamaSpec spec, int reduction, double loraScale, TensorDType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(spec);
+        int baseVocab = VocabSizeOf(spec);
+        int rows = baseVocab + 5;
+        foreach (var (name, shape) in TensorShapes(spec, baseVocab))
+        {
+            long[] s = name is "model.embed_tokens.weight" or "lm_head.weight" ? [rows, spec.HiddenSize] : shape;
+            string seedName = name is "model.embed_tokens.weight" or "lm_head.weight" ? name + ".avsr" : name;
+            w.AddFloat("llm." + name, dtype, s, () => TensorValues(spec.Seed, seedName, s, spec.WeightScale));
+        }
+        if (spec.TieWordEmbeddings)
+        {
+            long[] s = [rows, spec.HiddenSize];
+            w.AddFloat("llm.lm_head.weight", dtype, s, () => TensorValues(spec.Seed, "model.embed_tokens.weight.avsr", s, spec.WeightScale));
+        }
+        int h = spec.HiddenSize;
+        int rank = (int)Math.Round(h / (double)reduction, MidpointRounding.ToEven);
+        for (int i = 0; i < spec.Layers; i++)
+        {
+            string p = $"llm.model.layers.{i}.self_attn.";
+            foreach (var (m, outDim) in new[] { ("Q", h), ("V", spec.KvWidth) })
+            {
+                long[] down = [rank, h], up = [outDim, rank];
+                w.AddFloat(p + $"lora_down_{m}.weight", dtype, down, () => TensorValues(spec.Seed + 11, p + "down" + m, down, loraScale));
+                w.AddFloat(p + $"lora_up_{m}.weight", dtype, up, () => TensorValues(spec.Seed + 11, p + "up" + m, up, loraScale));
+            }
         }
     }
 
