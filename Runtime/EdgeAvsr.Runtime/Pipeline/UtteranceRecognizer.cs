@@ -12,7 +12,10 @@ public sealed record RecognitionOptions
     /// <summary>Beams for final captions (null: the pack's default). Partial captions are always greedy.</summary>
     public int? Beams { get; init; }
 
-    /// <summary>Most new tokens per utterance (null: the pack's default).</summary>
+    /// <summary>
+    /// Most new tokens per utterance. Null: the pack's default (the authors' 32, sized for LRS3 sentences), raised for
+    /// longer utterances to <see cref="UtteranceRecognizer.TokensPerSecond"/> per second, so 30 s of speech is not cut short.
+    /// </summary>
     public int? MaxNewTokens { get; init; }
 
     /// <summary>Keep the first generation step's logits of each final caption.</summary>
@@ -42,6 +45,7 @@ public sealed class UtteranceRecognizer
     private readonly RecognitionOptions _options;
     private readonly WhisperLogMel _logMel;
     private readonly string _prompt;
+    private readonly bool _scaleWithDuration;
 
     public UtteranceRecognizer(AvsrModels models, AvsrTask task, RecognitionOptions? options = null)
     {
@@ -57,6 +61,7 @@ public sealed class UtteranceRecognizer
         _logMel = new WhisperLogMel(_options.FrontEndThreads);
         Beams = _options.Beams ?? m.Decoding.Beams;
         MaxNewTokens = _options.MaxNewTokens ?? m.Decoding.MaxNewTokens;
+        _scaleWithDuration = _options.MaxNewTokens is null;
         if (Beams < 1 || MaxNewTokens < 1)
         {
             throw new EdgeAvsrException($"beams ({Beams}) and max new tokens ({MaxNewTokens}) must be at least 1");
@@ -72,6 +77,16 @@ public sealed class UtteranceRecognizer
     public int Beams { get; }
 
     public int MaxNewTokens { get; }
+
+    /// <summary>
+    /// Token budget per second of an utterance when the pack's default is used: fast read speech runs about 3.5 words
+    /// (under 5 Llama-3 tokens) a second, so 6 leaves room without letting a looping model run long.
+    /// </summary>
+    public const double TokensPerSecond = 6;
+
+    /// <summary>The new-token limit for an utterance of <paramref name="seconds"/>.</summary>
+    public int MaxNewTokensFor(double seconds) =>
+        _scaleWithDuration ? Math.Max(MaxNewTokens, (int)Math.Ceiling(TokensPerSecond * seconds)) : MaxNewTokens;
 
     /// <summary>The fewest frames a video utterance needs (one pooled token).</summary>
     public int MinVideoFrames => _models.Manifest.Projector.VideoPool;
@@ -119,7 +134,7 @@ public sealed class UtteranceRecognizer
         var result = _models.Decoder.Generate(prompt, new GenerationOptions
         {
             Beams = beams,
-            MaxNewTokens = MaxNewTokens,
+            MaxNewTokens = MaxNewTokensFor(span.End - span.Start),
             KeepFirstLogits = span.IsFinal && _options.KeepFirstLogits,
         }, cancellation: cancellation);
         int positions = result.Tokens.Length + (result.Stop == StopReason.EndOfGeneration ? 1 : 0);

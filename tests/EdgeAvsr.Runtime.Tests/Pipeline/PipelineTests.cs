@@ -349,6 +349,19 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
     }
 
     [Fact]
+    public void TokenBudget_GrowsWithTheUtterance_UnlessGivenExplicitly()
+    {
+        using var models = Load();
+        var byPack = new UtteranceRecognizer(models, AvsrTask.Avsr);
+        Assert.Equal(96, byPack.MaxNewTokens);
+        Assert.Equal(96, byPack.MaxNewTokensFor(3.0));
+        Assert.Equal(180, byPack.MaxNewTokensFor(30.0));
+        Assert.Equal(97, byPack.MaxNewTokensFor(16.1));
+        var fixedBudget = new UtteranceRecognizer(models, AvsrTask.Avsr, new RecognitionOptions { MaxNewTokens = 8 });
+        Assert.Equal(8, fixedBudget.MaxNewTokensFor(30.0));
+    }
+
+    [Fact]
     public void Decoder_ReusedForAShortThenALongPrompt_GrowsItsContext()
     {
         // The pipeline's partials grow one utterance's prompt second by second through one decoder.
