@@ -18,10 +18,12 @@ namespace EdgeAvsr.Runtime.Projector;
 /// <item>second Linear, same work items, epilogue dequantise + bias;</item>
 /// <item>LayerNorm and the weighted top-k sum per token, slots summed in order (deterministic).</item>
 /// </list>
-/// All steps are work items of one list, in dependency order, taken by the workers one at a time; an item
-/// waits only for the items it reads (an expert's second Linear waits for that expert's requantization, not
-/// for every expert), so there is one join per call rather than a barrier per step. That matters on a
-/// shared machine, where every barrier waits for the slowest, possibly descheduled, thread.
+/// Each expert's steps form a chain of small work items; a worker claims the next item of any chain whose
+/// inputs are complete (an expert's requantization waits only for that expert's first Linear), starting
+/// from its own share of the experts and moving on to the others' when its chains are done or blocked. So a
+/// worker waits only when no expert has runnable work, and there is one join per call rather than a barrier
+/// per step. That matters on a shared machine, where every barrier waits for the slowest, possibly
+/// descheduled, thread.
 /// Buffers live in a workspace reused across calls.
 /// </summary>
 internal sealed class Int8Mixture
@@ -84,7 +86,7 @@ internal sealed class Int8Mixture
         }
     }
 
-    /// <summary>One call's state: the grouping, the work list and the completion counters.</summary>
+    /// <summary>One call's state: the grouping, the work lists and the completion counters.</summary>
     private sealed class Job
     {
         private readonly Int8Mixture _owner;
@@ -97,16 +99,17 @@ internal sealed class Int8Mixture
         private readonly int _din;
         private readonly int _hidden;
         private readonly int _d;
-        private readonly Item[] _items;
-        private readonly int[] _inputChunks;
-        private readonly int[] _hiddenChunks;
-        private readonly int[] _inputDone;
-        private readonly int[] _upDone;
-        private readonly int[] _hiddenDone;
-        private readonly int _upBlocks;
-        private readonly int _downItems;
-        private int _downDone;
-        private int _next = -1;
+
+        // Per expert: its chain of items (quantize input, first Linear blocks, requantize, second Linear
+        // blocks), the next unclaimed index, and how many items of each step are done.
+        private readonly Item[][] _chains;
+        private readonly int[] _chainNext;
+        private readonly int[] _stepTotal;
+        private readonly int[] _stepDone;
+        private readonly Item[] _combine;
+        private readonly int _chainItems;
+        private int _chainDone;
+        private int _combineNext;
         private volatile bool _failed;
 
         public Job(Int8Mixture owner, Workspace ws, FloatMatrix x, int[] slotExperts, float[] slotWeights, int k, long[] counts, FloatMatrix result)
@@ -147,68 +150,63 @@ internal sealed class Int8Mixture
                 ws.RowOfSlot[s] = row;
             }
 
-            // The work list, in dependency order.
-            var items = new List<Item>();
-            _inputChunks = new int[e];
-            _hiddenChunks = new int[e];
-            _inputDone = new int[e];
-            _upDone = new int[e];
-            _hiddenDone = new int[e];
-            _upBlocks = (_hidden + ColumnBlock - 1) / ColumnBlock;
+            // The chains: an expert no token chose has none (it does not run).
+            _chains = new Item[e][];
+            _chainNext = new int[e];
+            _stepTotal = new int[e * 4];
+            _stepDone = new int[e * 4];
+            var chain = new List<Item>();
             for (int i = 0; i < e; i++)
             {
                 int n = start[i + 1] - start[i];
                 ws.Input[i].Resize(n, _din);
                 ws.Hidden[i].Resize(n, _hidden);
-                for (int r = 0; r < n; r += RowChunk, _inputChunks[i]++)
+                chain.Clear();
+                if (n > 0)
                 {
-                    items.Add(new Item(Step.QuantizeInput, i, start[i] + r, Math.Min(RowChunk, n - r)));
+                    for (int r = start[i]; r < start[i + 1]; r += RowChunk)
+                    {
+                        chain.Add(new Item(Step.QuantizeInput, i, r, Math.Min(RowChunk, start[i + 1] - r)));
+                    }
+                    for (int c0 = 0; c0 < _hidden; c0 += ColumnBlock)
+                    {
+                        chain.Add(new Item(Step.Up, i, c0, Math.Min(ColumnBlock, _hidden - c0)));
+                    }
+                    for (int r = start[i]; r < start[i + 1]; r += RowChunk)
+                    {
+                        chain.Add(new Item(Step.QuantizeHidden, i, r, Math.Min(RowChunk, start[i + 1] - r)));
+                    }
+                    for (int c0 = 0; c0 < _d; c0 += ColumnBlock)
+                    {
+                        chain.Add(new Item(Step.Down, i, c0, Math.Min(ColumnBlock, _d - c0)));
+                    }
                 }
+                foreach (var item in chain)
+                {
+                    _stepTotal[i * 4 + (int)item.Step]++;
+                }
+                _chains[i] = [.. chain];
+                _chainItems += chain.Count;
             }
-            for (int i = 0; i < e; i++)
-            {
-                if (start[i + 1] == start[i])
-                {
-                    continue; // no token chose this expert: it does not run
-                }
-                for (int c0 = 0; c0 < _hidden; c0 += ColumnBlock)
-                {
-                    items.Add(new Item(Step.Up, i, c0, Math.Min(ColumnBlock, _hidden - c0)));
-                }
-                for (int r = start[i]; r < start[i + 1]; r += RowChunk, _hiddenChunks[i]++)
-                {
-                    items.Add(new Item(Step.QuantizeHidden, i, r, Math.Min(RowChunk, start[i + 1] - r)));
-                }
-            }
-            for (int i = 0; i < e; i++)
-            {
-                if (start[i + 1] == start[i])
-                {
-                    continue;
-                }
-                for (int c0 = 0; c0 < _d; c0 += ColumnBlock, _downItems++)
-                {
-                    items.Add(new Item(Step.Down, i, c0, Math.Min(ColumnBlock, _d - c0)));
-                }
-            }
+            var combine = new List<Item>();
             for (int t = 0; t < tokens; t += RowChunk)
             {
-                items.Add(new Item(Step.Combine, 0, t, Math.Min(RowChunk, tokens - t)));
+                combine.Add(new Item(Step.Combine, 0, t, Math.Min(RowChunk, tokens - t)));
             }
-            _items = [.. items];
+            _combine = [.. combine];
         }
 
         public void Execute()
         {
-            int workers = Math.Min(_owner._threads, _items.Length);
+            int workers = Math.Min(_owner._threads, _chainItems);
             if (workers <= 1)
             {
-                Work();
+                Work(0, 1);
                 return;
             }
             try
             {
-                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ => Work());
+                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w => Work(w, workers));
             }
             catch (AggregateException ex)
             {
@@ -218,41 +216,38 @@ internal sealed class Int8Mixture
             }
         }
 
-        private void Work()
+        /// <summary>
+        /// Worker <paramref name="worker"/> of <paramref name="workers"/>: starts on its own share of the experts and
+        /// claims the next item of the first chain whose next item can run (its step's inputs are complete), so
+        /// a worker never waits while any expert has runnable work; then the combine items, once every chain is done.
+        /// </summary>
+        private void Work(int worker, int workers)
         {
             try
             {
-                int i;
-                while ((i = Interlocked.Increment(ref _next)) < _items.Length)
+                int e = _chains.Length;
+                int home = worker * e / workers;
+                var spin = default(SpinWait);
+                while (Volatile.Read(ref _chainDone) < _chainItems)
                 {
-                    var item = _items[i];
-                    int e = item.Expert;
-                    switch (item.Step)
+                    bool ran = false;
+                    for (int j = 0; j < e && !ran; j++)
                     {
-                        case Step.QuantizeInput:
-                            QuantizeRows(item.Start, item.Count, e, input: true);
-                            Interlocked.Increment(ref _inputDone[e]);
-                            break;
-                        case Step.Up:
-                            WaitFor(ref _inputDone[e], _inputChunks[e]);
-                            Up(e, item.Start, item.Count);
-                            Interlocked.Increment(ref _upDone[e]);
-                            break;
-                        case Step.QuantizeHidden:
-                            WaitFor(ref _upDone[e], _upBlocks);
-                            QuantizeRows(item.Start, item.Count, e, input: false);
-                            Interlocked.Increment(ref _hiddenDone[e]);
-                            break;
-                        case Step.Down:
-                            WaitFor(ref _hiddenDone[e], _hiddenChunks[e]);
-                            Down(e, item.Start, item.Count);
-                            Interlocked.Increment(ref _downDone);
-                            break;
-                        default:
-                            WaitFor(ref _downDone, _downItems);
-                            Combine(item.Start, item.Count);
-                            break;
+                        ran = TryRunNext((home + j) % e);
                     }
+                    if (ran)
+                    {
+                        spin = default;
+                    }
+                    else
+                    {
+                        Wait(ref spin);
+                    }
+                }
+                int c;
+                while ((c = Interlocked.Increment(ref _combineNext) - 1) < _combine.Length)
+                {
+                    Combine(_combine[c].Start, _combine[c].Count);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -262,17 +257,64 @@ internal sealed class Int8Mixture
             }
         }
 
-        private void WaitFor(ref int counter, int target)
+        private bool TryRunNext(int e)
         {
-            var spin = default(SpinWait);
-            while (Volatile.Read(ref counter) < target)
+            var chain = _chains[e];
+            while (true)
             {
-                if (_failed)
+                int next = Volatile.Read(ref _chainNext[e]);
+                if (next >= chain.Length)
                 {
-                    throw new OperationCanceledException("another projector work item failed");
+                    return false;
                 }
-                spin.SpinOnce(sleep1Threshold: -1);
+                var item = chain[next];
+                if (!Ready(item))
+                {
+                    return false;
+                }
+                if (Interlocked.CompareExchange(ref _chainNext[e], next + 1, next) == next)
+                {
+                    Run(item);
+                    Interlocked.Increment(ref _stepDone[e * 4 + (int)item.Step]);
+                    Interlocked.Increment(ref _chainDone);
+                    return true;
+                }
             }
+        }
+
+        /// <summary>Whether every item the step reads is complete: the previous step of the same expert.</summary>
+        private bool Ready(Item item)
+        {
+            int i = item.Expert * 4 + (int)item.Step;
+            return item.Step == Step.QuantizeInput || Volatile.Read(ref _stepDone[i - 1]) == _stepTotal[i - 1];
+        }
+
+        private void Run(Item item)
+        {
+            switch (item.Step)
+            {
+                case Step.QuantizeInput:
+                    QuantizeRows(item.Start, item.Count, item.Expert, input: true);
+                    break;
+                case Step.Up:
+                    Up(item.Expert, item.Start, item.Count);
+                    break;
+                case Step.QuantizeHidden:
+                    QuantizeRows(item.Start, item.Count, item.Expert, input: false);
+                    break;
+                default:
+                    Down(item.Expert, item.Start, item.Count);
+                    break;
+            }
+        }
+
+        private void Wait(ref SpinWait spin)
+        {
+            if (_failed)
+            {
+                throw new OperationCanceledException("another projector work item failed");
+            }
+            spin.SpinOnce(sleep1Threshold: -1);
         }
 
         /// <summary>Rows <c>[first, first + count)</c> of the row space, all of expert <paramref name="e"/>.</summary>

@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.X86;
 namespace EdgeAvsr.Runtime.Projector.Kernels;
 
 /// <summary>
-/// Weights for the <c>vpmaddwd</c> kernels: int8 widened to int16 and packed in panels of 16 output
+/// Weights for the <c>vpmaddwd</c> kernel: int8 widened to int16 and packed in panels of 16 output
 /// channels, <c>[panel][k/2][16][2]</c>, so one step of a panel is 64 contiguous bytes (two ymm or one zmm).
 /// k is zero-padded to even, channels to a multiple of 16.
 /// </summary>
@@ -38,7 +38,7 @@ internal sealed class Int16PairPacked : PackedInt8Matrix
 }
 
 /// <summary>
-/// Activations for the <c>vpmaddwd</c> kernels: int16, each row padded to an even length (read as int32
+/// Activations for the <c>vpmaddwd</c> kernel: int16, each row padded to an even length (read as int32
 /// pairs and broadcast), rows padded with zeros to a multiple of the kernel's tile height so the
 /// micro-kernel never needs a short tile.
 /// </summary>
@@ -92,7 +92,7 @@ internal sealed class Int16PairActivations(int rowMultiple) : PackedInt8Activati
 }
 
 /// <summary>
-/// The cache-blocked driver shared by the <c>vpmaddwd</c> kernels (GotoBLAS order): the reduction is cut
+/// The cache-blocked driver of the <c>vpmaddwd</c> kernel (GotoBLAS order): the reduction is cut
 /// into blocks of <see cref="PairBlock"/> pairs; for each block, each 16-channel weight sub-panel (16 KiB,
 /// L1-resident) meets every row tile of the activations (whose block slice stays in L2), and partial sums
 /// live in an int32 scratch laid out <c>[panel][row][16]</c> that the micro-kernel reloads.
@@ -109,16 +109,6 @@ internal static unsafe class Int16PairDriver
     public static void Run(
         PackedInt8Activations activations, PackedInt8Matrix weights, int columnStart, int columnCount, Span<int> acc,
         int tileRows, delegate*<int*, int, int, short*, int*, bool, void> tile)
-        => Run(activations, weights, columnStart, columnCount, acc, tileRows, tile, null);
-
-    /// <summary>
-    /// As above; with <paramref name="tilePair"/> the micro-kernel covers two adjacent panels at once
-    /// (<c>w0, w1</c> and their scratch tiles <c>t0, t1</c>); an odd last panel goes to <paramref name="tile"/>.
-    /// </summary>
-    public static void Run(
-        PackedInt8Activations activations, PackedInt8Matrix weights, int columnStart, int columnCount, Span<int> acc,
-        int tileRows, delegate*<int*, int, int, short*, int*, bool, void> tile,
-        delegate*<int*, int, int, short*, short*, int*, int*, bool, void> tilePair)
     {
         var a = (Int16PairActivations)activations;
         var w = (Int16PairPacked)weights;
@@ -142,22 +132,7 @@ internal static unsafe class Int16PairDriver
                 {
                     int kLen = Math.Min(PairBlock, k2 - kb);
                     bool accumulate = kb > 0;
-                    int p = 0;
-                    if (tilePair != null)
-                    {
-                        for (; p + 1 < panels; p += 2)
-                        {
-                            short* wp = pw + ((long)(firstPanel + p) * k2 + kb) * panel * 2;
-                            short* wq = wp + (long)k2 * panel * 2;
-                            int* sp = ps + (long)p * mp * panel;
-                            int* sq = sp + mp * panel;
-                            for (int i = 0; i < mp; i += tileRows)
-                            {
-                                tilePair((int*)(pa + (long)i * k2 * 2) + kb, k2, kLen, wp, wq, sp + i * panel, sq + i * panel, accumulate);
-                            }
-                        }
-                    }
-                    for (; p < panels; p++)
+                    for (int p = 0; p < panels; p++)
                     {
                         short* wp = pw + ((long)(firstPanel + p) * k2 + kb) * panel * 2;
                         int* sp = ps + (long)p * mp * panel;
