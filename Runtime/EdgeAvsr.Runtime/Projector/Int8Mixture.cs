@@ -314,7 +314,7 @@ internal sealed class Int8Mixture
             {
                 throw new OperationCanceledException("another projector work item failed");
             }
-            spin.SpinOnce(sleep1Threshold: -1);
+            spin.SpinOnce();
         }
 
         /// <summary>Rows <c>[first, first + count)</c> of the row space, all of expert <paramref name="e"/>.</summary>
