@@ -44,7 +44,8 @@ public sealed record ProjectorOutput(ModalityTokens? Audio, ModalityTokens? Vide
 /// The Sparse Mixture of Projectors (the authors' <c>Top_K_MoE</c>): <c>p = softmax(router(x))</c> over all
 /// experts in float32, the top-k renormalised, <c>y = sum p_e * expert_e(x)</c>. Tokens are grouped by
 /// expert; each expert runs one GEMM over only the tokens routed to it; results are scaled and
-/// scattered back. Work items are (expert, block of its tokens), spread over threads.
+/// scattered back. float32: work items are (expert, block of its tokens), spread over threads; INT8: one
+/// pipeline per mixture with (expert, block of output channels) items (see <see cref="Int8Mixture"/>).
 /// </summary>
 public sealed class SmopProjector
 {
