@@ -28,7 +28,7 @@ namespace EdgeAvsr.Runtime.Projector;
 /// </summary>
 internal sealed class Int8Mixture
 {
-    /// <summary>Output channels per GEMM work item (a multiple of every kernel's panel width).</summary>
+    /// <summary>Output channels per GEMM work item (a multiple of the 16-channel weight panels of every kernel).</summary>
     public const int ColumnBlock = 64;
 
     private const int RowChunk = 32;

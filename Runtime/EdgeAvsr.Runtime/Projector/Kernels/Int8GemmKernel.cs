@@ -69,9 +69,6 @@ public abstract class Int8GemmKernel
     /// <summary>True when this CPU runs the variant's instructions natively; false for a managed emulation of them.</summary>
     public abstract bool IsNative { get; }
 
-    /// <summary>Output channels per packed weight panel; column blocks that start on a multiple of it run fastest.</summary>
-    public virtual int PanelWidth => 16;
-
     public abstract PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns);
 
     /// <summary>An empty activation buffer in this variant's layout.</summary>
