@@ -43,13 +43,16 @@ internal static class ProjectorBenchmark
     {
         s_rowBlock = rowBlock;
         int cores = threads > 0 ? threads : Environment.ProcessorCount;
-        Console.WriteLine($"machine: {KernelRegistry.DescribeCpu()}");
+        Console.WriteLine($"machine: {KernelRegistry.DescribeCpu()}; load average at start: {LoadAverage()}");
         Console.WriteLine($"shapes: D {Dim}, I {Hidden}, d_llm {Output}, E {Experts}, top-{TopK}; projector threads {cores}; median of {reps}");
 
         var (int8Peak1, int8Peak) = MeasurePeak(cores, Int8MaddwdLoop, 384);
         var (ubswPeak1, ubswPeak) = MeasurePeak(cores, Int8MaddubswLoop, 768);
         var (fmaPeak1, fmaPeak) = MeasurePeak(cores, Fp32FmaLoop, 192);
         Console.WriteLine(Inv($"peak (register-only loops, 12 independent chains): int8 vpmaddwd {int8Peak1:F0} GOP/s/core, {int8Peak:F0} on {cores}; int8 vpmaddubsw+vpmaddwd {ubswPeak1:F0} / {ubswPeak:F0}; fp32 FMA {fmaPeak1:F0} GFLOP/s/core, {fmaPeak:F0} on {cores}"));
+        // On a shared machine the all-core loop is what other processes leave us; cores x the one-core loop is the
+        // hardware's figure. Both are reported; the int8 kernel uses vpmaddwd, so that is its peak.
+        double int8PeakHw = Math.Max(int8Peak, cores * int8Peak1);
 
         string dir = Path.Combine(Path.GetTempPath(), $"edgeavsr-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
@@ -62,21 +65,28 @@ internal static class ProjectorBenchmark
             var moe = SmopWeights.Load(moePath, SmopLayout.Dedr);
             var dense = SmopWeights.Load(densePath, SmopLayout.Dedr);
             var int8 = Create(moe, TopK, ProjectorPrecision.Int8, cores);
+            var int8One = Create(moe, TopK, ProjectorPrecision.Int8, 1);
             var fp32 = Create(moe, TopK, ProjectorPrecision.Fp32, cores);
             var denseInt8 = Create(dense, 1, ProjectorPrecision.Int8, cores);
             Console.WriteLine($"kernels: int8 {int8.KernelName}, fp32 {fp32.KernelName}");
             KernelOnly();
 
+            BlockKernelOnly(int8.KernelName);
             foreach (int t in tokenCounts)
             {
                 var x = SyntheticProjector.Features(t, Dim, seed: 11);
                 double opsTop2 = 2.0 * t * TopK * ((double)Dim * Hidden + (double)Hidden * Output);
-                Console.WriteLine(Inv($"--- {t} tokens: top-{TopK} work {opsTop2 / 1e9:F2} GOP; int8 weights read {(double)Experts * (Dim * Hidden + Hidden * Output) / 1e6:F1} MB (x2 as packed int16 for avx2)"));
-                double msInt8 = Time(() => int8.Project(x, null), reps);
-                double msFp32 = Time(() => fp32.Project(x, null), reps);
-                double msDense = Time(() => denseInt8.Project(x, null), reps);
+                Console.WriteLine(Inv($"--- {t} tokens: top-{TopK} work {opsTop2 / 1e9:F2} GOP; int8 weights read {(double)Experts * (Dim * Hidden + Hidden * Output) / 1e6:F1} MB (x2 as packed int16 for avx2); load average {LoadAverage()}"));
+                // Our four cases take turns rep by rep, so load from other processes falls on all of them alike.
+                var timed = TimeInterleaved(reps, () => int8.Project(x, null), () => int8One.Project(x, null), () => fp32.Project(x, null), () => denseInt8.Project(x, null));
+                var (msInt8, bestInt8, cpuInt8) = timed[0];
+                var (msOne, bestOne, _) = timed[1];
+                double msFp32 = timed[2].Median;
+                double msDense = timed[3].Median;
                 double gops = opsTop2 / (msInt8 * 1e6);
-                Console.WriteLine(Inv($"int8 top-{TopK}: {msInt8:F1} ms, {gops:F0} GOP/s = {100 * gops / int8Peak:F0}% of the vpmaddwd peak, {100 * gops / ubswPeak:F0}% of the vpmaddubsw+vpmaddwd peak"));
+                double gopsBest = opsTop2 / (bestInt8 * 1e6);
+                Console.WriteLine(Inv($"int8 top-{TopK}, {cores} threads: median {msInt8:F1} ms, {gops:F0} GOP/s = {100 * gops / int8Peak:F0}% of the measured {cores}-core vpmaddwd peak ({int8Peak:F0}), {100 * gops / int8PeakHw:F0}% of {cores} x the one-core peak ({int8PeakHw:F0}), {100 * gops / 270:F0}% of the issue's 270 anchor; best {bestInt8:F1} ms = {gopsBest:F0} GOP/s ({100 * gopsBest / int8Peak:F0}% / {100 * gopsBest / int8PeakHw:F0}%)"));
+                Console.WriteLine(Inv($"int8 top-{TopK}, 1 thread: median {msOne:F1} ms, best {bestOne:F1} ms ({opsTop2 / (bestOne * 1e6):F0} GOP/s = {100 * opsTop2 / (bestOne * 1e6) / int8Peak1:F0}% of the one-core peak); {cores}-thread speed-up {msOne / msInt8:F2}x median, {bestOne / bestInt8:F2}x best; CPU time per {cores}-thread call {cpuInt8:F1} ms = {opsTop2 / (cpuInt8 * 1e6):F0} GOP per CPU-second"));
                 Console.WriteLine(Inv($"fp32 top-{TopK}: {msFp32:F1} ms, {opsTop2 / (msFp32 * 1e6):F0} GFLOP/s = {100 * opsTop2 / (msFp32 * 1e6) / fmaPeak:F0}% of the FMA peak; int8 speed-up {msFp32 / msInt8:F2}x"));
                 Console.WriteLine(Inv($"dense (1 expert, int8): {msDense:F1} ms; top-{TopK} of {Experts} costs {msInt8 / msDense:F2}x dense (target <= {1.1 * TopK:F1})"));
                 if (!noTorch)
@@ -95,6 +105,7 @@ internal static class ProjectorBenchmark
         {
             Directory.Delete(dir, recursive: true);
         }
+        Console.WriteLine($"load average at end: {LoadAverage()}");
         return ExitCodes.Success;
     }
 
@@ -123,6 +134,106 @@ internal static class ProjectorBenchmark
             var packed = kernel.Pack(fw, n, k);
             double ms = Time(() => kernel.Multiply(fa, m, packed, fy), 5);
             Console.WriteLine(Inv($"kernel only, 1 thread, fp32 {kernel.Name}: {ms:F2} ms, {ops / (ms * 1e6):F0} GFLOP/s"));
+        }
+    }
+
+    /// <summary>
+    /// The projector's GEMM work item alone, one thread: 376 routed rows x one 64-channel block of the second
+    /// Linear (K 2048), as the pipeline calls it; the ceiling the end-to-end figures are measured against.
+    /// </summary>
+    private static void BlockKernelOnly(string kernelName)
+    {
+        const int m = 376, k = Hidden, block = 64;
+        var rng = new Random(6);
+        var a = new sbyte[m * k];
+        var w = new sbyte[Output * k];
+        rng.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
+        rng.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(w.AsSpan()));
+        var kernel = KernelRegistry.Int8Variants.First(v => v.ToString() == kernelName);
+        var packed = kernel.Pack(w, Output, k);
+        var act = kernel.CreateActivations();
+        act.Resize(m, k);
+        for (int i = 0; i < m; i++)
+        {
+            act.SetRow(i, a.AsSpan(i * k, k));
+        }
+        var acc = new int[m * block];
+        int c0 = 0;
+        // Walk the column blocks like the pipeline does, so weights come from memory, not a hot cache.
+        var (median, best, _) = TimeDetailed(() => { kernel.MultiplyColumns(act, packed, c0, block, acc); c0 = (c0 + block) % Output; }, 31);
+        double ops = 2.0 * m * block * k;
+        Console.WriteLine(Inv($"kernel only, 1 thread, int8 {kernel.Name} work item ({m} rows x {block} channels x K {k}): median {median:F2} ms, best {best:F2} ms = {ops / (best * 1e6):F0} GOP/s"));
+    }
+
+    private static (double Median, double Best, double CpuMs) TimeDetailed(Action action, int reps)
+    {
+        action();
+        action();
+        var times = new double[reps];
+        using var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        for (int i = 0; i < reps; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            action();
+            times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        process.Refresh();
+        double cpu = (process.TotalProcessorTime - cpu0).TotalMilliseconds / reps;
+        Array.Sort(times);
+        return (times[reps / 2], times[0], cpu);
+    }
+
+    /// <summary>Median, best and CPU time per call of each action, the actions timed in turn within every rep.</summary>
+    private static (double Median, double Best, double CpuMs)[] TimeInterleaved(int reps, params Action[] actions)
+    {
+        foreach (var action in actions)
+        {
+            action();
+            action();
+        }
+        var times = new double[actions.Length][];
+        var cpu = new double[actions.Length];
+        using var process = Process.GetCurrentProcess();
+        for (int a = 0; a < actions.Length; a++)
+        {
+            times[a] = new double[reps];
+        }
+        for (int i = 0; i < reps; i++)
+        {
+            for (int a = 0; a < actions.Length; a++)
+            {
+                process.Refresh();
+                var cpu0 = process.TotalProcessorTime;
+                long t0 = Stopwatch.GetTimestamp();
+                actions[a]();
+                times[a][i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                process.Refresh();
+                cpu[a] += (process.TotalProcessorTime - cpu0).TotalMilliseconds;
+            }
+        }
+        var result = new (double, double, double)[actions.Length];
+        for (int a = 0; a < actions.Length; a++)
+        {
+            Array.Sort(times[a]);
+            result[a] = (times[a][reps / 2], times[a][0], cpu[a] / reps);
+        }
+        return result;
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "n/a";
         }
     }
 

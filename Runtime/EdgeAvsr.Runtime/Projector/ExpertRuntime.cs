@@ -22,30 +22,36 @@ internal abstract class ExpertRuntime(ExpertWeights weights)
         int d = Weights.OutputDim;
         for (int r = 0; r < rows; r++)
         {
-            var v = y.Slice(r * d, d);
-            float mean = Sum(v) / d;
-            float variance = SumSquaredDeviation(v, mean) / d;
-            float inv = 1f / MathF.Sqrt(variance + LayerNormEpsilon);
-            int c = 0;
-            if (Vector.IsHardwareAccelerated)
+            LayerNormRow(Weights, y.Slice(r * d, d));
+        }
+    }
+
+    /// <summary>In-place <c>LayerNorm(d_llm, eps 1e-5, affine)</c> of one output row.</summary>
+    internal static void LayerNormRow(ExpertWeights weights, Span<float> v)
+    {
+        int d = weights.OutputDim;
+        float mean = Sum(v) / d;
+        float variance = SumSquaredDeviation(v, mean) / d;
+        float inv = 1f / MathF.Sqrt(variance + LayerNormEpsilon);
+        int c = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vm = new Vector<float>(mean);
+            var vi = new Vector<float>(inv);
+            for (; c + Vector<float>.Count <= d; c += Vector<float>.Count)
             {
-                var vm = new Vector<float>(mean);
-                var vi = new Vector<float>(inv);
-                for (; c + Vector<float>.Count <= d; c += Vector<float>.Count)
-                {
-                    var x = (new Vector<float>(v.Slice(c)) - vm) * vi * new Vector<float>(Weights.NormWeight, c) + new Vector<float>(Weights.NormBias, c);
-                    x.CopyTo(v.Slice(c));
-                }
+                var x = (new Vector<float>(v.Slice(c)) - vm) * vi * new Vector<float>(weights.NormWeight, c) + new Vector<float>(weights.NormBias, c);
+                x.CopyTo(v.Slice(c));
             }
-            for (; c < d; c++)
-            {
-                v[c] = (v[c] - mean) * inv * Weights.NormWeight[c] + Weights.NormBias[c];
-            }
+        }
+        for (; c < d; c++)
+        {
+            v[c] = (v[c] - mean) * inv * weights.NormWeight[c] + weights.NormBias[c];
         }
     }
 
     /// <summary><c>y[c] = acc[c] * tokenScale * channelScale[c] + bias[c]</c>, optionally ReLU; int32 accumulators to float.</summary>
-    protected static void Dequantize(ReadOnlySpan<int> acc, float tokenScale, float[] channelScale, float[] bias, Span<float> y, bool relu)
+    internal static void Dequantize(ReadOnlySpan<int> acc, float tokenScale, ReadOnlySpan<float> channelScale, ReadOnlySpan<float> bias, Span<float> y, bool relu)
     {
         int c = 0;
         if (Vector.IsHardwareAccelerated)
@@ -55,7 +61,7 @@ internal abstract class ExpertRuntime(ExpertWeights weights)
             var va = MemoryMarshal.Cast<int, Vector<int>>(acc);
             for (int j = 0; j < va.Length; j++, c += Vector<float>.Count)
             {
-                var x = Vector.ConvertToSingle(va[j]) * s * new Vector<float>(channelScale, c) + new Vector<float>(bias, c);
+                var x = Vector.ConvertToSingle(va[j]) * s * new Vector<float>(channelScale.Slice(c)) + new Vector<float>(bias.Slice(c));
                 (relu ? Vector.Max(x, zero) : x).CopyTo(y.Slice(c));
             }
         }
@@ -164,60 +170,6 @@ internal sealed class Fp32ExpertRuntime : ExpertRuntime
         finally
         {
             ArrayPool<float>.Shared.Return(hidden);
-        }
-    }
-}
-
-/// <summary>
-/// W8A8: weights int8 per output channel, activations int8 per token (dynamic, symmetric), int32
-/// accumulation, dequantised with <c>acc * s_token * s_channel + bias</c> in float32.
-/// </summary>
-internal sealed class Int8ExpertRuntime : ExpertRuntime
-{
-    private readonly Int8GemmKernel _kernel;
-    private readonly PackedInt8Matrix _up;
-    private readonly PackedInt8Matrix _down;
-
-    public Int8ExpertRuntime(ExpertWeights weights, Int8GemmKernel kernel) : base(weights)
-    {
-        _kernel = kernel;
-        _up = kernel.Pack(weights.UpInt8, weights.HiddenDim, weights.InputDim);
-        _down = kernel.Pack(weights.DownInt8, weights.OutputDim, weights.HiddenDim);
-    }
-
-    public override void Run(ReadOnlySpan<float> x, int rows, Span<float> y)
-    {
-        int din = Weights.InputDim, hiddenDim = Weights.HiddenDim, d = Weights.OutputDim;
-        sbyte[] q = ArrayPool<sbyte>.Shared.Rent(rows * Math.Max(din, hiddenDim));
-        int[] acc = ArrayPool<int>.Shared.Rent(rows * Math.Max(hiddenDim, d));
-        float[] hidden = ArrayPool<float>.Shared.Rent(rows * hiddenDim);
-        float[] tokenScale = ArrayPool<float>.Shared.Rent(rows);
-        try
-        {
-            for (int r = 0; r < rows; r++)
-            {
-                tokenScale[r] = Int8Quantization.QuantizeRow(x.Slice(r * din, din), q.AsSpan(r * din, din));
-            }
-            _kernel.Multiply(q.AsSpan(0, rows * din), rows, _up, acc);
-            for (int r = 0; r < rows; r++)
-            {
-                var hr = hidden.AsSpan(r * hiddenDim, hiddenDim);
-                Dequantize(acc.AsSpan(r * hiddenDim, hiddenDim), tokenScale[r], Weights.UpScale!, Weights.UpBias, hr, relu: true);
-                tokenScale[r] = Int8Quantization.QuantizeRow(hr, q.AsSpan(r * hiddenDim, hiddenDim));
-            }
-            _kernel.Multiply(q.AsSpan(0, rows * hiddenDim), rows, _down, acc);
-            for (int r = 0; r < rows; r++)
-            {
-                Dequantize(acc.AsSpan(r * d, d), tokenScale[r], Weights.DownScale!, Weights.DownBias, y.Slice(r * d, d), relu: false);
-            }
-            LayerNorm(y, rows);
-        }
-        finally
-        {
-            ArrayPool<sbyte>.Shared.Return(q);
-            ArrayPool<int>.Shared.Return(acc);
-            ArrayPool<float>.Shared.Return(hidden);
-            ArrayPool<float>.Shared.Return(tokenScale);
         }
     }
 }

@@ -22,7 +22,7 @@ public sealed record SmopOptions
 
     public Fp32GemmKernel? Fp32Kernel { get; init; }
 
-    /// <summary>Rows of one work item (tokens of one expert computed together).</summary>
+    /// <summary>Rows of one work item in the float32 path (tokens of one expert computed together); the INT8 path splits work by output channels instead.</summary>
     public int RowBlock { get; init; } = 64;
 }
 
@@ -44,7 +44,8 @@ public sealed record ProjectorOutput(ModalityTokens? Audio, ModalityTokens? Vide
 /// The Sparse Mixture of Projectors (the authors' <c>Top_K_MoE</c>): <c>p = softmax(router(x))</c> over all
 /// experts in float32, the top-k renormalised, <c>y = sum p_e * expert_e(x)</c>. Tokens are grouped by
 /// expert; each expert runs one GEMM over only the tokens routed to it; results are scaled and
-/// scattered back. Work items are (expert, block of its tokens), spread over threads.
+/// scattered back. float32: work items are (expert, block of its tokens), spread over threads; INT8: one
+/// pipeline per mixture with (expert, block of output channels) items (see <see cref="Int8Mixture"/>).
 /// </summary>
 public sealed class SmopProjector
 {
@@ -94,23 +95,24 @@ public sealed class SmopProjector
             throw new EdgeAvsrException("the weights are an INT8 projector file; run them with --precision int8");
         }
         string kernelName;
-        Func<ExpertWeights, ExpertRuntime> build;
+        Func<MixtureWeights, MixtureRuntime> build;
+        int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         if (options.Precision == ProjectorPrecision.Int8)
         {
             var k = options.Int8Kernel ?? KernelRegistry.SelectInt8();
             kernelName = k.ToString();
-            build = e => new Int8ExpertRuntime(e, k);
+            build = m => new MixtureRuntime(m, [], new Int8Mixture([.. m.Experts], k, threads));
         }
         else
         {
             var k = options.Fp32Kernel ?? KernelRegistry.SelectFp32();
             kernelName = k.ToString();
-            build = e => new Fp32ExpertRuntime(e, k);
+            build = m => new MixtureRuntime(m, [.. m.Experts.Select(e => new Fp32ExpertRuntime(e, k))], null);
         }
-        var audio = source.Audio is null ? null : new MixtureRuntime(source.Audio, source.Audio.Experts.Select(build).ToArray());
+        var audio = source.Audio is null ? null : build(source.Audio);
         var video = source.Video is null ? null
             : ReferenceEquals(source.Video, source.Audio) ? audio
-            : new MixtureRuntime(source.Video, source.Video.Experts.Select(build).ToArray());
+            : build(source.Video);
         return new SmopProjector(source, options, audio, video, kernelName);
     }
 
@@ -181,6 +183,18 @@ public sealed class SmopProjector
         int tokens = x.Rows, k = Options.TopK, d = mixture.Weights.OutputDim, e = mixture.Weights.ExpertCount;
         var (experts, weights) = Route(mixture.Weights, x, k);
 
+        if (!rowCounts.TryGetValue(mixture.Weights.Name, out long[]? counts))
+        {
+            counts = new long[e];
+            rowCounts[mixture.Weights.Name] = counts;
+        }
+        if (mixture.Int8 is not null)
+        {
+            var result = new FloatMatrix(tokens, d);
+            mixture.Int8.Run(x, experts, weights, k, counts, result);
+            return new ModalityTokens(Modality.Audio, result, experts, weights, k);
+        }
+
         // Group (token, slot) pairs by expert, in token order.
         var groups = new List<int>[e];
         for (int i = 0; i < e; i++)
@@ -202,11 +216,6 @@ public sealed class SmopProjector
             {
                 items.Add((i, start, Math.Min(block, groups[i].Count - start)));
             }
-        }
-        if (!rowCounts.TryGetValue(mixture.Weights.Name, out long[]? counts))
-        {
-            counts = new long[e];
-            rowCounts[mixture.Weights.Name] = counts;
         }
 
         // Each (token, slot) gets its expert's output; summed in slot order afterwards, so the result
@@ -346,10 +355,13 @@ public sealed class SmopProjector
         return sum;
     }
 
-    private sealed class MixtureRuntime(MixtureWeights weights, ExpertRuntime[] experts)
+    /// <summary>A mixture's experts: float32 ones run per (expert, row block) item, INT8 ones as one pipeline.</summary>
+    private sealed class MixtureRuntime(MixtureWeights weights, ExpertRuntime[] experts, Int8Mixture? int8)
     {
         public MixtureWeights Weights { get; } = weights;
 
         public ExpertRuntime[] Experts { get; } = experts;
+
+        public Int8Mixture? Int8 { get; } = int8;
     }
 }

@@ -56,6 +56,61 @@ public class KernelTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Column blocks (aligned and not) of one activation buffer, reused at shrinking and growing sizes,
+    /// give the scalar kernel's accumulators; k crosses the cache-blocking boundary (partial sums reloaded).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Int8Names))]
+    public void Int8Variant_ColumnBlocks_ReusedActivations_BitEqualToScalar(string name)
+    {
+        var kernel = KernelRegistry.Int8Variants.Single(k => k.Name == name);
+        var rng = new Random(4321);
+        var act = kernel.CreateActivations();
+        (int M, int N, int K)[] shapes = kernel.IsNative
+            ? [(13, 70, 1100), (5, 70, 1100), (9, 33, 513), (1, 48, 2), (20, 17, 0)]
+            : [(6, 37, 9), (3, 37, 9), (5, 20, 13)];
+        foreach (var (m, n, k) in shapes)
+        {
+            var a = RandomInt8(rng, m * k);
+            var w = RandomInt8(rng, n * k);
+            var expected = Reference(a, w, m, n, k);
+            var packed = kernel.Pack(w, n, k);
+            act.Resize(m, k);
+            for (int i = 0; i < m; i++)
+            {
+                act.SetRow(i, a.AsSpan(i * k, k));
+            }
+            foreach (var (c0, count) in new[] { (0, n), (16, Math.Min(32, n - 16)), (5, Math.Min(20, n - 5)), (n - 3, 3), (n / 2, 0) })
+            {
+                var acc = new int[m * count];
+                kernel.MultiplyColumns(act, packed, c0, count, acc);
+                for (int i = 0; i < m; i++)
+                {
+                    for (int j = 0; j < count; j++)
+                    {
+                        Assert.True(expected[i * n + c0 + j] == acc[i * count + j], $"{name}: m={m} n={n} k={k} columns {c0}+{count}: [{i},{j}] differs from scalar");
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void MultiplyColumns_RejectsMismatchedShapes()
+    {
+        var kernel = new ScalarInt8Kernel();
+        var act = kernel.CreateActivations();
+        act.Resize(2, 8);
+        Assert.Throws<ArgumentException>(() => act.SetRow(2, new sbyte[8]));
+        Assert.Throws<ArgumentException>(() => act.SetRow(0, new sbyte[7]));
+        var w = kernel.Pack(new sbyte[16 * 9], 16, 9);
+        Assert.Throws<ArgumentException>(() => kernel.MultiplyColumns(act, w, 0, 16, new int[32]));
+        var w8 = kernel.Pack(new sbyte[16 * 8], 16, 8);
+        Assert.Throws<ArgumentException>(() => kernel.MultiplyColumns(act, w8, 8, 9, new int[32]));
+        Assert.Throws<ArgumentException>(() => kernel.MultiplyColumns(act, w8, 0, 16, new int[31]));
+    }
+
     [Theory]
     [MemberData(nameof(Int8Names))]
     public void Int8Variant_AllExtremes_NoSaturation(string name)

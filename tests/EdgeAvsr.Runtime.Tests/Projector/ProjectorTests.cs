@@ -70,6 +70,62 @@ public class ProjectorTests
         }
     }
 
+    /// <summary>
+    /// The INT8 pipeline (grouping, column blocks wider than one work item, threads) against an fp64 per-token
+    /// W8A8 reference: same quantizer, exact integer dot products, no grouping; identical for any thread count.
+    /// </summary>
+    [Fact]
+    public void Int8_Pipeline_MatchesPerTokenW8A8Reference_AnyThreadCount()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("wide.safetensors");
+        SyntheticProjector.Write(path, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 4, AudioDim = 70, HiddenDim = 150, OutputDim = 131, Video = false, Seed = 21 });
+        var weights = SmopWeights.Load(path, SmopLayout.Dedr);
+        var x = SyntheticProjector.Features(57, 70, seed: 22);
+        float[]? first = null;
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            var got = SmopProjector.Create(weights, new SmopOptions { TopK = 2, AudioPool = 1, Precision = ProjectorPrecision.Int8, Threads = threads }).Project(x, null).Audio!;
+            first ??= got.Tokens.Data;
+            Assert.Equal(first, got.Tokens.Data);
+        }
+        var int8 = weights.ToInt8().Audio!;
+        var (experts, slotWeights) = SmopProjector.Route(int8, x, 2);
+        var expected = new double[57 * 131];
+        for (int t = 0; t < 57; t++)
+        {
+            for (int s = 0; s < 2; s++)
+            {
+                var e = int8.Experts[experts[t * 2 + s]];
+                var h = LinearW8A8(x.Row(t).ToArray(), e.UpInt8!, e.UpScale!, e.UpBias, 150).Select(v => (float)Math.Max(v, 0)).ToArray();
+                var y = LinearW8A8(h, e.DownInt8!, e.DownScale!, e.DownBias, 131);
+                double mean = y.Average(), variance = y.Select(v => (v - mean) * (v - mean)).Average();
+                for (int c = 0; c < 131; c++)
+                {
+                    expected[t * 131 + c] += slotWeights[t * 2 + s] * ((y[c] - mean) / Math.Sqrt(variance + 1e-5) * e.NormWeight[c] + e.NormBias[c]);
+                }
+            }
+        }
+        Assert.True(ReferenceSmop.RelativeL2(expected, first!) <= 1e-3, $"relative L2 {ReferenceSmop.RelativeL2(expected, first!)}");
+    }
+
+    private static double[] LinearW8A8(float[] x, sbyte[] w, float[] channelScale, float[] bias, int n)
+    {
+        var q = new sbyte[x.Length];
+        float tokenScale = Int8Quantization.QuantizeRow(x, q);
+        var y = new double[n];
+        for (int j = 0; j < n; j++)
+        {
+            long acc = 0;
+            for (int i = 0; i < x.Length; i++)
+            {
+                acc += q[i] * w[j * x.Length + i];
+            }
+            y[j] = acc * (double)tokenScale * channelScale[j] + bias[j];
+        }
+        return y;
+    }
+
     [Fact]
     public void Int8_AllVariants_GiveIdenticalTokens()
     {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -14,120 +13,43 @@ namespace EdgeAvsr.Runtime.Projector.Kernels;
 /// </summary>
 public sealed class Avx2Int8Kernel : Int8GemmKernel
 {
-    private const int Panel = 16;
     private const int TileRows = 6;
-    private const int PairBlock = 256;
 
     public override string Name => "avx2";
 
     public override bool IsNative => Avx2.IsSupported;
 
-    public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns)
-    {
-        int k2 = (columns + 1) / 2;
-        int panels = (rows + Panel - 1) / Panel;
-        var data = new short[(long)panels * k2 * Panel * 2];
-        for (int p = 0; p < panels; p++)
-        {
-            for (int c = 0; c < Panel; c++)
-            {
-                int row = p * Panel + c;
-                if (row >= rows)
-                {
-                    break;
-                }
-                var w = weights.Slice(row * columns, columns);
-                for (int col = 0; col < columns; col++)
-                {
-                    data[(((long)p * k2 + (col >> 1)) * Panel + c) * 2 + (col & 1)] = w[col];
-                }
-            }
-        }
-        return new Packed(data, rows, columns, k2);
-    }
+    public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns) => new Int16PairPacked(weights, rows, columns);
 
-    public override unsafe void Multiply(ReadOnlySpan<sbyte> a, int m, PackedInt8Matrix weights, Span<int> acc)
+    public override PackedInt8Activations CreateActivations() => new Int16PairActivations(TileRows);
+
+    public override unsafe void MultiplyColumns(PackedInt8Activations a, PackedInt8Matrix weights, int columnStart, int columnCount, Span<int> acc)
     {
-        CheckShapes(a, m, weights, acc);
+        CheckShapes(a, weights, columnStart, columnCount, acc);
         if (!Avx2.IsSupported)
         {
             throw new PlatformNotSupportedException("AVX2 is not available on this CPU");
         }
-        var w = (Packed)weights;
-        int n = w.Rows, k = w.Columns, k2 = w.PairCount;
-        // Activations widened to int16 once per call, each row padded to an even length.
-        short[] a16 = ArrayPool<short>.Shared.Rent(m * k2 * 2);
-        try
-        {
-            for (int i = 0; i < m; i++)
-            {
-                var src = a.Slice(i * k, k);
-                var dst = a16.AsSpan(i * k2 * 2, k2 * 2);
-                int t = 0;
-                fixed (sbyte* ps = src)
-                fixed (short* pd = dst)
-                {
-                    for (; t + 16 <= k; t += 16)
-                    {
-                        Avx.Store(pd + t, Avx2.ConvertToVector256Int16(Sse2.LoadVector128(ps + t)));
-                    }
-                }
-                for (; t < k; t++)
-                {
-                    dst[t] = src[t];
-                }
-                if ((k & 1) != 0)
-                {
-                    dst[k] = 0;
-                }
-            }
-            Span<int> tile = stackalloc int[TileRows * Panel];
-            fixed (short* pa = a16)
-            fixed (short* pw = w.Data)
-            fixed (int* pt = tile)
-            {
-                int panels = (n + Panel - 1) / Panel;
-                for (int p = 0; p < panels; p++)
-                {
-                    short* wp = pw + (long)p * k2 * Panel * 2;
-                    int c0 = p * Panel;
-                    int valid = Math.Min(Panel, n - c0);
-                    // K is cut into blocks so the weight sub-panel (16 KiB) stays in L1 across all row tiles.
-                    for (int kb = 0; kb < k2; kb += PairBlock)
-                    {
-                        int kLen = Math.Min(PairBlock, k2 - kb);
-                        bool first = kb == 0;
-                        int i = 0;
-                        for (; i + TileRows <= m; i += TileRows)
-                        {
-                            Tile6x16((int*)(pa + (long)i * k2 * 2) + kb, k2, kLen, wp + (long)kb * Panel * 2, pt);
-                            for (int r = 0; r < TileRows; r++)
-                            {
-                                Store(pt + r * Panel, acc.Slice((i + r) * n + c0, valid), first);
-                            }
-                        }
-                        for (; i < m; i++)
-                        {
-                            Tile1x16((int*)(pa + (long)i * k2 * 2) + kb, kLen, wp + (long)kb * Panel * 2, pt);
-                            Store(pt, acc.Slice(i * n + c0, valid), first);
-                        }
-                    }
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<short>.Shared.Return(a16);
-        }
+        Int16PairDriver.Run(a, weights, columnStart, columnCount, acc, TileRows, &Tile6x16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit]
-    private static unsafe void Tile6x16(int* a, int stride, int k2, short* w, int* tile)
+    private static unsafe void Tile6x16(int* a, int stride, int k2, short* w, int* tile, bool accumulate)
     {
         int* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride, a4 = a + 4 * stride, a5 = a + 5 * stride;
-        Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        var c00 = Int16PairDriver.Load256(tile, accumulate);
+        var c01 = Int16PairDriver.Load256(tile + 8, accumulate);
+        var c10 = Int16PairDriver.Load256(tile + 16, accumulate);
+        var c11 = Int16PairDriver.Load256(tile + 24, accumulate);
+        var c20 = Int16PairDriver.Load256(tile + 32, accumulate);
+        var c21 = Int16PairDriver.Load256(tile + 40, accumulate);
+        var c30 = Int16PairDriver.Load256(tile + 48, accumulate);
+        var c31 = Int16PairDriver.Load256(tile + 56, accumulate);
+        var c40 = Int16PairDriver.Load256(tile + 64, accumulate);
+        var c41 = Int16PairDriver.Load256(tile + 72, accumulate);
+        var c50 = Int16PairDriver.Load256(tile + 80, accumulate);
+        var c51 = Int16PairDriver.Load256(tile + 88, accumulate);
         for (int kp = 0; kp < k2; kp++)
         {
             var w0 = Avx.LoadVector256(w);
@@ -164,41 +86,5 @@ public sealed class Avx2Int8Kernel : Int8GemmKernel
         Avx.Store(tile + 72, c41);
         Avx.Store(tile + 80, c50);
         Avx.Store(tile + 88, c51);
-    }
-
-    private static unsafe void Store(int* tile, Span<int> destination, bool first)
-    {
-        var src = new ReadOnlySpan<int>(tile, destination.Length);
-        if (first)
-        {
-            src.CopyTo(destination);
-            return;
-        }
-        for (int c = 0; c < destination.Length; c++)
-        {
-            destination[c] += src[c];
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile1x16(int* a, int k2, short* w, int* tile)
-    {
-        Vector256<int> c0 = default, c1 = default;
-        for (int kp = 0; kp < k2; kp++)
-        {
-            var b = Vector256.Create(a[kp]).AsInt16();
-            c0 = Avx2.Add(c0, Avx2.MultiplyAddAdjacent(b, Avx.LoadVector256(w)));
-            c1 = Avx2.Add(c1, Avx2.MultiplyAddAdjacent(b, Avx.LoadVector256(w + 16)));
-            w += 32;
-        }
-        Avx.Store(tile, c0);
-        Avx.Store(tile + 8, c1);
-    }
-
-    private sealed class Packed(short[] data, int rows, int columns, int pairCount) : PackedInt8Matrix(rows, columns)
-    {
-        public short[] Data { get; } = data;
-
-        public int PairCount { get; } = pairCount;
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
@@ -40,6 +39,55 @@ internal sealed class Dot4Packed : PackedInt8Matrix
 
     /// <summary>Sum of each output channel's weights (the u8 offset correction of VPDPBUSD).</summary>
     public int[] RowSums { get; }
+}
+
+/// <summary>
+/// Activations for the 4-way dot-product kernels: each row padded to a multiple of 4 values, rows padded to a
+/// multiple of 4. With <c>offset</c> (VPDPBUSD) every value is stored as <c>a + 128</c> (a XOR 0x80, unsigned)
+/// and padding holds the offset zero (128), which meets zero weights.
+/// </summary>
+internal sealed class Dot4Activations(bool offset) : PackedInt8Activations
+{
+    public const int RowMultiple = 4;
+
+    private byte[] _data = [];
+
+    public int QuadCount { get; private set; }
+
+    public int PaddedRows { get; private set; }
+
+    public byte[] Data => _data;
+
+    protected override void OnResize(int rows, int columns)
+    {
+        QuadCount = (columns + 3) / 4;
+        PaddedRows = (rows + RowMultiple - 1) / RowMultiple * RowMultiple;
+        long need = (long)PaddedRows * QuadCount * 4;
+        if (_data.Length < need)
+        {
+            _data = new byte[need];
+        }
+        _data.AsSpan(rows * QuadCount * 4, (PaddedRows - rows) * QuadCount * 4).Fill(offset ? (byte)0x80 : (byte)0);
+    }
+
+    protected override void OnSetRow(int row, ReadOnlySpan<sbyte> values)
+    {
+        var dst = _data.AsSpan(row * QuadCount * 4, QuadCount * 4);
+        var src = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values);
+        if (offset)
+        {
+            for (int t = 0; t < src.Length; t++)
+            {
+                dst[t] = (byte)(src[t] ^ 0x80);
+            }
+            dst[src.Length..].Fill(0x80);
+        }
+        else
+        {
+            src.CopyTo(dst);
+            dst[src.Length..].Clear();
+        }
+    }
 }
 
 /// <summary>Lane semantics of ARM <c>SDOT Vd.4S, Vn.16B, Vm.16B</c>: each int32 lane adds four int8 x int8 products.</summary>
@@ -132,54 +180,42 @@ public sealed class AdvSimdDotInt8Kernel<TLanes> : Int8GemmKernel where TLanes :
 
     public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns) => new Dot4Packed(weights, rows, columns);
 
-    public override unsafe void Multiply(ReadOnlySpan<sbyte> a, int m, PackedInt8Matrix weights, Span<int> acc)
+    public override PackedInt8Activations CreateActivations() => new Dot4Activations(offset: false);
+
+    public override unsafe void MultiplyColumns(PackedInt8Activations a, PackedInt8Matrix weights, int columnStart, int columnCount, Span<int> acc)
     {
-        CheckShapes(a, m, weights, acc);
+        CheckShapes(a, weights, columnStart, columnCount, acc);
         var w = (Dot4Packed)weights;
-        int n = w.Rows, k = w.Columns, k4 = w.QuadCount;
-        sbyte[] a4 = ArrayPool<sbyte>.Shared.Rent(m * k4 * 4);
-        try
+        var pa4 = (Dot4Activations)a;
+        int m = a.Rows, k4 = w.QuadCount;
+        Span<int> tile = stackalloc int[TileRows * Dot4Packed.Panel];
+        fixed (byte* pa = pa4.Data)
+        fixed (sbyte* pw = w.Data)
+        fixed (int* pt = tile)
         {
-            for (int i = 0; i < m; i++)
+            for (int p = columnStart / Dot4Packed.Panel; p * Dot4Packed.Panel < columnStart + columnCount; p++)
             {
-                var dst = a4.AsSpan(i * k4 * 4, k4 * 4);
-                a.Slice(i * k, k).CopyTo(dst);
-                dst[k..].Clear();
-            }
-            Span<int> tile = stackalloc int[TileRows * Dot4Packed.Panel];
-            fixed (sbyte* pa = a4)
-            fixed (sbyte* pw = w.Data)
-            fixed (int* pt = tile)
-            {
-                int panels = (n + Dot4Packed.Panel - 1) / Dot4Packed.Panel;
-                for (int p = 0; p < panels; p++)
+                sbyte* wp = pw + (long)p * k4 * Dot4Packed.Panel * 4;
+                int from = Math.Max(columnStart, p * Dot4Packed.Panel);
+                int to = Math.Min(columnStart + columnCount, (p + 1) * Dot4Packed.Panel);
+                for (int i = 0; i < m; i += TileRows)
                 {
-                    sbyte* wp = pw + (long)p * k4 * Dot4Packed.Panel * 4;
-                    int c0 = p * Dot4Packed.Panel;
-                    int valid = Math.Min(Dot4Packed.Panel, n - c0);
-                    for (int i = 0; i < m; i += TileRows)
+                    Tile((int*)(pa + (long)i * k4 * 4), k4, wp, pt);
+                    for (int r = 0; r < Math.Min(TileRows, m - i); r++)
                     {
-                        int rows = Math.Min(TileRows, m - i);
-                        Tile((int*)(pa + (long)i * k4 * 4), k4, rows, wp, pt);
-                        for (int r = 0; r < rows; r++)
-                        {
-                            new ReadOnlySpan<int>(pt + r * Dot4Packed.Panel, valid).CopyTo(acc.Slice((i + r) * n + c0, valid));
-                        }
+                        new ReadOnlySpan<int>(pt + r * Dot4Packed.Panel + (from - p * Dot4Packed.Panel), to - from)
+                            .CopyTo(acc.Slice((i + r) * columnCount + (from - columnStart), to - from));
                     }
                 }
             }
         }
-        finally
-        {
-            ArrayPool<sbyte>.Shared.Return(a4);
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile(int* a, int k4, int rows, sbyte* w, int* tile)
+    private static unsafe void Tile(int* a, int k4, sbyte* w, int* tile)
     {
-        // Rows past the matrix reuse row 0's data; their results are discarded by the caller.
-        int* a0 = a, a1 = rows > 1 ? a + k4 : a, a2 = rows > 2 ? a + 2 * k4 : a, a3 = rows > 3 ? a + 3 * k4 : a;
+        // Rows are padded to a multiple of 4 (zeros); padded results are discarded by the caller.
+        int* a0 = a, a1 = a + k4, a2 = a + 2 * k4, a3 = a + 3 * k4;
         Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector128<int> c10 = default, c11 = default, c12 = default, c13 = default;
         Vector128<int> c20 = default, c21 = default, c22 = default, c23 = default;
@@ -222,61 +258,45 @@ public sealed class AvxVnniInt8Kernel<TLanes> : Int8GemmKernel where TLanes : st
 
     public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns) => new Dot4Packed(weights, rows, columns);
 
-    public override unsafe void Multiply(ReadOnlySpan<sbyte> a, int m, PackedInt8Matrix weights, Span<int> acc)
+    public override PackedInt8Activations CreateActivations() => new Dot4Activations(offset: true);
+
+    public override unsafe void MultiplyColumns(PackedInt8Activations a, PackedInt8Matrix weights, int columnStart, int columnCount, Span<int> acc)
     {
-        CheckShapes(a, m, weights, acc);
+        CheckShapes(a, weights, columnStart, columnCount, acc);
         var w = (Dot4Packed)weights;
-        int n = w.Rows, k = w.Columns, k4 = w.QuadCount;
-        byte[] a4 = ArrayPool<byte>.Shared.Rent(m * k4 * 4);
-        try
+        var pa4 = (Dot4Activations)a;
+        int m = a.Rows, k4 = w.QuadCount;
+        Span<int> tile = stackalloc int[TileRows * Dot4Packed.Panel];
+        fixed (byte* pa = pa4.Data)
+        fixed (sbyte* pw = w.Data)
+        fixed (int* pt = tile)
         {
-            for (int i = 0; i < m; i++)
+            for (int p = columnStart / Dot4Packed.Panel; p * Dot4Packed.Panel < columnStart + columnCount; p++)
             {
-                var src = a.Slice(i * k, k);
-                var dst = a4.AsSpan(i * k4 * 4, k4 * 4);
-                for (int t = 0; t < k; t++)
+                sbyte* wp = pw + (long)p * k4 * Dot4Packed.Panel * 4;
+                int from = Math.Max(columnStart, p * Dot4Packed.Panel);
+                int to = Math.Min(columnStart + columnCount, (p + 1) * Dot4Packed.Panel);
+                for (int i = 0; i < m; i += TileRows)
                 {
-                    dst[t] = (byte)(src[t] ^ unchecked((sbyte)0x80));
-                }
-                dst[k..].Fill(0x80); // padding: +128 offset of a zero, against zero weights
-            }
-            Span<int> tile = stackalloc int[TileRows * Dot4Packed.Panel];
-            fixed (byte* pa = a4)
-            fixed (sbyte* pw = w.Data)
-            fixed (int* pt = tile)
-            {
-                int panels = (n + Dot4Packed.Panel - 1) / Dot4Packed.Panel;
-                for (int p = 0; p < panels; p++)
-                {
-                    sbyte* wp = pw + (long)p * k4 * Dot4Packed.Panel * 4;
-                    int c0 = p * Dot4Packed.Panel;
-                    int valid = Math.Min(Dot4Packed.Panel, n - c0);
-                    for (int i = 0; i < m; i += TileRows)
+                    Tile((int*)(pa + (long)i * k4 * 4), k4, wp, pt);
+                    for (int r = 0; r < Math.Min(TileRows, m - i); r++)
                     {
-                        int rows = Math.Min(TileRows, m - i);
-                        Tile((int*)(pa + (long)i * k4 * 4), k4, rows, wp, pt);
-                        for (int r = 0; r < rows; r++)
+                        var dst = acc.Slice((i + r) * columnCount, columnCount);
+                        for (int c = from; c < to; c++)
                         {
-                            var dst = acc.Slice((i + r) * n + c0, valid);
-                            for (int c = 0; c < valid; c++)
-                            {
-                                dst[c] = pt[r * Dot4Packed.Panel + c] - 128 * w.RowSums[c0 + c];
-                            }
+                            // Undo the +128 activation offset exactly: sum (a + 128) w - 128 sum w.
+                            dst[c - columnStart] = pt[r * Dot4Packed.Panel + c - p * Dot4Packed.Panel] - 128 * w.RowSums[c];
                         }
                     }
                 }
             }
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(a4);
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile(int* a, int k4, int rows, sbyte* w, int* tile)
+    private static unsafe void Tile(int* a, int k4, sbyte* w, int* tile)
     {
-        int* a0 = a, a1 = rows > 1 ? a + k4 : a, a2 = rows > 2 ? a + 2 * k4 : a, a3 = rows > 3 ? a + 3 * k4 : a;
+        int* a0 = a, a1 = a + k4, a2 = a + 2 * k4, a3 = a + 3 * k4;
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<int> c20 = default, c21 = default, c30 = default, c31 = default;
         for (int q = 0; q < k4; q++)
