@@ -29,8 +29,9 @@ public sealed record AvsrPipelineOptions
     public int QueueCapacity { get; init; } = 2;
 
     /// <summary>
-    /// Live sources that cannot wait (a microphone): a partial is dropped when the encoder stage is still busy, instead of
-    /// holding up capture. Finals always wait. Off for files and tests, where every partial is computed.
+    /// Live sources that cannot wait (a microphone): a partial is dropped when the front-end stage is still busy, instead of
+    /// holding up capture, and any stage skips a partial when a newer caption of the same utterance waits behind it, so
+    /// the final is not held up by stale partials. Finals always wait. Off for files and tests, where every partial is computed.
     /// </summary>
     public bool SkipPartialsWhenBusy { get; init; }
 
@@ -95,7 +96,7 @@ public sealed class AvsrPipeline
 
     public AvsrTask Task => Recognizer.Task;
 
-    /// <summary>Partials not computed because the front-end stage was busy (<see cref="AvsrPipelineOptions.SkipPartialsWhenBusy"/>).</summary>
+    /// <summary>Partials not computed because a stage was busy or a newer caption of the utterance was waiting (<see cref="AvsrPipelineOptions.SkipPartialsWhenBusy"/>).</summary>
     public int PartialsDropped => Volatile.Read(ref _partialsDropped);
 
     /// <summary>Utterances come from the VAD (audio present) rather than fixed windows.</summary>
@@ -115,9 +116,9 @@ public sealed class AvsrPipeline
         Task[] stages =
         [
             System.Threading.Tasks.Task.Run(() => Guard(jobs.Writer, () => SegmentAsync(source, jobs.Writer, token)), token),
-            System.Threading.Tasks.Task.Run(() => Guard(featured.Writer, () => PumpAsync(jobs.Reader, featured.Writer, Recognizer.FrontEnd, token)), token),
-            System.Threading.Tasks.Task.Run(() => Guard(projected.Writer, () => PumpAsync(featured.Reader, projected.Writer, u => Exclusive(gate, () => Recognizer.Encode(u)), token)), token),
-            System.Threading.Tasks.Task.Run(() => Guard(captions.Writer, () => PumpAsync(projected.Reader, captions.Writer, p => Exclusive(gate, () => Recognizer.Decode(p, token)), token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(featured.Writer, () => PumpAsync(jobs.Reader, featured.Writer, Recognizer.FrontEnd, j => j.Span, token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(projected.Writer, () => PumpAsync(featured.Reader, projected.Writer, u => Exclusive(gate, () => Recognizer.Encode(u)), u => u.Job.Span, token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(captions.Writer, () => PumpAsync(projected.Reader, captions.Writer, p => Exclusive(gate, () => Recognizer.Decode(p, token)), p => p.Job.Span, token)), token),
         ];
         try
         {
@@ -193,16 +194,26 @@ public sealed class AvsrPipeline
         }
     }
 
-    private static async Task PumpAsync<TIn, TOut>(ChannelReader<TIn> input, ChannelWriter<TOut> output, Func<TIn, TOut> work, CancellationToken token)
+    private async Task PumpAsync<TIn, TOut>(ChannelReader<TIn> input, ChannelWriter<TOut> output, Func<TIn, TOut> work, Func<TIn, UtteranceSpan> span, CancellationToken token)
     {
         while (await input.WaitToReadAsync(token).ConfigureAwait(false))
         {
             while (input.TryRead(out var item))
             {
+                // Live: a partial with a newer partial or the final of its utterance already waiting behind it is stale;
+                // computing it would only delay the caption the user is waiting for.
+                if (_options.SkipPartialsWhenBusy && IsStale(span(item), input, span))
+                {
+                    Interlocked.Increment(ref _partialsDropped);
+                    continue;
+                }
                 await output.WriteAsync(work(item), token).ConfigureAwait(false);
             }
         }
     }
+
+    private static bool IsStale<TIn>(UtteranceSpan current, ChannelReader<TIn> input, Func<TIn, UtteranceSpan> span) =>
+        !current.IsFinal && input.TryPeek(out var next) && span(next).Id == current.Id;
 
     private async Task SegmentAsync(IAsyncEnumerable<MediaChunk> source, ChannelWriter<UtteranceJob> jobs, CancellationToken token)
     {

@@ -265,6 +265,16 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
                 Assert.All(events[..^1], p => Assert.Equal(final.Start, p.Start));
             }
         }
+        // The live policy may skip partials, never a final: the same finals, and no more partials than computing all of them.
+        var live = new AvsrPipeline(models, AvsrTask.Avsr, clip.Streams, new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 }, SkipPartialsWhenBusy = true });
+        var liveCaptions = new List<Caption>();
+        await foreach (var c in live.RunAsync(clip.StreamAsync(TimeSpan.FromSeconds(0.1))))
+        {
+            liveCaptions.Add(c);
+        }
+        Assert.Equal(transcript.Segments.Select(s => (s.Start, s.End, s.Text)), liveCaptions.Where(c => c.IsFinal).Select(c => (c.Start, c.End, c.Text)));
+        Assert.All(liveCaptions.Where(c => !c.IsFinal), p => Assert.Contains(liveCaptions, c => c.IsFinal && c.Utterance == p.Utterance));
+        output.WriteLine($"live policy: {liveCaptions.Count(c => !c.IsFinal)} partials delivered, {live.PartialsDropped} skipped");
     }
 
     [Fact]
