@@ -74,49 +74,7 @@ public sealed class SafetensorsStreamWriter
     public void WriteTo(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var json = new MemoryStream();
-        using (var w = new Utf8JsonWriter(json))
-        {
-            w.WriteStartObject();
-            if (_metadata.Count > 0)
-            {
-                w.WriteStartObject("__metadata__");
-                foreach (var (k, v) in _metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
-                {
-                    w.WriteString(k, v);
-                }
-                w.WriteEndObject();
-            }
-            long offset = 0;
-            foreach (var t in _tensors)
-            {
-                w.WriteStartObject(t.Name);
-                w.WriteString("dtype", TensorDTypes.ToSafetensorsName(t.DType));
-                w.WriteStartArray("shape");
-                foreach (long d in t.Shape)
-                {
-                    w.WriteNumberValue(d);
-                }
-                w.WriteEndArray();
-                w.WriteStartArray("data_offsets");
-                w.WriteNumberValue(offset);
-                w.WriteNumberValue(offset + t.Bytes);
-                w.WriteEndArray();
-                w.WriteEndObject();
-                offset += t.Bytes;
-            }
-            w.WriteEndObject();
-        }
-        long headerLength = (json.Length + 7) / 8 * 8;
-        Span<byte> prefix = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)headerLength);
-        stream.Write(prefix);
-        json.Position = 0;
-        json.CopyTo(stream);
-        for (long i = json.Length; i < headerLength; i++)
-        {
-            stream.WriteByte((byte)' ');
-        }
+        SafetensorsWriter.WriteHeader(stream, _metadata, _tensors.Select(t => (t.Name, t.DType, t.Shape, t.Bytes)));
         var counted = new CountingStream(stream);
         foreach (var t in _tensors)
         {

@@ -18,34 +18,8 @@ public static class Ffmpeg
     public static byte[] Run(string tool, string mediaPath, IReadOnlyList<string> args, long maxBytes = 0)
     {
         long limit = maxBytes > 0 ? Math.Min(maxBytes, Array.MaxLength) : Array.MaxLength;
-        ArgumentNullException.ThrowIfNull(args);
-        if (!File.Exists(mediaPath))
+        using (var p = Start(tool, mediaPath, args))
         {
-            throw new EdgeAvsrException($"{mediaPath}: file not found");
-        }
-        var psi = new ProcessStartInfo(tool)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        Process p;
-        try
-        {
-            p = Process.Start(psi) ?? throw new EdgeAvsrException($"{tool}: could not be started");
-        }
-        catch (Win32Exception e)
-        {
-            throw new EdgeAvsrException($"{mediaPath}: decoding needs '{tool}' on PATH (Debian package ffmpeg): {e.Message}");
-        }
-        using (p)
-        {
-            p.StandardInput.Close();
             var stderr = p.StandardError.ReadToEndAsync();
             using var buffer = new MemoryStream();
             var chunk = new byte[1 << 16];
@@ -75,7 +49,10 @@ public static class Ffmpeg
     /// Starts <paramref name="tool"/> and hands back its stdout to read as it comes (long media need not fit in memory);
     /// <see cref="FfmpegPipe.Complete"/> turns a failed exit into the same error <see cref="Run"/> gives.
     /// </summary>
-    public static FfmpegPipe Open(string tool, string mediaPath, IReadOnlyList<string> args)
+    public static FfmpegPipe Open(string tool, string mediaPath, IReadOnlyList<string> args) => new(Start(tool, mediaPath, args), tool, mediaPath);
+
+    /// <summary>Starts the tool with stdin closed and stdout/stderr piped; a missing file or tool is a clear error.</summary>
+    private static Process Start(string tool, string mediaPath, IReadOnlyList<string> args)
     {
         ArgumentNullException.ThrowIfNull(args);
         if (!File.Exists(mediaPath))
@@ -97,7 +74,7 @@ public static class Ffmpeg
         {
             var p = Process.Start(psi) ?? throw new EdgeAvsrException($"{tool}: could not be started");
             p.StandardInput.Close();
-            return new FfmpegPipe(p, tool, mediaPath);
+            return p;
         }
         catch (Win32Exception e)
         {

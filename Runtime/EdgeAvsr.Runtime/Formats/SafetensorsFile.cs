@@ -423,21 +423,37 @@ public sealed class SafetensorsWriter
     public void WriteTo(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        WriteHeader(stream, _metadata, _tensors.Select(t => (t.Name, t.DType, t.Shape, (long)t.Data.Length)));
+        foreach (var t in _tensors)
+        {
+            stream.Write(t.Data);
+        }
+    }
+
+    /// <summary>
+    /// The header of a safetensors file: the 8-byte length, the JSON (metadata first, then each tensor's dtype, shape and
+    /// data offsets in the order given, back to back) padded with spaces so the data starts 8-byte aligned.
+    /// </summary>
+    public static void WriteHeader(Stream stream, IReadOnlyDictionary<string, string> metadata, IEnumerable<(string Name, TensorDType DType, long[] Shape, long Bytes)> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(tensors);
         using var json = new MemoryStream();
         using (var w = new Utf8JsonWriter(json))
         {
             w.WriteStartObject();
-            if (_metadata.Count > 0)
+            if (metadata.Count > 0)
             {
                 w.WriteStartObject("__metadata__");
-                foreach (var (k, v) in _metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
+                foreach (var (k, v) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
                 {
                     w.WriteString(k, v);
                 }
                 w.WriteEndObject();
             }
             long offset = 0;
-            foreach (var t in _tensors)
+            foreach (var t in tensors)
             {
                 w.WriteStartObject(t.Name);
                 w.WriteString("dtype", TensorDTypes.ToSafetensorsName(t.DType));
@@ -449,14 +465,13 @@ public sealed class SafetensorsWriter
                 w.WriteEndArray();
                 w.WriteStartArray("data_offsets");
                 w.WriteNumberValue(offset);
-                w.WriteNumberValue(offset + t.Data.Length);
+                w.WriteNumberValue(offset + t.Bytes);
                 w.WriteEndArray();
                 w.WriteEndObject();
-                offset += t.Data.Length;
+                offset += t.Bytes;
             }
             w.WriteEndObject();
         }
-        // Pad the header with spaces so tensor data starts 8-byte aligned.
         long headerLength = (json.Length + 7) / 8 * 8;
         Span<byte> prefix = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)headerLength);
@@ -466,10 +481,6 @@ public sealed class SafetensorsWriter
         for (long i = json.Length; i < headerLength; i++)
         {
             stream.WriteByte((byte)' ');
-        }
-        foreach (var t in _tensors)
-        {
-            stream.Write(t.Data);
         }
     }
 }
