@@ -39,6 +39,44 @@ internal sealed class Dot4Packed : PackedInt8Matrix
 
     /// <summary>Sum of each output channel's weights (the u8 offset correction of VPDPBUSD).</summary>
     public int[] RowSums { get; }
+
+    /// <summary>Rows per register tile of both 4-way dot-product kernels.</summary>
+    public const int TileRows = 4;
+
+    /// <summary>
+    /// The column-block driver both 4-way kernels share: <paramref name="tile"/> computes a 4-row x 16-channel tile of
+    /// int32 sums; the rows and channels asked for are copied out, less <c>128 x</c> the channel's weight sum when the
+    /// activations carry VPDPBUSD's +128 offset (<paramref name="undoOffset"/>), which makes the result exact.
+    /// </summary>
+    public static unsafe void MultiplyColumns(Dot4Activations a, Dot4Packed w, int columnStart, int columnCount, Span<int> acc, delegate*<int*, int, sbyte*, int*, void> tile, bool undoOffset)
+    {
+        int m = a.Rows, k4 = w.QuadCount;
+        Span<int> block = stackalloc int[TileRows * Panel];
+        fixed (byte* pa = a.Data)
+        fixed (sbyte* pw = w.Data)
+        fixed (int* pt = block)
+        {
+            for (int p = columnStart / Panel; p * Panel < columnStart + columnCount; p++)
+            {
+                sbyte* wp = pw + (long)p * k4 * Panel * 4;
+                int from = Math.Max(columnStart, p * Panel);
+                int to = Math.Min(columnStart + columnCount, (p + 1) * Panel);
+                for (int i = 0; i < m; i += TileRows)
+                {
+                    tile((int*)(pa + (long)i * k4 * 4), k4, wp, pt);
+                    for (int r = 0; r < Math.Min(TileRows, m - i); r++)
+                    {
+                        var dst = acc.Slice((i + r) * columnCount, columnCount);
+                        for (int c = from; c < to; c++)
+                        {
+                            // Undo the +128 activation offset exactly: sum (a + 128) w - 128 sum w.
+                            dst[c - columnStart] = pt[r * Panel + c - p * Panel] - (undoOffset ? 128 * w.RowSums[c] : 0);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// <summary>
@@ -172,7 +210,7 @@ public readonly struct EmulatedAvxVnni : IUnsignedSignedDotLanes
 /// </summary>
 public sealed class AdvSimdDotInt8Kernel<TLanes> : Int8GemmKernel where TLanes : struct, ISignedDotLanes
 {
-    private const int TileRows = 4;
+    private const int TileRows = Dot4Packed.TileRows;
 
     public override string Name => "advsimd-dot";
 
@@ -185,30 +223,7 @@ public sealed class AdvSimdDotInt8Kernel<TLanes> : Int8GemmKernel where TLanes :
     public override unsafe void MultiplyColumns(PackedInt8Activations a, PackedInt8Matrix weights, int columnStart, int columnCount, Span<int> acc)
     {
         CheckShapes(a, weights, columnStart, columnCount, acc);
-        var w = (Dot4Packed)weights;
-        var pa4 = (Dot4Activations)a;
-        int m = a.Rows, k4 = w.QuadCount;
-        Span<int> tile = stackalloc int[TileRows * Dot4Packed.Panel];
-        fixed (byte* pa = pa4.Data)
-        fixed (sbyte* pw = w.Data)
-        fixed (int* pt = tile)
-        {
-            for (int p = columnStart / Dot4Packed.Panel; p * Dot4Packed.Panel < columnStart + columnCount; p++)
-            {
-                sbyte* wp = pw + (long)p * k4 * Dot4Packed.Panel * 4;
-                int from = Math.Max(columnStart, p * Dot4Packed.Panel);
-                int to = Math.Min(columnStart + columnCount, (p + 1) * Dot4Packed.Panel);
-                for (int i = 0; i < m; i += TileRows)
-                {
-                    Tile((int*)(pa + (long)i * k4 * 4), k4, wp, pt);
-                    for (int r = 0; r < Math.Min(TileRows, m - i); r++)
-                    {
-                        new ReadOnlySpan<int>(pt + r * Dot4Packed.Panel + (from - p * Dot4Packed.Panel), to - from)
-                            .CopyTo(acc.Slice((i + r) * columnCount + (from - columnStart), to - from));
-                    }
-                }
-            }
-        }
+        Dot4Packed.MultiplyColumns((Dot4Activations)a, (Dot4Packed)weights, columnStart, columnCount, acc, &Tile, undoOffset: false);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -250,7 +265,7 @@ public sealed class AdvSimdDotInt8Kernel<TLanes> : Int8GemmKernel where TLanes :
 /// </summary>
 public sealed class AvxVnniInt8Kernel<TLanes> : Int8GemmKernel where TLanes : struct, IUnsignedSignedDotLanes
 {
-    private const int TileRows = 4;
+    private const int TileRows = Dot4Packed.TileRows;
 
     public override string Name => "avx-vnni";
 
@@ -263,34 +278,7 @@ public sealed class AvxVnniInt8Kernel<TLanes> : Int8GemmKernel where TLanes : st
     public override unsafe void MultiplyColumns(PackedInt8Activations a, PackedInt8Matrix weights, int columnStart, int columnCount, Span<int> acc)
     {
         CheckShapes(a, weights, columnStart, columnCount, acc);
-        var w = (Dot4Packed)weights;
-        var pa4 = (Dot4Activations)a;
-        int m = a.Rows, k4 = w.QuadCount;
-        Span<int> tile = stackalloc int[TileRows * Dot4Packed.Panel];
-        fixed (byte* pa = pa4.Data)
-        fixed (sbyte* pw = w.Data)
-        fixed (int* pt = tile)
-        {
-            for (int p = columnStart / Dot4Packed.Panel; p * Dot4Packed.Panel < columnStart + columnCount; p++)
-            {
-                sbyte* wp = pw + (long)p * k4 * Dot4Packed.Panel * 4;
-                int from = Math.Max(columnStart, p * Dot4Packed.Panel);
-                int to = Math.Min(columnStart + columnCount, (p + 1) * Dot4Packed.Panel);
-                for (int i = 0; i < m; i += TileRows)
-                {
-                    Tile((int*)(pa + (long)i * k4 * 4), k4, wp, pt);
-                    for (int r = 0; r < Math.Min(TileRows, m - i); r++)
-                    {
-                        var dst = acc.Slice((i + r) * columnCount, columnCount);
-                        for (int c = from; c < to; c++)
-                        {
-                            // Undo the +128 activation offset exactly: sum (a + 128) w - 128 sum w.
-                            dst[c - columnStart] = pt[r * Dot4Packed.Panel + c - p * Dot4Packed.Panel] - 128 * w.RowSums[c];
-                        }
-                    }
-                }
-            }
-        }
+        Dot4Packed.MultiplyColumns((Dot4Activations)a, (Dot4Packed)weights, columnStart, columnCount, acc, &Tile, undoOffset: true);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
