@@ -344,33 +344,28 @@ internal sealed class Int8Mixture
         private void Up(int e, int c0, int count)
         {
             var w = _owner._experts[e];
-            var acc = Multiply(_ws.Input[e], _owner._up[e], c0, count);
-            try
-            {
-                int rowBase = _ws.Start[e];
-                for (int r = 0; r < _ws.Input[e].Rows; r++)
-                {
-                    ExpertRuntime.Dequantize(acc.AsSpan(r * count, count), _ws.Scale1[rowBase + r], w.UpScale!.AsSpan(c0, count), w.UpBias.AsSpan(c0, count),
-                        _ws.HiddenFloat.AsSpan((rowBase + r) * _hidden + c0, count), relu: true);
-                }
-            }
-            finally
-            {
-                ArrayPool<int>.Shared.Return(acc);
-            }
+            Linear(_ws.Input[e], _owner._up[e], _ws.Start[e], c0, count, _ws.Scale1, w.UpScale!, w.UpBias, _ws.HiddenFloat, _hidden, relu: true);
         }
 
         private void Down(int e, int c0, int count)
         {
             var w = _owner._experts[e];
-            var acc = Multiply(_ws.Hidden[e], _owner._down[e], c0, count);
+            Linear(_ws.Hidden[e], _owner._down[e], _ws.Start[e], c0, count, _ws.Scale2, w.DownScale!, w.DownBias, _ws.Output, _d, relu: false);
+        }
+
+        /// <summary>
+        /// Output channels <c>[c0, c0 + count)</c> of one expert's Linear for all its rows (starting at row
+        /// <paramref name="rowBase"/> of the row space): int32 GEMM, then dequantise with the row and channel scales, bias, ReLU if asked.
+        /// </summary>
+        private void Linear(PackedInt8Activations input, PackedInt8Matrix weights, int rowBase, int c0, int count, float[] rowScales, float[] channelScales, float[] bias, float[] output, int width, bool relu)
+        {
+            var acc = Multiply(input, weights, c0, count);
             try
             {
-                int rowBase = _ws.Start[e];
-                for (int r = 0; r < _ws.Hidden[e].Rows; r++)
+                for (int r = 0; r < input.Rows; r++)
                 {
-                    ExpertRuntime.Dequantize(acc.AsSpan(r * count, count), _ws.Scale2[rowBase + r], w.DownScale!.AsSpan(c0, count), w.DownBias.AsSpan(c0, count),
-                        _ws.Output.AsSpan((rowBase + r) * _d + c0, count), relu: false);
+                    ExpertRuntime.Dequantize(acc.AsSpan(r * count, count), rowScales[rowBase + r], channelScales.AsSpan(c0, count), bias.AsSpan(c0, count),
+                        output.AsSpan((rowBase + r) * width + c0, count), relu);
                 }
             }
             finally
