@@ -39,28 +39,31 @@ internal static class PipelineBenchmark
         var streams = MediaClip.Probe(media);
         using var models = AvsrModels.Load(packPath, new AvsrModelOptions { Threads = threads, Log = _ => { } });
         var (task, reason) = TaskSelection.Choose("auto", streams, models.Manifest.Tasks);
-        var clip = MediaClip.Load(media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr);
         var recognition = new RecognitionOptions { Beams = beams };
         Console.WriteLine(Inv($"machine: {Environment.ProcessorCount} cores; threads {(threads > 0 ? threads : Environment.ProcessorCount)} per stage; load average {BenchStats.LoadAverage()}"));
-        Console.WriteLine(Inv($"clip: {clip.Description}; {clip.DurationSeconds:0.##} s; task {task.ToText()} ({reason}); pack {models.Manifest.Name}: decoder {models.Manifest.Decoder.Type}, projector {models.Manifest.Projector.Precision.ToText()}"));
+        // Each run reads the file afresh: the live run decodes as a capture would deliver, the file run as transcribe does.
+        MediaFileSource Source() => new(media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr, streams);
+        var first = Source();
+        Console.WriteLine(Inv($"clip: {input}; {first.EstimatedDurationSeconds:0.##} s; task {task.ToText()} ({reason}); pack {models.Manifest.Name}: decoder {models.Manifest.Decoder.Type}, projector {models.Manifest.Projector.Precision.ToText()}"));
 
         // Baseline: the file as fast as it goes, finals only (what transcribe does).
-        var offline = new AvsrPipeline(models, task, clip.Streams, new AvsrPipelineOptions { PartialInterval = null, Recognition = recognition });
+        var offline = new AvsrPipeline(models, task, first.Streams, new AvsrPipelineOptions { PartialInterval = null, Recognition = recognition });
         var clock = Stopwatch.StartNew();
         int finals = 0;
-        await foreach (var _ in offline.RunAsync(clip.StreamAsync(TimeSpan.FromSeconds(0.5), token), token).ConfigureAwait(false))
+        await foreach (var _ in offline.RunAsync(first.ReadAsync(TimeSpan.FromSeconds(0.5), token), token).ConfigureAwait(false))
         {
             finals++;
         }
         double fileSeconds = clock.Elapsed.TotalSeconds;
-        Console.WriteLine(Inv($"file run: {finals} final caption(s) in {fileSeconds:0.###} s: real-time factor {fileSeconds / clip.DurationSeconds:0.###}"));
+        double duration = first.DurationSeconds;
+        Console.WriteLine(Inv($"file run: {finals} final caption(s) in {fileSeconds:0.###} s: real-time factor {fileSeconds / duration:0.###}"));
 
         // Live: chunks released at their stream time; latency counted from when the stream held the caption's media.
-        var live = new AvsrPipeline(models, task, clip.Streams, new AvsrPipelineOptions { SkipPartialsWhenBusy = true, Recognition = recognition });
+        var live = new AvsrPipeline(models, task, first.Streams, new AvsrPipelineOptions { SkipPartialsWhenBusy = true, Recognition = recognition });
         var partial = new List<double>();
         var final = new List<double>();
         var start = Stopwatch.StartNew();
-        await foreach (var c in live.RunAsync(Paced(clip, chunkSeconds, start, token), token).ConfigureAwait(false))
+        await foreach (var c in live.RunAsync(Paced(Source(), chunkSeconds, start, token), token).ConfigureAwait(false))
         {
             double latency = start.Elapsed.TotalSeconds - c.DecidedAt;
             (c.IsFinal ? final : partial).Add(latency);
@@ -69,7 +72,7 @@ internal static class PipelineBenchmark
         Report("final", final);
         Report("partial", partial);
         double last = final.Count > 0 ? final[^1] : double.NaN;
-        Console.WriteLine(Inv($"live run ended {start.Elapsed.TotalSeconds - clip.DurationSeconds:0.###} s after the stream did (the last final's latency {last:0.###} s); the file run needed {fileSeconds:0.###} s for all of it"));
+        Console.WriteLine(Inv($"live run ended {start.Elapsed.TotalSeconds - duration:0.###} s after the stream did (the last final's latency {last:0.###} s); the file run needed {fileSeconds:0.###} s for all of it"));
         return Runtime.ExitCodes.Success;
     }
 
@@ -83,9 +86,9 @@ internal static class PipelineBenchmark
         Console.WriteLine(Inv($"  {kind,-7} latency: median {BenchStats.Median(latencies):0.###} s, p95 {BenchStats.Percentile(latencies, 95):0.###} s, max {latencies.Max():0.###} s ({latencies.Count})"));
     }
 
-    private static async IAsyncEnumerable<MediaChunk> Paced(MediaClip clip, double chunkSeconds, Stopwatch start, [EnumeratorCancellation] CancellationToken token = default)
+    private static async IAsyncEnumerable<MediaChunk> Paced(MediaFileSource source, double chunkSeconds, Stopwatch start, [EnumeratorCancellation] CancellationToken token = default)
     {
-        await foreach (var c in clip.StreamAsync(TimeSpan.FromSeconds(chunkSeconds), token).ConfigureAwait(false))
+        await foreach (var c in source.ReadAsync(TimeSpan.FromSeconds(chunkSeconds), token).ConfigureAwait(false))
         {
             // A chunk exists once its last sample has been captured.
             double ready = c.Timestamp.TotalSeconds + chunkSeconds;

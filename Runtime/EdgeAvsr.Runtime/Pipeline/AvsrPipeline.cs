@@ -74,14 +74,7 @@ public sealed class AvsrPipeline
             throw new EdgeAvsrException($"utterances of at most {_options.MaxUtterance.TotalSeconds} s: the audio encoder takes 30 s at most");
         }
         Recognizer = new UtteranceRecognizer(models, task, _options.Recognition);
-        if (Recognizer.UsesAudio && !streams.HasAudio)
-        {
-            throw new EdgeAvsrException($"task {task.ToText()} needs audio; the source has {streams}");
-        }
-        if (Recognizer.UsesVideo && !streams.HasVideo)
-        {
-            throw new EdgeAvsrException($"task {task.ToText()} needs video; the source has {streams}");
-        }
+        TaskSelection.RequireStreams(task, streams);
         UsesVad = streams.HasAudio && models.Vad is not null;
         bool encodersOnCpu = (Recognizer.UsesAudio && models.AudioEncoder!.Provider == Interop.Onnx.ExecutionProvider.Cpu)
             || (Recognizer.UsesVideo && models.VideoEncoder!.Provider == Interop.Onnx.ExecutionProvider.Cpu);

@@ -11,7 +11,7 @@ namespace EdgeAvsr.Runtime.Pipeline;
 /// <summary>
 /// A media file played into the pipeline while it is decoded, so a long recording never sits in memory whole: audio
 /// from ffmpeg (32-bit float at the stream's own rate, channels averaged, resampled by <see cref="ResamplerStream"/>:
-/// the same samples <see cref="MediaClip.Load"/> gives, bit for bit) and mouth crops from ffmpeg (96x96 gray at 25 fps).
+/// the same samples the whole-file front-end gives (<see cref="AudioLoader"/> then <see cref="Resampler"/>), bit for bit) and mouth crops from ffmpeg (96x96 gray at 25 fps).
 /// WAV files are read whole by the native reader (as the front-end reads them), and full-face video goes through the
 /// landmark model whole (its smoothing looks ahead), as <c>edgeavsr frames</c> does.
 /// </summary>
@@ -23,12 +23,16 @@ public sealed class MediaFileSource
     private readonly Stopwatch _decoding = new();
     private long _audioSamples, _videoFrames;
 
-    public MediaFileSource(MediaClipRequest request, bool wantAudio, bool wantVideo)
+    /// <param name="request">The files.</param>
+    /// <param name="wantAudio">Read the audio stream if there is one.</param>
+    /// <param name="wantVideo">Read the video stream if there is one.</param>
+    /// <param name="present">What <see cref="MediaClip.Probe"/> found, when the caller has probed already (else probed here).</param>
+    public MediaFileSource(MediaClipRequest request, bool wantAudio, bool wantVideo, MediaStreams? present = null)
     {
         _request = request ?? throw new ArgumentNullException(nameof(request));
-        var present = MediaClip.Probe(request);
-        _wantAudio = wantAudio && present.HasAudio;
-        _wantVideo = wantVideo && present.HasVideo;
+        var streams = present ?? MediaClip.Probe(request);
+        _wantAudio = wantAudio && streams.HasAudio;
+        _wantVideo = wantVideo && streams.HasVideo;
         if (!_wantAudio && !_wantVideo)
         {
             throw new EdgeAvsrException($"{request.InputPath ?? request.AudioPath ?? request.VideoPath}: none of the wanted streams is present");

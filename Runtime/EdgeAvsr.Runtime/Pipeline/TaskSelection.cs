@@ -18,14 +18,7 @@ public static class TaskSelection
             {
                 throw new EdgeAvsrException($"--task {task.ToText()}: the pack supports {supported}");
             }
-            if (task != AvsrTask.Vsr && !streams.HasAudio)
-            {
-                throw new EdgeAvsrException($"--task {task.ToText()} needs audio; the input has {streams}");
-            }
-            if (task != AvsrTask.Asr && !streams.HasVideo)
-            {
-                throw new EdgeAvsrException($"--task {task.ToText()} needs video; the input has {streams}");
-            }
+            RequireStreams(task, streams, "--task");
             return (task, "asked for");
         }
         if (streams.HasAudio && streams.HasVideo && packTasks.Contains(AvsrTask.Avsr))
@@ -41,5 +34,18 @@ public static class TaskSelection
             return (AvsrTask.Vsr, streams.HasAudio ? $"audio and video present, but the pack supports {supported}" : "video only");
         }
         throw new EdgeAvsrException($"the input has {streams}; the pack supports {supported}: no task fits");
+    }
+
+    /// <summary>Fails, naming <paramref name="what"/> and the task, when <paramref name="streams"/> lack a modality the task reads.</summary>
+    public static void RequireStreams(AvsrTask task, MediaStreams streams, string what = "task")
+    {
+        if (task != AvsrTask.Vsr && !streams.HasAudio)
+        {
+            throw new EdgeAvsrException($"{what} {task.ToText()} needs audio; the input has {streams}");
+        }
+        if (task != AvsrTask.Asr && !streams.HasVideo)
+        {
+            throw new EdgeAvsrException($"{what} {task.ToText()} needs video; the input has {streams}");
+        }
     }
 }

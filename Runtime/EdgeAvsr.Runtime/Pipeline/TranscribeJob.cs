@@ -89,7 +89,7 @@ public static class TranscribeJob
             throw new EdgeAvsrException($"{logitsPath}: the folder does not exist");
         }
         // Audio is decoded for the VAD even when the task reads only the lips.
-        var source = new MediaFileSource(request.Media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr);
+        var source = new MediaFileSource(request.Media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr, streams);
         var loadClock = Stopwatch.StartNew();
         using var models = AvsrModels.Load(request.PackPath, request.Models with { Log = request.Models.Log ?? request.Log });
         var load = loadClock.Elapsed;

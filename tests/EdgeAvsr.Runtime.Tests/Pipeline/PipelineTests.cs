@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EdgeAvsr.Runtime.Audio;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Pipeline;
 using EdgeAvsr.Runtime.Tests.Pack;
@@ -232,16 +233,17 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
             Models = new AvsrModelOptions { Threads = 1 },
             Recognition = new RecognitionOptions { Beams = 1 },
         });
-        var clip = MediaClip.Load(new MediaClipRequest { InputPath = f.Clip }, wantAudio: true, wantVideo: true);
+        MediaFileSource Clip() => new(new MediaClipRequest { InputPath = f.Clip }, wantAudio: true, wantVideo: true);
+        var streams = new MediaStreams(HasAudio: true, HasVideo: true);
         using var models = Load();
         // Encoders and decoder on the CPU take turns by default; letting them overlap must not change a caption.
-        Assert.False(new AvsrPipeline(models, AvsrTask.Avsr, clip.Streams).OverlapsEncodersAndDecoder);
+        Assert.False(new AvsrPipeline(models, AvsrTask.Avsr, streams).OverlapsEncodersAndDecoder);
         foreach (var (chunk, overlap) in new[] { (0.1, (bool?)null), (0.37, true) })
         {
-            var pipeline = new AvsrPipeline(models, AvsrTask.Avsr, clip.Streams, new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 }, OverlapEncodersAndDecoder = overlap });
+            var pipeline = new AvsrPipeline(models, AvsrTask.Avsr, streams, new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 }, OverlapEncodersAndDecoder = overlap });
             Assert.Equal(overlap ?? false, pipeline.OverlapsEncodersAndDecoder);
             var captions = new List<Caption>();
-            await foreach (var c in pipeline.RunAsync(clip.StreamAsync(TimeSpan.FromSeconds(chunk))))
+            await foreach (var c in pipeline.RunAsync(Clip().ReadAsync(TimeSpan.FromSeconds(chunk))))
             {
                 captions.Add(c);
             }
@@ -266,9 +268,9 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
             }
         }
         // The live policy may skip partials, never a final: the same finals, and no more partials than computing all of them.
-        var live = new AvsrPipeline(models, AvsrTask.Avsr, clip.Streams, new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 }, SkipPartialsWhenBusy = true });
+        var live = new AvsrPipeline(models, AvsrTask.Avsr, streams, new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 }, SkipPartialsWhenBusy = true });
         var liveCaptions = new List<Caption>();
-        await foreach (var c in live.RunAsync(clip.StreamAsync(TimeSpan.FromSeconds(0.1))))
+        await foreach (var c in live.RunAsync(Clip().ReadAsync(TimeSpan.FromSeconds(0.1))))
         {
             liveCaptions.Add(c);
         }
@@ -332,9 +334,12 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
         foreach (string path in new[] { f.Clip, stereo, f.Wav })
         {
             var request = new MediaClipRequest { InputPath = path };
-            var whole = MediaClip.Load(request, wantAudio: true, wantVideo: true);
+            // The whole-file front-end, as `features` and `frames` read a file: the reference for what is streamed.
+            float[] wholeAudio = Resampler.To(AudioLoader.Load(path), 16000).Samples;
+            bool hasVideo = MediaClip.Probe(request).HasVideo;
+            byte[] wholeVideo = hasVideo ? FrameJob.LoadCrops(path, landmarkModel: null).Crops.Pixels : [];
             var source = new MediaFileSource(request, wantAudio: true, wantVideo: true);
-            Assert.Equal(whole.Streams, source.Streams);
+            Assert.Equal(new MediaStreams(true, hasVideo), source.Streams);
             var audio = new List<float>();
             var pixels = new List<byte>();
             await foreach (var chunk in source.ReadAsync(TimeSpan.FromSeconds(0.3)))
@@ -350,10 +355,10 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
                     pixels.AddRange(v.Crops.Pixels);
                 }
             }
-            Assert.Equal(whole.Audio!.Length, audio.Count);
-            Assert.True(whole.Audio.AsSpan().SequenceEqual(audio.ToArray()), $"{path}: streamed samples differ from the whole-file front-end");
-            Assert.Equal(whole.Video?.Pixels ?? [], pixels.ToArray());
-            Assert.Equal(whole.DurationSeconds, source.DurationSeconds, 6);
+            Assert.Equal(wholeAudio.Length, audio.Count);
+            Assert.True(wholeAudio.AsSpan().SequenceEqual(audio.ToArray()), $"{path}: streamed samples differ from the whole-file front-end");
+            Assert.Equal(wholeVideo, pixels.ToArray());
+            Assert.Equal(Math.Max(wholeAudio.Length / 16000.0, wholeVideo.Length / (96.0 * 96) / 25), source.DurationSeconds, 6);
             Assert.True(source.EstimatedDurationSeconds > 0);
         }
     }
