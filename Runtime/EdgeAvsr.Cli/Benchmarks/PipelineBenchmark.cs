@@ -68,7 +68,7 @@ internal static class PipelineBenchmark
             double latency = start.Elapsed.TotalSeconds - c.DecidedAt;
             (c.IsFinal ? final : partial).Add(latency);
         }
-        Console.WriteLine(Inv($"live run ({chunkSeconds:0.###} s chunks, partial every 1 s of stream): {final.Count} final(s), {partial.Count} partial(s) delivered, {live.PartialsDropped} dropped because the front-end stage was busy"));
+        Console.WriteLine(Inv($"live run ({chunkSeconds:0.###} s chunks, partial every 1 s of stream): {final.Count} final(s), {partial.Count} partial(s) delivered, {live.PartialsDropped} dropped (front-end busy, or a newer caption of the utterance waiting)"));
         Report("final", final);
         Report("partial", partial);
         double last = final.Count > 0 ? final[^1] : double.NaN;
