@@ -23,7 +23,7 @@ internal static class ProjectorBenchmark
     public static Command CreateCommand()
     {
         var tokens = new Option<string>("--tokens") { Description = "Comma-separated token counts (after pooling)", DefaultValueFactory = _ => "250,750" };
-        var reps = new Option<int>("--reps") { Description = "Timed repetitions per case (median reported)", DefaultValueFactory = _ => 7 };
+        var reps = new Option<int>("--reps") { Description = "Timed repetitions per case (median reported)", DefaultValueFactory = _ => 15 };
         var threads = new Option<int>("--threads") { Description = "Projector threads (default: one per core)", DefaultValueFactory = _ => 0 };
         var noTorch = new Option<bool>("--no-torch") { Description = "Skip the PyTorch peer" };
         var rowBlock = new Option<int>("--row-block") { Description = "Tokens per work item (default: the projector's)", DefaultValueFactory = _ => 0 };
@@ -187,10 +187,13 @@ internal static class ProjectorBenchmark
     /// <summary>Median, best and CPU time per call of each action, the actions timed in turn within every rep.</summary>
     private static (double Median, double Best, double CpuMs)[] TimeInterleaved(int reps, params Action[] actions)
     {
+        // Warm-up: a few calls each, so the timed reps see steady-state code and buffers.
         foreach (var action in actions)
         {
-            action();
-            action();
+            for (int i = 0; i < 5; i++)
+            {
+                action();
+            }
         }
         var times = new double[actions.Length][];
         var cpu = new double[actions.Length];

@@ -29,7 +29,10 @@ internal static class DoctorCommand
         Console.WriteLine($"projector int8 kernel: {int8.Name}{forced}");
         foreach (var k in KernelRegistry.Int8Variants)
         {
-            Console.WriteLine($"  {k.Name,-12} {(k.IsNative ? "compiled, executes here" : "compiled, not executed here (tested through a managed emulation of its lanes)")}");
+            string where = k.IsNative ? "compiled, executes here"
+                : k.IsEmulated ? "compiled, not executed here (tested through a managed emulation of its lanes)"
+                : "compiled, not executed here (this CPU or build lacks its instructions)";
+            Console.WriteLine($"  {k.Name,-12} {where}");
         }
         Console.WriteLine($"projector fp32 kernel: {fp32.Name}{forced}");
         foreach (var k in KernelRegistry.Fp32Variants)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
@@ -27,6 +28,7 @@ internal abstract class ExpertRuntime(ExpertWeights weights)
     }
 
     /// <summary>In-place <c>LayerNorm(d_llm, eps 1e-5, affine)</c> of one output row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void LayerNormRow(ExpertWeights weights, Span<float> v)
     {
         int d = weights.OutputDim;
@@ -51,6 +53,7 @@ internal abstract class ExpertRuntime(ExpertWeights weights)
     }
 
     /// <summary><c>y[c] = acc[c] * tokenScale * channelScale[c] + bias[c]</c>, optionally ReLU; int32 accumulators to float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Dequantize(ReadOnlySpan<int> acc, float tokenScale, ReadOnlySpan<float> channelScale, ReadOnlySpan<float> bias, Span<float> y, bool relu)
     {
         int c = 0;
@@ -73,6 +76,7 @@ internal abstract class ExpertRuntime(ExpertWeights weights)
     }
 
     /// <summary><c>y[c] += bias[c]</c>, optionally ReLU.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected static void AddBias(Span<float> y, float[] bias, bool relu)
     {
         int c = 0;
@@ -92,6 +96,7 @@ internal abstract class ExpertRuntime(ExpertWeights weights)
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Sum(ReadOnlySpan<float> v)
     {
         int c = 0;
@@ -112,6 +117,7 @@ internal abstract class ExpertRuntime(ExpertWeights weights)
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float SumSquaredDeviation(ReadOnlySpan<float> v, float mean)
     {
         int c = 0;

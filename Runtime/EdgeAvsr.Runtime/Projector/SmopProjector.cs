@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
 namespace EdgeAvsr.Runtime.Projector;
@@ -287,6 +288,7 @@ public sealed class SmopProjector
     /// Router in float32: logits, softmax over all experts, top-k (ties to the lower index), renormalised.
     /// Slots are ordered by descending probability.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static (int[] Experts, float[] Weights) Route(MixtureWeights mixture, FloatMatrix x, int k)
     {
         int e = mixture.ExpertCount, din = mixture.InputDim;
@@ -338,6 +340,7 @@ public sealed class SmopProjector
         return (experts, weights);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         var va = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(a);

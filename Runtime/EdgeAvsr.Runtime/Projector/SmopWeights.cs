@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EdgeAvsr.Runtime.Formats;
 
@@ -342,6 +343,7 @@ public static class Int8Quantization
 
     /// <summary>Quantizes one row (one token's activations or one channel's weights); returns its scale.</summary>
     /// <remarks>The vector and scalar paths give identical bytes: same product, same ties-to-even rounding.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q)
     {
         int i = 0;

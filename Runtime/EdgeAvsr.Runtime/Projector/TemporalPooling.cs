@@ -1,9 +1,12 @@
+using System.Runtime.CompilerServices;
+
 namespace EdgeAvsr.Runtime.Projector;
 
 /// <summary>Average pooling along time over non-overlapping windows (PyTorch <c>AvgPool1d(K)</c> on [T, D]).</summary>
 public static class TemporalPooling
 {
     /// <summary>Frames <c>[T, D]</c> to <c>[floor(T / K), D]</c>; a remainder shorter than K is dropped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static FloatMatrix Average(FloatMatrix frames, int window)
     {
         ArgumentNullException.ThrowIfNull(frames);

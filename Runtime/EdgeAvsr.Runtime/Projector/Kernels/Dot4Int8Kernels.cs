@@ -216,6 +216,8 @@ public sealed class AdvSimdDotInt8Kernel<TLanes> : Int8GemmKernel where TLanes :
 
     public override bool IsNative => TLanes.IsNative;
 
+    public override bool IsEmulated => !TLanes.IsNative;
+
     public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns) => new Dot4Packed(weights, rows, columns);
 
     public override PackedInt8Activations CreateActivations() => new Dot4Activations(offset: false);
@@ -270,6 +272,8 @@ public sealed class AvxVnniInt8Kernel<TLanes> : Int8GemmKernel where TLanes : st
     public override string Name => "avx-vnni";
 
     public override bool IsNative => TLanes.IsNative;
+
+    public override bool IsEmulated => !TLanes.IsNative;
 
     public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns) => new Dot4Packed(weights, rows, columns);
 

@@ -64,6 +64,7 @@ internal sealed class Int16PairActivations(int rowMultiple) : PackedInt8Activati
         _data.AsSpan(rows * PairCount * 2, (PaddedRows - rows) * PairCount * 2).Clear();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override unsafe void OnSetRow(int row, ReadOnlySpan<sbyte> values)
     {
         int k = values.Length;
@@ -102,13 +103,17 @@ internal static unsafe class Int16PairDriver
     public const int PairBlock = 256;
 
     /// <summary>
-    /// Micro-kernel: a tile of rows x 16 channels over <c>pairs</c> k-pairs; <c>a</c> points at the first row's
-    /// first pair (rows are <c>stride</c> int32 apart), <c>w</c> at the sub-panel, <c>tile</c> at <c>[rows][16]</c>
-    /// int32 which it overwrites (<c>accumulate</c> false) or adds to.
+    /// Runs the micro-kernels over a block of output channels. <paramref name="tile"/> covers rows x 16 channels over
+    /// <c>k2</c> k-pairs: <c>a</c> points at the first row's first pair (rows are <c>stride</c> int32 apart), <c>w</c> at
+    /// the sub-panel, <c>tile</c> at <c>[rows][16]</c> int32 which it overwrites (<c>accumulate</c> false) or adds to.
+    /// <paramref name="pairTile"/>, when given, covers two adjacent panels at once (its second sub-panel and partial
+    /// sums are <c>panelStride</c> shorts and <c>tileStride</c> ints further on); a last odd panel uses <paramref name="tile"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(
         PackedInt8Activations activations, PackedInt8Matrix weights, int columnStart, int columnCount, Span<int> acc,
-        int tileRows, delegate*<int*, int, int, short*, int*, bool, void> tile)
+        int tileRows, delegate*<int*, int, int, short*, int*, bool, void> tile,
+        delegate*<int*, int, int, short*, long, int*, int, bool, void> pairTile = null)
     {
         var a = (Int16PairActivations)activations;
         var w = (Int16PairPacked)weights;
@@ -132,14 +137,26 @@ internal static unsafe class Int16PairDriver
                 {
                     int kLen = Math.Min(PairBlock, k2 - kb);
                     bool accumulate = kb > 0;
-                    for (int p = 0; p < panels; p++)
+                    long panelStride = (long)k2 * panel * 2;
+                    int tileStride = mp * panel;
+                    for (int p = 0; p < panels;)
                     {
-                        short* wp = pw + ((long)(firstPanel + p) * k2 + kb) * panel * 2;
-                        int* sp = ps + (long)p * mp * panel;
+                        short* wp = pw + (firstPanel + p) * panelStride + (long)kb * panel * 2;
+                        int* sp = ps + (long)p * tileStride;
+                        if (pairTile != null && p + 1 < panels)
+                        {
+                            for (int i = 0; i < mp; i += tileRows)
+                            {
+                                pairTile((int*)(pa + (long)i * k2 * 2) + kb, k2, kLen, wp, panelStride, sp + i * panel, tileStride, accumulate);
+                            }
+                            p += 2;
+                            continue;
+                        }
                         for (int i = 0; i < mp; i += tileRows)
                         {
                             tile((int*)(pa + (long)i * k2 * 2) + kb, k2, kLen, wp, sp + i * panel, accumulate);
                         }
+                        p++;
                     }
                 }
                 if (k2 == 0)

@@ -66,8 +66,17 @@ public abstract class Int8GemmKernel
     /// <summary>Short name used by <c>EDGEAVSR_KERNEL</c>, <c>doctor</c> and the tests.</summary>
     public abstract string Name { get; }
 
-    /// <summary>True when this CPU runs the variant's instructions natively; false for a managed emulation of them.</summary>
+    /// <summary>True when this CPU runs the variant's instructions natively.</summary>
     public abstract bool IsNative { get; }
+
+    /// <summary>
+    /// True when the variant runs here as a managed emulation of instructions this CPU lacks (for the tests;
+    /// never selected). A variant neither native nor emulated cannot run here and throws <see cref="PlatformNotSupportedException"/>.
+    /// </summary>
+    public virtual bool IsEmulated => false;
+
+    /// <summary>Whether <see cref="MultiplyColumns"/> can run on this machine, natively or emulated.</summary>
+    public bool CanRun => IsNative || IsEmulated;
 
     public abstract PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns);
 

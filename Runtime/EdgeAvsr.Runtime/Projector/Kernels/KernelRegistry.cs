@@ -18,6 +18,7 @@ public static class KernelRegistry
     [
         NativeSdot.IsNative ? new AdvSimdDotInt8Kernel<NativeSdot>() : new AdvSimdDotInt8Kernel<EmulatedSdot>(),
         NativeAvxVnni.IsNative ? new AvxVnniInt8Kernel<NativeAvxVnni>() : new AvxVnniInt8Kernel<EmulatedAvxVnni>(),
+        new Avx512VlInt8Kernel(),
         new Avx2Int8Kernel(),
         new ScalarInt8Kernel(),
     ];
@@ -41,7 +42,7 @@ public static class KernelRegistry
         {
             null or "" => null,
             "scalar" => "scalar",
-            "avx2" or "avx-vnni" => "avx2-fma",
+            "avx512vl" or "avx2" or "avx-vnni" => "avx2-fma",
             "advsimd-dot" => "vector128",
             _ => forced,
         };
@@ -77,6 +78,7 @@ public static class KernelRegistry
             if (AvxVnni.IsSupported) features.Add("AVX-VNNI");
             if (Avx512F.IsSupported) features.Add("AVX-512F");
             if (Avx512BW.IsSupported) features.Add("AVX-512BW");
+            if (Avx512F.VL.IsSupported) features.Add("AVX-512VL");
         }
         if (RuntimeInformation.ProcessArchitecture == Architecture.Arm64)
         {
