@@ -9,6 +9,7 @@ result. Expert = Linear(D, I) -> ReLU -> Linear(I, d) -> LayerNorm(d). Pooling i
   run:   smop_reference.py run --weights W --layout dedr --top-k 2 [--audio A.npy] [--video V.npy]
                            [--audio-pool 4] [--video-pool 2] [--dtype float32|float64] --out DIR
   bench: smop_reference.py bench --tokens 250 [--threads 0] [--reps 7]   (prints one JSON line)
+         ... bench --tokens 250 --serve: prints a JSON "ready" line, then times one call per stdin line
 
 Reads safetensors itself (no safetensors package on Debian): JSON header + raw little-endian data.
 Run it with /usr/bin/python3 (Debian's torch).
@@ -169,6 +170,9 @@ def bench(args):
     with torch.no_grad():
         for _ in range(2):
             moe(x)
+        if args.serve:
+            serve(moe, x)
+            return
         for _ in range(args.reps):
             t0 = time.perf_counter()
             moe(x)
@@ -176,6 +180,16 @@ def bench(args):
     times.sort()
     print(json.dumps({"tokens": args.tokens, "threads": torch.get_num_threads(), "median_ms": times[len(times) // 2],
                       "min_ms": times[0], "torch": torch.__version__, "blas": blas_name()}))
+
+
+def serve(moe, x):
+    """One timed call per line read from stdin, its milliseconds printed back: lets the caller interleave this
+    peer rep by rep with its own cases, so both see the same machine load."""
+    print(json.dumps({"ready": True, "threads": torch.get_num_threads(), "torch": torch.__version__, "blas": blas_name()}), flush=True)
+    for _ in sys.stdin:
+        t0 = time.perf_counter()
+        moe(x)
+        print(f"{(time.perf_counter() - t0) * 1000:.4f}", flush=True)
 
 
 def blas_name():
@@ -208,6 +222,7 @@ def main():
     b.add_argument("--tokens", type=int, default=250)
     b.add_argument("--threads", type=int, default=0)
     b.add_argument("--reps", type=int, default=7)
+    b.add_argument("--serve", action="store_true", help="time one call per stdin line (see serve())")
     b.add_argument("--experts", type=int, default=4)
     b.add_argument("--top-k", type=int, default=2)
     b.add_argument("--dim", type=int, default=1024)
