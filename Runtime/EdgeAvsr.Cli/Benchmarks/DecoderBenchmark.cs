@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
@@ -102,19 +101,8 @@ internal static class DecoderBenchmark
 
     private static string BuildDriver(string engineDir, string dir)
     {
-        string? source = null;
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null && source is null; d = d.Parent)
-        {
-            string candidate = Path.Combine(d.FullName, "tools", "llama-driver", "driver.c");
-            if (File.Exists(candidate))
-            {
-                source = candidate;
-            }
-        }
-        if (source is null)
-        {
-            throw new EdgeAvsrException($"tools/llama-driver/driver.c not found above {AppContext.BaseDirectory} (run the benchmark from the repository build)");
-        }
+        string source = BenchStats.FindAbove(Path.Combine("tools", "llama-driver", "driver.c"))
+            ?? throw new EdgeAvsrException($"tools/llama-driver/driver.c not found above {AppContext.BaseDirectory} (run the benchmark from the repository build)");
         string exe = Path.Combine(dir, "llama-driver");
         var (code, output) = Exec("gcc", ["-O2", "-o", exe, source, $"-L{engineDir}", "-l:libllama.v0.5.0.so", "-l:libggml.v0.5.0.so", "-l:libggml-base.so", $"-Wl,-rpath,{engineDir}"]);
         if (code != 0)
@@ -141,18 +129,11 @@ internal static class DecoderBenchmark
         return (double.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[3], CultureInfo.InvariantCulture), ids);
     }
 
+    /// <summary>Exit code and both streams, stdout first.</summary>
     private static (int Code, string Output) Exec(string file, string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi) ?? throw new EdgeAvsrException($"cannot start {file}");
-        var err = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout + err.Result);
+        var (code, stdout, stderr) = BenchStats.Exec(file, args);
+        return (code, stdout + stderr);
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

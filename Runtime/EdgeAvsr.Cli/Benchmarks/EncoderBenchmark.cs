@@ -43,7 +43,7 @@ internal static class EncoderBenchmark
     private static int Run(string[] which, int frames, int reps, int threads, string? work, bool noTorch, bool tiny)
     {
         int n = threads > 0 ? threads : Environment.ProcessorCount;
-        string script = FindScript() ?? throw new EdgeAvsrException($"{Script} not found above {AppContext.BaseDirectory}; run from the repository build");
+        string script = BenchStats.FindAbove(Script) ?? throw new EdgeAvsrException($"{Script} not found above {AppContext.BaseDirectory}; run from the repository build");
         string dir = work ?? Path.Combine(Path.GetTempPath(), "edgeavsr-bench-encoders");
         Directory.CreateDirectory(dir);
         Console.WriteLine($"machine: {KernelRegistry.DescribeCpu()}; threads for both engines: {n}; median of {reps}");
@@ -150,34 +150,12 @@ internal static class EncoderBenchmark
 
     private static string Python(string script, params string[] args)
     {
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(script);
-        foreach (string a in args)
+        var (code, stdout, stderr) = BenchStats.Exec("/usr/bin/python3", [script, .. args]);
+        if (code != 0)
         {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi) ?? throw new EdgeAvsrException("/usr/bin/python3 could not be started");
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new EdgeAvsrException($"{script} {string.Join(" ", args)} failed: {stderr.Result.Trim().ReplaceLineEndings(" ")}");
+            throw new EdgeAvsrException($"{script} {string.Join(" ", args)} failed: {stderr.Trim().ReplaceLineEndings(" ")}");
         }
         return stdout.Trim().Split('\n')[^1];
-    }
-
-    private static string? FindScript()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            string candidate = Path.Combine(d.FullName, Script);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        return null;
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

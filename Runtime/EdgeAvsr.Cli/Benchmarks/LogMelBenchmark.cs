@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using EdgeAvsr.Runtime.Audio;
@@ -46,8 +45,8 @@ internal static class LogMelBenchmark
         double fftFlops = 2.5 * 400 * Math.Log2(400);
         double perFrame = fftFlops + 400 + 3 * 201;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"work: 30 s = 480000 samples, 3000 frames of 400 (hop 160); STFT ~{perFrame * 3000 / 1e6:F1} MFLOP (FFT 2.5 N log2 N = {fftFlops:F0} per frame, window, |X|^2); mel sparse {nnz} weights = {2.0 * nnz * 3000 / 1e6:F1} MFLOP (a dense 80x201 matmul, as torch does it: {2.0 * 80 * 201 * 3000 / 1e6:F1} MFLOP); log10/clamp on 240000 values"));
-        var oursOne = Time(() => one.Compute(audio), reps);
-        var oursAll = Time(() => many.Compute(audio), reps);
+        var oursOne = BenchStats.Time(() => one.Compute(audio), reps);
+        var oursAll = BenchStats.Time(() => many.Compute(audio), reps);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ours  log-mel 30 s: 1 thread median {oursOne.Median:F2} ms (best {oursOne.Best:F2}); {all} threads median {oursAll.Median:F2} ms (best {oursAll.Best:F2}); {(perFrame * 3000 + 2.0 * nnz * 3000) / (oursOne.Best * 1e6):F2} nominal GFLOP/s at the 1-thread best"));
         if (!noTorch)
         {
@@ -67,51 +66,23 @@ internal static class LogMelBenchmark
             x441[i] = (float)Math.Sin(i * 0.05);
         }
         var resampler = new Resampler(44100, 16000);
-        var rs = Time(() => resampler.Process(x441), Math.Max(3, reps / 5));
+        var rs = BenchStats.Time(() => resampler.Process(x441), Math.Max(3, reps / 5));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ours  resample 30 s 44100 -> 16000 Hz: median {rs.Median:F1} ms (best {rs.Best:F1}) ({resampler.MaxTaps} taps per output, {2.0 * resampler.MaxTaps * 480000 / 1e6:F0} MFLOP, {Environment.ProcessorCount} threads)"));
         return 0;
     }
 
-    private static (double Median, double Best) Time(Action action, int reps)
-    {
-        action();
-        action();
-        var times = new double[Math.Max(1, reps)];
-        for (int i = 0; i < times.Length; i++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            action();
-            times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-        }
-        Array.Sort(times);
-        return (times[times.Length / 2], times[0]);
-    }
-
     private static (double Median, double Best, string Info)? Torch(int threads, int reps)
     {
-        string? script = null;
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null && script is null; d = d.Parent)
-        {
-            string candidate = Path.Combine(d.FullName, "Models", "reference", "logmel_reference.py");
-            script = File.Exists(candidate) ? candidate : null;
-        }
+        string? script = BenchStats.FindAbove(Path.Combine("Models", "reference", "logmel_reference.py"));
         if (script is null || !File.Exists("/usr/bin/python3"))
         {
             Console.WriteLine("pytorch peer: Models/reference/logmel_reference.py or /usr/bin/python3 not found; skipped");
             return null;
         }
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { script, "bench", "--iterations", reps.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture) })
+        var (code, stdout, stderr) = BenchStats.Exec("/usr/bin/python3", [script, "bench", "--iterations", reps.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture)]);
+        if (code != 0)
         {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            Console.WriteLine($"pytorch peer failed: {stderr.Result.Trim()}");
+            Console.WriteLine($"pytorch peer failed: {stderr.Trim()}");
             return null;
         }
         using var doc = JsonDocument.Parse(stdout);

@@ -43,7 +43,7 @@ internal static class ProjectorBenchmark
     {
         s_rowBlock = rowBlock;
         int cores = threads > 0 ? threads : Environment.ProcessorCount;
-        Console.WriteLine($"machine: {KernelRegistry.DescribeCpu()}; load average at start: {LoadAverage()}");
+        Console.WriteLine($"machine: {KernelRegistry.DescribeCpu()}; load average at start: {BenchStats.LoadAverage()}");
         Console.WriteLine($"shapes: D {Dim}, I {Hidden}, d_llm {Output}, E {Experts}, top-{TopK}; projector threads {cores}; median of {reps}");
 
         var (int8Peak1, int8Peak) = MeasurePeak(cores, Int8MaddwdLoop, 384);
@@ -72,25 +72,26 @@ internal static class ProjectorBenchmark
             KernelOnly();
 
             BlockKernelOnly(int8.KernelName);
+            string? torchScript = noTorch ? null : TorchPeer.FindScript();
             foreach (int t in tokenCounts)
             {
                 var x = SyntheticProjector.Features(t, Dim, seed: 11);
                 double opsTop2 = 2.0 * t * TopK * ((double)Dim * Hidden + (double)Hidden * Output);
-                Console.WriteLine(Inv($"--- {t} tokens: top-{TopK} work {opsTop2 / 1e9:F2} GOP; int8 weights read {(double)Experts * (Dim * Hidden + Hidden * Output) / 1e6:F1} MB (x2 as packed int16 for avx2); load average {LoadAverage()}"));
+                Console.WriteLine(Inv($"--- {t} tokens: top-{TopK} work {opsTop2 / 1e9:F2} GOP; int8 weights read {(double)Experts * (Dim * Hidden + Hidden * Output) / 1e6:F1} MB (x2 as packed int16 for avx2); load average {BenchStats.LoadAverage()}"));
                 // Our four cases and the PyTorch peer (both thread settings, each a process that times one call per
                 // request) take turns rep by rep, so load from other processes or the host falls on all of them alike.
-                using var torchDefault = noTorch ? null : TorchPeer.Start(t, 0);
-                using var torchTwo = noTorch ? null : TorchPeer.Start(t, 2);
+                using var torchDefault = torchScript is null ? null : TorchPeer.Start(torchScript, t, 0);
+                using var torchTwo = torchScript is null ? null : TorchPeer.Start(torchScript, t, 2);
                 var cases = new List<Func<double>>
                 {
-                    () => Timed(() => int8.Project(x, null)),
-                    () => Timed(() => int8One.Project(x, null)),
-                    () => Timed(() => fp32.Project(x, null)),
-                    () => Timed(() => denseInt8.Project(x, null)),
+                    () => BenchStats.Timed(() => int8.Project(x, null)),
+                    () => BenchStats.Timed(() => int8One.Project(x, null)),
+                    () => BenchStats.Timed(() => fp32.Project(x, null)),
+                    () => BenchStats.Timed(() => denseInt8.Project(x, null)),
                 };
                 // The vpmaddwd register loop on all cores, a few ms in every rep: the peak the host lets us have at that moment.
                 const long peakIterations = 5_000_000;
-                cases.Add(() => Timed(() => Parallel.For(0, cores, new ParallelOptions { MaxDegreeOfParallelism = cores }, _ => Int8MaddwdLoop(peakIterations))));
+                cases.Add(() => BenchStats.Timed(() => Parallel.For(0, cores, new ParallelOptions { MaxDegreeOfParallelism = cores }, _ => Int8MaddwdLoop(peakIterations))));
                 if (torchDefault is not null && torchTwo is not null)
                 {
                     cases.Add(torchDefault.RunOnce);
@@ -122,7 +123,7 @@ internal static class ProjectorBenchmark
         {
             Directory.Delete(dir, recursive: true);
         }
-        Console.WriteLine($"load average at end: {LoadAverage()}");
+        Console.WriteLine($"load average at end: {BenchStats.LoadAverage()}");
         return ExitCodes.Success;
     }
 
@@ -140,7 +141,7 @@ internal static class ProjectorBenchmark
         foreach (var kernel in KernelRegistry.Int8Variants.Where(v => v.IsNative && v.Name != "scalar"))
         {
             var packed = kernel.Pack(w, n, k);
-            double ms = Time(() => kernel.Multiply(a, m, packed, acc), 5);
+            double ms = BenchStats.Time(() => kernel.Multiply(a, m, packed, acc), 5).Median;
             Console.WriteLine(Inv($"kernel only, 1 thread, int8 {kernel.Name}: {m}x{k} by {n}x{k}: {ms:F2} ms, {ops / (ms * 1e6):F0} GOP/s"));
         }
         var fa = a.Select(v => (float)v).ToArray();
@@ -149,7 +150,7 @@ internal static class ProjectorBenchmark
         foreach (var kernel in KernelRegistry.Fp32Variants.Where(v => v.IsNative && v.Name != "scalar"))
         {
             var packed = kernel.Pack(fw, n, k);
-            double ms = Time(() => kernel.Multiply(fa, m, packed, fy), 5);
+            double ms = BenchStats.Time(() => kernel.Multiply(fa, m, packed, fy), 5).Median;
             Console.WriteLine(Inv($"kernel only, 1 thread, fp32 {kernel.Name}: {ms:F2} ms, {ops / (ms * 1e6):F0} GFLOP/s"));
         }
     }
@@ -168,45 +169,13 @@ internal static class ProjectorBenchmark
         rng.NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(w.AsSpan()));
         var kernel = KernelRegistry.Int8Variants.First(v => v.ToString() == kernelName);
         var packed = kernel.Pack(w, Output, k);
-        var act = kernel.CreateActivations();
-        act.Resize(m, k);
-        for (int i = 0; i < m; i++)
-        {
-            act.SetRow(i, a.AsSpan(i * k, k));
-        }
+        var act = kernel.Activations(a, m, k);
         var acc = new int[m * block];
         int c0 = 0;
         // Walk the column blocks like the pipeline does, so weights come from memory, not a hot cache.
-        var (median, best, _) = TimeDetailed(() => { kernel.MultiplyColumns(act, packed, c0, block, acc); c0 = (c0 + block) % Output; }, 31);
+        var (median, best) = BenchStats.Time(() => { kernel.MultiplyColumns(act, packed, c0, block, acc); c0 = (c0 + block) % Output; }, 31);
         double ops = 2.0 * m * block * k;
         Console.WriteLine(Inv($"kernel only, 1 thread, int8 {kernel.Name} work item ({m} rows x {block} channels x K {k}): median {median:F2} ms, best {best:F2} ms = {ops / (best * 1e6):F0} GOP/s"));
-    }
-
-    private static (double Median, double Best, double CpuMs) TimeDetailed(Action action, int reps)
-    {
-        action();
-        action();
-        var times = new double[reps];
-        using var process = Process.GetCurrentProcess();
-        var cpu0 = process.TotalProcessorTime;
-        for (int i = 0; i < reps; i++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            action();
-            times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-        }
-        process.Refresh();
-        double cpu = (process.TotalProcessorTime - cpu0).TotalMilliseconds / reps;
-        Array.Sort(times);
-        return (times[reps / 2], times[0], cpu);
-    }
-
-    /// <summary>Runs <paramref name="action"/> once; its wall time in milliseconds.</summary>
-    private static double Timed(Action action)
-    {
-        long t0 = Stopwatch.GetTimestamp();
-        action();
-        return Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
     }
 
     /// <summary>
@@ -250,56 +219,12 @@ internal static class ProjectorBenchmark
         return result;
     }
 
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "n/a";
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return "n/a";
-        }
-    }
-
     private static int s_rowBlock;
 
     private static SmopProjector Create(SmopWeights w, int k, ProjectorPrecision precision, int threads)
     {
         var options = new SmopOptions { TopK = k, AudioPool = 1, Precision = precision, Threads = threads };
         return SmopProjector.Create(w, s_rowBlock > 0 ? options with { RowBlock = s_rowBlock } : options);
-    }
-
-    private static double Time(Action action, int reps)
-    {
-        action();
-        action();
-        var times = new double[reps];
-        for (int i = 0; i < reps; i++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            action();
-            times[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-        }
-        Array.Sort(times);
-        return times[reps / 2];
-    }
-
-    private static string? FindScript()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            string candidate = Path.Combine(d.FullName, "Models", "reference", "smop_reference.py");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        return null;
     }
 
     /// <summary>Runs <paramref name="loop"/> on one thread, then on <paramref name="threads"/> at once; returns G-ops/s for both.</summary>
@@ -316,9 +241,7 @@ internal static class ProjectorBenchmark
             double best = double.MaxValue;
             for (int i = 0; i < 3; i++)
             {
-                long t0 = Stopwatch.GetTimestamp();
-                a();
-                best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                best = Math.Min(best, BenchStats.Timed(a) / 1e3);
             }
             return best;
         }
@@ -410,14 +333,20 @@ internal static class ProjectorBenchmark
 
         public string Info { get; }
 
-        public static TorchPeer? Start(int tokens, int threads)
+        /// <summary>The peer's script, or null (said once) when it or /usr/bin/python3 is missing.</summary>
+        public static string? FindScript()
         {
-            string? script = FindScript();
+            string? script = BenchStats.FindAbove(Path.Combine("Models", "reference", "smop_reference.py"));
             if (script is null || !File.Exists("/usr/bin/python3"))
             {
                 Console.WriteLine("pytorch peer: Models/reference/smop_reference.py or /usr/bin/python3 not found; skipped");
                 return null;
             }
+            return script;
+        }
+
+        public static TorchPeer? Start(string script, int tokens, int threads)
+        {
             var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (string a in new[] { script, "bench", "--serve", "--tokens", tokens.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture) })
             {

@@ -52,6 +52,25 @@ internal abstract class ExpertRuntime(ExpertWeights weights)
         }
     }
 
+    /// <summary><c>y[c] += w * o[c]</c>: one weighted slot of the top-k sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void AddScaled(Span<float> y, float w, ReadOnlySpan<float> o)
+    {
+        int c = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vw = new Vector<float>(w);
+            for (; c + Vector<float>.Count <= y.Length; c += Vector<float>.Count)
+            {
+                (new Vector<float>(y.Slice(c)) + vw * new Vector<float>(o.Slice(c))).CopyTo(y.Slice(c));
+            }
+        }
+        for (; c < y.Length; c++)
+        {
+            y[c] += w * o[c];
+        }
+    }
+
     /// <summary><c>y[c] = acc[c] * tokenScale * channelScale[c] + bias[c]</c>, optionally ReLU; int32 accumulators to float.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Dequantize(ReadOnlySpan<int> acc, float tokenScale, ReadOnlySpan<float> channelScale, ReadOnlySpan<float> bias, Span<float> y, bool relu)

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using EdgeAvsr.Runtime.Projector.Kernels;
@@ -64,7 +63,6 @@ internal sealed class Int8Mixture
         Up,
         QuantizeHidden,
         Down,
-        Combine,
     }
 
     /// <summary>One work item: a step, its expert, and a row chunk or column block.</summary>
@@ -110,7 +108,7 @@ internal sealed class Int8Mixture
         private readonly int[] _chainNext;
         private readonly int[] _stepTotal;
         private readonly int[] _stepDone;
-        private readonly Item[] _combine;
+        private readonly int _combineItems;
         private readonly int _chainItems;
         private int _chainDone;
         private int _combineNext;
@@ -192,12 +190,7 @@ internal sealed class Int8Mixture
                 _chains[i] = [.. chain];
                 _chainItems += chain.Count;
             }
-            var combine = new List<Item>();
-            for (int t = 0; t < tokens; t += RowChunk)
-            {
-                combine.Add(new Item(Step.Combine, 0, t, Math.Min(RowChunk, tokens - t)));
-            }
-            _combine = [.. combine];
+            _combineItems = (tokens + RowChunk - 1) / RowChunk;
         }
 
         public void Execute()
@@ -249,9 +242,10 @@ internal sealed class Int8Mixture
                     }
                 }
                 int c;
-                while ((c = Interlocked.Increment(ref _combineNext) - 1) < _combine.Length)
+                while ((c = Interlocked.Increment(ref _combineNext) - 1) < _combineItems)
                 {
-                    Combine(_combine[c].Start, _combine[c].Count);
+                    int firstToken = c * RowChunk;
+                    Combine(firstToken, Math.Min(RowChunk, _x.Rows - firstToken));
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -399,7 +393,7 @@ internal sealed class Int8Mixture
                     int slot = t * _k + s;
                     var o = _ws.Output.AsSpan(_ws.RowOfSlot[slot] * _d, _d);
                     ExpertRuntime.LayerNormRow(_owner._experts[_slotExperts[slot]], o);
-                    AddScaled(y, _slotWeights[slot], o);
+                    ExpertRuntime.AddScaled(y, _slotWeights[slot], o);
                 }
             }
         }
@@ -416,24 +410,6 @@ internal sealed class Int8Mixture
         for (int i = 0; i < data.Length; i += floatsPerPage)
         {
             data[i] = 0;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddScaled(Span<float> y, float w, ReadOnlySpan<float> o)
-    {
-        int c = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var vw = new Vector<float>(w);
-            for (; c + Vector<float>.Count <= y.Length; c += Vector<float>.Count)
-            {
-                (new Vector<float>(y.Slice(c)) + vw * new Vector<float>(o.Slice(c))).CopyTo(y.Slice(c));
-            }
-        }
-        for (; c < y.Length; c++)
-        {
-            y[c] += w * o[c];
         }
     }
 

@@ -54,13 +54,13 @@ public sealed class SmopProjector
     private readonly MixtureRuntime? _video;
     private readonly int _threads;
 
-    private SmopProjector(SmopWeights weights, SmopOptions options, MixtureRuntime? audio, MixtureRuntime? video, string kernelName)
+    private SmopProjector(SmopWeights weights, SmopOptions options, MixtureRuntime? audio, MixtureRuntime? video, string kernelName, int threads)
     {
         Weights = weights;
         Options = options;
         _audio = audio;
         _video = video;
-        _threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        _threads = threads;
         KernelName = kernelName;
     }
 
@@ -114,7 +114,7 @@ public sealed class SmopProjector
         var video = source.Video is null ? null
             : ReferenceEquals(source.Video, source.Audio) ? audio
             : build(source.Video);
-        return new SmopProjector(source, options, audio, video, kernelName);
+        return new SmopProjector(source, options, audio, video, kernelName, threads);
     }
 
     /// <summary>Pools and projects encoder outputs (<c>[T, D]</c> each; either may be null).</summary>
@@ -274,11 +274,7 @@ public sealed class SmopProjector
             for (int s = 0; s < k; s++)
             {
                 float w = weights[t * k + s];
-                var o = slotOutputs.AsSpan((t * k + s) * d, d);
-                for (int c = 0; c < d; c++)
-                {
-                    y[c] += w * o[c];
-                }
+                ExpertRuntime.AddScaled(y, w, slotOutputs.AsSpan((t * k + s) * d, d));
             }
         }
         return new ModalityTokens(Modality.Audio, result, experts, weights, k);

@@ -380,7 +380,6 @@ public static class Int8Quantization
             var vinv = new Vector<float>(inv);
             var lo = new Vector<float>(-127f);
             var hi = new Vector<float>(127f);
-            Span<sbyte> chunk = stackalloc sbyte[Vector<sbyte>.Count];
             for (; i + width <= x.Length; i += width)
             {
                 var r0 = Vector.ConvertToInt32(Vector.Min(Vector.Max(Vector.Round(new Vector<float>(x.Slice(i)) * vinv), lo), hi));

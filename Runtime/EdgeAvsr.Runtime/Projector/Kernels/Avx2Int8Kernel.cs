@@ -30,7 +30,7 @@ public sealed class Avx2Int8Kernel : Int8GemmKernel
         {
             throw new PlatformNotSupportedException("AVX2 is not available on this CPU");
         }
-        Int16PairDriver.Run(a, weights, columnStart, columnCount, acc, TileRows, &Tile6x16);
+        Int16PairDriver.Run(a, weights, columnStart, columnCount, acc, &Tile6x16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -113,7 +113,7 @@ public sealed class Avx512VlInt8Kernel : Int8GemmKernel
         {
             throw new PlatformNotSupportedException("AVX2 with AVX-512VL is not available on this CPU");
         }
-        Int16PairDriver.Run(a, weights, columnStart, columnCount, acc, Avx2Int8Kernel.TileRows, &Avx2Int8Kernel.Tile6x16, &Tile6x32);
+        Int16PairDriver.Run(a, weights, columnStart, columnCount, acc, &Avx2Int8Kernel.Tile6x16, &Tile6x32);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -86,7 +86,7 @@ internal sealed class Dot4Packed : PackedInt8Matrix
 /// </summary>
 internal sealed class Dot4Activations(bool offset) : PackedInt8Activations
 {
-    public const int RowMultiple = 4;
+    public const int RowMultiple = Dot4Packed.TileRows;
 
     private byte[] _data = [];
 
@@ -210,8 +210,6 @@ public readonly struct EmulatedAvxVnni : IUnsignedSignedDotLanes
 /// </summary>
 public sealed class AdvSimdDotInt8Kernel<TLanes> : Int8GemmKernel where TLanes : struct, ISignedDotLanes
 {
-    private const int TileRows = Dot4Packed.TileRows;
-
     public override string Name => "advsimd-dot";
 
     public override bool IsNative => TLanes.IsNative;
@@ -267,8 +265,6 @@ public sealed class AdvSimdDotInt8Kernel<TLanes> : Int8GemmKernel where TLanes :
 /// </summary>
 public sealed class AvxVnniInt8Kernel<TLanes> : Int8GemmKernel where TLanes : struct, IUnsignedSignedDotLanes
 {
-    private const int TileRows = Dot4Packed.TileRows;
-
     public override string Name => "avx-vnni";
 
     public override bool IsNative => TLanes.IsNative;

@@ -46,6 +46,9 @@ internal sealed class Int16PairActivations(int rowMultiple) : PackedInt8Activati
 {
     private short[] _data = [];
 
+    /// <summary>The kernel's tile height: rows are padded to a multiple of it.</summary>
+    public int RowMultiple => rowMultiple;
+
     public int PairCount { get; private set; }
 
     public int PaddedRows { get; private set; }
@@ -103,7 +106,7 @@ internal static unsafe class Int16PairDriver
     public const int PairBlock = 256;
 
     /// <summary>
-    /// Runs the micro-kernels over a block of output channels. <paramref name="tile"/> covers rows x 16 channels over
+    /// Runs the micro-kernels over a block of output channels. <paramref name="tile"/> covers the activations' <see cref="Int16PairActivations.RowMultiple"/> rows x 16 channels over
     /// <c>k2</c> k-pairs: <c>a</c> points at the first row's first pair (rows are <c>stride</c> int32 apart), <c>w</c> at
     /// the sub-panel, <c>tile</c> at <c>[rows][16]</c> int32 which it overwrites (<c>accumulate</c> false) or adds to.
     /// <paramref name="pairTile"/>, when given, covers two adjacent panels at once (its second sub-panel and partial
@@ -112,12 +115,12 @@ internal static unsafe class Int16PairDriver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(
         PackedInt8Activations activations, PackedInt8Matrix weights, int columnStart, int columnCount, Span<int> acc,
-        int tileRows, delegate*<int*, int, int, short*, int*, bool, void> tile,
+        delegate*<int*, int, int, short*, int*, bool, void> tile,
         delegate*<int*, int, int, short*, long, int*, int, bool, void> pairTile = null)
     {
         var a = (Int16PairActivations)activations;
         var w = (Int16PairPacked)weights;
-        int m = a.Rows, mp = a.PaddedRows, k2 = w.PairCount;
+        int m = a.Rows, mp = a.PaddedRows, k2 = w.PairCount, tileRows = a.RowMultiple;
         if (m == 0 || columnCount == 0)
         {
             return;

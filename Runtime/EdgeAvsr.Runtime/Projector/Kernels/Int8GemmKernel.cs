@@ -102,13 +102,19 @@ public abstract class Int8GemmKernel
         {
             throw new ArgumentException($"int8 GEMM buffers too small for [{m} x {k}] x [{weights.Rows} x {k}]^T");
         }
+        MultiplyColumns(Activations(a, m, k), weights, 0, weights.Rows, acc);
+    }
+
+    /// <summary>A new activation buffer in this variant's layout holding <paramref name="a"/> (<c>[m, k]</c> row-major).</summary>
+    public PackedInt8Activations Activations(ReadOnlySpan<sbyte> a, int m, int k)
+    {
         var packed = CreateActivations();
         packed.Resize(m, k);
         for (int i = 0; i < m; i++)
         {
             packed.SetRow(i, a.Slice(i * k, k));
         }
-        MultiplyColumns(packed, weights, 0, weights.Rows, acc);
+        return packed;
     }
 
     protected static void CheckShapes(PackedInt8Activations a, PackedInt8Matrix w, int columnStart, int columnCount, Span<int> acc)
