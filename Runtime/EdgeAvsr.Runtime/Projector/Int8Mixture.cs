@@ -133,23 +133,10 @@ internal sealed class Int8Mixture
             // Start[i] .. Start[i+1]-1 of the row space; RowOfSlot maps each slot to its row.
             ws.Ensure(rows, _hidden, _d);
             var start = ws.Start;
-            Array.Clear(start);
-            for (int s = 0; s < rows; s++)
-            {
-                start[slotExperts[s] + 1]++;
-            }
+            ExpertGrouping.Group(slotExperts.AsSpan(0, rows), start, ws.SlotOfRow, ws.RowOfSlot);
             for (int i = 0; i < e; i++)
             {
-                counts[i] += start[i + 1];
-                start[i + 1] += start[i];
-            }
-            var fill = ws.Fill;
-            Array.Copy(start, fill, e);
-            for (int s = 0; s < rows; s++)
-            {
-                int row = fill[slotExperts[s]]++;
-                ws.SlotOfRow[row] = s;
-                ws.RowOfSlot[s] = row;
+                counts[i] += start[i + 1] - start[i];
             }
 
             // The chains: an expert no token chose has none (it does not run).
@@ -419,7 +406,6 @@ internal sealed class Int8Mixture
         public Workspace(int experts, Int8GemmKernel kernel)
         {
             Start = new int[experts + 1];
-            Fill = new int[experts];
             Input = new PackedInt8Activations[experts];
             Hidden = new PackedInt8Activations[experts];
             for (int i = 0; i < experts; i++)
@@ -430,8 +416,6 @@ internal sealed class Int8Mixture
         }
 
         public int[] Start { get; }
-
-        public int[] Fill { get; }
 
         public PackedInt8Activations[] Input { get; }
 

@@ -196,26 +196,17 @@ public sealed class SmopProjector
             return new ModalityTokens(Modality.Audio, result, experts, weights, k);
         }
 
-        // Group (token, slot) pairs by expert, in token order.
-        var groups = new List<int>[e];
-        for (int i = 0; i < e; i++)
-        {
-            groups[i] = [];
-        }
-        for (int t = 0; t < tokens; t++)
-        {
-            for (int s = 0; s < k; s++)
-            {
-                groups[experts[t * k + s]].Add(t * k + s);
-            }
-        }
+        // Group (token, slot) pairs by expert, in token order: expert i's slots are slotOfRow[start[i] .. start[i+1]-1].
+        var start = new int[e + 1];
+        var slotOfRow = new int[experts.Length];
+        ExpertGrouping.Group(experts, start, slotOfRow, new int[experts.Length]);
         var items = new List<(int Expert, int Start, int Count)>();
         int block = Math.Max(1, Options.RowBlock);
         for (int i = 0; i < e; i++)
         {
-            for (int start = 0; start < groups[i].Count; start += block)
+            for (int row = start[i]; row < start[i + 1]; row += block)
             {
-                items.Add((i, start, Math.Min(block, groups[i].Count - start)));
+                items.Add((i, row, Math.Min(block, start[i + 1] - row)));
             }
         }
 
@@ -224,7 +215,7 @@ public sealed class SmopProjector
         float[] slotOutputs = ArrayPool<float>.Shared.Rent(checked(tokens * k * d));
         try
         {
-            RunItems(mixture, x, groups, items, counts, slotOutputs, k, d);
+            RunItems(mixture, x, slotOfRow, items, counts, slotOutputs, k, d);
             return Combine(slotOutputs, experts, weights, tokens, k, d);
         }
         finally
@@ -233,7 +224,7 @@ public sealed class SmopProjector
         }
     }
 
-    private void RunItems(MixtureRuntime mixture, FloatMatrix x, List<int>[] groups, List<(int Expert, int Start, int Count)> items, long[] counts, float[] slotOutputs, int k, int d)
+    private void RunItems(MixtureRuntime mixture, FloatMatrix x, int[] slotOfRow, List<(int Expert, int Start, int Count)> items, long[] counts, float[] slotOutputs, int k, int d)
     {
         Parallel.For(0, items.Count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, idx =>
         {
@@ -244,16 +235,15 @@ public sealed class SmopProjector
             float[] output = ArrayPool<float>.Shared.Rent(count * d);
             try
             {
-                var members = groups[expert];
                 for (int r = 0; r < count; r++)
                 {
-                    int token = members[start + r] / k;
+                    int token = slotOfRow[start + r] / k;
                     x.Row(token).CopyTo(input.AsSpan(r * din, din));
                 }
                 runtime.Run(input.AsSpan(0, count * din), count, output.AsSpan(0, count * d));
                 for (int r = 0; r < count; r++)
                 {
-                    output.AsSpan(r * d, d).CopyTo(slotOutputs.AsSpan(members[start + r] * d, d));
+                    output.AsSpan(r * d, d).CopyTo(slotOutputs.AsSpan(slotOfRow[start + r] * d, d));
                 }
                 Interlocked.Add(ref counts[expert], count);
             }
