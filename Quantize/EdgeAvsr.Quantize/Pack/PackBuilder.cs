@@ -135,7 +135,7 @@ public static class PackBuilder
                 },
                 progress);
             log(string.Create(CultureInfo.InvariantCulture, $"decoder: {request.LlmType.ToString().ToLowerInvariant()}, {conversion.TensorCount} tensors, {conversion.FileBytes} bytes -> {DecoderFile}"));
-            var (embedding, special) = ReadDecoder(Path.Combine(temp, DecoderFile));
+            var special = AvsrSpecialTokens.FromIds([.. AvsrSpecialTokens.Table.Select(t => conversion.AddedTokenIds[t.Text])]);
 
             var any = (weights.Audio ?? weights.Video)!;
             var prompts = new Dictionary<AvsrTask, string>();
@@ -172,7 +172,7 @@ public static class PackBuilder
                 {
                     File = DecoderFile,
                     Type = request.LlmType.ToString().ToLowerInvariant(),
-                    EmbeddingDim = embedding,
+                    EmbeddingDim = conversion.EmbeddingLength,
                     LoraReduction = config.Rank,
                     LoraAlpha = config.Alpha,
                 },
@@ -270,16 +270,6 @@ public static class PackBuilder
             }
         }
         writer.Write(target);
-    }
-
-    private static (int Embedding, AvsrSpecialTokens Special) ReadDecoder(string path)
-    {
-        using var gguf = GgufFile.Open(path);
-        var hp = LlamaGgufValidator.Validate(gguf);
-        int Id(string key) => gguf.Find($"edgeavsr.{key}_token_id") is { IsArray: false, Value: IConvertible c }
-            ? c.ToInt32(CultureInfo.InvariantCulture)
-            : throw new EdgeAvsrException($"{path}: the converter wrote no edgeavsr.{key}_token_id; the checkpoint's LLM lacks the AVSR tokens");
-        return (hp.EmbeddingLength, new AvsrSpecialTokens(Id("pad"), Id("audio_start"), Id("audio_end"), Id("video_start"), Id("video_end")));
     }
 
     // 0.421f as the decimal 0.421 (its shortest round-trip text), not 0.42100000381469727.

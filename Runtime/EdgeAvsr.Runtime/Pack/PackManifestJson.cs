@@ -14,8 +14,6 @@ namespace EdgeAvsr.Runtime.Pack;
 /// </summary>
 public static class PackManifestJson
 {
-    public static void Write(string path, PackManifest manifest) => AtomicFile.WriteAllBytes(path, ToUtf8(manifest));
-
     public static byte[] ToUtf8(PackManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
