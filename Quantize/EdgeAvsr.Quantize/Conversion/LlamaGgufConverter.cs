@@ -46,6 +46,9 @@ public sealed record LlamaConversionRequest(string HfDirectory, string OutputPat
     /// <summary>The training-arguments JSON that goes with <see cref="CheckpointPath"/>.</summary>
     public string? TrainConfigPath { get; init; }
 
+    /// <summary>The LoRA reduction factor and alpha when the caller has already read <see cref="TrainConfigPath"/> (null: read from it).</summary>
+    public (int Reduction, double Alpha)? TrainLora { get; init; }
+
     public int Threads { get; init; } = Environment.ProcessorCount;
 }
 

@@ -75,7 +75,7 @@ internal sealed class LlamaSource : IDisposable
                     added[AvsrSpecialTokens.Table[i].Text] = tokenizer.Tokens.Count + i;
                 }
                 tokenizer = tokenizer.WithAppendedControlTokens(AvsrSpecialTokens.Texts);
-                lora = LoraMerge.OpenAvsr(weights, config, request.TrainConfigPath);
+                lora = LoraMerge.OpenAvsr(weights, config, request.TrainConfigPath, request.TrainLora);
                 if (request.LoraDirectory is not null && lora.Count > 0)
                 {
                     throw new EdgeAvsrException($"{ckpt}: the checkpoint carries its own LoRA; --lora cannot be merged on top of it");

@@ -99,17 +99,19 @@ public static class PackBuilder
             if (request.ProjectorPrecision == ProjectorPrecision.Int8)
             {
                 projectorFile = "projector.int8.safetensors";
-                Int8ProjectorFile.Write(Path.Combine(temp, projectorFile), weights, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo, Path.GetFileName(request.Checkpoint));
+                // Quantized once: the file written and the calibration measure the same weights.
+                var int8 = weights.ToInt8();
+                Int8ProjectorFile.Write(Path.Combine(temp, projectorFile), int8, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo, Path.GetFileName(request.Checkpoint));
                 if (request.CalibrationDirectory is null)
                 {
-                    report = ProjectorCalibration.Synthetic(weights, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo);
+                    report = ProjectorCalibration.Synthetic(weights, int8, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo);
                 }
                 else
                 {
                     var features = CalibrationMedia.Encode(request.CalibrationDirectory,
                         audio is null ? null : Path.Combine(temp, audio.File), video is null ? null : Path.Combine(temp, video.File),
                         config.WaveformNormalization, config.DownsampleRatioAudio, config.DownsampleRatioVideo);
-                    report = ProjectorCalibration.Measure(weights, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo, features.Audio, features.Video, features.Source);
+                    report = ProjectorCalibration.Measure(weights, int8, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo, features.Audio, features.Video, features.Source);
                 }
                 report.Write(Path.Combine(temp, CalibrationReport.FileName));
                 extra.Add(CalibrationReport.FileName);
@@ -131,6 +133,7 @@ public static class PackBuilder
                 {
                     CheckpointPath = request.Checkpoint,
                     TrainConfigPath = request.TrainConfig,
+                    TrainLora = (config.Rank, config.Alpha),
                     Threads = request.Threads,
                 },
                 progress);
