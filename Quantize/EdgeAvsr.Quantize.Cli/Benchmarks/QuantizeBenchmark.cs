@@ -1,11 +1,11 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Formats.Gguf;
 using EdgeAvsr.Runtime.Interop;
 using EdgeAvsr.Runtime.Interop.Llama;
+using EdgeAvsr.Runtime.Pack;
 
 namespace EdgeAvsr.Quantize.Cli.Benchmarks;
 
@@ -32,14 +32,10 @@ internal static class QuantizeBenchmark
         LlamaGgufConverter.Convert(new LlamaConversionRequest(hf, f32, LlamaFileType.F32) { Threads = threads });
         double convertSeconds = clock.Elapsed.TotalSeconds;
         long inputBytes = new FileInfo(f32).Length;
-        long weights;
+        long weights, largest;
         using (var f = GgufFile.Open(f32))
         {
             weights = f.Tensors.Sum(t => t.ElementCount);
-        }
-        long largest;
-        using (var f = GgufFile.Open(f32))
-        {
             largest = f.Tensors.Max(t => t.ByteSize);
         }
         long peak = Process.GetCurrentProcess().PeakWorkingSet64;
@@ -63,7 +59,7 @@ internal static class QuantizeBenchmark
                 LlamaModelQuantizer.Quantize(f32, theirs, (int)type, threads);
                 bestTheirs = Math.Min(bestTheirs, clock.Elapsed.TotalSeconds);
             }
-            bool identical = Hash(ours).AsSpan().SequenceEqual(Hash(theirs));
+            bool identical = ModelPack.Sha256(ours) == ModelPack.Sha256(theirs);
             allIdentical &= identical;
             Console.WriteLine($"| {type.ToString().ToLowerInvariant()} | {bestOurs:F2} | {bestTheirs:F2} | {bestTheirs / bestOurs:F2} | {weights / bestOurs / 1e6:F0} | {LlamaGgufConverter.FormatBytes(new FileInfo(ours).Length)} | {(identical ? "yes (SHA-256)" : "NO")} |");
             if (!keep)
@@ -77,11 +73,5 @@ internal static class QuantizeBenchmark
             File.Delete(f32);
         }
         return allIdentical ? ExitCodes.Success : ExitCodes.Failure;
-    }
-
-    private static byte[] Hash(string path)
-    {
-        using var s = File.OpenRead(path);
-        return SHA256.HashData(s);
     }
 }

@@ -32,6 +32,39 @@ public static class GgmlEncoder
     }
 
     /// <summary>
+    /// Writes the GGUF with every tensor <paramref name="writer"/> holds, in order: the float32 values of tensor i
+    /// from <paramref name="read"/>, encoded to the type it was added with, one tensor in memory at a time.
+    /// </summary>
+    public static void WriteTensors(GgufWriter writer, string path, Func<int, float[]> read, int threads, IProgress<ConversionProgress>? progress)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(read);
+        var tensors = writer.Tensors;
+        long total = writer.DataSize;
+        writer.Write(path, data =>
+        {
+            long done = 0;
+            for (int i = 0; i < tensors.Count; i++)
+            {
+                var t = tensors[i];
+                progress?.Report(new ConversionProgress(i, tensors.Count, done, total, t.Name));
+                float[] values = read(i);
+                if (t.Type == GgmlType.F32)
+                {
+                    WriteF32(data, values);
+                }
+                else
+                {
+                    data.WriteTensor(Encode(t.Type, values, t.Ne[0], threads));
+                }
+                done += GgufWriter.Pad(t.ByteSize, writer.Alignment);
+                ReleaseLargeBuffers(plannedBytes: t.ElementCount * sizeof(float));
+            }
+            progress?.Report(new ConversionProgress(tensors.Count, tensors.Count, total, total, ""));
+        });
+    }
+
+    /// <summary>
     /// After a large tensor, collects its (large-object-heap) buffers at once, so the process stays near
     /// the largest tensor instead of letting the GC budget grow to several of them.
     /// </summary>

@@ -178,19 +178,7 @@ public static class GgmlQuantizers
         float iscale = nmax / (max - min);
         float scale = 1 / iscale;
         float bestError = 0;
-        if (Vector256.IsHardwareAccelerated && n == 32)
-        {
-            // Initial grid point, scalar as in ggml.
-            for (int i = 0; i < n; i++)
-            {
-                int q = NearestInt(iscale * (x[i] - min));
-                l[i] = (byte)Math.Max(0, Math.Min(nmax, q));
-                float diff = scale * l[i] + min - x[i];
-                diff *= diff;
-                bestError += weights[i] * diff;
-            }
-            return SearchQkx2Vector(nmax, x, weights, l, out theMin, rmin, rdelta, nstep, min, max, sumW, sumX, scale, bestError);
-        }
+        // Initial grid point, scalar as in ggml.
         for (int i = 0; i < n; i++)
         {
             int q = NearestInt(iscale * (x[i] - min));
@@ -198,6 +186,10 @@ public static class GgmlQuantizers
             float diff = scale * l[i] + min - x[i];
             diff *= diff;
             bestError += weights[i] * diff;
+        }
+        if (Vector256.IsHardwareAccelerated && n == 32)
+        {
+            return SearchQkx2Vector(nmax, x, weights, l, out theMin, rmin, rdelta, nstep, min, max, sumW, sumX, scale, bestError);
         }
         for (int step = 0; step <= nstep; step++)
         {

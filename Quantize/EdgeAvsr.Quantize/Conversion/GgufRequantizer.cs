@@ -29,7 +29,7 @@ public static class GgufRequantizer
         for (int i = 0; i < tensors.Count; i++)
         {
             // Tensors the rule leaves alone keep their type (llama.cpp copies them).
-            if (plan[i].Ne.Length < 2 || !IsQuantizable(plan[i].Name))
+            if (!LlamaQuantRule.IsQuantizable(plan[i].Name, plan[i].Ne))
             {
                 types[i] = tensors[i].Type;
             }
@@ -51,39 +51,16 @@ public static class GgufRequantizer
         {
             writer.AddTensor(tensors[i].Name, types[i], tensors[i].Ne);
         }
-        long total = writer.DataSize;
-        int workers = Math.Max(1, threads);
-        writer.Write(output, data =>
+        // The next tensor is read while the current one is quantized.
+        Task<float[]>? next = null;
+        GgmlEncoder.WriteTensors(writer, output, i =>
         {
-            long done = 0;
-            Task<float[]> next = Task.Run(() => ReadFloats(src, tensors[0]));
-            for (int i = 0; i < tensors.Count; i++)
-            {
-                progress?.Report(new ConversionProgress(i, tensors.Count, done, total, tensors[i].Name));
-                float[] values = next.GetAwaiter().GetResult();
-                if (i + 1 < tensors.Count)
-                {
-                    var t = tensors[i + 1];
-                    next = Task.Run(() => ReadFloats(src, t));
-                }
-                if (types[i] == GgmlType.F32)
-                {
-                    GgmlEncoder.WriteF32(data, values);
-                }
-                else
-                {
-                    data.WriteTensor(GgmlEncoder.Encode(types[i], values, tensors[i].Ne[0], workers));
-                }
-                done += GgufWriter.Pad(writer.Tensors[i].ByteSize, writer.Alignment);
-                GgmlEncoder.ReleaseLargeBuffers(plannedBytes: (long)writer.Tensors[i].ElementCount * sizeof(float));
-            }
-            progress?.Report(new ConversionProgress(tensors.Count, tensors.Count, total, total, ""));
-        });
+            float[] values = next is null ? ReadFloats(src, tensors[i]) : next.GetAwaiter().GetResult();
+            next = i + 1 < tensors.Count ? Task.Run(() => ReadFloats(src, tensors[i + 1])) : null;
+            return values;
+        }, Math.Max(1, threads), progress);
         return tensors.Count;
     }
-
-    private static bool IsQuantizable(string name) =>
-        name.EndsWith("weight", StringComparison.Ordinal) && !name.Contains("_norm.weight", StringComparison.Ordinal);
 
     private static float[] ReadFloats(GgufFile src, GgufTensorInfo t)
     {

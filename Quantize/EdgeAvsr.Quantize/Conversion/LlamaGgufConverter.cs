@@ -46,11 +46,14 @@ public sealed record LlamaConversionRequest(string HfDirectory, string OutputPat
     /// <summary>The training-arguments JSON that goes with <see cref="CheckpointPath"/>.</summary>
     public string? TrainConfigPath { get; init; }
 
+    /// <summary>The LoRA reduction factor and alpha when the caller has already read <see cref="TrainConfigPath"/> (null: read from it).</summary>
+    public (int Reduction, double Alpha)? TrainLora { get; init; }
+
     public int Threads { get; init; } = Environment.ProcessorCount;
 }
 
-/// <summary>The written file.</summary>
-public sealed record LlamaConversionResult(string OutputPath, int TensorCount, long FileBytes, IReadOnlyDictionary<string, int> AddedTokenIds);
+/// <summary>The written file, its embedding width (llama.embedding_length) and the ids of the tokens added to the vocabulary, by text.</summary>
+public sealed record LlamaConversionResult(string OutputPath, int TensorCount, long FileBytes, int EmbeddingLength, IReadOnlyDictionary<string, int> AddedTokenIds);
 
 /// <summary>
 /// Hugging Face Llama directory (+ LoRA or AVSR checkpoint) to a GGUF for llama.cpp's "llama" architecture.
@@ -75,29 +78,8 @@ public static class LlamaGgufConverter
         {
             writer.AddTensor(plan[i].Name, types[i], plan[i].Ne);
         }
-        long total = writer.DataSize;
-        int threads = Math.Max(1, request.Threads);
-        writer.Write(request.OutputPath, data =>
-        {
-            long done = 0;
-            for (int i = 0; i < plan.Count; i++)
-            {
-                progress?.Report(new ConversionProgress(i, plan.Count, done, total, plan[i].Name));
-                float[] values = source.Read(plan[i]);
-                if (types[i] == GgmlType.F32)
-                {
-                    GgmlEncoder.WriteF32(data, values);
-                }
-                else
-                {
-                    data.WriteTensor(GgmlEncoder.Encode(types[i], values, plan[i].RowLength, threads));
-                }
-                done += GgufWriter.Pad(writer.Tensors[i].ByteSize, writer.Alignment);
-                GgmlEncoder.ReleaseLargeBuffers(plannedBytes: (long)writer.Tensors[i].ElementCount * sizeof(float));
-            }
-            progress?.Report(new ConversionProgress(plan.Count, plan.Count, total, total, ""));
-        });
-        return new LlamaConversionResult(request.OutputPath, plan.Count, new FileInfo(request.OutputPath).Length, source.AddedTokenIds);
+        GgmlEncoder.WriteTensors(writer, request.OutputPath, i => source.Read(plan[i]), Math.Max(1, request.Threads), progress);
+        return new LlamaConversionResult(request.OutputPath, plan.Count, new FileInfo(request.OutputPath).Length, c.HiddenSize, source.AddedTokenIds);
     }
 
     private static void WriteMetadata(GgufWriter w, HfLlamaConfig c, HfTokenizer tok, LlamaFileType type, LlamaSource source)

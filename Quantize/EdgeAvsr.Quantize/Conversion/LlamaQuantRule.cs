@@ -51,6 +51,13 @@ public static class LlamaQuantRule
         return Assign(plan, fileType, config.NumHiddenLayers, config.NumAttentionHeads, config.NumKeyValueHeads);
     }
 
+    /// <summary>Whether llama.cpp quantizes a tensor at all: 2-D or more weights other than norms (the rest stay float).</summary>
+    public static bool IsQuantizable(string name, ReadOnlySpan<long> ne)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return ne.Length >= 2 && name.EndsWith("weight", StringComparison.Ordinal) && !name.Contains("_norm.weight", StringComparison.Ordinal);
+    }
+
     /// <summary>The type of every tensor (in file order) of a model with the given layer and head counts.</summary>
     public static GgmlType[] Assign(IReadOnlyList<PlannedTensor> plan, LlamaFileType fileType, int nLayer, int nHead, int nHeadKv)
     {
@@ -65,7 +72,7 @@ public static class LlamaQuantRule
         for (int k = 0; k < plan.Count; k++)
         {
             var t = plan[k];
-            if (t.Ne.Length < 2 || !t.Name.EndsWith("weight", StringComparison.Ordinal) || t.Name.Contains("_norm.weight", StringComparison.Ordinal))
+            if (!IsQuantizable(t.Name, t.Ne))
             {
                 types[k] = GgmlType.F32;
                 continue;

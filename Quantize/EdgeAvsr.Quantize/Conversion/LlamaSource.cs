@@ -1,5 +1,6 @@
 using EdgeAvsr.Quantize.Hf;
 using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats.Gguf;
 
 namespace EdgeAvsr.Quantize.Conversion;
@@ -11,16 +12,6 @@ namespace EdgeAvsr.Quantize.Conversion;
 /// </summary>
 internal sealed class LlamaSource : IDisposable
 {
-    /// <summary>The tokens Llama-AVSR adds to the tokenizer, in order, and the GGUF keys recording their ids.</summary>
-    public static readonly (string Token, string Key)[] AvsrTokens =
-    [
-        ("<pad>", "edgeavsr.pad_token_id"),
-        ("<audio>", "edgeavsr.audio_start_token_id"),
-        ("</audio>", "edgeavsr.audio_end_token_id"),
-        ("<video>", "edgeavsr.video_start_token_id"),
-        ("</video>", "edgeavsr.video_end_token_id"),
-    ];
-
     private readonly HfWeights _weights;
     private readonly LoraMerge _lora;
     private readonly Dictionary<string, int> _addedTokenIds;
@@ -45,8 +36,6 @@ internal sealed class LlamaSource : IDisposable
     public bool WriteOutput { get; }
 
     public string ModelName { get; }
-
-    public int LoraCount => _lora.Count;
 
     public IReadOnlyDictionary<string, int> AddedTokenIds => _addedTokenIds;
 
@@ -76,17 +65,17 @@ internal sealed class LlamaSource : IDisposable
                     throw new EdgeAvsrException($"{ckpt}: 'llm.model.embed_tokens.weight' is missing; is this a Llama-AVSR checkpoint converted by Models/convert_avsr_checkpoint.py?");
                 }
                 var embed = weights.Get("model.embed_tokens.weight");
-                long expectedRows = tokenizer.Tokens.Count + AvsrTokens.Length;
+                long expectedRows = tokenizer.Tokens.Count + AvsrSpecialTokens.Table.Length;
                 if (embed.Shape.Length != 2 || embed.Shape[0] != expectedRows || embed.Shape[1] != config.HiddenSize)
                 {
-                    throw new EdgeAvsrException($"{ckpt}: 'llm.model.embed_tokens.weight' is {embed.ShapeText}, expected [{expectedRows}, {config.HiddenSize}] (the {tokenizer.Tokens.Count} base tokens + {AvsrTokens.Length} AVSR special tokens)");
+                    throw new EdgeAvsrException($"{ckpt}: 'llm.model.embed_tokens.weight' is {embed.ShapeText}, expected [{expectedRows}, {config.HiddenSize}] (the {tokenizer.Tokens.Count} base tokens + {AvsrSpecialTokens.Table.Length} AVSR special tokens)");
                 }
-                for (int i = 0; i < AvsrTokens.Length; i++)
+                for (int i = 0; i < AvsrSpecialTokens.Table.Length; i++)
                 {
-                    added[AvsrTokens[i].Token] = tokenizer.Tokens.Count + i;
+                    added[AvsrSpecialTokens.Table[i].Text] = tokenizer.Tokens.Count + i;
                 }
-                tokenizer = tokenizer.WithAppendedControlTokens(AvsrTokens.Select(t => t.Token).ToArray());
-                lora = LoraMerge.OpenAvsr(weights, config, request.TrainConfigPath);
+                tokenizer = tokenizer.WithAppendedControlTokens(AvsrSpecialTokens.Texts);
+                lora = LoraMerge.OpenAvsr(weights, config, request.TrainConfigPath, request.TrainLora);
                 if (request.LoraDirectory is not null && lora.Count > 0)
                 {
                     throw new EdgeAvsrException($"{ckpt}: the checkpoint carries its own LoRA; --lora cannot be merged on top of it");
@@ -162,7 +151,7 @@ internal sealed class LlamaSource : IDisposable
     public void WriteExtraMetadata(GgufWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        foreach (var (token, key) in AvsrTokens)
+        foreach (var (token, _, key) in AvsrSpecialTokens.Table)
         {
             if (_addedTokenIds.TryGetValue(token, out int id))
             {

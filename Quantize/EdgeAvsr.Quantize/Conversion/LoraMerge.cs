@@ -120,9 +120,10 @@ internal sealed class LoraMerge : IDisposable
     /// <summary>
     /// The Llama-AVSR LoRA inside a checkpoint (names relative to "llm."), with reduction and alpha from the
     /// training-arguments JSON (the authors' names: reduction_lora or rank, and alpha). Returns an empty merge
-    /// when the checkpoint holds no LoRA weights.
+    /// when the checkpoint holds no LoRA weights. <paramref name="trainLora"/>: reduction and alpha already read from
+    /// <paramref name="trainConfigPath"/>.
     /// </summary>
-    public static LoraMerge OpenAvsr(HfWeights checkpoint, HfLlamaConfig config, string? trainConfigPath)
+    public static LoraMerge OpenAvsr(HfWeights checkpoint, HfLlamaConfig config, string? trainConfigPath, (int Reduction, double Alpha)? trainLora = null)
     {
         var names = checkpoint.Names.Where(n => n.Contains(".lora_", StringComparison.Ordinal)).ToList();
         if (names.Count == 0)
@@ -133,7 +134,7 @@ internal sealed class LoraMerge : IDisposable
         {
             throw new EdgeAvsrException($"{checkpoint.Description}: holds LoRA weights; --train-config is required for their reduction and alpha (never guessed: the authors' default alpha is 1)");
         }
-        var (reduction, alpha) = ReadTrainConfig(trainConfigPath);
+        var (reduction, alpha) = trainLora ?? ReadTrainConfig(trainConfigPath);
         int rank = (int)Math.Round(config.HiddenSize / (double)reduction, MidpointRounding.ToEven);
         double scale = alpha / reduction;
         var pairs = new Dictionary<string, LoraPair>(StringComparer.Ordinal);

@@ -105,7 +105,7 @@ public sealed class HfWeights : IDisposable
         {
             throw new EdgeAvsrException($"{f.FilePath}: tensor '{t.Name}' has shape {t.ShapeText}, expected {TensorDTypes.FormatShape(shape)}");
         }
-        float[] data = ReadFloat32(f, t);
+        float[] data = f.ReadFloat32(t);
         for (int i = 0; i < data.Length; i++)
         {
             if (!float.IsFinite(data[i]))
@@ -114,54 +114,6 @@ public sealed class HfWeights : IDisposable
             }
         }
         return data;
-    }
-
-    /// <summary>Reads and widens a tensor in pieces, so tensors over 2 GiB (an 8B model's F32 embedding) work too.</summary>
-    private static float[] ReadFloat32(SafetensorsFile f, SafetensorsTensor t)
-    {
-        int size = TensorDTypes.SizeOf(t.DType);
-        if (t.DType is not (TensorDType.F32 or TensorDType.F16 or TensorDType.BF16 or TensorDType.F64))
-        {
-            throw new EdgeAvsrException($"{f.FilePath}: tensor '{t.Name}' has dtype {TensorDTypes.ToSafetensorsName(t.DType)}, expected F32, F16 or BF16");
-        }
-        var result = GC.AllocateUninitializedArray<float>(checked((int)t.ElementCount));
-        const int piece = 1 << 24;
-        var buffer = new byte[(long)Math.Min(piece, result.LongLength) * size];
-        for (long i = 0; i < result.LongLength; i += piece)
-        {
-            int n = (int)Math.Min(piece, result.LongLength - i);
-            var raw = buffer.AsSpan(0, n * size);
-            f.ReadRaw(t, i * size, raw);
-            var dst = result.AsSpan((int)i, n);
-            switch (t.DType)
-            {
-                case TensorDType.F32:
-                    System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(raw).CopyTo(dst);
-                    break;
-                case TensorDType.F16:
-                    var halves = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(raw);
-                    for (int k = 0; k < n; k++)
-                    {
-                        dst[k] = (float)halves[k];
-                    }
-                    break;
-                case TensorDType.BF16:
-                    var bf = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(raw);
-                    for (int k = 0; k < n; k++)
-                    {
-                        dst[k] = TensorDTypes.BFloat16ToSingle(bf[k]);
-                    }
-                    break;
-                default:
-                    var doubles = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(raw);
-                    for (int k = 0; k < n; k++)
-                    {
-                        dst[k] = (float)doubles[k];
-                    }
-                    break;
-            }
-        }
-        return result;
     }
 
     public void Dispose() => _files.ForEach(f => f.Dispose());

@@ -99,17 +99,19 @@ public static class PackBuilder
             if (request.ProjectorPrecision == ProjectorPrecision.Int8)
             {
                 projectorFile = "projector.int8.safetensors";
-                Int8ProjectorFile.Write(Path.Combine(temp, projectorFile), weights, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo, Path.GetFileName(request.Checkpoint));
+                // Quantized once: the file written and the calibration measure the same weights.
+                var int8 = weights.ToInt8();
+                Int8ProjectorFile.Write(Path.Combine(temp, projectorFile), int8, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo, Path.GetFileName(request.Checkpoint));
                 if (request.CalibrationDirectory is null)
                 {
-                    report = ProjectorCalibration.Synthetic(weights, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo);
+                    report = ProjectorCalibration.Synthetic(weights, int8, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo);
                 }
                 else
                 {
                     var features = CalibrationMedia.Encode(request.CalibrationDirectory,
                         audio is null ? null : Path.Combine(temp, audio.File), video is null ? null : Path.Combine(temp, video.File),
                         config.WaveformNormalization, config.DownsampleRatioAudio, config.DownsampleRatioVideo);
-                    report = ProjectorCalibration.Measure(weights, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo, features.Audio, features.Video, features.Source);
+                    report = ProjectorCalibration.Measure(weights, int8, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo, features.Audio, features.Video, features.Source);
                 }
                 report.Write(Path.Combine(temp, CalibrationReport.FileName));
                 extra.Add(CalibrationReport.FileName);
@@ -131,11 +133,12 @@ public static class PackBuilder
                 {
                     CheckpointPath = request.Checkpoint,
                     TrainConfigPath = request.TrainConfig,
+                    TrainLora = (config.Rank, config.Alpha),
                     Threads = request.Threads,
                 },
                 progress);
             log(string.Create(CultureInfo.InvariantCulture, $"decoder: {request.LlmType.ToString().ToLowerInvariant()}, {conversion.TensorCount} tensors, {conversion.FileBytes} bytes -> {DecoderFile}"));
-            var (embedding, special) = ReadDecoder(Path.Combine(temp, DecoderFile));
+            var special = AvsrSpecialTokens.FromIds([.. AvsrSpecialTokens.Table.Select(t => conversion.AddedTokenIds[t.Text])]);
 
             var any = (weights.Audio ?? weights.Video)!;
             var prompts = new Dictionary<AvsrTask, string>();
@@ -172,7 +175,7 @@ public static class PackBuilder
                 {
                     File = DecoderFile,
                     Type = request.LlmType.ToString().ToLowerInvariant(),
-                    EmbeddingDim = embedding,
+                    EmbeddingDim = conversion.EmbeddingLength,
                     LoraReduction = config.Rank,
                     LoraAlpha = config.Alpha,
                 },
@@ -270,16 +273,6 @@ public static class PackBuilder
             }
         }
         writer.Write(target);
-    }
-
-    private static (int Embedding, AvsrSpecialTokens Special) ReadDecoder(string path)
-    {
-        using var gguf = GgufFile.Open(path);
-        var hp = LlamaGgufValidator.Validate(gguf);
-        int Id(string key) => gguf.Find($"edgeavsr.{key}_token_id") is { IsArray: false, Value: IConvertible c }
-            ? c.ToInt32(CultureInfo.InvariantCulture)
-            : throw new EdgeAvsrException($"{path}: the converter wrote no edgeavsr.{key}_token_id; the checkpoint's LLM lacks the AVSR tokens");
-        return (hp.EmbeddingLength, new AvsrSpecialTokens(Id("pad"), Id("audio_start"), Id("audio_end"), Id("video_start"), Id("video_end")));
     }
 
     // 0.421f as the decimal 0.421 (its shortest round-trip text), not 0.42100000381469727.

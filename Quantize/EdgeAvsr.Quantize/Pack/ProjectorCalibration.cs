@@ -86,27 +86,37 @@ public sealed record CalibrationReport(string Source, string Kernel, IReadOnlyLi
 /// </summary>
 public static class ProjectorCalibration
 {
-    /// <summary>Seeded standard-normal features, <paramref name="frames"/> per modality, when no media is given.</summary>
-    public static CalibrationReport Synthetic(SmopWeights fp32, int topK, int audioPool, int videoPool, int frames = 400, int seed = 11)
+    /// <summary>
+    /// Seeded standard-normal features, <paramref name="frames"/> per modality, when no media is given;
+    /// <paramref name="int8"/> is <see cref="SmopWeights.ToInt8"/> of <paramref name="fp32"/> (the weights written).
+    /// </summary>
+    public static CalibrationReport Synthetic(SmopWeights fp32, SmopWeights int8, int topK, int audioPool, int videoPool, int frames = 400, int seed = 11)
     {
         ArgumentNullException.ThrowIfNull(fp32);
         var audio = fp32.Audio is null ? null : SyntheticProjector.Features(frames, fp32.Audio.InputDim, seed);
         var video = fp32.Video is null ? null : SyntheticProjector.Features(frames, fp32.Video.InputDim, seed + 1);
-        return Measure(fp32, topK, audioPool, videoPool, audio, video,
+        return Measure(fp32, int8, topK, audioPool, videoPool, audio, video,
             string.Create(CultureInfo.InvariantCulture, $"synthetic: {frames} seeded standard-normal frames per modality (seed {seed}); no --calibration media given"));
     }
 
-    public static CalibrationReport Measure(SmopWeights fp32, int topK, int audioPool, int videoPool, FloatMatrix? audio, FloatMatrix? video, string source)
+    /// <summary>Measures <paramref name="int8"/> (<see cref="SmopWeights.ToInt8"/> of <paramref name="fp32"/>) against <paramref name="fp32"/> on the given features.</summary>
+    public static CalibrationReport Measure(SmopWeights fp32, SmopWeights int8, int topK, int audioPool, int videoPool, FloatMatrix? audio, FloatMatrix? video, string source)
     {
         ArgumentNullException.ThrowIfNull(fp32);
+        ArgumentNullException.ThrowIfNull(int8);
+        if (!int8.IsInt8)
+        {
+            throw new ArgumentException("expected the INT8 weights", nameof(int8));
+        }
         var options = new SmopOptions { TopK = topK, AudioPool = audioPool, VideoPool = videoPool, Precision = ProjectorPrecision.Fp32 };
         var reference = SmopProjector.Create(fp32, options);
-        var quantized = SmopProjector.Create(fp32, options with { Precision = ProjectorPrecision.Int8 });
+        var quantized = SmopProjector.Create(int8, options with { Precision = ProjectorPrecision.Int8 });
         var mixtures = new List<MixtureCalibration>();
         foreach (var (modality, frames, pool) in new[] { (Modality.Audio, audio, audioPool), (Modality.Video, video, videoPool) })
         {
             var mixture = fp32.For(modality);
-            if (frames is null || mixture is null)
+            var mixture8 = int8.For(modality);
+            if (frames is null || mixture is null || mixture8 is null)
             {
                 continue;
             }
@@ -124,7 +134,7 @@ public static class ProjectorCalibration
                         rows.Add(i / r.TopK);
                     }
                 }
-                experts.Add(new ExpertCalibration(e, rows.Count, rows.Count == 0 ? double.NaN : ExpertError(mixture.Experts[e], pooled, rows)));
+                experts.Add(new ExpertCalibration(e, rows.Count, rows.Count == 0 ? double.NaN : ExpertError(mixture.Experts[e], mixture8.Experts[e], pooled, rows)));
             }
             mixtures.Add(new MixtureCalibration(modality.ToText(), mixture.Name, r.Tokens.Rows, Relative(q.Tokens.Data, r.Tokens.Data), experts));
         }
@@ -134,21 +144,22 @@ public static class ProjectorCalibration
     private static ModalityTokens Tokens(ProjectorOutput output, Modality modality) =>
         (modality == Modality.Audio ? output.Audio : output.Video) ?? throw new InvalidOperationException("the projector returned no tokens for " + modality.ToText());
 
-    private static double ExpertError(ExpertWeights expert, FloatMatrix pooled, List<int> rows)
+    private static double ExpertError(ExpertWeights expert32, ExpertWeights expert8, FloatMatrix pooled, List<int> rows)
     {
         var x = new FloatMatrix(rows.Count, pooled.Columns);
         for (int i = 0; i < rows.Count; i++)
         {
             pooled.Row(rows[i]).CopyTo(x.Row(i));
         }
-        var single = new SmopWeights
+        SmopWeights Single(ExpertWeights expert) => new()
         {
             Layout = SmopLayout.Dedr,
             Audio = new MixtureWeights { Name = "calibration", RouterKey = "calibration", Router = new float[pooled.Columns], Experts = [expert] },
+            IsInt8 = expert.IsInt8,
         };
         var options = new SmopOptions { TopK = 1, AudioPool = 1, VideoPool = 1, Precision = ProjectorPrecision.Fp32 };
-        var y32 = SmopProjector.Create(single, options).Project(x, null).Audio!.Tokens.Data;
-        var y8 = SmopProjector.Create(single, options with { Precision = ProjectorPrecision.Int8 }).Project(x, null).Audio!.Tokens.Data;
+        var y32 = SmopProjector.Create(Single(expert32), options).Project(x, null).Audio!.Tokens.Data;
+        var y8 = SmopProjector.Create(Single(expert8), options with { Precision = ProjectorPrecision.Int8 }).Project(x, null).Audio!.Tokens.Data;
         return Relative(y8, y32);
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using EdgeAvsr.Quantize.Hf;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats;
@@ -163,6 +164,11 @@ public sealed record TrainConfig
             if (!Bool("add-PEFT-LLM"))
             {
                 throw new EdgeAvsrException($"{path}: training argument 'add-PEFT-LLM' is false; the pack path expects the LoRA keys of a PEFT-trained LLM");
+            }
+            // The converter takes the LoRA reduction from here; the authors' other name for it must agree (as LoraMerge.ReadTrainConfig checks).
+            if (JsonFile.OptionalNumber(path, root, "reduction_lora") is { } reduction && reduction != config.Rank)
+            {
+                throw new EdgeAvsrException($"{path}: 'reduction_lora' {reduction} and 'rank' {(double)config.Rank} disagree (both are the LoRA reduction factor)");
             }
             if (config.MopTopK > config.MopExperts)
             {

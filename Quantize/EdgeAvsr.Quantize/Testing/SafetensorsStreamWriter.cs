@@ -18,13 +18,8 @@ public sealed class SafetensorsStreamWriter
     private readonly Dictionary<string, string> _metadata = new(StringComparer.Ordinal);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
 
-    public int Count => _tensors.Count;
-
     /// <summary>The tensors declared so far, in file order (nothing is generated).</summary>
     public IEnumerable<(string Name, TensorDType DType, long[] Shape)> Declared => _tensors.Select(t => (t.Name, t.DType, t.Shape));
-
-    /// <summary>Bytes of tensor data declared so far.</summary>
-    public long DataBytes => _tensors.Sum(t => t.Bytes);
 
     public void SetMetadata(string key, string value) => _metadata[key] = value;
 

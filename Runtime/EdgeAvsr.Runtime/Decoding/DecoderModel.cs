@@ -11,7 +11,34 @@ namespace EdgeAvsr.Runtime.Decoding;
 /// <param name="VideoEnd"><c>&lt;/video&gt;</c></param>
 public sealed record AvsrSpecialTokens(int Pad, int AudioStart, int AudioEnd, int VideoStart, int VideoEnd)
 {
-    public static readonly string[] Texts = ["<pad>", "<audio>", "</audio>", "<video>", "</video>"];
+    /// <summary>
+    /// Each token's text, short name and the GGUF metadata key edgeavsr-quantize records its id under, in
+    /// vocabulary order (the order of the constructor's parameters and of <see cref="Ids"/>).
+    /// </summary>
+    public static readonly (string Text, string Name, string Key)[] Table =
+    [
+        ("<pad>", "pad", "edgeavsr.pad_token_id"),
+        ("<audio>", "audio_start", "edgeavsr.audio_start_token_id"),
+        ("</audio>", "audio_end", "edgeavsr.audio_end_token_id"),
+        ("<video>", "video_start", "edgeavsr.video_start_token_id"),
+        ("</video>", "video_end", "edgeavsr.video_end_token_id"),
+    ];
+
+    public static readonly string[] Texts = [.. Table.Select(t => t.Text)];
+
+    /// <summary>The ids in <see cref="Table"/> order.</summary>
+    public int[] Ids => [Pad, AudioStart, AudioEnd, VideoStart, VideoEnd];
+
+    /// <summary>The tokens from ids in <see cref="Table"/> order.</summary>
+    public static AvsrSpecialTokens FromIds(IReadOnlyList<int> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count != Table.Length)
+        {
+            throw new ArgumentException($"expected {Table.Length} ids, got {ids.Count}", nameof(ids));
+        }
+        return new AvsrSpecialTokens(ids[0], ids[1], ids[2], ids[3], ids[4]);
+    }
 }
 
 /// <summary>
@@ -143,8 +170,7 @@ public sealed class DecoderModel : IDisposable
         var ids = new int[AvsrSpecialTokens.Texts.Length];
         for (int i = 0; i < ids.Length; i++)
         {
-            string name = AvsrSpecialTokens.Texts[i];
-            string key = $"edgeavsr.{MetadataName(name)}_token_id";
+            var (name, _, key) = AvsrSpecialTokens.Table[i];
             string? recorded = _handle.MetadataString(key);
             if (recorded is not null && int.TryParse(recorded, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int id))
             {
@@ -163,18 +189,8 @@ public sealed class DecoderModel : IDisposable
                 throw new EdgeAvsrException($"{FilePath}: the vocabulary has no '{name}' token (an AVSR decoder GGUF made by edgeavsr-quantize --checkpoint holds <pad>, <audio>, </audio>, <video>, </video>)");
             }
         }
-        return new AvsrSpecialTokens(ids[0], ids[1], ids[2], ids[3], ids[4]);
+        return AvsrSpecialTokens.FromIds(ids);
     }
-
-    internal static string MetadataName(string tokenText) => tokenText switch
-    {
-        "<pad>" => "pad",
-        "<audio>" => "audio_start",
-        "</audio>" => "audio_end",
-        "<video>" => "video_start",
-        "</video>" => "video_end",
-        _ => throw new ArgumentException(tokenText, nameof(tokenText)),
-    };
 
     public void Dispose() => _handle.Dispose();
 }

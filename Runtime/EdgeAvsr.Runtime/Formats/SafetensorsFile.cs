@@ -81,39 +81,56 @@ public sealed class SafetensorsFile : IDisposable
         _tensors.TryGetValue(name, out var t) ? t : throw new EdgeAvsrException($"{FilePath}: tensor '{name}' is missing");
 
     /// <summary>Reads a tensor as float32, widening F16/BF16/F64, after checking its shape.</summary>
-    public float[] ReadFloat32(string name, params long[] expectedShape)
+    public float[] ReadFloat32(string name, params long[] expectedShape) => ReadFloat32(GetChecked(name, expectedShape));
+
+    /// <summary>
+    /// Reads a tensor as float32, widening F16/BF16/F64, in pieces so tensors over 2 GiB (an 8B model's F32
+    /// embedding) work too.
+    /// </summary>
+    public float[] ReadFloat32(SafetensorsTensor tensor)
     {
-        var t = GetChecked(name, expectedShape);
-        byte[] raw = ReadRaw(t);
-        var result = new float[t.ElementCount];
-        switch (t.DType)
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.DType is not (TensorDType.F32 or TensorDType.F16 or TensorDType.BF16 or TensorDType.F64))
         {
-            case TensorDType.F32:
-                MemoryMarshal.Cast<byte, float>(raw).CopyTo(result);
-                break;
-            case TensorDType.F16:
-                var halves = MemoryMarshal.Cast<byte, Half>(raw);
-                for (int i = 0; i < result.Length; i++)
-                {
-                    result[i] = (float)halves[i];
-                }
-                break;
-            case TensorDType.BF16:
-                var bf = MemoryMarshal.Cast<byte, ushort>(raw);
-                for (int i = 0; i < result.Length; i++)
-                {
-                    result[i] = TensorDTypes.BFloat16ToSingle(bf[i]);
-                }
-                break;
-            case TensorDType.F64:
-                var doubles = MemoryMarshal.Cast<byte, double>(raw);
-                for (int i = 0; i < result.Length; i++)
-                {
-                    result[i] = (float)doubles[i];
-                }
-                break;
-            default:
-                throw new EdgeAvsrException($"{FilePath}: tensor '{name}' has dtype {TensorDTypes.ToSafetensorsName(t.DType)}, expected F32, F16 or BF16");
+            throw new EdgeAvsrException($"{FilePath}: tensor '{tensor.Name}' has dtype {TensorDTypes.ToSafetensorsName(tensor.DType)}, expected F32, F16 or BF16");
+        }
+        int size = TensorDTypes.SizeOf(tensor.DType);
+        var result = GC.AllocateUninitializedArray<float>(checked((int)tensor.ElementCount));
+        const int piece = 1 << 24;
+        var buffer = new byte[(long)Math.Min(piece, result.LongLength) * size];
+        for (long i = 0; i < result.LongLength; i += piece)
+        {
+            int n = (int)Math.Min(piece, result.LongLength - i);
+            var raw = buffer.AsSpan(0, n * size);
+            ReadRaw(tensor, i * size, raw);
+            var dst = result.AsSpan((int)i, n);
+            switch (tensor.DType)
+            {
+                case TensorDType.F32:
+                    MemoryMarshal.Cast<byte, float>(raw).CopyTo(dst);
+                    break;
+                case TensorDType.F16:
+                    var halves = MemoryMarshal.Cast<byte, Half>(raw);
+                    for (int k = 0; k < n; k++)
+                    {
+                        dst[k] = (float)halves[k];
+                    }
+                    break;
+                case TensorDType.BF16:
+                    var bf = MemoryMarshal.Cast<byte, ushort>(raw);
+                    for (int k = 0; k < n; k++)
+                    {
+                        dst[k] = TensorDTypes.BFloat16ToSingle(bf[k]);
+                    }
+                    break;
+                default:
+                    var doubles = MemoryMarshal.Cast<byte, double>(raw);
+                    for (int k = 0; k < n; k++)
+                    {
+                        dst[k] = (float)doubles[k];
+                    }
+                    break;
+            }
         }
         return result;
     }

@@ -247,12 +247,11 @@ public sealed class ModelPack
             throw new EdgeAvsrException($"{part} embedding width llama.embedding_length={hp.EmbeddingLength} does not equal the projector's output width d_llm={m.Projector.OutputDim}");
         }
         string[]? tokens = file.Find("tokenizer.ggml.tokens") is { IsArray: true } t ? t.AsArray<string>() : null;
-        var s = m.SpecialTokens;
-        (string Key, int Id)[] ids = [("pad", s.Pad), ("audio_start", s.AudioStart), ("audio_end", s.AudioEnd), ("video_start", s.VideoStart), ("video_end", s.VideoEnd)];
+        int[] ids = m.SpecialTokens.Ids;
         for (int i = 0; i < ids.Length; i++)
         {
-            var (key, id) = ids[i];
-            string text = AvsrSpecialTokens.Texts[i];
+            var (text, key, metadataKey) = AvsrSpecialTokens.Table[i];
+            int id = ids[i];
             if ((uint)id >= (uint)hp.VocabSize)
             {
                 throw new EdgeAvsrException($"{part} special token {key} ({text}) id {id} is outside the vocabulary of {hp.VocabSize} tokens");
@@ -261,10 +260,10 @@ public sealed class ModelPack
             {
                 throw new EdgeAvsrException($"{part} special token {key}: id {id} is '{tokens[id]}' in the vocabulary, the manifest expects '{text}'");
             }
-            if (file.Find($"edgeavsr.{key}_token_id") is { IsArray: false } v && v.Value is IConvertible c
+            if (file.Find(metadataKey) is { IsArray: false } v && v.Value is IConvertible c
                 && c.ToInt64(System.Globalization.CultureInfo.InvariantCulture) != id)
             {
-                throw new EdgeAvsrException($"{part} metadata edgeavsr.{key}_token_id = {v.Value}, the manifest says {id}");
+                throw new EdgeAvsrException($"{part} metadata {metadataKey} = {v.Value}, the manifest says {id}");
             }
         }
         return hp;

@@ -14,8 +14,6 @@ namespace EdgeAvsr.Runtime.Pack;
 /// </summary>
 public static class PackManifestJson
 {
-    public static void Write(string path, PackManifest manifest) => AtomicFile.WriteAllBytes(path, ToUtf8(manifest));
-
     public static byte[] ToUtf8(PackManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
@@ -73,13 +71,12 @@ public static class PackManifestJson
                 w.WriteString(task.ToText(), manifest.Prompts[task]);
             }
             w.WriteEndObject();
-            var s = manifest.SpecialTokens;
+            int[] specialIds = manifest.SpecialTokens.Ids;
             w.WriteStartObject("special_tokens");
-            w.WriteNumber("pad", s.Pad);
-            w.WriteNumber("audio_start", s.AudioStart);
-            w.WriteNumber("audio_end", s.AudioEnd);
-            w.WriteNumber("video_start", s.VideoStart);
-            w.WriteNumber("video_end", s.VideoEnd);
+            for (int i = 0; i < specialIds.Length; i++)
+            {
+                w.WriteNumber(AvsrSpecialTokens.Table[i].Name, specialIds[i]);
+            }
             w.WriteEndObject();
             w.WriteStartObject("decoding");
             w.WriteNumber("beams", manifest.Decoding.Beams);
@@ -198,12 +195,7 @@ public static class PackManifestJson
                 prompts[task] = r.String(pr, "prompts." + task.ToText());
             }
             var st = r.Child(root, "special_tokens");
-            var special = new AvsrSpecialTokens(
-                r.Int(st, "special_tokens.pad", 0),
-                r.Int(st, "special_tokens.audio_start", 0),
-                r.Int(st, "special_tokens.audio_end", 0),
-                r.Int(st, "special_tokens.video_start", 0),
-                r.Int(st, "special_tokens.video_end", 0));
+            var special = AvsrSpecialTokens.FromIds([.. AvsrSpecialTokens.Table.Select(t => r.Int(st, "special_tokens." + t.Name, 0))]);
             var de = r.Child(root, "decoding");
             var decoding = new PackDecoding { Beams = r.Int(de, "decoding.beams", 1), MaxNewTokens = r.Int(de, "decoding.max_new_tokens", 1) };
             var files = new List<PackFile>();
