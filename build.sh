@@ -141,7 +141,7 @@ case "$verb" in
       # avx512vl variant must refuse to run rather than compute anything.
       log "projector tests with AVX-512 disabled (DOTNET_EnableAVX512=0)"
       DOTNET_EnableAVX512=0 dotnet test tests/EdgeAvsr.Runtime.Tests -c "$CONFIG" --no-build --verbosity quiet -nologo \
-        --filter "FullyQualifiedName~Projector" --logger "console;verbosity=minimal"
+        --filter "FullyQualifiedName~EdgeAvsr.Runtime.Tests.Projector." --logger "console;verbosity=minimal"
     fi
     aot_smoke
     ;;

@@ -349,13 +349,17 @@ def infer_config(arch, sd, heads=None):
                 conv_pos=conv_v.shape[2], conv_pos_groups=dim // conv_v.shape[1])
 
 
-def load_checkpoint(arch, path, heads=None):
+def load_checkpoint(arch, path, heads=None, tensors=None, metadata=None):
     """The encoder under `audio_encoder.` / `video_encoder.` of a safetensors checkpoint. Every tensor the module has
     must be present with its shape; the checkpoint's other keys (AV-HuBERT's audio front-end, mask_emb, final_proj,
-    the projector and LLM) are ignored."""
+    the projector and LLM) are ignored. A caller that already read `path` (read_safetensors) passes its tensors and
+    metadata so the file is not read again; `path` then only names it in messages."""
     prefix = PREFIX[arch]
-    metadata = {}
-    everything = read_safetensors(path, metadata)
+    if tensors is None:
+        metadata = {}
+        everything = read_safetensors(path, metadata)
+    else:
+        everything, metadata = tensors, metadata or {}
     sd = {k[len(prefix):]: v for k, v in everything.items() if k.startswith(prefix)}
     if not sd:
         raise SystemExit(f"{path}: no tensors under '{prefix}'")

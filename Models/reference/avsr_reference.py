@@ -53,7 +53,6 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -353,36 +352,9 @@ class Llama:
 
 # ---------------------------------------------------------------- SMoP
 
-def project(tensors, layout, top_k, feats, dtype):
-    """feats: {'audio'|'video': [T', D] pooled} -> {modality: ([T', d], expert ids [T', k])} (the authors' Top_K_MoE)."""
-    out = {}
-    with torch.no_grad():
-        if layout == "jejr":
-            moe = smop_reference.load_moe(tensors, "audiovisual_proj.", top_k, dtype)
-            names = list(feats)
-            y, idx = moe(torch.cat([feats[n] for n in names], dim=0).unsqueeze(0))
-            start = 0
-            for n in names:
-                t = feats[n].shape[0]
-                out[n] = (y[0, start:start + t], idx[start:start + t])
-                start += t
-        else:
-            for n, x in feats.items():
-                prefix = "audio_proj." if n == "audio" else "video_proj."
-                gate_key = "av_router.weight" if layout == "dejr" else None
-                moe = smop_reference.load_moe(tensors, prefix, top_k, dtype, gate_key=gate_key)
-                y, idx = moe(x.unsqueeze(0))
-                out[n] = (y[0], idx)
-    return out
-
-
 def experts_of(tensors, layout, modality):
     key = "audiovisual_proj.gate.weight" if layout == "jejr" else "av_router.weight" if layout == "dejr" else f"{modality}_proj.gate.weight"
     return int(tensors[key].shape[0])
-
-
-def avg_pool(states, k):
-    return nn.AvgPool1d(k)(states.T.unsqueeze(0)).squeeze(0).T.contiguous()
 
 
 # ---------------------------------------------------------------- pipeline
@@ -447,7 +419,8 @@ class Reference:
         if not require(self.train, "add-PEFT-LLM", tc):
             fail(f"{tc}: add-PEFT-LLM is false; the reference expects the authors' LoRA")
         self.reduction, self.alpha = float(require(self.train, "rank", tc)), float(require(self.train, "alpha", tc))
-        self.checkpoint = encoders.read_safetensors(checkpoint)
+        self.metadata = {}
+        self.checkpoint = encoders.read_safetensors(checkpoint, self.metadata)
         self.smop = {k: v.numpy().astype(np.float64) for k, v in self.checkpoint.items()
                      if k.split(".", 1)[0] in ("audio_proj", "video_proj", "audiovisual_proj", "av_router")}
         self.audio_path = args.audio or args.input
@@ -475,10 +448,10 @@ class Reference:
             if self.normalize:
                 x = F.layer_norm(x, x.shape, eps=1e-8)
             mel = logmel_reference.log_mel(x.numpy(), self.dtype)
-            model = self._cached("whisper", lambda: encoders.load_checkpoint("whisper", self.checkpoint_path)[0].to(self.dtype))
+            model = self._cached("whisper", lambda: encoders.load_checkpoint("whisper", self.checkpoint_path, tensors=self.checkpoint, metadata=self.metadata)[0].to(self.dtype))
             states = model(torch.from_numpy(mel).to(self.dtype).unsqueeze(0))[0]
             states = states[:max(int(len(wave) / RATE * 50), 25)]
-            pooled = avg_pool(states, self.pools["audio"])
+            pooled = smop_reference.pool(states, self.pools["audio"])
             return pooled, dict(waveform=x.numpy(), mel=mel, audio_states=states.numpy(), audio_pooled=pooled.numpy())
         return self._cached(("audio", tuple(rng) if rng else None), make)
 
@@ -486,9 +459,9 @@ class Reference:
         def make():
             frames = cut(media("frames", self.video_path, load_video), rng, "video frame")
             r = roi(frames, self.dtype)
-            model = self._cached("avhubert", lambda: encoders.load_checkpoint("avhubert", self.checkpoint_path)[0].to(self.dtype))
+            model = self._cached("avhubert", lambda: encoders.load_checkpoint("avhubert", self.checkpoint_path, tensors=self.checkpoint, metadata=self.metadata)[0].to(self.dtype))
             states = model(r.reshape(1, 1, -1, ROI, ROI))[0]
-            pooled = avg_pool(states, self.pools["video"])
+            pooled = smop_reference.pool(states, self.pools["video"])
             return pooled, dict(roi=r.numpy(), video_states=states.numpy(), video_pooled=pooled.numpy())
         return self._cached(("video", tuple(rng) if rng else None), make)
 
@@ -515,7 +488,7 @@ class Reference:
             if want_video:
                 feats["video"], d = self.video(video_range)
                 dump.update(d)
-            projected = project(self.smop, self.layout, self.top_k, feats, self.dtype)
+            projected = smop_reference.project(self.smop, self.layout, self.top_k, feats, self.dtype)
             bos = llm.config["bos_token_id"]
             eos = llm.config["eos_token_id"]
             stops = set(eos if isinstance(eos, list) else [eos])

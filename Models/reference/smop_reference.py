@@ -113,9 +113,33 @@ def dequant(tensors, key, int8):
 
 
 def pool(x, k):
-    # x: [T, D] -> AvgPool1d(k) over time
-    t = torch.from_numpy(x).T.unsqueeze(0)
+    """x: [T, D] (numpy array or tensor) -> AvgPool1d(k) over time."""
+    t = torch.as_tensor(x).T.unsqueeze(0)
     return nn.AvgPool1d(k)(t).squeeze(0).T.contiguous()
+
+
+def project(tensors, layout, top_k, feats, dtype, int8=False):
+    """feats: {'audio'|'video': [T', D] pooled} -> {modality: ([T', d], expert ids [T', k])} (the authors' Top_K_MoE).
+    jejr runs one mixture over the modalities' tokens concatenated; dedr / dejr one mixture per modality."""
+    out = {}
+    with torch.no_grad():
+        if layout == "jejr":
+            moe = load_moe(tensors, "audiovisual_proj.", top_k, dtype, int8=int8)
+            names = list(feats)
+            y, idx = moe(torch.cat([feats[n] for n in names], dim=0).unsqueeze(0))
+            start = 0
+            for n in names:
+                t = feats[n].shape[0]
+                out[n] = (y[0, start:start + t], idx[start:start + t])
+                start += t
+        else:
+            for n, x in feats.items():
+                prefix = "audio_proj." if n == "audio" else "video_proj."
+                gate_key = "av_router.weight" if layout == "dejr" else None
+                moe = load_moe(tensors, prefix, top_k, dtype, gate_key=gate_key, int8=int8)
+                y, idx = moe(x.unsqueeze(0))
+                out[n] = (y[0], idx)
+    return out
 
 
 def load_features(path):
@@ -129,31 +153,12 @@ def run(args):
     tensors, meta = read_safetensors(args.weights)
     int8 = meta.get("format") == "edgeavsr.smop.int8"
     dtype = torch.float64 if args.dtype == "float64" else torch.float32
-    layout = args.layout
     feats = {}
     if args.audio:
         feats["audio"] = pool(load_features(args.audio), args.audio_pool).to(dtype)
     if args.video:
         feats["video"] = pool(load_features(args.video), args.video_pool).to(dtype)
-    outputs = {}
-    with torch.no_grad():
-        if layout == "jejr":
-            moe = load_moe(tensors, "audiovisual_proj.", args.top_k, dtype, int8=int8)
-            names = list(feats)
-            joint = torch.cat([feats[n] for n in names], dim=0).unsqueeze(0)
-            y, idx = moe(joint)
-            start = 0
-            for n in names:
-                t = feats[n].shape[0]
-                outputs[n] = (y[0, start:start + t], idx[start:start + t])
-                start += t
-        else:
-            for n, x in feats.items():
-                prefix = "audio_proj." if n == "audio" else "video_proj."
-                gate_key = "av_router.weight" if layout == "dejr" else None
-                moe = load_moe(tensors, prefix, args.top_k, dtype, gate_key=gate_key, int8=int8)
-                y, idx = moe(x.unsqueeze(0))
-                outputs[n] = (y[0], idx)
+    outputs = project(tensors, args.layout, args.top_k, feats, dtype, int8=int8)
     os.makedirs(args.out, exist_ok=True)
     for n, (y, idx) in outputs.items():
         np.save(os.path.join(args.out, f"{n}_tokens.npy"), y.numpy().astype(np.float64))

@@ -8,25 +8,8 @@ namespace EdgeAvsr.Quantize.Tests;
 [Collection("console")]
 public sealed class CliTests
 {
-    private static (int Code, string Out, string Err) Invoke(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var oldOut = Console.Out;
-        var oldErr = Console.Error;
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            int code = Cli.Program.BuildRoot().Parse(args).Invoke();
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Invoke(params string[] args) =>
+        ConsoleCapture.Run(() => Cli.Program.BuildRoot().Parse(args).Invoke());
 
     private static readonly TinyLlamaSpec Spec = new() { Seed = 51 };
 

@@ -1,105 +1,29 @@
-using System.Runtime.InteropServices;
-using EdgeAvsr.Runtime.Interop;
+using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Interop.Llama;
 
 namespace EdgeAvsr.Quantize.Tests;
 
-/// <summary>llama_model_params of llama.cpp v0.5.0 (80 bytes; native-apis.md section 1).</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct LlamaModelParams
+/// <summary>What the quantizer tests ask of libllama, through the runtime's binding: does a file load, its sizes, its tokenizer.</summary>
+internal static class LlamaNative
 {
-    public nint Devices;
-    public nint TensorBuftOverrides;
-    public int NGpuLayers;
-    public int SplitMode;
-    public int LoadMode;
-    public int LazyMode;
-    public int MainGpu;
-    public nint TensorSplit;
-    public nint ProgressCallback;
-    public nint ProgressCallbackUserData;
-    public nint KvOverrides;
-    public byte VocabOnly;
-    public byte CheckTensors;
-    public byte UseExtraBufts;
-    public byte NoHost;
-    public byte NoAlloc;
-    public byte LoadMtp;
-}
-
-/// <summary>The few libllama calls the quantizer tests need: load a model, read its sizes, free it.</summary>
-internal static unsafe class LlamaNative
-{
-    public static void Init() => NativeEngines.InitializeLlama();
-
-    /// <summary>Loads <paramref name="path"/> with libllama; returns (n_embd, n_vocab, n_params) or null when llama.cpp refuses it.</summary>
-    public static (int Embd, int Vocab, ulong Params)? TryLoad(string path)
+    /// <summary>Loads <paramref name="path"/> on the CPU; returns (n_embd, n_vocab) or null when llama.cpp refuses it.</summary>
+    public static (int Embd, int Vocab)? TryLoad(string path)
     {
-        Init();
-        var lib = NativeEngines.Llama;
-        var defaults = (delegate* unmanaged[Cdecl]<LlamaModelParams>)lib.GetExport("llama_model_default_params");
-        var load = (delegate* unmanaged[Cdecl]<byte*, LlamaModelParams, nint>)lib.GetExport("llama_model_load_from_file");
-        var free = (delegate* unmanaged[Cdecl]<nint, void>)lib.GetExport("llama_model_free");
-        var nEmbd = (delegate* unmanaged[Cdecl]<nint, int>)lib.GetExport("llama_model_n_embd");
-        var nParams = (delegate* unmanaged[Cdecl]<nint, ulong>)lib.GetExport("llama_model_n_params");
-        var getVocab = (delegate* unmanaged[Cdecl]<nint, nint>)lib.GetExport("llama_model_get_vocab");
-        var nTokens = (delegate* unmanaged[Cdecl]<nint, int>)lib.GetExport("llama_vocab_n_tokens");
-        var p = defaults();
-        p.NGpuLayers = 0;
-        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        nint model;
-        fixed (byte* s = utf8)
-        {
-            model = load(s, p);
-        }
-        if (model == 0)
-        {
-            return null;
-        }
         try
         {
-            return (nEmbd(model), nTokens(getVocab(model)), nParams(model));
+            using var model = SafeLlamaModelHandle.Load(path, LlamaRuntime.ChooseBackend(LlamaBackendKind.Cpu));
+            return (model.EmbeddingWidth, model.VocabularySize);
         }
-        finally
+        catch (EdgeAvsrException)
         {
-            free(model);
+            return null;
         }
     }
 
     /// <summary>Tokenizes with the model's vocabulary (vocab-only load).</summary>
     public static int[] Tokenize(string path, string text, bool addSpecial, bool parseSpecial = false)
     {
-        Init();
-        var lib = NativeEngines.Llama;
-        var defaults = (delegate* unmanaged[Cdecl]<LlamaModelParams>)lib.GetExport("llama_model_default_params");
-        var load = (delegate* unmanaged[Cdecl]<byte*, LlamaModelParams, nint>)lib.GetExport("llama_model_load_from_file");
-        var free = (delegate* unmanaged[Cdecl]<nint, void>)lib.GetExport("llama_model_free");
-        var getVocab = (delegate* unmanaged[Cdecl]<nint, nint>)lib.GetExport("llama_model_get_vocab");
-        var tokenize = (delegate* unmanaged[Cdecl]<nint, byte*, int, int*, int, byte, byte, int>)lib.GetExport("llama_tokenize");
-        var p = defaults();
-        p.VocabOnly = 1;
-        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        nint model;
-        fixed (byte* s = utf8)
-        {
-            model = load(s, p);
-        }
-        Assert.NotEqual(0, model);
-        try
-        {
-            byte[] t = System.Text.Encoding.UTF8.GetBytes(text);
-            var ids = new int[t.Length + 8];
-            int n;
-            fixed (byte* tp = t)
-            fixed (int* ip = ids)
-            {
-                n = tokenize(getVocab(model), tp, t.Length, ip, ids.Length, (byte)(addSpecial ? 1 : 0), (byte)(parseSpecial ? 1 : 0));
-            }
-            Assert.True(n >= 0);
-            return ids[..n];
-        }
-        finally
-        {
-            free(model);
-        }
+        using var model = SafeLlamaModelHandle.Load(path, LlamaRuntime.ChooseBackend(LlamaBackendKind.Cpu), vocabOnly: true);
+        return model.Tokenize(text, addSpecial, parseSpecial);
     }
 }

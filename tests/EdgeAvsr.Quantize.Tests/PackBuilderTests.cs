@@ -11,26 +11,12 @@ using EdgeAvsr.Runtime.Projector;
 namespace EdgeAvsr.Quantize.Tests;
 
 [Collection("console")]
-public sealed class PackBuilderTests(SyntheticCheckpointFixture f) : IClassFixture<SyntheticCheckpointFixture>
+public sealed class PackBuilderTests
 {
-    private static (int Code, string Out, string Err) Invoke(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var oldOut = Console.Out;
-        var oldErr = Console.Error;
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            return (Cli.Program.BuildRoot().Parse(args).Invoke(), stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private readonly SyntheticCheckpointFixture f = SyntheticCheckpointFixture.Shared;
+
+    private static (int Code, string Out, string Err) Invoke(params string[] args) =>
+        ConsoleCapture.Run(() => Cli.Program.BuildRoot().Parse(args).Invoke());
 
     private PackRequest Request(string output, ProjectorPrecision precision = ProjectorPrecision.Int8) => new()
     {

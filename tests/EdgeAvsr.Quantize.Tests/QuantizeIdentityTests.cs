@@ -14,15 +14,34 @@ public sealed class QuantizeIdentityTests
         { "q4_k_m", false }, { "q4_0", false },
     };
 
+    /// <summary>The HF model and its F32 GGUF: they depend only on <c>tied</c>, so each is made once per test process (deleted at exit).</summary>
+    private sealed record Input(string Hf, string F32);
+
+    private static readonly Lazy<Input> s_untied = new(() => MakeInput(tied: false));
+    private static readonly Lazy<Input> s_tied = new(() => MakeInput(tied: true));
+
+    private static Input MakeInput(bool tied)
+    {
+        var dir = new TempDir();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => dir.Dispose();
+        var spec = new TinyLlamaSpec { Seed = 21, Layers = 4, TieWordEmbeddings = tied, Llama3RopeScaling = !tied };
+        string hf = dir.File("hf");
+        TinyLlamaGenerator.WriteModel(hf, spec);
+        string f32 = dir.File("f32.gguf");
+        LlamaGgufConverter.Convert(new LlamaConversionRequest(hf, f32, LlamaFileType.F32) { Threads = 2 });
+        return new Input(hf, f32);
+    }
+
     [Theory]
     [MemberData(nameof(Types))]
     public void Quantized_file_is_identical_to_llama_model_quantize(string type, bool tied)
     {
         using var dir = new TempDir();
-        var spec = new TinyLlamaSpec { Seed = 21, Layers = 4, TieWordEmbeddings = tied, Llama3RopeScaling = !tied };
+        var input = (tied ? s_tied : s_untied).Value;
         var fileType = LlamaFileTypes.Parse(type, "type");
-        string f32 = ConversionTests.Convert(dir, spec, LlamaFileType.F32, "f32.gguf");
-        string ours = ConversionTests.Convert(dir, spec, fileType, "ours.gguf");
+        string f32 = input.F32;
+        string ours = dir.File("ours.gguf");
+        LlamaGgufConverter.Convert(new LlamaConversionRequest(input.Hf, ours, fileType) { Threads = 2 });
         string theirs = dir.File("theirs.gguf");
         LlamaModelQuantizer.Quantize(f32, theirs, (int)fileType, threads: 2);
         // From the same F32 GGUF (the benchmark's path) the whole file is identical, metadata order included.

@@ -10,15 +10,22 @@ using EdgeAvsr.Runtime.Projector;
 namespace EdgeAvsr.Quantize.Tests;
 
 /// <summary>
-/// The tiny synthetic Llama-SMoP checkpoint, made once: tiny encoders exported with their weights saved
-/// (Models/encoders/export_encoder.py), then <see cref="SyntheticCheckpoint.Write"/> with the base HF directory.
+/// The tiny synthetic Llama-SMoP checkpoint, made once per test process (deleted at exit) and shared by the classes
+/// that read it: tiny encoders exported with their weights saved (Models/encoders/export_encoder.py), then
+/// <see cref="SyntheticCheckpoint.Write"/> with the base HF directory. Tests only read its files; what they write goes
+/// into their own folders.
 /// </summary>
-public sealed class SyntheticCheckpointFixture : IDisposable
+public sealed class SyntheticCheckpointFixture
 {
+    private static readonly Lazy<SyntheticCheckpointFixture> s_shared = new(() => new SyntheticCheckpointFixture());
+
     private readonly TempDir _dir = new();
 
-    public SyntheticCheckpointFixture()
+    public static SyntheticCheckpointFixture Shared => s_shared.Value;
+
+    private SyntheticCheckpointFixture()
     {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => _dir.Dispose();
         var rng = new Random(17);
         NpyFile.Write(File("mel.npy"), Enumerable.Range(0, 80 * 3000).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(), 80, 3000);
         NpyFile.Write(File("roi.npy"), Enumerable.Range(0, 5 * 88 * 88).Select(_ => (float)((rng.NextDouble() - 0.421) / 0.165)).ToArray(), 5, 88, 88);
@@ -39,21 +46,14 @@ public sealed class SyntheticCheckpointFixture : IDisposable
 
     public string File(string name) => _dir.File(name);
 
-    public static void Export(string arch, string seed, string onnx, params string[] more)
-    {
-        string[] args = [Path.Combine(Python.RepoRoot, "Models", "encoders", "export_encoder.py"), "export", "--arch", arch, .. (seed.Length > 0 ? new[] { "--size", "tiny", "--seed", seed } : []), "--out", onnx, .. more];
-        var (rc, _, err) = Python.Exec(args);
-        if (rc != 0)
-        {
-            throw new InvalidOperationException($"export_encoder.py failed: {err}");
-        }
-    }
-
-    public void Dispose() => _dir.Dispose();
+    public static void Export(string arch, string seed, string onnx, params string[] more) =>
+        Python.Script("Models/encoders/export_encoder.py", ["export", "--arch", arch, .. (seed.Length > 0 ? new[] { "--size", "tiny", "--seed", seed } : []), "--out", onnx, .. more]);
 }
 
-public sealed class SyntheticCheckpointTests(SyntheticCheckpointFixture f) : IClassFixture<SyntheticCheckpointFixture>
+public sealed class SyntheticCheckpointTests
 {
+    private readonly SyntheticCheckpointFixture f = SyntheticCheckpointFixture.Shared;
+
     [Fact]
     public void Checkpoint_HasTheAuthorsKeyLayout()
     {
@@ -101,8 +101,9 @@ public sealed class SyntheticCheckpointTests(SyntheticCheckpointFixture f) : ICl
     [InlineData("avhubert", "roi.npy", "video_ref.npy")]
     public void Encoders_ExportFromTheCheckpoint_ToTheSameOutputs(string arch, string input, string reference)
     {
-        string output = f.File(arch + "_from_ckpt.npy");
-        SyntheticCheckpointFixture.Export(arch, "", f.File(arch + "_from_ckpt.onnx"), "--checkpoint", f.Checkpoint, "--check-input", f.File(input), "--check-output", output);
+        using var dir = new TempDir();
+        string output = dir.File(arch + "_from_ckpt.npy");
+        SyntheticCheckpointFixture.Export(arch, "", dir.File(arch + "_from_ckpt.onnx"), "--checkpoint", f.Checkpoint, "--check-input", f.File(input), "--check-output", output);
         Assert.Equal(NpyFile.ReadFloat32(f.File(reference)).Data, NpyFile.ReadFloat32(output).Data);
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using EdgeAvsr.Cli;
 using EdgeAvsr.Runtime.Audio.Vad;
@@ -31,7 +30,7 @@ public sealed class SpokenSentences : IDisposable
         for (int i = 0; i <= s_sentences.Length; i++)
         {
             string gap = _dir.File($"gap{i}.wav");
-            Run("sox", "-n", "-r", "16000", "-c", "1", "-b", "16", gap, "trim", "0", s_gaps[i].ToString(CultureInfo.InvariantCulture));
+            Tools.Run("sox", "-n", "-r", "16000", "-c", "1", "-b", "16", gap, "trim", "0", s_gaps[i].ToString(CultureInfo.InvariantCulture));
             parts.Add(gap);
             t += s_gaps[i];
             if (i == s_sentences.Length)
@@ -39,15 +38,15 @@ public sealed class SpokenSentences : IDisposable
                 break;
             }
             string raw = _dir.File($"raw{i}.wav"), speech = _dir.File($"s{i}.wav");
-            Run("espeak-ng", "-s", "160", "-w", raw, s_sentences[i]);
-            Run("sox", raw, "-r", "16000", "-c", "1", "-b", "16", speech, "silence", "1", "0.02", "1%", "reverse", "silence", "1", "0.02", "1%", "reverse");
+            Tools.Run("espeak-ng", "-s", "160", "-w", raw, s_sentences[i]);
+            Tools.Run("sox", raw, "-r", "16000", "-c", "1", "-b", "16", speech, "silence", "1", "0.02", "1%", "reverse", "silence", "1", "0.02", "1%", "reverse");
             double length = VadAudioInput.Read(speech).Length / 16000.0;
             truth.Add((t, t + length));
             parts.Add(speech);
             t += length;
         }
         Path = _dir.File("sentences.wav");
-        Run("sox", [.. parts, Path]);
+        Tools.Run("sox", [.. parts, Path]);
         Truth = truth;
     }
 
@@ -56,23 +55,6 @@ public sealed class SpokenSentences : IDisposable
     public IReadOnlyList<(double Start, double End)> Truth { get; }
 
     public string File(string name) => _dir.File(name);
-
-    internal static void Run(string exe, params string[] args)
-    {
-        var psi = new ProcessStartInfo(exe) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        string err = p.StandardError.ReadToEnd();
-        p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{exe} failed: {err}");
-        }
-    }
 
     public void Dispose() => _dir.Dispose();
 }
@@ -216,8 +198,8 @@ public class VadTests(SpokenSentences audio) : IClassFixture<SpokenSentences>
         // sox makes a 44.1 kHz stereo WAV and ffmpeg an AAC-in-MP4 of the same sentences: the VAD finds the same segments.
         using var dir = new TempDir();
         string stereo = dir.File("44k.wav"), m4a = dir.File("speech.m4a");
-        SpokenSentences.Run("sox", audio.Path, "-r", "44100", "-c", "2", stereo);
-        SpokenSentences.Run("ffmpeg", "-v", "error", "-i", audio.Path, "-c:a", "aac", "-b:a", "96k", m4a);
+        Tools.Run("sox", audio.Path, "-r", "44100", "-c", "2", stereo);
+        Tools.Run("ffmpeg", "-v", "error", "-i", audio.Path, "-c:a", "aac", "-b:a", "96k", m4a);
         string Segments(string path)
         {
             var (code, stdout, stderr) = Invoke("vad", "--audio", path);
@@ -247,7 +229,7 @@ public class VadTests(SpokenSentences audio) : IClassFixture<SpokenSentences>
     {
         using var dir = new TempDir();
         string pcm = audio.File("s2.wav"), flt = dir.File("f.wav"), npy = dir.File("x.npy");
-        SpokenSentences.Run("sox", pcm, "-e", "floating-point", "-b", "32", flt);
+        Tools.Run("sox", pcm, "-e", "floating-point", "-b", "32", flt);
         var a = VadAudioInput.Read(pcm);
         var b = VadAudioInput.Read(flt);
         Assert.Equal(a.Length, b.Length);

@@ -4,12 +4,13 @@ using EdgeAvsr.Quantize.Pack;
 using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Projector;
+using EdgeAvsr.Runtime.Tests.Pack;
 
 namespace EdgeAvsr.Runtime.Tests.EndToEnd;
 
 /// <summary>
-/// Made once for the end-to-end tests: the tiny synthetic Llama-SMoP checkpoint (tiny encoders exported by
-/// Models/encoders/export_encoder.py, then <see cref="SyntheticCheckpoint"/> with its HF base directory and train
+/// Made once for the end-to-end tests: the tiny synthetic Llama-SMoP checkpoint (the tiny encoders <see cref="PackParts"/>
+/// exported with Models/encoders/export_encoder.py, then <see cref="SyntheticCheckpoint"/> with its HF base directory and train
 /// config), two packs built from it (fp32 projector + F32 GGUF; INT8 projector + Q8_0 GGUF), an audio-only and a
 /// video-only checkpoint of the same seed with their fp32 packs (a pack serves the tasks its training modality gives:
 /// ASR, VSR), and a real clip from Models/media/make_clip.py (espeak-ng speech, a mouth video, H.264 + AAC MP4): two
@@ -26,16 +27,16 @@ public sealed class ReferencePackFixture : IDisposable
     private readonly Dictionary<string, ReferenceRun> _segmentRuns = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TranscribeRun> _transcripts = new(StringComparer.Ordinal);
     private ReferenceRun? _wholeClip;
+    private ReferenceRun? _loraTrap;
 
     public ReferencePackFixture()
     {
-        Export("whisper", "3", File("audio.onnx"), File("audio.safetensors"));
-        Export("avhubert", "4", File("video.onnx"), File("video.safetensors"));
         // Seed 5: a random tiny Llama soon repeats one token; with this seed the greedy path changes token within
         // MaxNewTokens on this clip, so later steps are compared too, not one token copied.
-        var spec = SyntheticCheckpointSpec.Tiny(5) with { AudioEncoderWeights = File("audio.safetensors"), VideoEncoderWeights = File("video.safetensors") };
+        var spec = SyntheticCheckpointSpec.Tiny(5) with { AudioEncoderWeights = PackParts.EncoderFile("audio.safetensors"), VideoEncoderWeights = PackParts.EncoderFile("video.safetensors") };
         SyntheticCheckpoint.Write(Checkpoint, spec, Hf);
         SyntheticCheckpoint.TrainConfigFor(spec).Write(TrainConfig);
+        WriteLoraTrapTrainConfig();
         Build(Checkpoint, TrainConfig, Fp32Pack, LlamaFileType.F32, ProjectorPrecision.Fp32, audio: true, video: true);
         Build(Checkpoint, TrainConfig, Int8Pack, LlamaFileType.Q8_0, ProjectorPrecision.Int8, audio: true, video: true);
         foreach (var (task, modality) in new[] { ("asr", "audio"), ("vsr", "video") })
@@ -56,6 +57,12 @@ public sealed class ReferencePackFixture : IDisposable
     public string TrainConfig => File("train.json");
 
     public string Hf => File("hf");
+
+    /// <summary>
+    /// <see cref="TrainConfig"/> with alpha times 4: the LoRA scale alpha / 8 the authors' `rank` gives when read as the true
+    /// rank instead of the reduction factor (alpha / 32), the trap docs/paper.md warns about.
+    /// </summary>
+    public string LoraTrapTrainConfig => File("train-lora-trap.json");
 
     public string Fp32Pack => File("pack-fp32");
 
@@ -85,6 +92,13 @@ public sealed class ReferencePackFixture : IDisposable
         return _wholeClip!;
     }
 
+    /// <summary>The AVSR reference over the whole clip with <see cref="LoraTrapTrainConfig"/> (see <see cref="EnsureReferences"/>).</summary>
+    public ReferenceRun LoraTrapReference()
+    {
+        EnsureReferences();
+        return _loraTrap!;
+    }
+
     /// <summary>
     /// The reference for <paramref name="task"/> on the segment <c>transcribe</c> with <see cref="PackFor"/> cut (its
     /// sample and frame ranges), from that pack's own checkpoint and train config (see <see cref="EnsureReferences"/>).
@@ -97,7 +111,8 @@ public sealed class ReferencePackFixture : IDisposable
 
     /// <summary>
     /// On first use: <c>transcribe</c> with each task's fp32 pack, then ONE reference process (torch imported, media
-    /// decoded once) for AVSR on the whole clip and each task on its transcribe segment, each from its own checkpoint.
+    /// decoded once) for AVSR on the whole clip and each task on its transcribe segment, each from its own checkpoint, and
+    /// AVSR on the whole clip with <see cref="LoraTrapTrainConfig"/>.
     /// </summary>
     private void EnsureReferences()
     {
@@ -110,11 +125,13 @@ public sealed class ReferencePackFixture : IDisposable
             string[] tasks = ["avsr", "asr", "vsr"];
             var jobs = new List<ReferenceJob> { new("avsr", null, Checkpoint, TrainConfig) };
             jobs.AddRange(tasks.Select(t => new ReferenceJob(t, Transcribe(PackFor(t), t).JsonPath, CheckpointFor(t), TrainConfigFor(t))));
+            jobs.Add(new ReferenceJob("avsr", null, Checkpoint, LoraTrapTrainConfig));
             var runs = References(jobs);
             for (int i = 0; i < tasks.Length; i++)
             {
                 _segmentRuns[tasks[i]] = runs[i + 1];
             }
+            _loraTrap = runs[tasks.Length + 1];
             _wholeClip = runs[0];
         }
     }
@@ -184,23 +201,40 @@ public sealed class ReferencePackFixture : IDisposable
         return [.. results.Select((r, i) => new ReferenceRun(r.Clone(), runs[i].Logits, runs[i].Dump))];
     }
 
+    private void WriteLoraTrapTrainConfig()
+    {
+        using var config = JsonDocument.Parse(System.IO.File.ReadAllBytes(TrainConfig));
+        using var stream = System.IO.File.Create(LoraTrapTrainConfig);
+        using var w = new Utf8JsonWriter(stream);
+        w.WriteStartObject();
+        foreach (var p in config.RootElement.EnumerateObject())
+        {
+            if (p.Name == "alpha")
+            {
+                w.WriteNumber("alpha", p.Value.GetDouble() * 4);
+            }
+            else
+            {
+                p.WriteTo(w);
+            }
+        }
+        w.WriteEndObject();
+    }
+
     private void Build(string checkpoint, string trainConfig, string output, LlamaFileType llm, ProjectorPrecision precision, bool audio, bool video) =>
         PackBuilder.Build(new PackRequest
         {
             Checkpoint = checkpoint,
             TrainConfig = trainConfig,
             HfDirectory = Hf,
-            AudioEncoder = audio ? File("audio.onnx") : null,
-            VideoEncoder = video ? File("video.onnx") : null,
+            AudioEncoder = audio ? PackParts.EncoderFile("audio.onnx") : null,
+            VideoEncoder = video ? PackParts.EncoderFile("video.onnx") : null,
             LlmType = llm,
             ProjectorPrecision = precision,
             OutputDirectory = output,
             ExecutionProviders = [Interop.Onnx.ExecutionProvider.Cpu],
             Threads = 2,
         });
-
-    private static void Export(string arch, string seed, string onnx, string weights) =>
-        Python.Script("Models/encoders/export_encoder.py", "export", "--arch", arch, "--size", "tiny", "--seed", seed, "--out", onnx, "--save-weights", weights);
 
     public void Dispose() => _dir.Dispose();
 }

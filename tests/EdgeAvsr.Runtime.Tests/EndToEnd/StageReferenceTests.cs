@@ -95,29 +95,10 @@ public sealed class StageReferenceTests(ReferencePackFixture f, ITestOutputHelpe
         // The trap docs/paper.md warns about: the authors' `rank` is a reduction factor (scale alpha / 32 here); read as
         // the true rank the scale would be alpha / 8. A reference with that scale (alpha 16 / 32 = 4 / 8) must fail the
         // 1e-2 comparison by a wide margin, or the end-to-end tests could not see a LoRA merge error.
-        using var dir = new TempDir();
-        using (var config = JsonDocument.Parse(File.ReadAllBytes(f.TrainConfig)))
-        using (var stream = File.Create(dir.File("train.json")))
-        using (var w = new Utf8JsonWriter(stream))
-        {
-            w.WriteStartObject();
-            foreach (var p in config.RootElement.EnumerateObject())
-            {
-                if (p.Name == "alpha")
-                {
-                    w.WriteNumber("alpha", p.Value.GetDouble() * 4);
-                }
-                else
-                {
-                    p.WriteTo(w);
-                }
-            }
-            w.WriteEndObject();
-        }
-        Python.Script(ReferencePackFixture.ReferenceScript, "--checkpoint", f.Checkpoint, "--train-config", dir.File("train.json"), "--hf", f.Hf,
-            "--input", f.Clip, "--task", "avsr", "--max-new-tokens", "1", "--first-logits", dir.File("wrong.npy"), "--threads", "2");
+        // The fixture runs this reference (its LoraTrapTrainConfig) in its one batched reference process.
+        var wrong = f.LoraTrapReference();
         var right = f.WholeClipReference();
-        double rel = Compare.RelativeL2(Compare.Npy(dir.File("wrong.npy")), Compare.Npy(right.FirstLogits));
+        double rel = Compare.RelativeL2(Compare.Npy(wrong.FirstLogits), Compare.Npy(right.FirstLogits));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"LoRA scale alpha/8 instead of alpha/32: first-step logits relative L2 {rel:E2} from the right reference"));
         Assert.True(rel > 0.1, $"a 4x LoRA scale moved the logits by only {rel:E3}");
     }

@@ -10,19 +10,40 @@ using EdgeAvsr.Runtime.Tests.Decoding;
 namespace EdgeAvsr.Runtime.Tests.Pack;
 
 /// <summary>
-/// The parts of a tiny pack, made once: both encoders exported by Models/encoders/export_encoder.py (tiny, D=64), a seeded
-/// DEDR projector (4 experts, 64 -> 128 -> 256) as fp32 and INT8 files, and the tiny AVSR decoder GGUF (d=256, the five
-/// special tokens added). <see cref="Build"/> assembles a pack folder from them with an edited manifest.
+/// The parts of a tiny pack, made once per test process (deleted at exit) and shared by the tests that read them: both
+/// encoders exported by Models/encoders/export_encoder.py (tiny, D=64, their weights saved too), a seeded DEDR projector
+/// (4 experts, 64 -> 128 -> 256) as fp32 and INT8 files, and the tiny AVSR decoder GGUF (d=256, the five special tokens
+/// added). <see cref="Build"/> assembles a pack folder from them with an edited manifest; nothing writes into this folder.
 /// </summary>
-public sealed class PackParts : IDisposable
+public sealed class PackParts
 {
-    private readonly TempDir _dir = new();
+    private static readonly Lazy<TempDir> s_dir = new(() =>
+    {
+        var dir = new TempDir();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => dir.Dispose();
+        return dir;
+    });
 
-    public PackParts()
+    /// <summary>Whisper seed 3 and AV-HuBERT seed 4, tiny: audio.onnx / audio.safetensors, video.onnx / video.safetensors.</summary>
+    private static readonly Lazy<TempDir> s_encoders = new(() =>
     {
         const string script = "Models/encoders/export_encoder.py";
-        Python.Script(script, "export", "--arch", "whisper", "--size", "tiny", "--seed", "3", "--out", File("audio.onnx"));
-        Python.Script(script, "export", "--arch", "avhubert", "--size", "tiny", "--seed", "4", "--out", File("video.onnx"));
+        var dir = s_dir.Value;
+        Python.Script(script, "export", "--arch", "whisper", "--size", "tiny", "--seed", "3", "--out", dir.File("audio.onnx"), "--save-weights", dir.File("audio.safetensors"));
+        Python.Script(script, "export", "--arch", "avhubert", "--size", "tiny", "--seed", "4", "--out", dir.File("video.onnx"), "--save-weights", dir.File("video.safetensors"));
+        return dir;
+    });
+
+    private static readonly Lazy<PackParts> s_shared = new(() => new PackParts());
+
+    public static PackParts Shared => s_shared.Value;
+
+    /// <summary>One of the exported encoder files (audio.onnx, audio.safetensors, video.onnx, video.safetensors), without making the other parts.</summary>
+    public static string EncoderFile(string name) => s_encoders.Value.File(name);
+
+    private PackParts()
+    {
+        _ = s_encoders.Value;
         Projector(File("projector.fp32.safetensors"), audioDim: 64, outputDim: 256);
         Projector(File("projector.narrow.safetensors"), audioDim: 32, outputDim: 256);
         Projector(File("projector.wide-out.safetensors"), audioDim: 64, outputDim: 128);
@@ -40,7 +61,7 @@ public sealed class PackParts : IDisposable
 
     public AvsrSpecialTokens Special { get; }
 
-    public string File(string name) => _dir.File(name);
+    public string File(string name) => s_dir.Value.File(name);
 
     private static void Projector(string path, int audioDim, int outputDim) =>
         SyntheticProjector.Write(path, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 4, AudioDim = audioDim, VideoDim = 64, HiddenDim = 128, OutputDim = outputDim, Seed = 5 });
@@ -77,13 +98,13 @@ public sealed class PackParts : IDisposable
         PackWriter.WriteManifest(pack, edit is null ? draft : edit(draft));
         return pack;
     }
-
-    public void Dispose() => _dir.Dispose();
 }
 
 [Collection("console")]
-public class ModelPackTests(PackParts parts) : IClassFixture<PackParts>
+public class ModelPackTests
 {
+    private readonly PackParts parts = PackParts.Shared;
+
     private static (int Code, string Out, string Err) Invoke(params string[] args) => CliHarness.Edgeavsr(args);
 
     /// <summary>Assert.Contains with the whole message shown on failure.</summary>

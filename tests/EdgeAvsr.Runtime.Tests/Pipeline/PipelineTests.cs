@@ -20,7 +20,7 @@ public sealed class PipelineFixture : IDisposable
 
     public PipelineFixture()
     {
-        Parts = new PackParts();
+        Parts = PackParts.Shared;
         Pack = Parts.Build(_dir);
         Clip = _dir.File("clip.mp4");
         Wav = _dir.File("clip.wav");
@@ -48,11 +48,7 @@ public sealed class PipelineFixture : IDisposable
 
     public string File(string name) => _dir.File(name);
 
-    public void Dispose()
-    {
-        Parts.Dispose();
-        _dir.Dispose();
-    }
+    public void Dispose() => _dir.Dispose();
 }
 
 [Collection("console")]
