@@ -1,5 +1,6 @@
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Interop.Llama;
+using EdgeAvsr.Runtime.Projector;
 
 namespace EdgeAvsr.Runtime.Decoding;
 
@@ -39,8 +40,8 @@ public static class DecodeJob
     {
         ArgumentNullException.ThrowIfNull(request);
         // Inputs first: a bad .npy costs nothing.
-        var audio = request.AudioTokensPath is null ? null : ReadTokens(request.AudioTokensPath);
-        var video = request.VideoTokensPath is null ? null : ReadTokens(request.VideoTokensPath);
+        var audio = request.AudioTokensPath is null ? null : ProjectJob.ReadFeatures(request.AudioTokensPath, "tokens");
+        var video = request.VideoTokensPath is null ? null : ProjectJob.ReadFeatures(request.VideoTokensPath, "tokens");
         var engine = LlamaRuntime.Initialize();
         report?.Invoke($"llama.cpp {engine.Version}: {string.Join(", ", engine.Files)}");
         using var model = DecoderModel.Load(request.ModelPath, request.Backend);
@@ -68,35 +69,5 @@ public static class DecodeJob
             report?.Invoke($"wrote {path}");
         }
         return result;
-    }
-
-    private static FloatMatrix ReadTokens(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new EdgeAvsrException($"{path}: file not found");
-        }
-        var array = NpyFile.ReadFloat32(path);
-        long[] s = array.Shape;
-        if (s.Length == 3 && s[0] == 1)
-        {
-            s = [s[1], s[2]];
-        }
-        if (s.Length != 2)
-        {
-            throw new EdgeAvsrException($"{path}: shape [{string.Join(", ", array.Shape)}], expected [T, d] or [1, T, d] projector tokens");
-        }
-        if (s[0] == 0)
-        {
-            throw new EdgeAvsrException($"{path}: empty input (0 tokens)");
-        }
-        for (int i = 0; i < array.Data.Length; i++)
-        {
-            if (!float.IsFinite(array.Data[i]))
-            {
-                throw new EdgeAvsrException($"{path}: value {i} is {array.Data[i]} (tokens must be finite)");
-            }
-        }
-        return new FloatMatrix(array.Data, (int)s[0], (int)s[1]);
     }
 }

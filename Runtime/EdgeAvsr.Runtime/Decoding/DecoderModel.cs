@@ -1,4 +1,5 @@
 using System.Text;
+using EdgeAvsr.Runtime.Formats.Gguf;
 using EdgeAvsr.Runtime.Interop.Llama;
 
 namespace EdgeAvsr.Runtime.Decoding;
@@ -50,6 +51,7 @@ public sealed class DecoderModel : IDisposable
     private readonly SafeLlamaModelHandle _handle;
     private readonly HashSet<int> _endOfGeneration;
     private AvsrSpecialTokens? _special;
+    private Dictionary<string, int>? _avsrTokenIds;
     private HashSet<int>? _skipped;
 
     private DecoderModel(string path, SafeLlamaModelHandle handle, LlamaBackendChoice backend)
@@ -69,13 +71,24 @@ public sealed class DecoderModel : IDisposable
         }
     }
 
-    /// <summary>Checks run on the file before llama.cpp sees it; replaceable so the GGUF validator can be plugged in.</summary>
-    internal static Action<string> Validate { get; set; } = GgufPrecheck.Check;
+    public static DecoderModel Load(string path, LlamaBackendKind backend = LlamaBackendKind.Auto) => Load(path, backend, validated: false);
 
-    public static DecoderModel Load(string path, LlamaBackendKind backend = LlamaBackendKind.Auto)
+    /// <summary>
+    /// Loads the model; unless <paramref name="validated"/> (the caller, e.g. <c>ModelPack.Open</c>, ran the managed
+    /// GGUF validator on this file already) the file must exist and pass <see cref="LlamaGgufValidator"/> first:
+    /// llama.cpp aborts the process on some malformed files.
+    /// </summary>
+    internal static DecoderModel Load(string path, LlamaBackendKind backend, bool validated)
     {
         ArgumentNullException.ThrowIfNull(path);
-        Validate(path);
+        if (!validated)
+        {
+            if (!File.Exists(path))
+            {
+                throw new EdgeAvsrException($"{path}: model file not found");
+            }
+            LlamaGgufValidator.Validate(path);
+        }
         LlamaRuntime.Initialize();
         var choice = LlamaRuntime.ChooseBackend(backend);
         var handle = SafeLlamaModelHandle.Load(path, choice);
@@ -127,7 +140,7 @@ public sealed class DecoderModel : IDisposable
     public string Detokenize(IEnumerable<int> tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);
-        _skipped ??= FindTokens(AvsrSpecialTokens.Texts).Values.ToHashSet();
+        _skipped ??= AvsrTokenIds.Values.ToHashSet();
         var bytes = new List<byte>();
         foreach (int t in tokens)
         {
@@ -138,6 +151,9 @@ public sealed class DecoderModel : IDisposable
         }
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
+
+    /// <summary>Ids of the AVSR token texts found in the vocabulary (one walk over it, shared by special-token lookup and detokenizing).</summary>
+    private Dictionary<string, int> AvsrTokenIds => _avsrTokenIds ??= FindTokens(AvsrSpecialTokens.Texts);
 
     /// <summary>Ids of the vocabulary entries whose stored text is one of <paramref name="texts"/> (lowest id wins).</summary>
     private Dictionary<string, int> FindTokens(string[] texts)
@@ -154,9 +170,6 @@ public sealed class DecoderModel : IDisposable
         return found;
     }
 
-    /// <summary>A scalar GGUF metadata value as text, or null.</summary>
-    public string? Metadata(string key) => _handle.MetadataString(key);
-
     /// <summary>
     /// The ids of <c>&lt;pad&gt; &lt;audio&gt; &lt;/audio&gt; &lt;video&gt; &lt;/video&gt;</c>: from the GGUF metadata keys
     /// <c>edgeavsr.{pad,audio_start,audio_end,video_start,video_end}_token_id</c> (written by edgeavsr-quantize) when
@@ -166,7 +179,7 @@ public sealed class DecoderModel : IDisposable
 
     private AvsrSpecialTokens ResolveSpecialTokens()
     {
-        var byText = FindTokens(AvsrSpecialTokens.Texts);
+        var byText = AvsrTokenIds;
         var ids = new int[AvsrSpecialTokens.Texts.Length];
         for (int i = 0; i < ids.Length; i++)
         {

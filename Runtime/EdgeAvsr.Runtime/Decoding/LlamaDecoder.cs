@@ -71,6 +71,8 @@ public sealed class LlamaDecoder : IDisposable
     private int _contextSequences;
     private LlamaBatch? _tokenBatch;
     private LlamaBatch? _embeddingBatch;
+    // One vocab-sized logits row per beam, reused by every step of every call (LOH garbage otherwise).
+    private readonly List<float[]> _beamRows = [];
 
     public LlamaDecoder(DecoderModel model, DecoderOptions? options = null)
     {
@@ -103,9 +105,11 @@ public sealed class LlamaDecoder : IDisposable
         int sequences = beams == 1 ? 1 : 2 * beams;
         var ctx = EnsureContext(prompt.Length + beams * generation.MaxNewTokens + 1, sequences);
         var clock = Stopwatch.StartNew();
-        var logits = Prefill(ctx, prompt, outputAll: false)[^1];
+        Prefill(ctx, prompt, allLogits: null);
         var prefill = clock.Elapsed;
-        float[]? first = generation.KeepFirstLogits ? logits : null;
+        // The prompt's last logits stay in the context until the next llama_decode; copied only when kept.
+        var logits = ctx.Logits(-1, _model.VocabularySize);
+        float[]? first = generation.KeepFirstLogits ? logits.ToArray() : null;
         return beams == 1
             ? Greedy(ctx, prompt.Length, logits, generation, first, prefill, onToken, cancellation)
             : BeamSearch(ctx, prompt.Length, logits, generation, first, prefill, onToken, cancellation);
@@ -151,10 +155,12 @@ public sealed class LlamaDecoder : IDisposable
     {
         ArgumentNullException.ThrowIfNull(prompt);
         var ctx = EnsureContext(prompt.Length + 1, 1);
-        return Prefill(ctx, prompt, outputAll: true);
+        var all = new List<float[]>(prompt.Length);
+        Prefill(ctx, prompt, all);
+        return [.. all];
     }
 
-    private DecodeResult Greedy(SafeLlamaContextHandle ctx, int promptLength, float[] promptLogits, GenerationOptions generation, float[]? first, TimeSpan prefill, Action<DecodedToken>? onToken, CancellationToken cancellation)
+    private DecodeResult Greedy(SafeLlamaContextHandle ctx, int promptLength, ReadOnlySpan<float> promptLogits, GenerationOptions generation, float[]? first, TimeSpan prefill, Action<DecodedToken>? onToken, CancellationToken cancellation)
     {
         int maxNew = generation.MaxNewTokens;
         ReadOnlySpan<float> logits = promptLogits;
@@ -191,7 +197,7 @@ public sealed class LlamaDecoder : IDisposable
         return new DecodeResult([.. tokens], _model.Detokenize(tokens), score, stop, first, timings);
     }
 
-    private DecodeResult BeamSearch(SafeLlamaContextHandle ctx, int promptLength, float[] promptLogits, GenerationOptions generation, float[]? first, TimeSpan prefill,
+    private DecodeResult BeamSearch(SafeLlamaContextHandle ctx, int promptLength, ReadOnlySpan<float> promptLogits, GenerationOptions generation, float[]? first, TimeSpan prefill,
         Action<DecodedToken>? onToken, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
@@ -200,7 +206,9 @@ public sealed class LlamaDecoder : IDisposable
         var search = new BeamSearchState(beams, vocab, _model.EndOfGeneration, generation.MaxNewTokens);
         // Every beam starts on the prompt's cells (sequence 0); new beams alternate between two sequence sets.
         var beamSeq = new int[beams];
-        var beamLogits = Enumerable.Repeat(promptLogits, beams).ToArray();
+        var rows = BeamRows(beams, vocab);
+        promptLogits.CopyTo(rows[0]);
+        var beamLogits = Enumerable.Repeat(rows[0], beams).ToArray();
         int setOffset = beams;
         var batch = TokenBatch(beams);
         int calls = 0;
@@ -212,11 +220,11 @@ public sealed class LlamaDecoder : IDisposable
                 break;
             }
             // Reorder the cache: each new beam's sequence shares its parent's cells, then the old sequences go.
+            // The new set is empty here: the prefill cleared the cache and each step removes the set it leaves.
             var newSeq = new int[beams];
             for (int b = 0; b < beams; b++)
             {
                 newSeq[b] = setOffset + b;
-                ctx.RemoveSequence(newSeq[b]);
                 ctx.CopySequence(beamSeq[parents[b]], newSeq[b]);
             }
             foreach (int s in beamSeq.Distinct())
@@ -232,11 +240,11 @@ public sealed class LlamaDecoder : IDisposable
             }
             ctx.Decode(batch);
             calls++;
-            beamLogits = new float[beams][];
             for (int b = 0; b < beams; b++)
             {
-                beamLogits[b] = ctx.Logits(b, vocab).ToArray();
+                ctx.Logits(b, vocab).CopyTo(rows[b]);
             }
+            beamLogits = rows;
         }
         var (bestScore, best) = search.Finish();
         var stop = best.Length >= generation.MaxNewTokens ? StopReason.MaxTokens : StopReason.EndOfGeneration;
@@ -338,12 +346,15 @@ public sealed class LlamaDecoder : IDisposable
         return max + Math.Log(sum);
     }
 
-    /// <summary>Feeds the prompt at positions 0.. of sequence 0 and returns the logits asked for (last position, or all).</summary>
-    private float[][] Prefill(SafeLlamaContextHandle ctx, DecoderPrompt prompt, bool outputAll)
+    /// <summary>
+    /// Feeds the prompt at positions 0.. of sequence 0; the logits of every position go to <paramref name="allLogits"/>
+    /// when given, else only the last position has logits (read with <c>Logits(-1, ...)</c> before the next decode).
+    /// </summary>
+    private void Prefill(SafeLlamaContextHandle ctx, DecoderPrompt prompt, List<float[]>? allLogits)
     {
         ctx.ClearMemory();
         int total = prompt.Length;
-        var outputs = new List<float[]>(outputAll ? total : 1);
+        bool outputAll = allLogits is not null;
         int pos = 0;
         foreach (var segment in prompt.Segments)
         {
@@ -375,21 +386,26 @@ public sealed class LlamaDecoder : IDisposable
                     }
                 }
                 ctx.Decode(batch);
-                if (outputAll)
+                if (allLogits is not null)
                 {
                     for (int i = 0; i < n; i++)
                     {
-                        outputs.Add(ctx.Logits(i, _model.VocabularySize).ToArray());
+                        allLogits.Add(ctx.Logits(i, _model.VocabularySize).ToArray());
                     }
-                }
-                else if (pos + n == total)
-                {
-                    outputs.Add(ctx.Logits(-1, _model.VocabularySize).ToArray());
                 }
                 pos += n;
             }
         }
-        return [.. outputs];
+    }
+
+    /// <summary><paramref name="beams"/> logits rows of <paramref name="vocab"/> floats, taken from the decoder's reused rows.</summary>
+    private float[][] BeamRows(int beams, int vocab)
+    {
+        while (_beamRows.Count < beams)
+        {
+            _beamRows.Add(new float[vocab]);
+        }
+        return _beamRows.GetRange(0, beams).ToArray();
     }
 
     private SafeLlamaContextHandle EnsureContext(int cells, int sequences)

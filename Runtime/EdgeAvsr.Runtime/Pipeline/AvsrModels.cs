@@ -94,7 +94,7 @@ public sealed class AvsrModels : IDisposable
                 options.Log?.Invoke($"{placement.Part}: {placement.File} ({placement.Bytes} bytes) on {placement.Where}");
             }
             string decoderPath = pack.PathOf(pack.Manifest.Decoder.File);
-            model = DecoderModel.Load(decoderPath, options.DecoderBackend);
+            model = DecoderModel.Load(decoderPath, options.DecoderBackend, validated: true);
             options.Log?.Invoke($"decoder: llama.cpp backend {model.Backend}");
             if (model.SpecialTokens != pack.Manifest.SpecialTokens)
             {

@@ -80,9 +80,16 @@ public static class ProjectJob
         });
     }
 
-    /// <summary>Encoder output as <c>[T, D]</c>; a leading batch of one (<c>[1, T, D]</c>) is dropped.</summary>
-    public static FloatMatrix ReadFeatures(string path)
+    /// <summary>
+    /// A .npy float32 <c>[T, D]</c> (a leading batch of one, <c>[1, T, D]</c>, is dropped), not empty, every value
+    /// finite: encoder outputs here, projector tokens for <c>edgeavsr decode</c>; <paramref name="noun"/> names them in messages.
+    /// </summary>
+    public static FloatMatrix ReadFeatures(string path, string noun = "features")
     {
+        if (!File.Exists(path))
+        {
+            throw new EdgeAvsrException($"{path}: file not found");
+        }
         var array = NpyFile.ReadFloat32(path);
         long[] s = array.Shape;
         if (s.Length == 3 && s[0] == 1)
@@ -91,7 +98,7 @@ public static class ProjectJob
         }
         if (s.Length != 2)
         {
-            throw new EdgeAvsrException($"{path}: shape {TensorDTypes.FormatShape(array.Shape)}, expected [T, D] or [1, T, D]");
+            throw new EdgeAvsrException($"{path}: shape {TensorDTypes.FormatShape(array.Shape)}, expected [T, D] or [1, T, D] {noun}");
         }
         if (s[0] == 0 || s[1] == 0)
         {
@@ -101,7 +108,7 @@ public static class ProjectJob
         {
             if (!float.IsFinite(array.Data[i]))
             {
-                throw new EdgeAvsrException($"{path}: value {array.Data[i]} at frame {i / s[1]}, feature {i % s[1]}; features must be finite");
+                throw new EdgeAvsrException($"{path}: value {array.Data[i]} at row {i / s[1]}, column {i % s[1]}; {noun} must be finite");
             }
         }
         return new FloatMatrix(array.Data, checked((int)s[0]), checked((int)s[1]));

@@ -18,7 +18,8 @@ public sealed class GgufFile : IDisposable
     private readonly Dictionary<string, GgufValue> _byKey;
     private readonly Dictionary<string, GgufTensorInfo> _byName;
 
-    private GgufFile(string path, SafeFileHandle handle, uint version, List<KeyValuePair<string, GgufValue>> metadata, List<GgufTensorInfo> tensors, uint alignment, long dataOffset, long fileLength)
+    private GgufFile(string path, SafeFileHandle handle, uint version, List<KeyValuePair<string, GgufValue>> metadata, Dictionary<string, GgufValue> byKey,
+        List<GgufTensorInfo> tensors, Dictionary<string, GgufTensorInfo> byName, uint alignment, long dataOffset, long fileLength)
     {
         FilePath = path;
         _handle = handle;
@@ -28,8 +29,8 @@ public sealed class GgufFile : IDisposable
         Alignment = alignment;
         DataOffset = dataOffset;
         FileLength = fileLength;
-        _byKey = metadata.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-        _byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        _byKey = byKey;
+        _byName = byName;
     }
 
     public string FilePath { get; }
@@ -68,9 +69,8 @@ public sealed class GgufFile : IDisposable
         }
         try
         {
-            // The header is parsed through its own stream; the handle stays open for tensor reads.
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-            return Parse(path, handle, stream);
+            // The header is read through the handle that then stays open for tensor reads.
+            return Parse(path, handle);
         }
         catch
         {
@@ -114,10 +114,10 @@ public sealed class GgufFile : IDisposable
 
     public void Dispose() => _handle.Dispose();
 
-    private static GgufFile Parse(string path, SafeFileHandle handle, Stream stream)
+    private static GgufFile Parse(string path, SafeFileHandle handle)
     {
         long length = RandomAccess.GetLength(handle);
-        var r = new Reader(path, stream, length);
+        var r = new Reader(path, handle, length);
         if (length < 24)
         {
             throw new EdgeAvsrException($"{path}: not a GGUF file: {length} bytes, shorter than the 24-byte header");
@@ -145,20 +145,21 @@ public sealed class GgufFile : IDisposable
             throw new EdgeAvsrException($"{path}: GGUF header claims {nTensors} tensors, more than the file ({length} bytes) can hold (truncated or corrupt file?)");
         }
         var metadata = new List<KeyValuePair<string, GgufValue>>((int)nKv);
-        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var byKey = new Dictionary<string, GgufValue>(StringComparer.Ordinal);
         for (long i = 0; i < nKv; i++)
         {
             string key = r.String($"metadata key #{i}");
-            if (key.Length == 0 || !keys.Add(key))
+            if (key.Length == 0 || byKey.ContainsKey(key))
             {
                 throw new EdgeAvsrException($"{path}: metadata key #{i} '{key}' is empty or duplicated");
             }
             int type = r.I32();
-            metadata.Add(new(key, ReadValue(r, key, type)));
+            var value = ReadValue(r, key, type);
+            byKey.Add(key, value);
+            metadata.Add(new(key, value));
         }
         uint alignment = GgufWriter.DefaultAlignment;
-        var alignValue = metadata.FirstOrDefault(p => p.Key == "general.alignment").Value;
-        if (alignValue is not null)
+        if (byKey.TryGetValue("general.alignment", out var alignValue))
         {
             if (alignValue.Type != GgufValueType.UInt32 || (uint)alignValue.Value is 0 or > (1u << 30) || ((uint)alignValue.Value & ((uint)alignValue.Value - 1)) != 0)
             {
@@ -167,7 +168,7 @@ public sealed class GgufFile : IDisposable
             alignment = (uint)alignValue.Value;
         }
         var tensors = new List<GgufTensorInfo>((int)nTensors);
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        var byName = new Dictionary<string, GgufTensorInfo>(StringComparer.Ordinal);
         long expectedOffset = 0;
         for (long i = 0; i < nTensors; i++)
         {
@@ -176,7 +177,7 @@ public sealed class GgufFile : IDisposable
             {
                 throw new EdgeAvsrException($"{path}: tensor #{i} name '{Truncate(name)}' is empty or longer than {GgufWriter.MaxTensorNameBytes} bytes");
             }
-            if (!names.Add(name))
+            if (byName.ContainsKey(name))
             {
                 throw new EdgeAvsrException($"{path}: tensor '{name}' appears twice");
             }
@@ -201,7 +202,7 @@ public sealed class GgufFile : IDisposable
                 elements *= ne[d];
             }
             int type = r.I32();
-            if (!GgmlTypes.TryGetTraits(type, out int blockSize, out int typeSize))
+            if (!GgmlTypes.TryGetTraits(type, out int blockSize, out _))
             {
                 throw new EdgeAvsrException($"{path}: tensor '{name}' has ggml type {type}, which EdgeAvsr does not support");
             }
@@ -209,19 +210,23 @@ public sealed class GgufFile : IDisposable
             {
                 throw new EdgeAvsrException($"{path}: tensor '{name}' row length {ne[0]} is not a multiple of the {GgmlTypes.Name((GgmlType)type)} block size {blockSize}");
             }
-            long rows = ne[0] == 0 ? 0 : elements / ne[0];
-            long rowBytes = ne[0] / blockSize * typeSize;
-            if (rows != 0 && rowBytes > long.MaxValue / rows)
+            long size;
+            try
+            {
+                size = GgmlTypes.TensorSize((GgmlType)type, ne);
+            }
+            catch (OverflowException)
             {
                 throw new EdgeAvsrException($"{path}: tensor '{name}' size overflows");
             }
-            long size = rowBytes * rows;
             ulong offset = r.U64();
             if (offset != (ulong)expectedOffset)
             {
                 throw new EdgeAvsrException($"{path}: tensor '{name}' data offset {offset} is not the expected {expectedOffset} (offsets must be contiguous, in order, aligned to {alignment})");
             }
-            tensors.Add(new GgufTensorInfo(name, (GgmlType)type, ne, expectedOffset, size));
+            var info = new GgufTensorInfo(name, (GgmlType)type, ne, expectedOffset, size);
+            tensors.Add(info);
+            byName.Add(name, info);
             expectedOffset += GgufWriter.Pad(size, alignment);
             if (expectedOffset < 0)
             {
@@ -235,7 +240,7 @@ public sealed class GgufFile : IDisposable
             var last = tensors.First(t => dataOffset + t.Offset + t.ByteSize > length);
             throw new EdgeAvsrException($"{path}: tensor '{last.Name}' data ends at byte {dataOffset + last.Offset + last.ByteSize}, past the end of the file ({length} bytes; truncated file?)");
         }
-        return new GgufFile(path, handle, version, metadata, tensors, alignment, dataOffset, length);
+        return new GgufFile(path, handle, version, metadata, byKey, tensors, byName, alignment, dataOffset, length);
     }
 
     private static GgufValue ReadValue(Reader r, string key, int type)
@@ -321,10 +326,13 @@ public sealed class GgufFile : IDisposable
 
     private static string Truncate(string s) => s.Length > 40 ? s[..40] + "..." : s;
 
-    /// <summary>Sequential little-endian reads that never go past the file length.</summary>
-    private sealed class Reader(string path, Stream stream, long length)
+    /// <summary>Sequential little-endian reads through the file handle (buffered) that never go past the file length.</summary>
+    private sealed class Reader(string path, SafeFileHandle handle, long length)
     {
         private readonly byte[] _scratch = new byte[8];
+        private readonly byte[] _buffer = new byte[1 << 16];
+        private int _buffered;
+        private int _used;
 
         public string Path { get; } = path;
 
@@ -338,7 +346,24 @@ public sealed class GgufFile : IDisposable
             {
                 throw new EdgeAvsrException($"{Path}: GGUF metadata runs past the end of the file at byte {Position} (truncated file?)");
             }
-            stream.ReadExactly(destination);
+            int done = 0;
+            while (done < destination.Length)
+            {
+                if (_used == _buffered)
+                {
+                    // Position + done is the file position of the next unread byte; the length check above keeps it below length.
+                    _buffered = RandomAccess.Read(handle, _buffer, Position + done);
+                    _used = 0;
+                    if (_buffered <= 0)
+                    {
+                        throw new EdgeAvsrException($"{Path}: GGUF metadata runs past the end of the file at byte {Position + done} (truncated file?)");
+                    }
+                }
+                int n = Math.Min(destination.Length - done, _buffered - _used);
+                _buffer.AsSpan(_used, n).CopyTo(destination[done..]);
+                _used += n;
+                done += n;
+            }
             Position += destination.Length;
         }
 

@@ -22,7 +22,6 @@ internal static unsafe class LlamaApi
     public static delegate* unmanaged[Cdecl]<nint, int> llama_model_n_embd;
     public static delegate* unmanaged[Cdecl]<nint, int> llama_model_n_embd_inp;
     public static delegate* unmanaged[Cdecl]<nint, int> llama_model_n_layer;
-    public static delegate* unmanaged[Cdecl]<nint, int> llama_model_n_ctx_train;
     public static delegate* unmanaged[Cdecl]<nint, byte*, byte*, nuint, int> llama_model_meta_val_str;
     public static delegate* unmanaged[Cdecl]<nint, byte*, nuint, int> llama_model_desc;
     public static delegate* unmanaged[Cdecl]<nint, ulong> llama_model_size;
@@ -40,13 +39,11 @@ internal static unsafe class LlamaApi
     public static delegate* unmanaged[Cdecl]<nint, LlamaBatchNative, int> llama_decode;
     public static delegate* unmanaged[Cdecl]<nint, int, float*> llama_get_logits_ith;
     public static delegate* unmanaged[Cdecl]<nint, uint> llama_n_ctx;
-    public static delegate* unmanaged[Cdecl]<nint, uint> llama_n_seq_max;
 
     public static delegate* unmanaged[Cdecl]<nint, nint> llama_get_memory;
     public static delegate* unmanaged[Cdecl]<nint, byte, void> llama_memory_clear;
     public static delegate* unmanaged[Cdecl]<nint, int, int, int, byte> llama_memory_seq_rm;
     public static delegate* unmanaged[Cdecl]<nint, int, int, int, int, void> llama_memory_seq_cp;
-    public static delegate* unmanaged[Cdecl]<nint, int, int> llama_memory_seq_pos_max;
 
     public static delegate* unmanaged[Cdecl]<LlamaSamplerChainParams, nint> llama_sampler_chain_init;
     public static delegate* unmanaged[Cdecl]<nint, nint, void> llama_sampler_chain_add;
@@ -78,7 +75,6 @@ internal static unsafe class LlamaApi
         llama_model_n_embd = (delegate* unmanaged[Cdecl]<nint, int>)lib.GetExport("llama_model_n_embd");
         llama_model_n_embd_inp = (delegate* unmanaged[Cdecl]<nint, int>)lib.GetExport("llama_model_n_embd_inp");
         llama_model_n_layer = (delegate* unmanaged[Cdecl]<nint, int>)lib.GetExport("llama_model_n_layer");
-        llama_model_n_ctx_train = (delegate* unmanaged[Cdecl]<nint, int>)lib.GetExport("llama_model_n_ctx_train");
         llama_model_meta_val_str = (delegate* unmanaged[Cdecl]<nint, byte*, byte*, nuint, int>)lib.GetExport("llama_model_meta_val_str");
         llama_model_desc = (delegate* unmanaged[Cdecl]<nint, byte*, nuint, int>)lib.GetExport("llama_model_desc");
         llama_model_size = (delegate* unmanaged[Cdecl]<nint, ulong>)lib.GetExport("llama_model_size");
@@ -96,13 +92,11 @@ internal static unsafe class LlamaApi
         llama_decode = (delegate* unmanaged[Cdecl]<nint, LlamaBatchNative, int>)lib.GetExport("llama_decode");
         llama_get_logits_ith = (delegate* unmanaged[Cdecl]<nint, int, float*>)lib.GetExport("llama_get_logits_ith");
         llama_n_ctx = (delegate* unmanaged[Cdecl]<nint, uint>)lib.GetExport("llama_n_ctx");
-        llama_n_seq_max = (delegate* unmanaged[Cdecl]<nint, uint>)lib.GetExport("llama_n_seq_max");
 
         llama_get_memory = (delegate* unmanaged[Cdecl]<nint, nint>)lib.GetExport("llama_get_memory");
         llama_memory_clear = (delegate* unmanaged[Cdecl]<nint, byte, void>)lib.GetExport("llama_memory_clear");
         llama_memory_seq_rm = (delegate* unmanaged[Cdecl]<nint, int, int, int, byte>)lib.GetExport("llama_memory_seq_rm");
         llama_memory_seq_cp = (delegate* unmanaged[Cdecl]<nint, int, int, int, int, void>)lib.GetExport("llama_memory_seq_cp");
-        llama_memory_seq_pos_max = (delegate* unmanaged[Cdecl]<nint, int, int>)lib.GetExport("llama_memory_seq_pos_max");
 
         llama_sampler_chain_init = (delegate* unmanaged[Cdecl]<LlamaSamplerChainParams, nint>)lib.GetExport("llama_sampler_chain_init");
         llama_sampler_chain_add = (delegate* unmanaged[Cdecl]<nint, nint, void>)lib.GetExport("llama_sampler_chain_add");

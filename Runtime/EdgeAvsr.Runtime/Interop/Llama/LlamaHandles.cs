@@ -82,8 +82,6 @@ public sealed unsafe class SafeLlamaModelHandle : SafeHandle
 
     public int LayerCount => LlamaApi.llama_model_n_layer(handle);
 
-    public int TrainingContext => LlamaApi.llama_model_n_ctx_train(handle);
-
     public int VocabularySize => LlamaApi.llama_vocab_n_tokens(_vocab);
 
     public int Bos => LlamaApi.llama_vocab_bos(_vocab);
@@ -228,8 +226,6 @@ public sealed unsafe class SafeLlamaContextHandle : SafeHandle
     /// <summary>Cells of the KV cache actually allocated.</summary>
     public int ContextSize => (int)LlamaApi.llama_n_ctx(handle);
 
-    public int MaxSequences => (int)LlamaApi.llama_n_seq_max(handle);
-
     public void Decode(LlamaBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -269,9 +265,6 @@ public sealed unsafe class SafeLlamaContextHandle : SafeHandle
 
     /// <summary>Makes <paramref name="destination"/> share <paramref name="source"/>'s cells (all positions).</summary>
     public void CopySequence(int source, int destination) => LlamaApi.llama_memory_seq_cp(_memory, source, destination, -1, -1);
-
-    /// <summary>Largest position held for <paramref name="seq"/>, -1 if empty.</summary>
-    public int SequenceMaxPosition(int seq) => LlamaApi.llama_memory_seq_pos_max(_memory, seq);
 }
 
 /// <summary>A llama.cpp sampler chain (<c>llama_sampler*</c>), freed with <c>llama_sampler_free</c>.</summary>
@@ -319,7 +312,6 @@ public sealed unsafe class LlamaBatch : SafeHandle
         SetHandle((nint)_batch.Pos);
         Capacity = capacity;
         EmbeddingWidth = embeddingWidth;
-        MaxSequences = maxSequences;
     }
 
     public static LlamaBatch ForTokens(int capacity, int maxSequences = 1) => new(capacity, 0, maxSequences);
@@ -332,8 +324,6 @@ public sealed unsafe class LlamaBatch : SafeHandle
 
     /// <summary>0 for a token batch, else the row width.</summary>
     public int EmbeddingWidth { get; }
-
-    public int MaxSequences { get; }
 
     public int Count => _batch.NTokens;
 

@@ -96,13 +96,10 @@ internal struct LlamaSamplerChainParams
 /// <summary>Values of llama.h / ggml.h enums used by EdgeAvsr.</summary>
 internal static class LlamaEnums
 {
-    public const int FlashAttnAuto = -1;
     public const int FlashAttnDisabled = 0;
     public const int GgmlTypeF32 = 0;
     public const int GgmlTypeF16 = 1;
-    public const int SplitModeNone = 0;
     public const int DeviceTypeCpu = 0;
     public const int DeviceTypeGpu = 1;
     public const int DeviceTypeIgpu = 2;
-    public const int DeviceTypeAccel = 3;
 }
