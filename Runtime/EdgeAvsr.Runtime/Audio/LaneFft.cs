@@ -51,6 +51,7 @@ internal sealed class LaneFft
     public int N { get; }
 
     /// <summary>Transforms <paramref name="re"/>/<paramref name="im"/> (length N each) in place; the work arrays are scratch of the same length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(Vector<float>[] re, Vector<float>[] im, Vector<float>[] workRe, Vector<float>[] workIm)
     {
         var xr = re;
@@ -88,6 +89,7 @@ internal sealed class LaneFft
 
     private sealed record Stage(int P, int M, float[] Cos, float[] Sin, float[] RootCos, float[] RootSin);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Radix2(Stage st, int s, Vector<float>[] xr, Vector<float>[] xi, Vector<float>[] yr, Vector<float>[] yi)
     {
         ref var xr0 = ref MemoryMarshal.GetArrayDataReference(xr);
@@ -116,6 +118,7 @@ internal sealed class LaneFft
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Radix4(Stage st, int s, Vector<float>[] xr, Vector<float>[] xi, Vector<float>[] yr, Vector<float>[] yi)
     {
         ref var xr0 = ref MemoryMarshal.GetArrayDataReference(xr);
@@ -171,6 +174,7 @@ internal sealed class LaneFft
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Radix5(Stage st, int s, Vector<float>[] xr, Vector<float>[] xi, Vector<float>[] yr, Vector<float>[] yi)
     {
         ref var xr0 = ref MemoryMarshal.GetArrayDataReference(xr);
@@ -249,6 +253,7 @@ internal sealed class LaneFft
         outI = br * wi + bi * wr;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RadixGeneric(Stage st, int s, Vector<float>[] xr, Vector<float>[] xi, Vector<float>[] yr, Vector<float>[] yi)
     {
         int p = st.P, m = st.M;

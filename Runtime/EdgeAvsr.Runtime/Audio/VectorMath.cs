@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace EdgeAvsr.Runtime.Audio;
 
@@ -12,6 +13,7 @@ internal static class VectorMath
     /// log10 of positive normal floats: x = 2^e m with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(s) with
     /// s = (m - 1) / (m + 1), |s| &lt;= 0.172, summed to s^13 (relative error below 1e-8 before rounding).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Log10(Vector<float> x)
     {
         var bits = Vector.AsVectorInt32(x);

@@ -78,6 +78,7 @@ public sealed class WhisperLogMel
     private float[]? _logMel;
     private readonly System.Collections.Concurrent.ConcurrentBag<Scratch> _scratch = [];
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ComputeLocked(ReadOnlySpan<float> samples, Span<float> destination)
     {
         int lanes = Vector<float>.Count;
@@ -159,6 +160,7 @@ public sealed class WhisperLogMel
     }
 
     // Frames f0 .. f0 + 2L - 1: the first L in the real parts, the next L in the imaginary parts.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Batch(float[] x, int f0, float[] mel, int framesPadded, Scratch s)
     {
         int lanes = Vector<float>.Count;
