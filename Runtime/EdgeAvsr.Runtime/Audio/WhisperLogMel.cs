@@ -100,7 +100,7 @@ public sealed class WhisperLogMel
 
         // Spectrum, mel sums and log10 per batch on the worker threads; each worker keeps its running maximum.
         var mel = _logMel ??= new float[MelBins * framesPadded];
-        int chunks = Math.Min(batches, _threads * 4);
+        int chunks = (int)Math.Min(batches, _threads * 4L); // long: a huge thread count must not wrap to no work
         var options = new ParallelOptions { MaxDegreeOfParallelism = _threads };
         float max = float.NegativeInfinity;
         var gate = new object();

@@ -35,6 +35,23 @@ public class FrontendCliTests
         Assert.NotEqual(mel.Data, NpyFile.ReadFloat32(dir.File("norm.npy")).Data);
     }
 
+    [Fact]
+    public void Features_Threads_NegativeIsExit2_HugeStillComputes()
+    {
+        using var dir = new TempDir();
+        string wav = dir.File("tone.wav");
+        Tools.Run("sox", "-n", "-r", "16000", "-c", "1", "-b", "16", wav, "synth", "1", "sine", "440", "vol", "0.5");
+        var (code, _, stderr) = Invoke("features", "--audio", wav, "--out", dir.File("neg.npy"), "--threads", "-1");
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Contains("--threads must be 0", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.File("neg.npy")));
+
+        // 600000000 * 4 wrapped to a negative chunk count before: no batch ran and every value came out 1.0.
+        Assert.Equal(0, Invoke("features", "--audio", wav, "--out", dir.File("one.npy"), "--threads", "1").Code);
+        Assert.Equal(0, Invoke("features", "--audio", wav, "--out", dir.File("huge.npy"), "--threads", "600000000").Code);
+        Assert.Equal(NpyFile.ReadFloat32(dir.File("one.npy")).Data, NpyFile.ReadFloat32(dir.File("huge.npy")).Data);
+    }
+
     [Theory]
     [InlineData("missing", "audio file not found")]
     [InlineData("garbage", "cannot decode it")]
