@@ -36,10 +36,7 @@ public static class FeatureJob
         {
             throw new EdgeAvsrException($"{request.OutputPath}: the features go to a .npy file (the .json beside it holds the duration)");
         }
-        if (request.Threads < 0)
-        {
-            throw new EdgeAvsrException($"--threads must be 0 (one per core) or more, got {request.Threads}");
-        }
+        ThreadCount.Check(request.Threads);
         var signal = AudioLoader.Load(request.AudioPath);
         float[] mel = Compute(signal, request.Normalize, request.Threads);
         string sidecar = SidecarPath(request.OutputPath);

@@ -72,10 +72,7 @@ public sealed class AvsrModels : IDisposable
     {
         ArgumentNullException.ThrowIfNull(packDirectory);
         options ??= new AvsrModelOptions();
-        if (options.Threads < 0)
-        {
-            throw new EdgeAvsrException($"--threads {options.Threads} must be 0 (one per core) or more");
-        }
+        ThreadCount.Check(options.Threads);
         NativeEngines.InitializeOnnxRuntime();
         var components = new PackComponents(options.Threads);
         DecoderModel? model = null;

@@ -1,0 +1,14 @@
+namespace EdgeAvsr.Runtime;
+
+/// <summary>The rule every <c>--threads</c> option shares: 0 means one per core, a negative count is the user's error.</summary>
+public static class ThreadCount
+{
+    /// <summary>Throws <see cref="EdgeAvsrException"/> for a negative <paramref name="threads"/>; checked before any work starts.</summary>
+    public static void Check(int threads)
+    {
+        if (threads < 0)
+        {
+            throw new EdgeAvsrException($"--threads must be 0 (one per core) or more, got {threads}");
+        }
+    }
+}
