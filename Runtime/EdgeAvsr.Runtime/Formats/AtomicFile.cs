@@ -7,10 +7,26 @@ namespace EdgeAvsr.Runtime.Formats;
 /// </summary>
 public static class AtomicFile
 {
+    /// <remarks>
+    /// A folder that cannot be created, a read-only target or a full disk is the user's to fix: it becomes an
+    /// <see cref="EdgeAvsrException"/> naming the target, not a stack trace.
+    /// </remarks>
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentNullException.ThrowIfNull(write);
         string full = Path.GetFullPath(path);
+        try
+        {
+            WriteThenRename(full, write);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EdgeAvsrException($"{full}: cannot write: {e.Message}", e);
+        }
+    }
+
+    private static void WriteThenRename(string full, Action<Stream> write)
+    {
         string dir = Path.GetDirectoryName(full) ?? ".";
         Directory.CreateDirectory(dir);
         string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");

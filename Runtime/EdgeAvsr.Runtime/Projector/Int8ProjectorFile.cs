@@ -22,7 +22,17 @@ public static class Int8ProjectorFile
         writer.SetMetadata("top_k", topK.ToString(CultureInfo.InvariantCulture));
         writer.SetMetadata("audio_pool", audioPool.ToString(CultureInfo.InvariantCulture));
         writer.SetMetadata("video_pool", videoPool.ToString(CultureInfo.InvariantCulture));
-        writer.SetMetadata("num_experts", (q.Audio ?? q.Video)!.ExpertCount.ToString(CultureInfo.InvariantCulture));
+        // One count when every mixture has it; DEDR may give each modality its own, recorded per modality.
+        var counts = new[] { q.Audio, q.Video }.OfType<MixtureWeights>().Select(m => m.ExpertCount).Distinct().ToArray();
+        if (counts.Length == 1)
+        {
+            writer.SetMetadata("num_experts", counts[0].ToString(CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            writer.SetMetadata("audio_num_experts", q.Audio!.ExpertCount.ToString(CultureInfo.InvariantCulture));
+            writer.SetMetadata("video_num_experts", q.Video!.ExpertCount.ToString(CultureInfo.InvariantCulture));
+        }
         writer.SetMetadata("modalities", string.Join(",", new[] { q.Audio is null ? null : "audio", q.Video is null ? null : "video" }.Where(s => s is not null)));
         if (source is not null)
         {

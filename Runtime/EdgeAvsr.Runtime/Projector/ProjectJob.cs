@@ -37,13 +37,15 @@ public static class ProjectJob
         {
             throw new EdgeAvsrException("give --audio, --video or both");
         }
+        ThreadCount.Check(request.Threads);
         // Inputs are read and checked before any work, so a bad file costs nothing.
         var audio = request.AudioPath is null ? null : ReadFeatures(request.AudioPath);
         var video = request.VideoPath is null ? null : ReadFeatures(request.VideoPath);
         var projector = Load(request);
+        CheckFits(projector, Modality.Audio, audio, request.AudioPath, request.WeightsPath);
+        CheckFits(projector, Modality.Video, video, request.VideoPath, request.WeightsPath);
         var output = projector.Project(audio, video);
         var written = new List<string>();
-        Directory.CreateDirectory(request.OutputDirectory);
         foreach (var tokens in new[] { output.Audio, output.Video })
         {
             if (tokens is null)
@@ -61,9 +63,8 @@ public static class ProjectJob
         return (projector, output, written);
     }
 
-    public static SmopProjector Load(ProjectRequest request)
+    private static SmopProjector Load(ProjectRequest request)
     {
-        ArgumentNullException.ThrowIfNull(request);
         var weights = SmopWeights.Load(request.WeightsPath, request.Layout);
         int topK = Setting(request.TopK, weights.TopK, "top-k", "top_k", request.WeightsPath)
             ?? throw new EdgeAvsrException($"{request.WeightsPath}: a float projector file does not record top-k: pass --top-k");
@@ -112,6 +113,23 @@ public static class ProjectJob
             }
         }
         return new FloatMatrix(array.Data, checked((int)s[0]), checked((int)s[1]));
+    }
+
+    // The projector's own check, with the two files the user gave named in the message.
+    private static void CheckFits(SmopProjector projector, Modality modality, FloatMatrix? features, string? path, string weightsPath)
+    {
+        if (features is null)
+        {
+            return;
+        }
+        try
+        {
+            projector.CheckInput(modality, features.Columns);
+        }
+        catch (EdgeAvsrException e)
+        {
+            throw new EdgeAvsrException($"{path}: {e.Message} ({weightsPath})", e);
+        }
     }
 
     // A value given on the command line must agree with what the file records; either may be absent.

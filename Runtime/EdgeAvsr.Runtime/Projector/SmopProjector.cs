@@ -81,10 +81,13 @@ public sealed class SmopProjector
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(options);
-        int experts = (weights.Audio ?? weights.Video)!.ExpertCount;
-        if (options.TopK < 1 || options.TopK > experts)
+        // Under DEDR each modality has its own router, so the expert counts may differ: k must fit the smaller.
+        foreach (var mixture in new[] { weights.Audio, weights.Video })
         {
-            throw new EdgeAvsrException($"top-k {options.TopK} must be between 1 and the {experts} experts of the weights");
+            if (mixture is not null && (options.TopK < 1 || options.TopK > mixture.ExpertCount))
+            {
+                throw new EdgeAvsrException($"top-k {options.TopK} must be between 1 and the {mixture.ExpertCount} experts of {mixture.Name}");
+            }
         }
         if (options.AudioPool < 1 || options.VideoPool < 1)
         {
@@ -152,17 +155,26 @@ public sealed class SmopProjector
         return new ProjectorOutput(audioOut, videoOut, rows);
     }
 
-    private static FloatMatrix Pool(Modality modality, FloatMatrix frames, MixtureRuntime? mixture, int window)
+    /// <summary>Throws <see cref="EdgeAvsrException"/> unless this projector takes <paramref name="modality"/> features <paramref name="width"/> wide.</summary>
+    public void CheckInput(Modality modality, int width) => CheckInput(modality, width, modality == Modality.Audio ? _audio : _video);
+
+    private static void CheckInput(Modality modality, int width, MixtureRuntime? mixture)
     {
         string name = modality.ToText();
         if (mixture is null)
         {
             throw new EdgeAvsrException($"the projector weights have no {name} projector; this model cannot take {name} input");
         }
-        if (frames.Columns != mixture.Weights.InputDim)
+        if (width != mixture.Weights.InputDim)
         {
-            throw new EdgeAvsrException($"{name} features have D={frames.Columns}, the {mixture.Weights.Name} weights expect D={mixture.Weights.InputDim}");
+            throw new EdgeAvsrException($"{name} features have D={width}, the {mixture.Weights.Name} weights expect D={mixture.Weights.InputDim}");
         }
+    }
+
+    private static FloatMatrix Pool(Modality modality, FloatMatrix frames, MixtureRuntime? mixture, int window)
+    {
+        CheckInput(modality, frames.Columns, mixture);
+        string name = modality.ToText();
         if (frames.Rows < window)
         {
             throw new EdgeAvsrException($"{name} features have {frames.Rows} frames, fewer than the pooling window of {window}: nothing to project");

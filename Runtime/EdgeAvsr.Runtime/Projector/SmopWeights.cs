@@ -160,12 +160,12 @@ public sealed class SmopWeights
                 audio = video = LoadMixture(file, "audiovisual_proj", SmopNames.JointPrefix + "gate.weight", SmopNames.JointPrefix + "experts.", int8);
                 break;
             case SmopLayout.Dedr:
-                audio = file.Contains(SmopNames.AudioPrefix + "gate.weight") ? LoadMixture(file, "audio_proj", SmopNames.AudioPrefix + "gate.weight", SmopNames.AudioPrefix + "experts.", int8) : null;
-                video = file.Contains(SmopNames.VideoPrefix + "gate.weight") ? LoadMixture(file, "video_proj", SmopNames.VideoPrefix + "gate.weight", SmopNames.VideoPrefix + "experts.", int8) : null;
+                audio = HasMixture(file, SmopNames.AudioPrefix, "gate.weight") ? LoadMixture(file, "audio_proj", SmopNames.AudioPrefix + "gate.weight", SmopNames.AudioPrefix + "experts.", int8) : null;
+                video = HasMixture(file, SmopNames.VideoPrefix, "gate.weight") ? LoadMixture(file, "video_proj", SmopNames.VideoPrefix + "gate.weight", SmopNames.VideoPrefix + "experts.", int8) : null;
                 break;
             default:
-                audio = file.Contains(SmopNames.AudioPrefix + "experts.0.0.weight") ? LoadMixture(file, "audio_proj", SmopNames.SharedRouter, SmopNames.AudioPrefix + "experts.", int8) : null;
-                video = file.Contains(SmopNames.VideoPrefix + "experts.0.0.weight") ? LoadMixture(file, "video_proj", SmopNames.SharedRouter, SmopNames.VideoPrefix + "experts.", int8) : null;
+                audio = HasMixture(file, SmopNames.AudioPrefix, "experts.0.0.weight") ? LoadMixture(file, "audio_proj", SmopNames.SharedRouter, SmopNames.AudioPrefix + "experts.", int8) : null;
+                video = HasMixture(file, SmopNames.VideoPrefix, "experts.0.0.weight") ? LoadMixture(file, "video_proj", SmopNames.SharedRouter, SmopNames.VideoPrefix + "experts.", int8) : null;
                 break;
         }
         if (audio is null && video is null)
@@ -218,6 +218,21 @@ public sealed class SmopWeights
             string hint = looksLike is null ? "" : $" (its keys look like layout {looksLike})";
             throw new EdgeAvsrException($"{file.FilePath}: layout {layout.ToText()} needs {expected}, which the file lacks{hint}");
         }
+    }
+
+    // A modality's mixture is absent (ASR- or VSR-only model) when none of its keys exist; some keys without the
+    // one that marks it is a damaged file, not a missing modality.
+    private static bool HasMixture(SafetensorsFile file, string prefix, string markerSuffix)
+    {
+        if (file.Contains(prefix + markerSuffix))
+        {
+            return true;
+        }
+        if (file.Tensors.Keys.Any(k => k.StartsWith(prefix, StringComparison.Ordinal)))
+        {
+            throw new EdgeAvsrException($"{file.FilePath}: tensor '{prefix}{markerSuffix}' is missing (the file has other {prefix}* tensors)");
+        }
+        return false;
     }
 
     private static MixtureWeights LoadMixture(SafetensorsFile file, string name, string routerKey, string expertPrefix, bool int8)

@@ -43,7 +43,12 @@ public class CliTests
 
     public static TheoryData<string, string> BadInputs => new()
     {
-        { "wrong-width", "audio features have D=7, the audio_proj weights expect D=32" },
+        { "wrong-width", "a.npy: audio features have D=7, the audio_proj weights expect D=32" },
+        { "no-video-mixture", "v.npy: the projector weights have no video projector; this model cannot take video input" },
+        { "topk-over-smaller-mixture", "top-k 3 must be between 1 and the 2 experts of video_proj" },
+        { "half-mixture", "Dedr.safetensors: tensor 'audio_proj.gate.weight' is missing (the file has other audio_proj.* tensors)" },
+        { "negative-threads", "--threads must be 0 (one per core) or more, got -3" },
+        { "out-under-a-file", "blocker/out/audio_tokens.npy: cannot write:" },
         { "empty", "empty input" },
         { "not-npy", "not a .npy file" },
         { "3d", "expected [T, D] or [1, T, D]" },
@@ -103,6 +108,50 @@ public class CliTests
                     }
                     rewrite.Write(w);
                 }
+                break;
+            case "no-video-mixture":
+                SyntheticProjector.Write(w, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 4, AudioDim = 32, VideoDim = 32, HiddenDim = 24, OutputDim = 20, Video = false });
+                NpyFile.Write(dir.File("v.npy"), SyntheticProjector.Features(8, 32, 2).Data, 8, 32);
+                args = [.. args[..^2], "--video", dir.File("v.npy"), "--out", dir.File("out")];
+                break;
+            case "topk-over-smaller-mixture":
+                // DEDR lets each modality have its own expert count: here audio 4, video 2.
+                string small = dir.File("small.safetensors");
+                SyntheticProjector.Write(small, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 2, AudioDim = 32, VideoDim = 32, HiddenDim = 24, OutputDim = 20, Seed = 3 });
+                using (var big = SafetensorsFile.Open(w))
+                using (var few = SafetensorsFile.Open(small))
+                {
+                    var mixed = new SafetensorsWriter();
+                    foreach (var (f, prefix) in new[] { (big, "audio_proj."), (few, "video_proj.") })
+                    {
+                        foreach (var t in f.Tensors.Values.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)))
+                        {
+                            mixed.Add(t.Name, t.DType, t.Shape, f.ReadRaw(t));
+                        }
+                    }
+                    mixed.Write(w);
+                }
+                NpyFile.Write(dir.File("v.npy"), SyntheticProjector.Features(8, 32, 2).Data, 8, 32);
+                Arg("--top-k", "3");
+                args = [.. args[..^2], "--video", dir.File("v.npy"), "--out", dir.File("out")];
+                break;
+            case "half-mixture":
+                using (var f = SafetensorsFile.Open(w))
+                {
+                    var rewrite = new SafetensorsWriter();
+                    foreach (var t in f.Tensors.Values.Where(t => t.Name != "audio_proj.gate.weight"))
+                    {
+                        rewrite.Add(t.Name, t.DType, t.Shape, f.ReadRaw(t));
+                    }
+                    rewrite.Write(w);
+                }
+                break;
+            case "negative-threads":
+                args = [.. args, "--threads", "-3"];
+                break;
+            case "out-under-a-file":
+                File.WriteAllText(dir.File("blocker"), "a file where the output folder's parent should be");
+                Arg("--out", dir.File("blocker/out"));
                 break;
             case "layout-mismatch":
             case "topk-mismatch":

@@ -230,6 +230,60 @@ public class ProjectorTests
     }
 
     [Fact]
+    public void Dedr_DifferentExpertCounts_PerModality_RunAndRecordEach()
+    {
+        // DEDR gives each modality its own router, so audio may have 5 experts and video 2.
+        using var dir = new TempDir();
+        string five = dir.File("five.safetensors"), two = dir.File("two.safetensors"), mixed = dir.File("mixed.safetensors");
+        SyntheticProjector.Write(five, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 5, AudioDim = Dim, VideoDim = Dim, HiddenDim = Hidden, OutputDim = Out, Seed = 3 });
+        SyntheticProjector.Write(two, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 2, AudioDim = Dim, VideoDim = Dim, HiddenDim = Hidden, OutputDim = Out, Seed = 4 });
+        using (var a = SafetensorsFile.Open(five))
+        using (var v = SafetensorsFile.Open(two))
+        {
+            var writer = new SafetensorsWriter();
+            foreach (var (file, prefix) in new[] { (a, "audio_proj."), (v, "video_proj.") })
+            {
+                foreach (var t in file.Tensors.Values.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)))
+                {
+                    writer.Add(t.Name, t.DType, t.Shape, file.ReadRaw(t));
+                }
+            }
+            writer.Write(mixed);
+        }
+        var weights = SmopWeights.Load(mixed, SmopLayout.Dedr);
+        Assert.Equal((5, 2), (weights.Audio!.ExpertCount, weights.Video!.ExpertCount));
+        var audio = SyntheticProjector.Features(21, Dim, seed: 1);
+        var video = SyntheticProjector.Features(9, Dim, seed: 2);
+        var got = SmopProjector.Create(weights, new SmopOptions { TopK = 2 }).Project(audio, video);
+        var (ra, rv) = ReferenceSmop.Run(weights, audio, video, 2, 4, 2, int8Weights: false);
+        Assert.Equal(ra!.Experts, got.Audio!.Experts);
+        Assert.Equal(rv!.Experts, got.Video!.Experts);
+        Assert.True(ReferenceSmop.RelativeL2(rv.Tokens, got.Video.Tokens.Data) <= 1e-5);
+        Assert.Equal(5, got.ExpertRows["audio_proj"].Length);
+        Assert.Equal(2, got.ExpertRows["video_proj"].Length);
+
+        // k = 3 fits audio's 5 experts but not video's 2: refused up front, naming the mixture.
+        string message = Assert.Throws<EdgeAvsrException>(() => SmopProjector.Create(weights, new SmopOptions { TopK = 3 })).Message;
+        Assert.Contains("top-k 3 must be between 1 and the 2 experts of video_proj", message, StringComparison.Ordinal);
+
+        // The INT8 file records each modality's count, and reads back to the same model.
+        string int8 = dir.File("mixed.int8.safetensors");
+        Int8ProjectorFile.Write(int8, weights, topK: 2, audioPool: 4, videoPool: 2);
+        using (var f = SafetensorsFile.Open(int8))
+        {
+            Assert.Equal("5", f.Metadata["audio_num_experts"]);
+            Assert.Equal("2", f.Metadata["video_num_experts"]);
+            Assert.False(f.Metadata.ContainsKey("num_experts"));
+        }
+        var loaded = SmopWeights.Load(int8, null);
+        var q = SmopProjector.Create(loaded, new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8 }).Project(audio, video);
+        var (qa, qv) = ReferenceSmop.Run(loaded, audio, video, 2, 4, 2, int8Weights: true);
+        Assert.Equal(qa!.Experts, q.Audio!.Experts);
+        Assert.Equal(qv!.Experts, q.Video!.Experts);
+        Assert.True(ReferenceSmop.RelativeL2(qv.Tokens, q.Video.Tokens.Data) <= 2e-2);
+    }
+
+    [Fact]
     public void WrongWidth_TooFewFrames_BadTopK_AreClearErrors()
     {
         using var dir = new TempDir();
@@ -259,6 +313,7 @@ public class ProjectorTests
                 Assert.Equal(TensorDType.I8, f.Get(p + "experts.0.0.weight").DType);
                 Assert.Equal(TensorDType.F32, f.Get(p + "experts.0.0.weight_scale").DType);
                 Assert.Equal(TensorDType.F32, f.Get(p + "experts.3.3.bias").DType);
+                Assert.Equal("4", f.Metadata["num_experts"]);
             }
             var audio = SyntheticProjector.Features(20, Dim, 1);
             var video = SyntheticProjector.Features(10, Dim, 2);
