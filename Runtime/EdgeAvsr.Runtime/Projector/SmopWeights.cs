@@ -172,10 +172,6 @@ public sealed class SmopWeights
         {
             throw new EdgeAvsrException($"{path}: no projector weights for layout {layout.Value.ToText()} (expected {SmopNames.AudioPrefix}* or {SmopNames.VideoPrefix}*)");
         }
-        if (layout == SmopLayout.Dejr && audio is not null && video is not null && audio.InputDim != video.InputDim)
-        {
-            throw new EdgeAvsrException($"{path}: dejr shares one router, so audio and video widths must match: audio experts take D={audio.InputDim}, video D={video.InputDim}");
-        }
         if (audio is not null && video is not null && audio.OutputDim != video.OutputDim)
         {
             throw new EdgeAvsrException($"{path}: audio experts write d_llm={audio.OutputDim}, video experts d_llm={video.OutputDim}; both feed one LLM");

@@ -18,7 +18,6 @@ public static class TemporalPooling
         int outRows = frames.Rows / window;
         int d = frames.Columns;
         var result = new FloatMatrix(outRows, d);
-        float inv = 1f / window;
         for (int t = 0; t < outRows; t++)
         {
             var dst = result.Row(t);
@@ -31,9 +30,10 @@ public static class TemporalPooling
                     dst[c] += src[c];
                 }
             }
+            // Divide, as AvgPool1d does: a multiply by 1/K differs in the last bit for K = 3, 5, ...
             for (int c = 0; c < d; c++)
             {
-                dst[c] *= inv;
+                dst[c] /= window;
             }
         }
         return result;

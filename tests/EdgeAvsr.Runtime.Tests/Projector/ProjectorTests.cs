@@ -225,8 +225,31 @@ public class ProjectorTests
         var dedr = Make(dir, SmopLayout.Dedr, 2, videoDim: 19);
         var got = SmopProjector.Create(dedr, new SmopOptions { TopK = 1 }).Project(SyntheticProjector.Features(8, Dim, 1), SyntheticProjector.Features(4, 19, 2));
         Assert.Equal(Out, got.Video!.Tokens.Columns);
-        Assert.Contains("equal audio and video widths", Assert.Throws<EdgeAvsrException>(() => Make(dir, SmopLayout.Jejr, 2, videoDim: 19)).Message, StringComparison.Ordinal);
-        Assert.Contains("must match", Assert.Throws<EdgeAvsrException>(() => Make(dir, SmopLayout.Dejr, 2, videoDim: 19)).Message, StringComparison.Ordinal);
+
+        // JEJR: one expert set, so video features must have the audio width.
+        var jejr = SmopProjector.Create(Make(dir, SmopLayout.Jejr, 2), new SmopOptions { TopK = 1 });
+        string message = Assert.Throws<EdgeAvsrException>(() => jejr.Project(SyntheticProjector.Features(8, Dim, 1), SyntheticProjector.Features(4, 19, 2))).Message;
+        Assert.Contains("video features have D=19, the audiovisual_proj weights expect D=37", message, StringComparison.Ordinal);
+
+        // DEJR: the shared router fixes D, so video experts 19 wide (spliced in from a DEDR file) are refused at load.
+        string dejr = dir.File("dejr-19.safetensors");
+        SyntheticProjector.Write(dir.File("dejr.safetensors"), new SyntheticProjectorSpec { Layout = SmopLayout.Dejr, Experts = 2, AudioDim = Dim, VideoDim = Dim, HiddenDim = Hidden, OutputDim = Out });
+        SyntheticProjector.Write(dir.File("dedr.safetensors"), new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 2, AudioDim = Dim, VideoDim = 19, HiddenDim = Hidden, OutputDim = Out });
+        using (var shared = SafetensorsFile.Open(dir.File("dejr.safetensors")))
+        using (var narrow = SafetensorsFile.Open(dir.File("dedr.safetensors")))
+        {
+            var writer = new SafetensorsWriter();
+            foreach (var (file, keep) in new[] { (shared, (Func<string, bool>)(n => !n.StartsWith(SmopNames.VideoPrefix, StringComparison.Ordinal))), (narrow, n => n.StartsWith(SmopNames.VideoPrefix + "experts.", StringComparison.Ordinal)) })
+            {
+                foreach (var t in file.Tensors.Values.Where(t => keep(t.Name)))
+                {
+                    writer.Add(t.Name, t.DType, t.Shape, file.ReadRaw(t));
+                }
+            }
+            writer.Write(dejr);
+        }
+        message = Assert.Throws<EdgeAvsrException>(() => SmopWeights.Load(dejr, SmopLayout.Dejr)).Message;
+        Assert.Contains("tensor 'video_proj.experts.0.0.weight' has shape [29, 19], expected [I, 37] (D from 'av_router.weight')", message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -371,6 +394,24 @@ public class ProjectorTests
         var got = SmopProjector.Create(weights, new SmopOptions { TopK = 2 }).Project(audio, null);
         var (ra, _) = ReferenceSmop.Run(weights, audio, null, 2, 4, 2, false);
         Assert.True(ReferenceSmop.RelativeL2(ra!.Tokens, got.Audio!.Tokens.Data) <= 1e-5);
+
+        // The widening itself, against the file's raw bits decoded here by the IEEE / bfloat16 definitions.
+        using var file = SafetensorsFile.Open(dir.File($"{SmopLayout.Dedr}-3-{dtype}-5.safetensors"));
+        byte[] raw = file.ReadRaw(file.Get("audio_proj.experts.1.0.weight"));
+        float[] loaded = weights.Audio!.Experts[1].Up!;
+        Assert.Equal(raw.Length / 2, loaded.Length);
+        for (int i = 0; i < loaded.Length; i++)
+        {
+            ushort bits = BitConverter.ToUInt16(raw, 2 * i);
+            Assert.Equal(dtype == TensorDType.BF16 ? BitConverter.Int32BitsToSingle(bits << 16) : DecodeHalf(bits), loaded[i]);
+        }
+    }
+
+    private static float DecodeHalf(ushort bits)
+    {
+        int sign = bits >> 15 == 0 ? 1 : -1, exponent = (bits >> 10) & 0x1F, mantissa = bits & 0x3FF;
+        Assert.NotEqual(0x1F, exponent); // generated weights are finite
+        return (float)(sign * (exponent == 0 ? Math.ScaleB(mantissa, -24) : Math.ScaleB(1024 + mantissa, exponent - 25)));
     }
 
     [Fact]

@@ -58,6 +58,25 @@ public class PyTorchReferenceTests
         Compare(dir.File("torch"), got, 2e-2, 2);
     }
 
+    [Fact]
+    public void Pooling_BitEqualToTorchAvgPool1d_EveryWindow()
+    {
+        // The window sum divided by K, as AvgPool1d does: multiplying by 1/K differs in the last bit for K = 3, 5.
+        using var dir = new TempDir();
+        var frames = SyntheticProjector.Features(23, 19, seed: 9);
+        NpyFile.Write(dir.File("x.npy"), frames.Data, frames.Rows, frames.Columns);
+        for (int window = 1; window <= 6; window++)
+        {
+            string pooled = dir.File($"p{window}.npy");
+            Python.Run($"import numpy as np, torch; x = torch.from_numpy(np.load('{dir.File("x.npy")}')); " +
+                $"np.save('{pooled}', torch.nn.AvgPool1d({window})(x.T.unsqueeze(0))[0].T.contiguous().numpy())");
+            var expected = NpyFile.ReadFloat32(pooled);
+            var got = TemporalPooling.Average(frames, window);
+            Assert.Equal(expected.Shape, new long[] { got.Rows, got.Columns });
+            Assert.Equal(expected.Data, got.Data);
+        }
+    }
+
     private static void Compare(string torchDir, ProjectorOutput got, double tolerance, int k)
     {
         foreach (var t in new[] { got.Audio!, got.Video! })
