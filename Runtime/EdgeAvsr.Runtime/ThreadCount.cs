@@ -11,4 +11,11 @@ public static class ThreadCount
             throw new EdgeAvsrException($"--threads must be 0 (one per core) or more, got {threads}");
         }
     }
+
+    /// <summary>The worker count <paramref name="threads"/> asks for: itself, or one per logical core for 0.</summary>
+    public static int Resolve(int threads)
+    {
+        Check(threads);
+        return threads == 0 ? Environment.ProcessorCount : threads;
+    }
 }

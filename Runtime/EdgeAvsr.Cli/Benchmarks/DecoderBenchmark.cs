@@ -33,7 +33,7 @@ internal static class DecoderBenchmark
 
     private static int Run(string[] models, int prefill, int tokens, int reps, int threads)
     {
-        int cores = threads > 0 ? threads : Environment.ProcessorCount;
+        int cores = ThreadCount.Resolve(threads);
         LlamaRuntime.Initialize();
         string engineDir = NativeEngines.ResolveDirectory().Directory;
         string dir = Path.Combine(Path.GetTempPath(), $"edgeavsr-bench-decoder-{Environment.ProcessId}");

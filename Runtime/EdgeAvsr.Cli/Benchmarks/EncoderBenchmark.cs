@@ -42,7 +42,7 @@ internal static class EncoderBenchmark
 
     private static int Run(string[] which, int frames, int reps, int threads, string? work, bool noTorch, bool tiny)
     {
-        int n = threads > 0 ? threads : Environment.ProcessorCount;
+        int n = ThreadCount.Resolve(threads);
         string script = BenchStats.FindAbove(Script) ?? throw new EdgeAvsrException($"{Script} not found above {AppContext.BaseDirectory}; run from the repository build");
         string dir = work ?? Path.Combine(Path.GetTempPath(), "edgeavsr-bench-encoders");
         Directory.CreateDirectory(dir);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Audio;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
@@ -23,13 +24,13 @@ internal static class LogMelBenchmark
         command.Options.Add(reps);
         command.Options.Add(threads);
         command.Options.Add(noTorch);
-        command.SetAction(parse => Run(parse.GetValue(reps), parse.GetValue(threads), parse.GetValue(noTorch)));
+        command.SetAction(parse => Commands.CliAction.Run(() => Run(parse.GetValue(reps), parse.GetValue(threads), parse.GetValue(noTorch))));
         return command;
     }
 
     private static int Run(int reps, int threads, bool noTorch)
     {
-        int all = threads > 0 ? threads : Environment.ProcessorCount;
+        int all = ThreadCount.Resolve(threads);
         Console.WriteLine($"machine: {KernelRegistry.DescribeCpu()}; Vector<float> {System.Numerics.Vector<float>.Count} lanes");
         var rng = new Random(7);
         var audio = new float[WhisperLogMel.ChunkSamples];

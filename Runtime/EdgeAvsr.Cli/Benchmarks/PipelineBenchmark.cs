@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Pipeline;
 using EdgeAvsr.Runtime.Projector;
@@ -40,7 +41,7 @@ internal static class PipelineBenchmark
         using var models = AvsrModels.Load(packPath, new AvsrModelOptions { Threads = threads, Log = _ => { } });
         var (task, reason) = TaskSelection.Choose("auto", streams, models.Manifest.Tasks);
         var recognition = new RecognitionOptions { Beams = beams };
-        Console.WriteLine(Inv($"machine: {Environment.ProcessorCount} cores; threads {(threads > 0 ? threads : Environment.ProcessorCount)} per stage; load average {BenchStats.LoadAverage()}"));
+        Console.WriteLine(Inv($"machine: {Environment.ProcessorCount} cores; threads {ThreadCount.Resolve(threads)} per stage; load average {BenchStats.LoadAverage()}"));
         // Each run reads the file afresh: the live run decodes as a capture would deliver, the file run as transcribe does.
         MediaFileSource Source() => new(media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr, streams);
         var first = Source();

@@ -42,7 +42,7 @@ internal static class ProjectorBenchmark
     private static int Run(int[] tokenCounts, int reps, int threads, bool noTorch, int rowBlock)
     {
         s_rowBlock = rowBlock;
-        int cores = threads > 0 ? threads : Environment.ProcessorCount;
+        int cores = ThreadCount.Resolve(threads);
         Console.WriteLine($"machine: {KernelRegistry.DescribeCpu()}; load average at start: {BenchStats.LoadAverage()}");
         Console.WriteLine($"shapes: D {Dim}, I {Hidden}, d_llm {Output}, E {Experts}, top-{TopK}; projector threads {cores}; median of {reps}");
 

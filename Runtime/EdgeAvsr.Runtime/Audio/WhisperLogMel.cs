@@ -33,8 +33,7 @@ public sealed class WhisperLogMel
 
     public WhisperLogMel(int threads = 0)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(threads);
-        _threads = threads == 0 ? Environment.ProcessorCount : threads;
+        _threads = ThreadCount.Resolve(threads);
         for (int j = 0; j < FftSize; j++)
         {
             _window[j] = (float)(0.5 - 0.5 * Math.Cos(2 * Math.PI * j / FftSize));

@@ -18,7 +18,7 @@ public sealed record DecoderOptions
     /// <summary>Largest number of positions submitted to one llama_decode call.</summary>
     public int BatchSize { get; init; } = 512;
 
-    public int ResolvedThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+    public int ResolvedThreads => ThreadCount.Resolve(Threads);
 }
 
 /// <summary>What to generate.</summary>

@@ -100,7 +100,7 @@ public sealed class SmopProjector
         }
         string kernelName;
         Func<MixtureWeights, MixtureRuntime> build;
-        int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        int threads = ThreadCount.Resolve(options.Threads);
         if (options.Precision == ProjectorPrecision.Int8)
         {
             var k = options.Int8Kernel ?? KernelRegistry.SelectInt8();
