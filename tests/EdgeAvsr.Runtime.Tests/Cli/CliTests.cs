@@ -2,6 +2,7 @@ using EdgeAvsr.Cli;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Interop;
 using EdgeAvsr.Runtime.Projector;
+using EdgeAvsr.Runtime.Tests.Formats;
 
 namespace EdgeAvsr.Runtime.Tests.Cli;
 
@@ -89,25 +90,10 @@ public class CliTests
                 File.WriteAllBytes(w, bytes[..100]);
                 break;
             case "missing-key":
+                TensorSplice.Drop(w, n => n == "audio_proj.experts.2.0.bias");
+                break;
             case "int8-dtype":
-                using (var f = SafetensorsFile.Open(w))
-                {
-                    var rewrite = new SafetensorsWriter();
-                    foreach (var t in f.Tensors.Values)
-                    {
-                        if (kind == "missing-key" && t.Name == "audio_proj.experts.2.0.bias")
-                        {
-                            continue;
-                        }
-                        if (kind == "int8-dtype" && t.Name == "audio_proj.experts.1.3.weight")
-                        {
-                            rewrite.Add(t.Name, TensorDType.I8, t.Shape, f.ReadRaw(t)[..(int)t.Shape[0]]);
-                            continue;
-                        }
-                        rewrite.Add(t.Name, t.DType, t.Shape, f.ReadRaw(t));
-                    }
-                    rewrite.Write(w);
-                }
+                TensorSplice.Write(w, [(w, _ => true)], (t, data) => t.Name == "audio_proj.experts.1.3.weight" ? (TensorDType.I8, data[..(int)t.Shape[0]]) : (t.DType, data));
                 break;
             case "no-video-mixture":
                 SyntheticProjector.Write(w, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 4, AudioDim = 32, VideoDim = 32, HiddenDim = 24, OutputDim = 20, Video = false });
@@ -118,33 +104,13 @@ public class CliTests
                 // DEDR lets each modality have its own expert count: here audio 4, video 2.
                 string small = dir.File("small.safetensors");
                 SyntheticProjector.Write(small, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 2, AudioDim = 32, VideoDim = 32, HiddenDim = 24, OutputDim = 20, Seed = 3 });
-                using (var big = SafetensorsFile.Open(w))
-                using (var few = SafetensorsFile.Open(small))
-                {
-                    var mixed = new SafetensorsWriter();
-                    foreach (var (f, prefix) in new[] { (big, "audio_proj."), (few, "video_proj.") })
-                    {
-                        foreach (var t in f.Tensors.Values.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)))
-                        {
-                            mixed.Add(t.Name, t.DType, t.Shape, f.ReadRaw(t));
-                        }
-                    }
-                    mixed.Write(w);
-                }
+                TensorSplice.Write(w, [(w, n => n.StartsWith(SmopNames.AudioPrefix, StringComparison.Ordinal)), (small, n => n.StartsWith(SmopNames.VideoPrefix, StringComparison.Ordinal))]);
                 NpyFile.Write(dir.File("v.npy"), SyntheticProjector.Features(8, 32, 2).Data, 8, 32);
                 Arg("--top-k", "3");
                 args = [.. args[..^2], "--video", dir.File("v.npy"), "--out", dir.File("out")];
                 break;
             case "half-mixture":
-                using (var f = SafetensorsFile.Open(w))
-                {
-                    var rewrite = new SafetensorsWriter();
-                    foreach (var t in f.Tensors.Values.Where(t => t.Name != "audio_proj.gate.weight"))
-                    {
-                        rewrite.Add(t.Name, t.DType, t.Shape, f.ReadRaw(t));
-                    }
-                    rewrite.Write(w);
-                }
+                TensorSplice.Drop(w, n => n == "audio_proj.gate.weight");
                 break;
             case "negative-threads":
                 args = [.. args, "--threads", "-3"];

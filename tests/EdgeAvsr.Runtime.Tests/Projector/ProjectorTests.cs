@@ -1,6 +1,7 @@
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Projector;
 using EdgeAvsr.Runtime.Projector.Kernels;
+using EdgeAvsr.Runtime.Tests.Formats;
 
 namespace EdgeAvsr.Runtime.Tests.Projector;
 
@@ -235,19 +236,7 @@ public class ProjectorTests
         string dejr = dir.File("dejr-19.safetensors");
         SyntheticProjector.Write(dir.File("dejr.safetensors"), new SyntheticProjectorSpec { Layout = SmopLayout.Dejr, Experts = 2, AudioDim = Dim, VideoDim = Dim, HiddenDim = Hidden, OutputDim = Out });
         SyntheticProjector.Write(dir.File("dedr.safetensors"), new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 2, AudioDim = Dim, VideoDim = 19, HiddenDim = Hidden, OutputDim = Out });
-        using (var shared = SafetensorsFile.Open(dir.File("dejr.safetensors")))
-        using (var narrow = SafetensorsFile.Open(dir.File("dedr.safetensors")))
-        {
-            var writer = new SafetensorsWriter();
-            foreach (var (file, keep) in new[] { (shared, (Func<string, bool>)(n => !n.StartsWith(SmopNames.VideoPrefix, StringComparison.Ordinal))), (narrow, n => n.StartsWith(SmopNames.VideoPrefix + "experts.", StringComparison.Ordinal)) })
-            {
-                foreach (var t in file.Tensors.Values.Where(t => keep(t.Name)))
-                {
-                    writer.Add(t.Name, t.DType, t.Shape, file.ReadRaw(t));
-                }
-            }
-            writer.Write(dejr);
-        }
+        TensorSplice.Write(dejr, [(dir.File("dejr.safetensors"), n => !n.StartsWith(SmopNames.VideoPrefix, StringComparison.Ordinal)), (dir.File("dedr.safetensors"), n => n.StartsWith(SmopNames.VideoPrefix + "experts.", StringComparison.Ordinal))]);
         message = Assert.Throws<EdgeAvsrException>(() => SmopWeights.Load(dejr, SmopLayout.Dejr)).Message;
         Assert.Contains("tensor 'video_proj.experts.0.0.weight' has shape [29, 19], expected [I, 37] (D from 'av_router.weight')", message, StringComparison.Ordinal);
     }
@@ -260,19 +249,7 @@ public class ProjectorTests
         string five = dir.File("five.safetensors"), two = dir.File("two.safetensors"), mixed = dir.File("mixed.safetensors");
         SyntheticProjector.Write(five, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 5, AudioDim = Dim, VideoDim = Dim, HiddenDim = Hidden, OutputDim = Out, Seed = 3 });
         SyntheticProjector.Write(two, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 2, AudioDim = Dim, VideoDim = Dim, HiddenDim = Hidden, OutputDim = Out, Seed = 4 });
-        using (var a = SafetensorsFile.Open(five))
-        using (var v = SafetensorsFile.Open(two))
-        {
-            var writer = new SafetensorsWriter();
-            foreach (var (file, prefix) in new[] { (a, "audio_proj."), (v, "video_proj.") })
-            {
-                foreach (var t in file.Tensors.Values.Where(t => t.Name.StartsWith(prefix, StringComparison.Ordinal)))
-                {
-                    writer.Add(t.Name, t.DType, t.Shape, file.ReadRaw(t));
-                }
-            }
-            writer.Write(mixed);
-        }
+        TensorSplice.Write(mixed, [(five, n => n.StartsWith(SmopNames.AudioPrefix, StringComparison.Ordinal)), (two, n => n.StartsWith(SmopNames.VideoPrefix, StringComparison.Ordinal))]);
         var weights = SmopWeights.Load(mixed, SmopLayout.Dedr);
         Assert.Equal((5, 2), (weights.Audio!.ExpertCount, weights.Video!.ExpertCount));
         var audio = SyntheticProjector.Features(21, Dim, seed: 1);
@@ -359,26 +336,15 @@ public class ProjectorTests
         Assert.Contains("look like layout jejr", e.Message, StringComparison.Ordinal);
 
         // Drop one expert tensor, then poison one weight.
-        using (var f = SafetensorsFile.Open(jejr))
+        TensorSplice.Write(dir.File("missing.safetensors"), [(jejr, n => n != "audiovisual_proj.experts.1.2.bias")]);
+        TensorSplice.Write(dir.File("nan.safetensors"), [(jejr, _ => true)], (t, raw) =>
         {
-            var w = new SafetensorsWriter();
-            var w2 = new SafetensorsWriter();
-            foreach (var t in f.Tensors.Values)
+            if (t.Name == "audiovisual_proj.experts.1.0.weight")
             {
-                byte[] raw = f.ReadRaw(t);
-                if (t.Name != "audiovisual_proj.experts.1.2.bias")
-                {
-                    w.Add(t.Name, t.DType, t.Shape, raw);
-                }
-                if (t.Name == "audiovisual_proj.experts.1.0.weight")
-                {
-                    BitConverter.GetBytes(float.NaN).CopyTo(raw, 8);
-                }
-                w2.Add(t.Name, t.DType, t.Shape, raw);
+                BitConverter.GetBytes(float.NaN).CopyTo(raw, 8);
             }
-            w.Write(dir.File("missing.safetensors"));
-            w2.Write(dir.File("nan.safetensors"));
-        }
+            return (t.DType, raw);
+        });
         Assert.Contains("tensor 'audiovisual_proj.experts.1.2.bias' is missing", Assert.Throws<EdgeAvsrException>(() => SmopWeights.Load(dir.File("missing.safetensors"), SmopLayout.Jejr)).Message, StringComparison.Ordinal);
         Assert.Contains("'audiovisual_proj.experts.1.0.weight' holds NaN at flat index 2", Assert.Throws<EdgeAvsrException>(() => SmopWeights.Load(dir.File("nan.safetensors"), SmopLayout.Jejr)).Message, StringComparison.Ordinal);
     }
