@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
 namespace EdgeAvsr.Runtime.Projector;
@@ -183,21 +182,7 @@ internal sealed class Int8Mixture
         public void Execute()
         {
             int workers = Math.Min(_owner._threads, _chainItems);
-            if (workers <= 1)
-            {
-                Work(0, 1);
-                return;
-            }
-            try
-            {
-                Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w => Work(w, workers));
-            }
-            catch (AggregateException ex)
-            {
-                // Rethrow the item's own failure, not the cancellations it caused in the other workers.
-                var cause = ex.Flatten().InnerExceptions.FirstOrDefault(i => i is not OperationCanceledException) ?? ex.InnerExceptions[0];
-                ExceptionDispatchInfo.Capture(cause).Throw();
-            }
+            WorkerGang.Shared.Run(workers, w => Work(w, workers));
         }
 
         /// <summary>

@@ -238,33 +238,43 @@ public sealed class SmopProjector
 
     private void RunItems(MixtureRuntime mixture, FloatMatrix x, int[] slotOfRow, List<(int Expert, int Start, int Count)> items, long[] counts, float[] slotOutputs, int k, int d)
     {
-        Parallel.For(0, items.Count, new ParallelOptions { MaxDegreeOfParallelism = _threads }, idx =>
+        int next = 0;
+        WorkerGang.Shared.Run(Math.Min(_threads, items.Count), _ =>
         {
-            var (expert, start, count) = items[idx];
-            var runtime = mixture.Experts[expert];
-            int din = mixture.Weights.InputDim;
-            float[] input = ArrayPool<float>.Shared.Rent(count * din);
-            float[] output = ArrayPool<float>.Shared.Rent(count * d);
-            try
+            int idx;
+            while ((idx = Interlocked.Increment(ref next) - 1) < items.Count)
             {
-                for (int r = 0; r < count; r++)
-                {
-                    int token = slotOfRow[start + r] / k;
-                    x.Row(token).CopyTo(input.AsSpan(r * din, din));
-                }
-                runtime.Run(input.AsSpan(0, count * din), count, output.AsSpan(0, count * d));
-                for (int r = 0; r < count; r++)
-                {
-                    output.AsSpan(r * d, d).CopyTo(slotOutputs.AsSpan(slotOfRow[start + r] * d, d));
-                }
-                Interlocked.Add(ref counts[expert], count);
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(input);
-                ArrayPool<float>.Shared.Return(output);
+                RunItem(mixture, x, slotOfRow, items[idx], counts, slotOutputs, k, d);
             }
         });
+    }
+
+    private static void RunItem(MixtureRuntime mixture, FloatMatrix x, int[] slotOfRow, (int Expert, int Start, int Count) item, long[] counts, float[] slotOutputs, int k, int d)
+    {
+        var (expert, start, count) = item;
+        var runtime = mixture.Experts[expert];
+        int din = mixture.Weights.InputDim;
+        float[] input = ArrayPool<float>.Shared.Rent(count * din);
+        float[] output = ArrayPool<float>.Shared.Rent(count * d);
+        try
+        {
+            for (int r = 0; r < count; r++)
+            {
+                int token = slotOfRow[start + r] / k;
+                x.Row(token).CopyTo(input.AsSpan(r * din, din));
+            }
+            runtime.Run(input.AsSpan(0, count * din), count, output.AsSpan(0, count * d));
+            for (int r = 0; r < count; r++)
+            {
+                output.AsSpan(r * d, d).CopyTo(slotOutputs.AsSpan(slotOfRow[start + r] * d, d));
+            }
+            Interlocked.Add(ref counts[expert], count);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(input);
+            ArrayPool<float>.Shared.Return(output);
+        }
     }
 
     private static ModalityTokens Combine(float[] slotOutputs, int[] experts, float[] weights, int tokens, int k, int d)
