@@ -226,10 +226,12 @@ public sealed class AvsrPipeline
             switch (chunk)
             {
                 case AudioChunk a when _streams.HasAudio:
-                    audio.Append(a);
+                    int silence = audio.Append(a);
                     if (vad is not null)
                     {
-                        closed = vad.Push(a.Samples);
+                        // The VAD counts samples: it must hear a dropout's silence too, or every boundary it reports
+                        // after the gap would lag the stream clock by the gap's length.
+                        closed = silence > 0 ? [.. vad.Push(new float[silence]), .. vad.Push(a.Samples)] : vad.Push(a.Samples);
                     }
                     break;
                 case VideoChunk v when _streams.HasVideo:
@@ -342,20 +344,24 @@ public sealed class AvsrPipeline
 
         public long End => Offset + _count;
 
-        public void Append(AudioChunk chunk)
+        /// <summary>Adds the chunk's samples; returns how many samples of silence went before them to fill a dropout.</summary>
+        public int Append(AudioChunk chunk)
         {
             long at = StreamClock.Samples(chunk.Timestamp);
             // A stamp later than the stream position is a dropout: silence keeps the stream time (and video) aligned.
             // Tolerate a few samples of rounding; an earlier stamp would rewrite the past.
+            int silence = 0;
             if (at > End + 16)
             {
-                Write(new float[at - End]);
+                silence = checked((int)(at - End));
+                Write(new float[silence]);
             }
             else if (at < End - 16)
             {
                 throw new EdgeAvsrException($"audio chunk stamped {chunk.Timestamp.TotalSeconds:0.####} s overlaps what was received (the stream is at {StreamClock.Seconds(End):0.####} s)");
             }
             Write(chunk.Samples);
+            return silence;
         }
 
         private void Write(ReadOnlySpan<float> samples)

@@ -319,6 +319,56 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
     }
 
     [Fact]
+    public async Task Pipeline_AudioDropout_CutsAsIfTheSilenceHadArrived()
+    {
+        // A 2 s jump in the audio stamps between the sentences (a microphone dropout) must cut and caption exactly as
+        // the same stream with those 2 s of silence sent: the VAD has to count the gap, not only the samples it got.
+        float[] samples = Resampler.To(AudioLoader.Load(f.Wav), StreamClock.SampleRate).Samples;
+        const int chunk = 1600;
+        const double dropout = 2.0;
+        double middle = (f.Speech[0].End + f.Speech[1].Start) / 2;
+        int gapChunk = (int)(middle * StreamClock.SampleRate / chunk);
+        int dropoutChunks = (int)(dropout * StreamClock.SampleRate / chunk);
+        async IAsyncEnumerable<MediaChunk> Source(bool sendSilence)
+        {
+            for (int i = 0, start = 0; start < samples.Length; i++, start += chunk)
+            {
+                if (i == gapChunk && sendSilence)
+                {
+                    for (int j = 0; j < dropoutChunks; j++)
+                    {
+                        yield return new AudioChunk(TimeSpan.FromSeconds((double)(start + j * chunk) / StreamClock.SampleRate), new float[chunk]);
+                    }
+                }
+                double at = (double)start / StreamClock.SampleRate + (i >= gapChunk ? dropout : 0);
+                yield return new AudioChunk(TimeSpan.FromSeconds(at), samples[start..Math.Min(samples.Length, start + chunk)]);
+                await Task.Yield();
+            }
+        }
+        using var models = Load();
+        async Task<List<Caption>> Finals(bool sendSilence)
+        {
+            var pipeline = new AvsrPipeline(models, AvsrTask.Asr, new MediaStreams(true, false), new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 } });
+            var finals = new List<Caption>();
+            await foreach (var c in pipeline.RunAsync(Source(sendSilence)))
+            {
+                if (c.IsFinal)
+                {
+                    finals.Add(c);
+                }
+            }
+            return finals;
+        }
+        var sent = await Finals(sendSilence: true);
+        var dropped = await Finals(sendSilence: false);
+        Assert.Equal(f.Speech.Length, sent.Count);
+        // The second sentence sits 2 s later in stream time than in the file (make_clip's spans are the truth).
+        Assert.InRange(sent[1].Start, f.Speech[1].Start + dropout - 0.3, f.Speech[1].Start + dropout + 0.05);
+        Assert.Equal(sent.Select(c => (c.Start, c.End, c.Text)), dropped.Select(c => (c.Start, c.End, c.Text)));
+        Assert.Equal(sent.Select(c => c.Tokens), dropped.Select(c => c.Tokens));
+    }
+
+    [Fact]
     public async Task FileSource_StreamsTheSameSamplesAndFrames_AsTheWholeFileFrontEnd()
     {
         // A 44.1 kHz stereo AAC track beside the video: the streaming resampler must match the whole-file one bit for bit.
