@@ -26,6 +26,7 @@ public static class AudioLoader
         {
             throw new EdgeAvsrException($"{path}: the audio is empty (zero samples)");
         }
+        AudioSignal.RequireFinite(path, signal.Samples, 0, signal.SampleRate);
         return signal;
     }
 
@@ -34,8 +35,7 @@ public static class AudioLoader
         var probe = Ffmpeg.Probe(path, 'a', "sample_rate,channels");
         int rate = Ffmpeg.ProbeInt(path, probe, "sample_rate");
         int channels = Ffmpeg.ProbeInt(path, probe, "channels");
-        // All channels at the native rate; the mix-down is ours (a plain average, as for WAV: ffmpeg's -ac 1
-        // would apply its own downmix gains) and so is the resampling.
+        // All channels at the native rate; the mix-down (as for WAV) and the resampling are ours.
         byte[] raw = Ffmpeg.Run("ffmpeg", path, ["-v", "error", "-nostdin", "-i", path, "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le", "-ar", rate.ToString(System.Globalization.CultureInfo.InvariantCulture), "pipe:1"]);
         if (!BitConverter.IsLittleEndian)
         {
@@ -45,17 +45,6 @@ public static class AudioLoader
         {
             throw new EdgeAvsrException($"{path}: ffmpeg returned {raw.Length} bytes, not whole frames of {channels} float32 samples");
         }
-        var interleaved = MemoryMarshal.Cast<byte, float>(raw);
-        var samples = new float[interleaved.Length / channels];
-        for (int i = 0; i < samples.Length; i++)
-        {
-            double sum = 0;
-            for (int c = 0; c < channels; c++)
-            {
-                sum += interleaved[i * channels + c];
-            }
-            samples[i] = (float)(sum / channels);
-        }
-        return new AudioSignal(samples, rate);
+        return new AudioSignal(AudioSignal.AverageChannels(MemoryMarshal.Cast<byte, float>(raw), channels), rate);
     }
 }

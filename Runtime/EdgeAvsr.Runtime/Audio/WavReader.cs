@@ -32,25 +32,6 @@ public static class WavReader
         return head[..4].SequenceEqual("RIFF"u8) && head[8..12].SequenceEqual("WAVE"u8);
     }
 
-    public static AudioSignal Read(string path)
-    {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new EdgeAvsrException($"{path}: cannot read audio file: {e.Message}");
-        }
-        return Parse(path, bytes);
-    }
-
-    /// <summary>Parses WAV bytes; <paramref name="name"/> names the source in error messages.</summary>
-    public static AudioSignal Parse(string name, ReadOnlySpan<byte> bytes) =>
-        TryParse(name, bytes, out var signal, out ushort tag) ? signal! :
-        throw new EdgeAvsrException($"{name}: WAV codec tag 0x{tag:X4} is not PCM or IEEE float (decode it through ffmpeg)");
-
     /// <summary>
     /// Reads a WAV file holding PCM or float samples; returns false (and the codec tag) for a well-formed WAV that holds
     /// another codec (a-law, mu-law, ADPCM, ...), which the caller hands to ffmpeg. Malformed files throw.
@@ -89,9 +70,10 @@ public static class WavReader
             long available = bytes.Length - body;
             if (id.SequenceEqual("data"u8))
             {
-                // Streaming writers leave 0 or 0xFFFFFFFF in the size of an unfinished data chunk; anything
-                // else that runs past the end of the file means the file was cut short.
-                if (size == uint.MaxValue || (size == 0 && available > 0))
+                // Streaming writers leave a placeholder in the size of a data chunk whose length they did not know:
+                // 0xFFFFFFFF (ffmpeg to a pipe), 0x7FFFF000 (sox to a pipe) or 0; the data runs to the end of the file.
+                // A 0 followed by another chunk is an empty data chunk. Any other size past the end means a cut file.
+                if (size is uint.MaxValue or SoxUnknownSize || (size == 0 && available > 0 && !StartsWithChunk(bytes[body..])))
                 {
                     size = (uint)available;
                 }
@@ -137,6 +119,25 @@ public static class WavReader
         Decode(data, f, mono);
         signal = new AudioSignal(mono, f.SampleRate);
         return true;
+    }
+
+    private const uint SoxUnknownSize = 0x7FFFF000;
+
+    // Four printable ASCII bytes of a chunk id, then a size that fits in what follows.
+    private static bool StartsWithChunk(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length < 8)
+        {
+            return false;
+        }
+        foreach (byte b in bytes[..4])
+        {
+            if (b is < 0x20 or > 0x7E)
+            {
+                return false;
+            }
+        }
+        return BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]) <= (uint)(bytes.Length - 8);
     }
 
     private readonly record struct Format(ushort Tag, int Channels, int SampleRate, int BitsPerSample)

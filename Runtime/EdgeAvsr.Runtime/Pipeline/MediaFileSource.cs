@@ -128,7 +128,7 @@ public sealed class MediaFileSource
         int rate = Ffmpeg.ProbeInt(path, probe, "sample_rate");
         int channels = Ffmpeg.ProbeInt(path, probe, "channels");
         var pipe = Ffmpeg.Open("ffmpeg", path, ["-v", "error", "-nostdin", "-i", path, "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le", "-ar", rate.ToString(CultureInfo.InvariantCulture), "pipe:1"]);
-        return new AudioReader(pipe, rate, channels, Inv($"audio {path} ({rate} Hz, {channels} channel(s), streamed)"));
+        return new AudioReader(pipe, path, rate, channels, Inv($"audio {path} ({rate} Hz, {channels} channel(s), streamed)"));
     }
 
     private VideoReader OpenVideo(string path)
@@ -151,8 +151,11 @@ public sealed class MediaFileSource
     {
         private readonly FfmpegPipe? _pipe;
         private readonly ResamplerStream? _resampler;
+        private readonly string _path = "";
+        private readonly int _rate;
         private readonly int _channels;
         private readonly byte[] _raw;
+        private long _decodedFrames;
         private float[] _pending = [];
         private int _pendingAt;
         private bool _ended;
@@ -165,9 +168,11 @@ public sealed class MediaFileSource
             Description = description;
         }
 
-        public AudioReader(FfmpegPipe pipe, int rate, int channels, string description)
+        public AudioReader(FfmpegPipe pipe, string path, int rate, int channels, string description)
         {
             _pipe = pipe;
+            _path = path;
+            _rate = rate;
             _channels = channels;
             _raw = new byte[ReadBytes / (4 * channels) * 4 * channels];
             _resampler = rate == StreamClock.SampleRate ? null : new Resampler(rate, StreamClock.SampleRate).OpenStream();
@@ -206,18 +211,9 @@ public sealed class MediaFileSource
             {
                 throw new EdgeAvsrException($"ffmpeg returned a partial frame of {_channels} float32 samples");
             }
-            var interleaved = MemoryMarshal.Cast<byte, float>(_raw.AsSpan(0, read));
-            var mono = new float[interleaved.Length / _channels];
-            for (int i = 0; i < mono.Length; i++)
-            {
-                // Averaged as AudioLoader averages (a double sum), so both paths give the same samples.
-                double sum = 0;
-                for (int c = 0; c < _channels; c++)
-                {
-                    sum += interleaved[i * _channels + c];
-                }
-                mono[i] = (float)(sum / _channels);
-            }
+            var mono = AudioSignal.AverageChannels(MemoryMarshal.Cast<byte, float>(_raw.AsSpan(0, read)), _channels);
+            AudioSignal.RequireFinite(_path, mono, _decodedFrames, _rate);
+            _decodedFrames += mono.Length;
             if (read == 0)
             {
                 _ended = true;

@@ -92,7 +92,37 @@ public class AudioInputTests
         { "no-data", "has no 'data' chunk" },
         { "bad-bits", "PCM with 12 bits per sample is not supported" },
         { "zero-length-file", "cannot decode it" },
+        { "float-nan", "sample 5 (0.0003 s) is NaN; audio samples must be finite" },
+        { "float-inf", "sample 2 (0.0001 s) is -Infinity; audio samples must be finite" },
+        { "empty-data-then-list", "the audio is empty" },
+        { "ffmpeg-float-nan", "sample 5 (0.0003 s) is NaN; audio samples must be finite" },
     };
+
+    [Fact]
+    public void Wav_StreamingWritersSizePlaceholders_ReadToTheEnd()
+    {
+        // ffmpeg writing to a pipe leaves 0xFFFFFFFF in the RIFF and data sizes, sox 0x7FFFF000; others leave 0.
+        using var dir = new TempDir();
+        string seekable = dir.File("seekable.wav"), piped = dir.File("piped.wav");
+        Tools.Run("sox", "-n", "-r", "16000", "-c", "1", "-b", "16", seekable, "synth", "0.3", "sine", "300");
+        var reference = AudioLoader.Load(seekable).Samples;
+        byte[] good = File.ReadAllBytes(seekable);
+        int dataSize = good.Length - 44;
+        Assert.Equal(dataSize, BinaryPrimitives.ReadInt32LittleEndian(good.AsSpan(40)));
+        foreach (uint placeholder in new uint[] { 0xFFFFFFFF, 0x7FFFF000, 0 })
+        {
+            var b = (byte[])good.Clone();
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), placeholder == 0 ? 0 : placeholder);
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(40), placeholder);
+            File.WriteAllBytes(piped, b);
+            Assert.Equal(reference, AudioLoader.Load(piped).Samples);
+        }
+        // And a real pipe: ffmpeg's own streaming header in front of its LIST chunk and data.
+        string fromPipe = dir.File("from-pipe.wav");
+        Tools.Run("sh", "-c", $"ffmpeg -v error -i '{seekable}' -f wav pipe:1 > '{fromPipe}'");
+        Assert.Equal(0xFFFFFFFFu, BinaryPrimitives.ReadUInt32LittleEndian(File.ReadAllBytes(fromPipe).AsSpan(4)));
+        Assert.Equal(reference, AudioLoader.Load(fromPipe).Samples);
+    }
 
     [Theory]
     [MemberData(nameof(BadFiles))]
@@ -103,6 +133,22 @@ public class AudioInputTests
         var e = Assert.Throws<EdgeAvsrException>(() => AudioLoader.Load(path));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StreamedDecoding_RefusesNonFiniteSamples_Too()
+    {
+        // The live file source streams non-WAV audio through ffmpeg chunk by chunk; the same check applies there.
+        using var dir = new TempDir();
+        string caf = MakeBad(dir, "ffmpeg-float-nan");
+        var source = new Runtime.Pipeline.MediaFileSource(new Runtime.Pipeline.MediaClipRequest { InputPath = caf }, wantAudio: true, wantVideo: false);
+        var e = await Assert.ThrowsAsync<EdgeAvsrException>(async () =>
+        {
+            await foreach (var _ in source.ReadAsync(TimeSpan.FromSeconds(0.1)))
+            {
+            }
+        });
+        Assert.Contains($"{caf}: sample 5 (0.0003 s) is NaN", e.Message, StringComparison.Ordinal);
     }
 
     internal static string MakeBad(TempDir dir, string kind)
@@ -142,10 +188,52 @@ public class AudioInputTests
             case "zero-length-file":
                 File.WriteAllBytes(path, []);
                 break;
+            case "float-nan":
+            case "float-inf":
+                float[] values = [0.1f, -0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f];
+                values[kind == "float-nan" ? 5 : 2] = kind == "float-nan" ? float.NaN : float.NegativeInfinity;
+                File.WriteAllBytes(path, WavFloat(values, 16000));
+                break;
+            case "ffmpeg-float-nan":
+                // A float WAV in a codec wrapper our reader hands to ffmpeg (CAF): ffmpeg passes the NaN through.
+                path = dir.File("float-nan.caf");
+                float[] withNan = [0.1f, -0.2f, 0.3f, 0.4f, 0.5f, float.NaN, 0.7f, 0.8f];
+                File.WriteAllBytes(dir.File("nan-source.wav"), WavFloat(withNan, 16000));
+                Tools.Run("ffmpeg", "-v", "error", "-i", dir.File("nan-source.wav"), "-c:a", "pcm_f32le", path);
+                break;
+            case "empty-data-then-list":
+                // A data chunk that declares 0 bytes, then a LIST chunk: empty audio, not a streaming file whose
+                // "samples" are the LIST chunk's bytes.
+                var head = Wav16([], 16000);
+                byte[] list = [.. "LIST"u8, 12, 0, 0, 0, .. "INFOISFT"u8, 0, 0, 0, 0];
+                File.WriteAllBytes(path, [.. head, .. list]);
+                break;
             default:
                 throw new ArgumentException(kind);
         }
         return path;
+    }
+
+    internal static byte[] WavFloat(float[] samples, int rate)
+    {
+        var b = new byte[44 + 4 * samples.Length];
+        "RIFF"u8.CopyTo(b);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(4), 36 + 4 * samples.Length);
+        "WAVEfmt "u8.CopyTo(b.AsSpan(8));
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(16), 16);
+        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(20), 3);
+        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(22), 1);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(24), rate);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(28), rate * 4);
+        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(32), 4);
+        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(34), 32);
+        "data"u8.CopyTo(b.AsSpan(36));
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(40), 4 * samples.Length);
+        for (int i = 0; i < samples.Length; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(44 + 4 * i), samples[i]);
+        }
+        return b;
     }
 
     internal static byte[] Wav16(short[] samples, int rate)
