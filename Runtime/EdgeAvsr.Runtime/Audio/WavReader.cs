@@ -70,7 +70,7 @@ public static class WavReader
             long available = bytes.Length - body;
             if (id.SequenceEqual("data"u8))
             {
-                // Streaming writers leave a placeholder in the size of a data chunk whose length they did not know:
+                // Streaming writers write an "unknown length" marker as the size of a data chunk they could not seek back to:
                 // 0xFFFFFFFF (ffmpeg to a pipe), 0x7FFFF000 (sox to a pipe) or 0; the data runs to the end of the file.
                 // A 0 followed by another chunk is an empty data chunk. Any other size past the end means a cut file.
                 if (size is uint.MaxValue or SoxUnknownSize || (size == 0 && available > 0 && !StartsWithChunk(bytes[body..])))

@@ -99,7 +99,7 @@ public class AudioInputTests
     };
 
     [Fact]
-    public void Wav_StreamingWritersSizePlaceholders_ReadToTheEnd()
+    public void Wav_StreamingWritersUnknownLengthMarkers_ReadToTheEnd()
     {
         // ffmpeg writing to a pipe leaves 0xFFFFFFFF in the RIFF and data sizes, sox 0x7FFFF000; others leave 0.
         using var dir = new TempDir();
@@ -109,11 +109,11 @@ public class AudioInputTests
         byte[] good = File.ReadAllBytes(seekable);
         int dataSize = good.Length - 44;
         Assert.Equal(dataSize, BinaryPrimitives.ReadInt32LittleEndian(good.AsSpan(40)));
-        foreach (uint placeholder in new uint[] { 0xFFFFFFFF, 0x7FFFF000, 0 })
+        foreach (uint unknownLength in new uint[] { 0xFFFFFFFF, 0x7FFFF000, 0 })
         {
             var b = (byte[])good.Clone();
-            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), placeholder == 0 ? 0 : placeholder);
-            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(40), placeholder);
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), unknownLength);
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(40), unknownLength);
             File.WriteAllBytes(piped, b);
             Assert.Equal(reference, AudioLoader.Load(piped).Samples);
         }
@@ -216,45 +216,42 @@ public class AudioInputTests
 
     internal static byte[] WavFloat(float[] samples, int rate)
     {
-        var b = new byte[44 + 4 * samples.Length];
-        "RIFF"u8.CopyTo(b);
-        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(4), 36 + 4 * samples.Length);
-        "WAVEfmt "u8.CopyTo(b.AsSpan(8));
-        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(16), 16);
-        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(20), 3);
-        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(22), 1);
-        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(24), rate);
-        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(28), rate * 4);
-        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(32), 4);
-        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(34), 32);
-        "data"u8.CopyTo(b.AsSpan(36));
-        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(40), 4 * samples.Length);
+        var data = new byte[4 * samples.Length];
         for (int i = 0; i < samples.Length; i++)
         {
-            BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(44 + 4 * i), samples[i]);
+            BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(4 * i), samples[i]);
         }
-        return b;
+        return Wav(data, formatTag: 3, bitsPerSample: 32, rate);
     }
 
     internal static byte[] Wav16(short[] samples, int rate)
     {
-        var b = new byte[44 + 2 * samples.Length];
-        "RIFF"u8.CopyTo(b);
-        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(4), 36 + 2 * samples.Length);
-        "WAVEfmt "u8.CopyTo(b.AsSpan(8));
-        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(16), 16);
-        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(20), 1);
-        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(22), 1);
-        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(24), rate);
-        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(28), rate * 2);
-        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(32), 2);
-        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(34), 16);
-        "data"u8.CopyTo(b.AsSpan(36));
-        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(40), 2 * samples.Length);
+        var data = new byte[2 * samples.Length];
         for (int i = 0; i < samples.Length; i++)
         {
-            BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(44 + 2 * i), samples[i]);
+            BinaryPrimitives.WriteInt16LittleEndian(data.AsSpan(2 * i), samples[i]);
         }
+        return Wav(data, formatTag: 1, bitsPerSample: 16, rate);
+    }
+
+    // A mono canonical 44-byte-header WAV around the sample bytes.
+    private static byte[] Wav(byte[] data, short formatTag, short bitsPerSample, int rate)
+    {
+        int bytesPerSample = bitsPerSample / 8;
+        var b = new byte[44 + data.Length];
+        "RIFF"u8.CopyTo(b);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(4), 36 + data.Length);
+        "WAVEfmt "u8.CopyTo(b.AsSpan(8));
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(16), 16);
+        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(20), formatTag);
+        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(22), 1);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(24), rate);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(28), rate * bytesPerSample);
+        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(32), (short)bytesPerSample);
+        BinaryPrimitives.WriteInt16LittleEndian(b.AsSpan(34), bitsPerSample);
+        "data"u8.CopyTo(b.AsSpan(36));
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(40), data.Length);
+        data.CopyTo(b.AsSpan(44));
         return b;
     }
 
