@@ -30,26 +30,27 @@ public sealed class Avx2Int8Kernel : Int8GemmKernel
         {
             throw new PlatformNotSupportedException("AVX2 is not available on this CPU");
         }
-        Int16PairDriver.Run(a, weights, columnStart, columnCount, acc, &Tile6x16);
+        PanelDriver.Run(a, weights, columnStart, columnCount, acc, &Tile6x16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit]
-    internal static unsafe void Tile6x16(int* a, int stride, int k2, short* w, int* tile, bool accumulate)
+    internal static unsafe void Tile6x16(int* a, int stride, int k2, byte* panel, int* tile, bool accumulate)
     {
+        short* w = (short*)panel;
         int* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride, a4 = a + 4 * stride, a5 = a + 5 * stride;
-        var c00 = Int16PairDriver.Load256(tile, accumulate);
-        var c01 = Int16PairDriver.Load256(tile + 8, accumulate);
-        var c10 = Int16PairDriver.Load256(tile + 16, accumulate);
-        var c11 = Int16PairDriver.Load256(tile + 24, accumulate);
-        var c20 = Int16PairDriver.Load256(tile + 32, accumulate);
-        var c21 = Int16PairDriver.Load256(tile + 40, accumulate);
-        var c30 = Int16PairDriver.Load256(tile + 48, accumulate);
-        var c31 = Int16PairDriver.Load256(tile + 56, accumulate);
-        var c40 = Int16PairDriver.Load256(tile + 64, accumulate);
-        var c41 = Int16PairDriver.Load256(tile + 72, accumulate);
-        var c50 = Int16PairDriver.Load256(tile + 80, accumulate);
-        var c51 = Int16PairDriver.Load256(tile + 88, accumulate);
+        var c00 = PanelDriver.Load256(tile, accumulate);
+        var c01 = PanelDriver.Load256(tile + 8, accumulate);
+        var c10 = PanelDriver.Load256(tile + 16, accumulate);
+        var c11 = PanelDriver.Load256(tile + 24, accumulate);
+        var c20 = PanelDriver.Load256(tile + 32, accumulate);
+        var c21 = PanelDriver.Load256(tile + 40, accumulate);
+        var c30 = PanelDriver.Load256(tile + 48, accumulate);
+        var c31 = PanelDriver.Load256(tile + 56, accumulate);
+        var c40 = PanelDriver.Load256(tile + 64, accumulate);
+        var c41 = PanelDriver.Load256(tile + 72, accumulate);
+        var c50 = PanelDriver.Load256(tile + 80, accumulate);
+        var c51 = PanelDriver.Load256(tile + 88, accumulate);
         for (int kp = 0; kp < k2; kp++)
         {
             var w0 = Avx.LoadVector256(w);
@@ -113,40 +114,40 @@ public sealed class Avx512VlInt8Kernel : Int8GemmKernel
         {
             throw new PlatformNotSupportedException("AVX2 with AVX-512VL is not available on this CPU");
         }
-        Int16PairDriver.Run(a, weights, columnStart, columnCount, acc, &Avx2Int8Kernel.Tile6x16, &Tile6x32);
+        PanelDriver.Run(a, weights, columnStart, columnCount, acc, &Avx2Int8Kernel.Tile6x16, &Tile6x32);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit]
-    private static unsafe void Tile6x32(int* a, int stride, int k2, short* w, long panelStride, int* tile, int tileStride, bool accumulate)
+    private static unsafe void Tile6x32(int* a, int stride, int k2, byte* panel, long panelStride, int* tile, int tileStride, bool accumulate)
     {
         int* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride, a4 = a + 4 * stride, a5 = a + 5 * stride;
-        short* wa = w, wb = w + panelStride;
+        short* wa = (short*)panel, wb = (short*)(panel + panelStride);
         int* ta = tile, tb = tile + tileStride;
-        var c00 = Int16PairDriver.Load256(ta, accumulate);
-        var c01 = Int16PairDriver.Load256(ta + 8, accumulate);
-        var c02 = Int16PairDriver.Load256(tb, accumulate);
-        var c03 = Int16PairDriver.Load256(tb + 8, accumulate);
-        var c10 = Int16PairDriver.Load256(ta + 16, accumulate);
-        var c11 = Int16PairDriver.Load256(ta + 24, accumulate);
-        var c12 = Int16PairDriver.Load256(tb + 16, accumulate);
-        var c13 = Int16PairDriver.Load256(tb + 24, accumulate);
-        var c20 = Int16PairDriver.Load256(ta + 32, accumulate);
-        var c21 = Int16PairDriver.Load256(ta + 40, accumulate);
-        var c22 = Int16PairDriver.Load256(tb + 32, accumulate);
-        var c23 = Int16PairDriver.Load256(tb + 40, accumulate);
-        var c30 = Int16PairDriver.Load256(ta + 48, accumulate);
-        var c31 = Int16PairDriver.Load256(ta + 56, accumulate);
-        var c32 = Int16PairDriver.Load256(tb + 48, accumulate);
-        var c33 = Int16PairDriver.Load256(tb + 56, accumulate);
-        var c40 = Int16PairDriver.Load256(ta + 64, accumulate);
-        var c41 = Int16PairDriver.Load256(ta + 72, accumulate);
-        var c42 = Int16PairDriver.Load256(tb + 64, accumulate);
-        var c43 = Int16PairDriver.Load256(tb + 72, accumulate);
-        var c50 = Int16PairDriver.Load256(ta + 80, accumulate);
-        var c51 = Int16PairDriver.Load256(ta + 88, accumulate);
-        var c52 = Int16PairDriver.Load256(tb + 80, accumulate);
-        var c53 = Int16PairDriver.Load256(tb + 88, accumulate);
+        var c00 = PanelDriver.Load256(ta, accumulate);
+        var c01 = PanelDriver.Load256(ta + 8, accumulate);
+        var c02 = PanelDriver.Load256(tb, accumulate);
+        var c03 = PanelDriver.Load256(tb + 8, accumulate);
+        var c10 = PanelDriver.Load256(ta + 16, accumulate);
+        var c11 = PanelDriver.Load256(ta + 24, accumulate);
+        var c12 = PanelDriver.Load256(tb + 16, accumulate);
+        var c13 = PanelDriver.Load256(tb + 24, accumulate);
+        var c20 = PanelDriver.Load256(ta + 32, accumulate);
+        var c21 = PanelDriver.Load256(ta + 40, accumulate);
+        var c22 = PanelDriver.Load256(tb + 32, accumulate);
+        var c23 = PanelDriver.Load256(tb + 40, accumulate);
+        var c30 = PanelDriver.Load256(ta + 48, accumulate);
+        var c31 = PanelDriver.Load256(ta + 56, accumulate);
+        var c32 = PanelDriver.Load256(tb + 48, accumulate);
+        var c33 = PanelDriver.Load256(tb + 56, accumulate);
+        var c40 = PanelDriver.Load256(ta + 64, accumulate);
+        var c41 = PanelDriver.Load256(ta + 72, accumulate);
+        var c42 = PanelDriver.Load256(tb + 64, accumulate);
+        var c43 = PanelDriver.Load256(tb + 72, accumulate);
+        var c50 = PanelDriver.Load256(ta + 80, accumulate);
+        var c51 = PanelDriver.Load256(ta + 88, accumulate);
+        var c52 = PanelDriver.Load256(tb + 80, accumulate);
+        var c53 = PanelDriver.Load256(tb + 88, accumulate);
         for (int kp = 0; kp < k2; kp++)
         {
             var w0 = Avx.LoadVector256(wa);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
@@ -9,16 +10,16 @@ namespace EdgeAvsr.Runtime.Projector.Kernels;
 /// Weights packed for the 4-way dot-product instructions (ARM SDOT, x86 VPDPBUSD):
 /// panels of 16 output channels, <c>[panel][k/4][16][4]</c> int8, k zero-padded to a multiple of 4.
 /// </summary>
-internal sealed class Dot4Packed : PackedInt8Matrix
+internal sealed class Dot4Packed : StepPanelMatrix
 {
-    public const int Panel = 16;
+    private readonly int[]? _correction;
 
-    public Dot4Packed(ReadOnlySpan<sbyte> weights, int rows, int columns) : base(rows, columns)
+    // offsetActivations: VPDPBUSD's activations carry a +128 offset, so each channel's sum exceeds the true one by
+    // 128 x the channel's weight sum, which the driver subtracts exactly.
+    public Dot4Packed(ReadOnlySpan<sbyte> weights, int rows, int columns, bool offsetActivations) : base(rows, columns, (columns + 3) / 4)
     {
-        QuadCount = (columns + 3) / 4;
-        int panels = (rows + Panel - 1) / Panel;
-        Data = new sbyte[(long)panels * QuadCount * Panel * 4];
-        RowSums = new int[rows];
+        Data = new sbyte[(long)PanelCount * StepCount * Panel * 4];
+        _correction = offsetActivations ? new int[rows] : null;
         for (int row = 0; row < rows; row++)
         {
             int p = row / Panel, c = row % Panel;
@@ -26,95 +27,60 @@ internal sealed class Dot4Packed : PackedInt8Matrix
             int sum = 0;
             for (int col = 0; col < columns; col++)
             {
-                Data[(((long)p * QuadCount + (col >> 2)) * Panel + c) * 4 + (col & 3)] = w[col];
+                Data[(((long)p * StepCount + (col >> 2)) * Panel + c) * 4 + (col & 3)] = w[col];
                 sum += w[col];
             }
-            RowSums[row] = sum;
+            if (_correction is not null)
+            {
+                _correction[row] = 128 * sum;
+            }
         }
     }
 
     public sbyte[] Data { get; }
 
-    public int QuadCount { get; }
+    public override Span<byte> Bytes => MemoryMarshal.AsBytes(Data.AsSpan());
 
-    /// <summary>Sum of each output channel's weights (the u8 offset correction of VPDPBUSD).</summary>
-    public int[] RowSums { get; }
-
-    /// <summary>Rows per register tile of both 4-way dot-product kernels.</summary>
-    public const int TileRows = 4;
-
-    /// <summary>
-    /// The column-block driver both 4-way kernels share: <paramref name="tile"/> computes a 4-row x 16-channel tile of
-    /// int32 sums; the rows and channels asked for are copied out, less <c>128 x</c> the channel's weight sum when the
-    /// activations carry VPDPBUSD's +128 offset (<paramref name="undoOffset"/>), which makes the result exact.
-    /// </summary>
-    public static unsafe void MultiplyColumns(Dot4Activations a, Dot4Packed w, int columnStart, int columnCount, Span<int> acc, delegate*<int*, int, sbyte*, int*, void> tile, bool undoOffset)
-    {
-        int m = a.Rows, k4 = w.QuadCount;
-        Span<int> block = stackalloc int[TileRows * Panel];
-        fixed (byte* pa = a.Data)
-        fixed (sbyte* pw = w.Data)
-        fixed (int* pt = block)
-        {
-            for (int p = columnStart / Panel; p * Panel < columnStart + columnCount; p++)
-            {
-                sbyte* wp = pw + (long)p * k4 * Panel * 4;
-                int from = Math.Max(columnStart, p * Panel);
-                int to = Math.Min(columnStart + columnCount, (p + 1) * Panel);
-                for (int i = 0; i < m; i += TileRows)
-                {
-                    tile((int*)(pa + (long)i * k4 * 4), k4, wp, pt);
-                    for (int r = 0; r < Math.Min(TileRows, m - i); r++)
-                    {
-                        var dst = acc.Slice((i + r) * columnCount, columnCount);
-                        for (int c = from; c < to; c++)
-                        {
-                            // Undo the +128 activation offset exactly: sum (a + 128) w - 128 sum w.
-                            dst[c - columnStart] = pt[r * Panel + c - p * Panel] - (undoOffset ? 128 * w.RowSums[c] : 0);
-                        }
-                    }
-                }
-            }
-        }
-    }
+    public override int[]? ChannelCorrection => _correction;
 }
 
 /// <summary>
 /// Activations for the 4-way dot-product kernels: each row padded to a multiple of 4 values, rows padded to a
-/// multiple of 4. With <c>offset</c> (VPDPBUSD) every value is stored as <c>a + 128</c> (a XOR 0x80, unsigned)
-/// and padding holds the offset zero (128), which meets zero weights.
+/// multiple of the tile height. With <c>offset</c> (VPDPBUSD) every value is stored as <c>a + 128</c> (a XOR 0x80,
+/// unsigned) and padding holds the offset zero (128), which meets zero weights.
 /// </summary>
-internal sealed class Dot4Activations(bool offset) : PackedInt8Activations
+internal sealed class Dot4Activations(bool offset, int rowMultiple) : StepActivations(rowMultiple)
 {
-    public const int RowMultiple = Dot4Packed.TileRows;
-
     private byte[] _data = [];
 
-    public int QuadCount { get; private set; }
-
-    public int PaddedRows { get; private set; }
-
-    public byte[] Data => _data;
+    public override Span<byte> Bytes => _data;
 
     protected override void OnResize(int rows, int columns)
     {
-        QuadCount = (columns + 3) / 4;
+        StepCount = (columns + 3) / 4;
         PaddedRows = (rows + RowMultiple - 1) / RowMultiple * RowMultiple;
-        long need = (long)PaddedRows * QuadCount * 4;
+        long need = (long)PaddedRows * StepCount * 4;
         if (_data.Length < need)
         {
             _data = new byte[need];
         }
-        _data.AsSpan(rows * QuadCount * 4, (PaddedRows - rows) * QuadCount * 4).Fill(offset ? (byte)0x80 : (byte)0);
+        _data.AsSpan(rows * StepCount * 4, (PaddedRows - rows) * StepCount * 4).Fill(offset ? (byte)0x80 : (byte)0);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void OnSetRow(int row, ReadOnlySpan<sbyte> values)
     {
-        var dst = _data.AsSpan(row * QuadCount * 4, QuadCount * 4);
-        var src = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values);
+        var dst = _data.AsSpan(row * StepCount * 4, StepCount * 4);
+        var src = MemoryMarshal.AsBytes(values);
         if (offset)
         {
-            for (int t = 0; t < src.Length; t++)
+            int t = 0;
+            var bias = Vector128.Create((byte)0x80);
+            for (; t + 16 <= src.Length; t += 16)
+            {
+                (Vector128.Create(src.Slice(t, 16)) ^ bias).CopyTo(dst.Slice(t, 16));
+            }
+            for (; t < src.Length; t++)
             {
                 dst[t] = (byte)(src[t] ^ 0x80);
             }
@@ -210,46 +176,48 @@ public readonly struct EmulatedAvxVnni : IUnsignedSignedDotLanes
 /// </summary>
 public sealed class AdvSimdDotInt8Kernel<TLanes> : Int8GemmKernel where TLanes : struct, ISignedDotLanes
 {
+    private const int TileRows = 4;
+
     public override string Name => "advsimd-dot";
 
     public override bool IsNative => TLanes.IsNative;
 
     public override bool IsEmulated => !TLanes.IsNative;
 
-    public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns) => new Dot4Packed(weights, rows, columns);
+    public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns) => new Dot4Packed(weights, rows, columns, offsetActivations: false);
 
-    public override PackedInt8Activations CreateActivations() => new Dot4Activations(offset: false);
+    public override PackedInt8Activations CreateActivations() => new Dot4Activations(offset: false, TileRows);
 
     public override unsafe void MultiplyColumns(PackedInt8Activations a, PackedInt8Matrix weights, int columnStart, int columnCount, Span<int> acc)
     {
         CheckShapes(a, weights, columnStart, columnCount, acc);
-        Dot4Packed.MultiplyColumns((Dot4Activations)a, (Dot4Packed)weights, columnStart, columnCount, acc, &Tile, undoOffset: false);
+        PanelDriver.Run(a, weights, columnStart, columnCount, acc, &Tile);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile(int* a, int k4, sbyte* w, int* tile)
+    private static unsafe void Tile(int* a, int stride, int steps, byte* panel, int* tile, bool accumulate)
     {
-        // Rows are padded to a multiple of 4 (zeros); padded results are discarded by the caller.
-        int* a0 = a, a1 = a + k4, a2 = a + 2 * k4, a3 = a + 3 * k4;
-        Vector128<int> c00 = default, c01 = default, c02 = default, c03 = default;
-        Vector128<int> c10 = default, c11 = default, c12 = default, c13 = default;
-        Vector128<int> c20 = default, c21 = default, c22 = default, c23 = default;
-        Vector128<int> c30 = default, c31 = default, c32 = default, c33 = default;
-        for (int q = 0; q < k4; q++)
+        int* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride;
+        sbyte* w = (sbyte*)panel;
+        var c00 = PanelDriver.Load128(tile, accumulate); var c01 = PanelDriver.Load128(tile + 4, accumulate); var c02 = PanelDriver.Load128(tile + 8, accumulate); var c03 = PanelDriver.Load128(tile + 12, accumulate);
+        var c10 = PanelDriver.Load128(tile + 16, accumulate); var c11 = PanelDriver.Load128(tile + 20, accumulate); var c12 = PanelDriver.Load128(tile + 24, accumulate); var c13 = PanelDriver.Load128(tile + 28, accumulate);
+        var c20 = PanelDriver.Load128(tile + 32, accumulate); var c21 = PanelDriver.Load128(tile + 36, accumulate); var c22 = PanelDriver.Load128(tile + 40, accumulate); var c23 = PanelDriver.Load128(tile + 44, accumulate);
+        var c30 = PanelDriver.Load128(tile + 48, accumulate); var c31 = PanelDriver.Load128(tile + 52, accumulate); var c32 = PanelDriver.Load128(tile + 56, accumulate); var c33 = PanelDriver.Load128(tile + 60, accumulate);
+        for (int q = 0; q < steps; q++)
         {
             var w0 = Vector128.Load(w);
             var w1 = Vector128.Load(w + 16);
             var w2 = Vector128.Load(w + 32);
             var w3 = Vector128.Load(w + 48);
             w += 64;
-            var b = Vector128.Create(a0[q]).AsSByte();
-            c00 = TLanes.Dot(c00, b, w0); c01 = TLanes.Dot(c01, b, w1); c02 = TLanes.Dot(c02, b, w2); c03 = TLanes.Dot(c03, b, w3);
-            b = Vector128.Create(a1[q]).AsSByte();
-            c10 = TLanes.Dot(c10, b, w0); c11 = TLanes.Dot(c11, b, w1); c12 = TLanes.Dot(c12, b, w2); c13 = TLanes.Dot(c13, b, w3);
-            b = Vector128.Create(a2[q]).AsSByte();
-            c20 = TLanes.Dot(c20, b, w0); c21 = TLanes.Dot(c21, b, w1); c22 = TLanes.Dot(c22, b, w2); c23 = TLanes.Dot(c23, b, w3);
-            b = Vector128.Create(a3[q]).AsSByte();
-            c30 = TLanes.Dot(c30, b, w0); c31 = TLanes.Dot(c31, b, w1); c32 = TLanes.Dot(c32, b, w2); c33 = TLanes.Dot(c33, b, w3);
+            var b0 = Vector128.Create(a0[q]).AsSByte();
+            c00 = TLanes.Dot(c00, b0, w0); c01 = TLanes.Dot(c01, b0, w1); c02 = TLanes.Dot(c02, b0, w2); c03 = TLanes.Dot(c03, b0, w3);
+            var b1 = Vector128.Create(a1[q]).AsSByte();
+            c10 = TLanes.Dot(c10, b1, w0); c11 = TLanes.Dot(c11, b1, w1); c12 = TLanes.Dot(c12, b1, w2); c13 = TLanes.Dot(c13, b1, w3);
+            var b2 = Vector128.Create(a2[q]).AsSByte();
+            c20 = TLanes.Dot(c20, b2, w0); c21 = TLanes.Dot(c21, b2, w1); c22 = TLanes.Dot(c22, b2, w2); c23 = TLanes.Dot(c23, b2, w3);
+            var b3 = Vector128.Create(a3[q]).AsSByte();
+            c30 = TLanes.Dot(c30, b3, w0); c31 = TLanes.Dot(c31, b3, w1); c32 = TLanes.Dot(c32, b3, w2); c33 = TLanes.Dot(c33, b3, w3);
         }
         c00.Store(tile); c01.Store(tile + 4); c02.Store(tile + 8); c03.Store(tile + 12);
         c10.Store(tile + 16); c11.Store(tile + 20); c12.Store(tile + 24); c13.Store(tile + 28);
@@ -259,51 +227,109 @@ public sealed class AdvSimdDotInt8Kernel<TLanes> : Int8GemmKernel where TLanes :
 }
 
 /// <summary>
-/// x86 AVX-VNNI: VPDPBUSD takes unsigned activations, so each int8 activation is offset by +128
-/// (a XOR 0x80) and the exact correction <c>128 * sum_k w[n, k]</c> is subtracted afterwards.
-/// A 4-token x 16-channel tile keeps 8 int32x8 accumulators.
+/// x86 VPDPBUSD (AVX-VNNI): four int8 products summed into each int32 lane in one instruction, twice the products of
+/// <c>vpmaddwd</c> and no separate add. VPDPBUSD takes unsigned activations, so each int8 activation is offset by +128
+/// (a XOR 0x80) and the exact correction <c>128 * sum_k w[n, k]</c> is subtracted afterwards. Tiles of 6 tokens x 16
+/// channels (12 accumulators, within the 16 VEX registers); where AVX-512VL gives the JIT 32 registers (it then
+/// EVEX-encodes the instruction), 6 x 32 channels (24 accumulators), so each broadcast feeds four instructions.
 /// </summary>
 public sealed class AvxVnniInt8Kernel<TLanes> : Int8GemmKernel where TLanes : struct, IUnsignedSignedDotLanes
 {
+    private const int TileRows = 6;
+
     public override string Name => "avx-vnni";
 
     public override bool IsNative => TLanes.IsNative;
 
     public override bool IsEmulated => !TLanes.IsNative;
 
-    public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns) => new Dot4Packed(weights, rows, columns);
+    public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns) => new Dot4Packed(weights, rows, columns, offsetActivations: true);
 
-    public override PackedInt8Activations CreateActivations() => new Dot4Activations(offset: true);
+    public override PackedInt8Activations CreateActivations() => new Dot4Activations(offset: true, TileRows);
 
     public override unsafe void MultiplyColumns(PackedInt8Activations a, PackedInt8Matrix weights, int columnStart, int columnCount, Span<int> acc)
     {
         CheckShapes(a, weights, columnStart, columnCount, acc);
-        Dot4Packed.MultiplyColumns((Dot4Activations)a, (Dot4Packed)weights, columnStart, columnCount, acc, &Tile, undoOffset: true);
+        // The wide tile spills without the 32 EVEX registers; the emulation runs both so the tests cover both.
+        bool wide = Avx512F.VL.IsSupported || !TLanes.IsNative;
+        PanelDriver.Run(a, weights, columnStart, columnCount, acc, &Tile6x16, wide ? &Tile6x32 : null);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Tile(int* a, int k4, sbyte* w, int* tile)
+    private static unsafe void Tile6x16(int* a, int stride, int steps, byte* panel, int* tile, bool accumulate)
     {
-        int* a0 = a, a1 = a + k4, a2 = a + 2 * k4, a3 = a + 3 * k4;
-        Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector256<int> c20 = default, c21 = default, c30 = default, c31 = default;
-        for (int q = 0; q < k4; q++)
+        int* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride, a4 = a + 4 * stride, a5 = a + 5 * stride;
+        sbyte* w = (sbyte*)panel;
+        var c00 = PanelDriver.Load256(tile, accumulate); var c01 = PanelDriver.Load256(tile + 8, accumulate);
+        var c10 = PanelDriver.Load256(tile + 16, accumulate); var c11 = PanelDriver.Load256(tile + 24, accumulate);
+        var c20 = PanelDriver.Load256(tile + 32, accumulate); var c21 = PanelDriver.Load256(tile + 40, accumulate);
+        var c30 = PanelDriver.Load256(tile + 48, accumulate); var c31 = PanelDriver.Load256(tile + 56, accumulate);
+        var c40 = PanelDriver.Load256(tile + 64, accumulate); var c41 = PanelDriver.Load256(tile + 72, accumulate);
+        var c50 = PanelDriver.Load256(tile + 80, accumulate); var c51 = PanelDriver.Load256(tile + 88, accumulate);
+        for (int q = 0; q < steps; q++)
         {
             var w0 = Vector256.Load(w);
             var w1 = Vector256.Load(w + 32);
             w += 64;
-            var b = Vector256.Create(a0[q]).AsByte();
-            c00 = TLanes.Dot(c00, b, w0); c01 = TLanes.Dot(c01, b, w1);
-            b = Vector256.Create(a1[q]).AsByte();
-            c10 = TLanes.Dot(c10, b, w0); c11 = TLanes.Dot(c11, b, w1);
-            b = Vector256.Create(a2[q]).AsByte();
-            c20 = TLanes.Dot(c20, b, w0); c21 = TLanes.Dot(c21, b, w1);
-            b = Vector256.Create(a3[q]).AsByte();
-            c30 = TLanes.Dot(c30, b, w0); c31 = TLanes.Dot(c31, b, w1);
+            var b0 = Vector256.Create(a0[q]).AsByte();
+            c00 = TLanes.Dot(c00, b0, w0); c01 = TLanes.Dot(c01, b0, w1);
+            var b1 = Vector256.Create(a1[q]).AsByte();
+            c10 = TLanes.Dot(c10, b1, w0); c11 = TLanes.Dot(c11, b1, w1);
+            var b2 = Vector256.Create(a2[q]).AsByte();
+            c20 = TLanes.Dot(c20, b2, w0); c21 = TLanes.Dot(c21, b2, w1);
+            var b3 = Vector256.Create(a3[q]).AsByte();
+            c30 = TLanes.Dot(c30, b3, w0); c31 = TLanes.Dot(c31, b3, w1);
+            var b4 = Vector256.Create(a4[q]).AsByte();
+            c40 = TLanes.Dot(c40, b4, w0); c41 = TLanes.Dot(c41, b4, w1);
+            var b5 = Vector256.Create(a5[q]).AsByte();
+            c50 = TLanes.Dot(c50, b5, w0); c51 = TLanes.Dot(c51, b5, w1);
         }
         c00.Store(tile); c01.Store(tile + 8);
         c10.Store(tile + 16); c11.Store(tile + 24);
         c20.Store(tile + 32); c21.Store(tile + 40);
         c30.Store(tile + 48); c31.Store(tile + 56);
+        c40.Store(tile + 64); c41.Store(tile + 72);
+        c50.Store(tile + 80); c51.Store(tile + 88);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Tile6x32(int* a, int stride, int steps, byte* panel, long panelStride, int* tile, int tileStride, bool accumulate)
+    {
+        int* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride, a4 = a + 4 * stride, a5 = a + 5 * stride;
+        sbyte* wa = (sbyte*)panel, wb = (sbyte*)(panel + panelStride);
+        int* ta = tile, tb = tile + tileStride;
+        var c00 = PanelDriver.Load256(ta, accumulate); var c01 = PanelDriver.Load256(ta + 8, accumulate); var c02 = PanelDriver.Load256(tb, accumulate); var c03 = PanelDriver.Load256(tb + 8, accumulate);
+        var c10 = PanelDriver.Load256(ta + 16, accumulate); var c11 = PanelDriver.Load256(ta + 24, accumulate); var c12 = PanelDriver.Load256(tb + 16, accumulate); var c13 = PanelDriver.Load256(tb + 24, accumulate);
+        var c20 = PanelDriver.Load256(ta + 32, accumulate); var c21 = PanelDriver.Load256(ta + 40, accumulate); var c22 = PanelDriver.Load256(tb + 32, accumulate); var c23 = PanelDriver.Load256(tb + 40, accumulate);
+        var c30 = PanelDriver.Load256(ta + 48, accumulate); var c31 = PanelDriver.Load256(ta + 56, accumulate); var c32 = PanelDriver.Load256(tb + 48, accumulate); var c33 = PanelDriver.Load256(tb + 56, accumulate);
+        var c40 = PanelDriver.Load256(ta + 64, accumulate); var c41 = PanelDriver.Load256(ta + 72, accumulate); var c42 = PanelDriver.Load256(tb + 64, accumulate); var c43 = PanelDriver.Load256(tb + 72, accumulate);
+        var c50 = PanelDriver.Load256(ta + 80, accumulate); var c51 = PanelDriver.Load256(ta + 88, accumulate); var c52 = PanelDriver.Load256(tb + 80, accumulate); var c53 = PanelDriver.Load256(tb + 88, accumulate);
+        for (int q = 0; q < steps; q++)
+        {
+            var w0 = Vector256.Load(wa);
+            var w1 = Vector256.Load(wa + 32);
+            var w2 = Vector256.Load(wb);
+            var w3 = Vector256.Load(wb + 32);
+            wa += 64;
+            wb += 64;
+            var b0 = Vector256.Create(a0[q]).AsByte();
+            c00 = TLanes.Dot(c00, b0, w0); c01 = TLanes.Dot(c01, b0, w1); c02 = TLanes.Dot(c02, b0, w2); c03 = TLanes.Dot(c03, b0, w3);
+            var b1 = Vector256.Create(a1[q]).AsByte();
+            c10 = TLanes.Dot(c10, b1, w0); c11 = TLanes.Dot(c11, b1, w1); c12 = TLanes.Dot(c12, b1, w2); c13 = TLanes.Dot(c13, b1, w3);
+            var b2 = Vector256.Create(a2[q]).AsByte();
+            c20 = TLanes.Dot(c20, b2, w0); c21 = TLanes.Dot(c21, b2, w1); c22 = TLanes.Dot(c22, b2, w2); c23 = TLanes.Dot(c23, b2, w3);
+            var b3 = Vector256.Create(a3[q]).AsByte();
+            c30 = TLanes.Dot(c30, b3, w0); c31 = TLanes.Dot(c31, b3, w1); c32 = TLanes.Dot(c32, b3, w2); c33 = TLanes.Dot(c33, b3, w3);
+            var b4 = Vector256.Create(a4[q]).AsByte();
+            c40 = TLanes.Dot(c40, b4, w0); c41 = TLanes.Dot(c41, b4, w1); c42 = TLanes.Dot(c42, b4, w2); c43 = TLanes.Dot(c43, b4, w3);
+            var b5 = Vector256.Create(a5[q]).AsByte();
+            c50 = TLanes.Dot(c50, b5, w0); c51 = TLanes.Dot(c51, b5, w1); c52 = TLanes.Dot(c52, b5, w2); c53 = TLanes.Dot(c53, b5, w3);
+        }
+        c00.Store(ta); c01.Store(ta + 8); c02.Store(tb); c03.Store(tb + 8);
+        c10.Store(ta + 16); c11.Store(ta + 24); c12.Store(tb + 16); c13.Store(tb + 24);
+        c20.Store(ta + 32); c21.Store(ta + 40); c22.Store(tb + 32); c23.Store(tb + 40);
+        c30.Store(ta + 48); c31.Store(ta + 56); c32.Store(tb + 48); c33.Store(tb + 56);
+        c40.Store(ta + 64); c41.Store(ta + 72); c42.Store(tb + 64); c43.Store(tb + 72);
+        c50.Store(ta + 80); c51.Store(ta + 88); c52.Store(tb + 80); c53.Store(tb + 88);
     }
 }
