@@ -143,6 +143,36 @@ public class ProjectorTests
         }
     }
 
+    /// <summary>
+    /// Recycled token arrays are written again by a later call of the same length (the same array comes back) and the
+    /// tokens equal a fresh projector's bit for bit, so nothing of the earlier call leaks into the sum; another length
+    /// gets a new array.
+    /// </summary>
+    [Theory]
+    [InlineData(ProjectorPrecision.Fp32)]
+    [InlineData(ProjectorPrecision.Int8)]
+    public void Recycle_ReusesSameLengthArrays_TokensEqualAFreshCall(ProjectorPrecision precision)
+    {
+        using var dir = new TempDir();
+        var weights = Make(dir, SmopLayout.Dedr, 4);
+        var options = new SmopOptions { TopK = 2, Precision = precision };
+        var audio = SyntheticProjector.Features(48, Dim, seed: 31);
+        var video = SyntheticProjector.Features(20, Dim, seed: 32);
+        var other = SyntheticProjector.Features(36, Dim, seed: 33);
+        var expectedAudio = SmopProjector.Create(weights, options).Project(audio, null).Audio!.Tokens.Data;
+        var expectedVideo = SmopProjector.Create(weights, options).Project(null, video).Video!.Tokens.Data;
+
+        var p = SmopProjector.Create(weights, options);
+        var first = p.Project(other, video);
+        var recycledVideo = first.Video!.Tokens.Data;
+        p.Recycle(first);
+        var second = p.Project(audio, video);
+        Assert.Same(recycledVideo, second.Video!.Tokens.Data);
+        Assert.NotSame(first.Audio!.Tokens.Data, second.Audio!.Tokens.Data);
+        Assert.Equal(expectedVideo, second.Video.Tokens.Data);
+        Assert.Equal(expectedAudio, second.Audio.Tokens.Data);
+    }
+
     [Theory]
     [InlineData(ProjectorPrecision.Fp32)]
     [InlineData(ProjectorPrecision.Int8)]

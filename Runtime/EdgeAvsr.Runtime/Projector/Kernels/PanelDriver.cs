@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -127,6 +128,7 @@ internal static unsafe class PanelDriver
     }
 
     /// <summary>Copies the requested channels out of the panel-major scratch, less each channel's correction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyOut(int* ps, int m, int mp, int firstPanel, int panels, int columnStart, int columnCount, int[]? correction, Span<int> acc)
     {
         const int panel = StepPanelMatrix.Panel;
@@ -147,7 +149,15 @@ internal static unsafe class PanelDriver
                     continue;
                 }
                 var corr = correction.AsSpan(from, len);
-                for (int j = 0; j < len; j++)
+                int j = 0;
+                if (Vector.IsHardwareAccelerated)
+                {
+                    for (; j + Vector<int>.Count <= len; j += Vector<int>.Count)
+                    {
+                        (new Vector<int>(src.Slice(j)) - new Vector<int>(corr.Slice(j))).CopyTo(dst.Slice(j));
+                    }
+                }
+                for (; j < len; j++)
                 {
                     dst[j] = src[j] - corr[j];
                 }
