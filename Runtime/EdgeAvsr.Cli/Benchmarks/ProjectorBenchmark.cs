@@ -75,6 +75,8 @@ internal static class ProjectorBenchmark
             var dense = SmopWeights.Load(densePath, SmopLayout.Dedr);
             var int8 = Create(moe, TopK, ProjectorPrecision.Int8, cores);
             var int8One = Create(moe, TopK, ProjectorPrecision.Int8, 1);
+            // Its own instance: sharing one would hand the recycled case's array to this one.
+            var int8Fresh = Create(moe, TopK, ProjectorPrecision.Int8, cores);
             var fp32 = Create(moe, TopK, ProjectorPrecision.Fp32, cores);
             var denseInt8 = Create(dense, 1, ProjectorPrecision.Int8, cores);
             Console.WriteLine($"kernels: int8 {int8.KernelName}, fp32 {fp32.KernelName}");
@@ -105,7 +107,7 @@ internal static class ProjectorBenchmark
                     () => TimedRecycled(int8One, x),
                     () => TimedRecycled(fp32, x),
                     () => TimedRecycled(denseInt8, x),
-                    () => BenchStats.Timed(() => int8.Project(x, null)),
+                    () => BenchStats.Timed(() => int8Fresh.Project(x, null)),
                 };
                 // The kernel instruction's register loop on all cores, a few ms in every rep: the peak the host lets us have at that moment.
                 const long peakIterations = 5_000_000;
