@@ -121,11 +121,14 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     [Fact]
     public void StatusHelper_CarriesOrtCodeAndMessage_ForAnInvalidGraphFromMemory()
     {
-        // An empty byte array is not a model: CreateSessionFromArray fails; the status is turned into the exception.
+        // Three bytes are not a model: CreateSessionFromArray fails, and the code and message read from its status
+        // (before the status is released) are ORT's own.
         var e = Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(new byte[] { 1, 2, 3 }));
         var ort = Assert.IsType<OnnxRuntimeException>(e.InnerException);
         Assert.Equal("CreateSessionFromArray", ort.Function);
-        Assert.Contains(ort.Code.ToString(), ort.Message, StringComparison.Ordinal);
+        Assert.Equal(OrtErrorCode.InvalidProtobuf, ort.Code);
+        Assert.Contains("protobuf parsing failed", ort.OrtMessage, StringComparison.Ordinal);
+        Assert.Equal($"onnxruntime CreateSessionFromArray failed (InvalidProtobuf): {ort.OrtMessage}", ort.Message);
     }
 
     [Fact]
