@@ -1,3 +1,4 @@
+using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Interop.Onnx;
 
 namespace EdgeAvsr.Runtime.Encoders;
@@ -170,7 +171,7 @@ public sealed class EncoderSession : IDisposable
         var output = _session.Run(new Dictionary<string, OnnxTensor> { [Input.Name] = input }, [Output.Name])[0];
         if (output.Shape.Length != 3 || output.Shape[0] != 1)
         {
-            throw new EdgeAvsrException($"{ModelPath}: output '{Output.Name}' has shape {OnnxNodeInfo.FormatShape(output.Shape)}, expected [1, T, D]");
+            throw new EdgeAvsrException($"{ModelPath}: output '{Output.Name}' has shape {TensorDTypes.FormatShape(output.Shape)}, expected [1, T, D]");
         }
         return new FloatMatrix(output.Floats, checked((int)output.Shape[1]), checked((int)output.Shape[2]));
     }

@@ -72,5 +72,14 @@ public static class TensorDTypes
         return (ushort)((bits + rounding) >> 16);
     }
 
-    public static string FormatShape(ReadOnlySpan<long> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+    /// <summary><c>[1, 80, 3000]</c>; a negative dimension (ONNX's symbolic one, reported as -1) prints as <c>?</c>.</summary>
+    public static string FormatShape(ReadOnlySpan<long> shape)
+    {
+        var text = new System.Text.StringBuilder("[");
+        for (int i = 0; i < shape.Length; i++)
+        {
+            text.Append(i == 0 ? "" : ", ").Append(shape[i] < 0 ? "?" : shape[i].ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return text.Append(']').ToString();
+    }
 }

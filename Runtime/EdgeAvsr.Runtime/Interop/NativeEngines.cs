@@ -106,18 +106,11 @@ public static unsafe class NativeEngines
 /// <summary>libonnxruntime: the only export is <c>OrtGetApiBase</c>; everything else goes through its function table.</summary>
 public sealed unsafe class OnnxRuntimeLibrary
 {
-    private OnnxRuntimeLibrary(nint handle, nint apiBase, nint api, NativeEngineInfo info)
+    private OnnxRuntimeLibrary(nint api, NativeEngineInfo info)
     {
-        Handle = handle;
-        ApiBase = apiBase;
         Api = api;
         Info = info;
     }
-
-    public nint Handle { get; }
-
-    /// <summary><c>const OrtApiBase*</c>: <c>{ GetApi(uint32), GetVersionString() }</c>.</summary>
-    public nint ApiBase { get; }
 
     /// <summary><c>const OrtApi*</c> for <see cref="NativeEngines.OrtApiVersion"/>.</summary>
     public nint Api { get; }
@@ -144,7 +137,7 @@ public sealed unsafe class OnnxRuntimeLibrary
         }
         var info = new NativeEngineInfo(engine, [Path.Combine(where.Directory, NativeEngines.OnnxRuntimeFile)], version,
             [$"C API version {NativeEngines.OrtApiVersion}", $"loaded from {where.Directory} ({where.Source})"]);
-        return new OnnxRuntimeLibrary(handle, apiBase, api, info);
+        return new OnnxRuntimeLibrary(api, info);
     }
 }
 

@@ -1,3 +1,5 @@
+using System.Reflection;
+using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Interop.Onnx;
 
 namespace EdgeAvsr.Runtime.Tests.Onnx;
@@ -222,4 +224,25 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     [InlineData(",", "is empty")]
     public void ProviderList_BadText_IsAClearError(string text, string expected) =>
         Assert.Contains(expected, Assert.Throws<EdgeAvsrException>(() => OnnxSessionOptions.ParseProviders(text)).Message, StringComparison.Ordinal);
+
+    [Fact]
+    public void Shapes_PrintSymbolicDimensionsAsQuestionMarks_InOneFormat()
+    {
+        Assert.Equal("[?, 3]", TensorDTypes.FormatShape([-1, 3]));
+        Assert.Equal("[1, 80, 3000]", TensorDTypes.FormatShape([1, 80, 3000]));
+        Assert.Equal("[]", TensorDTypes.FormatShape([]));
+    }
+
+    [Fact]
+    public void EverySlotIndex_IsUsedByTheBinding()
+    {
+        // A slot nobody calls is an index no test verifies (the OrtSlot comment promises the tests exercise each).
+        string folder = Path.Combine(Tools.RepoRoot, "Runtime", "EdgeAvsr.Runtime", "Interop", "Onnx");
+        string source = string.Concat(Directory.GetFiles(folder, "*.cs").Select(File.ReadAllText));
+        var unused = typeof(OrtSlot).GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Select(f => f.Name)
+            .Where(name => !System.Text.RegularExpressions.Regex.IsMatch(source, $@"\bOrtSlot\.{name}\b"))
+            .ToArray();
+        Assert.Empty(unused);
+    }
 }

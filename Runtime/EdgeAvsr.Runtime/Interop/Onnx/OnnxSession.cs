@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using EdgeAvsr.Runtime.Formats;
 
 namespace EdgeAvsr.Runtime.Interop.Onnx;
 
@@ -291,7 +292,7 @@ public sealed unsafe class OnnxSession : IDisposable
         }
         if (!ok)
         {
-            throw new EdgeAvsrException($"{Source}: input '{node.Name}' expects {node.ElementType.ToText()} {OnnxNodeInfo.FormatShape(node.Shape)}, got {t.ElementType.ToText()} {OnnxNodeInfo.FormatShape(t.Shape)}");
+            throw new EdgeAvsrException($"{Source}: input '{node.Name}' expects {node.ElementType.ToText()} {TensorDTypes.FormatShape(node.Shape)}, got {t.ElementType.ToText()} {TensorDTypes.FormatShape(t.Shape)}");
         }
     }
 

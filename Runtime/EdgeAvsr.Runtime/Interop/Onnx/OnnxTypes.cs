@@ -1,4 +1,4 @@
-using System.Globalization;
+using EdgeAvsr.Runtime.Formats;
 
 namespace EdgeAvsr.Runtime.Interop.Onnx;
 
@@ -19,10 +19,7 @@ public enum OnnxElementType
 /// <summary>A model input or output as the session reports it; symbolic (dynamic) dimensions are -1.</summary>
 public sealed record OnnxNodeInfo(string Name, OnnxElementType ElementType, long[] Shape)
 {
-    public string Describe() => $"'{Name}' {ElementType.ToText()} {FormatShape(Shape)}";
-
-    public static string FormatShape(IReadOnlyList<long> shape) =>
-        "[" + string.Join(", ", shape.Select(d => d < 0 ? "?" : d.ToString(CultureInfo.InvariantCulture))) + "]";
+    public string Describe() => $"'{Name}' {ElementType.ToText()} {TensorDTypes.FormatShape(Shape)}";
 }
 
 /// <summary>
@@ -38,13 +35,13 @@ public sealed class OnnxTensor
         {
             if (d < 0)
             {
-                throw new ArgumentException($"negative dimension in shape {OnnxNodeInfo.FormatShape(shape)}", nameof(shape));
+                throw new ArgumentException($"negative dimension in shape {TensorDTypes.FormatShape(shape)}", nameof(shape));
             }
             n = checked(n * d);
         }
         if (n != data.Length)
         {
-            throw new ArgumentException($"{data.Length} elements do not fill shape {OnnxNodeInfo.FormatShape(shape)}", nameof(data));
+            throw new ArgumentException($"{data.Length} elements do not fill shape {TensorDTypes.FormatShape(shape)}", nameof(data));
         }
         Data = data;
         Shape = shape;

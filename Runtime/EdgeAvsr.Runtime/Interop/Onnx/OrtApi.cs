@@ -15,7 +15,6 @@ internal static class OrtSlot
     public const int CreateSessionFromArray = 8;
     public const int Run = 9;
     public const int CreateSessionOptions = 10;
-    public const int SetSessionLogSeverityLevel = 22;
     public const int SetSessionGraphOptimizationLevel = 23;
     public const int SetIntraOpNumThreads = 24;
     public const int SetInterOpNumThreads = 25;
@@ -32,7 +31,6 @@ internal static class OrtSlot
     public const int GetTensorElementType = 60;
     public const int GetDimensionsCount = 61;
     public const int GetDimensions = 62;
-    public const int GetTensorShapeElementCount = 64;
     public const int GetTensorTypeAndShape = 65;
     public const int CreateCpuMemoryInfo = 69;
     public const int AllocatorFree = 76;
