@@ -33,6 +33,20 @@ public sealed class TinyEncoders : IDisposable
                 n.input[:] = ["mel" if i == "input_features" else i for i in n.input]
             onnx.save(m, r"{{File("renamed.onnx")}}")
             """);
+        // An audio encoder by its signature that loads but fails inside Run: 80 x 3000 values cannot be reshaped
+        // to [1, 7, -1], which ORT finds only when the (symbolic) input shape is known.
+        Python.Run($$"""
+            import onnx, numpy as np
+            from onnx import helper, TensorProto, numpy_helper
+            g = helper.make_graph([helper.make_node("Reshape", ["input_features", "shape"], ["states"])], "runfail",
+                [helper.make_tensor_value_info("input_features", TensorProto.FLOAT, ["b", 80, "t"])],
+                [helper.make_tensor_value_info("states", TensorProto.FLOAT, [1, "T", "D"])],
+                [numpy_helper.from_array(np.array([1, 7, -1], dtype=np.int64), "shape")])
+            m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+            m.ir_version = 8
+            onnx.checker.check_model(m)
+            onnx.save(m, r"{{RunFails}}")
+            """);
     }
 
     public string Mel => File("mel.npy");
@@ -44,6 +58,8 @@ public sealed class TinyEncoders : IDisposable
     public string Audio => File("audio.onnx");
 
     public string Video => File("video.onnx");
+
+    public string RunFails => File("runfail.onnx");
 
     public string File(string name) => _dir.File(name);
 
@@ -170,6 +186,7 @@ public class EncoderTests(TinyEncoders m) : IClassFixture<TinyEncoders>
     public static TheoryData<string, string> BadInputs => new()
     {
         { "not-onnx", "ONNX Runtime cannot load this model" },
+        { "truncated-model", "ONNX Runtime cannot load this model (InvalidProtobuf)" },
         { "renamed-input", "input 'mel' float32 [1, 80, 3000] is not an encoder input; expected an audio encoder input 'input_features'" },
         { "mel-shape", "shape [80, 2999] is not a log-mel for the audio encoder" },
         { "roi-into-audio", "shape [3, 88, 88] is not a log-mel for the audio encoder" },
@@ -192,6 +209,11 @@ public class EncoderTests(TinyEncoders m) : IClassFixture<TinyEncoders>
             case "not-onnx":
                 model = dir.File("enc.onnx");
                 System.IO.File.WriteAllText(model, "definitely not a protobuf");
+                break;
+            case "truncated-model":
+                model = dir.File("half.onnx");
+                byte[] real = System.IO.File.ReadAllBytes(m.Audio);
+                System.IO.File.WriteAllBytes(model, real[..(real.Length / 2)]);
                 break;
             case "renamed-input":
                 model = m.File("renamed.onnx");
@@ -228,6 +250,19 @@ public class EncoderTests(TinyEncoders m) : IClassFixture<TinyEncoders>
         string last = stderr.TrimEnd().Split('\n')[^1];
         Assert.StartsWith("edgeavsr: ", last, StringComparison.Ordinal);
         Assert.Contains(expected, last, StringComparison.Ordinal);
+        Assert.False(System.IO.File.Exists(dir.File("out.npy")));
+    }
+
+    [Fact]
+    public void Cli_ModelThatFailsInsideRun_IsOneLineNamingTheFileAndQuotingOrt_Exit2()
+    {
+        using var dir = new TempDir();
+        var (code, _, stderr) = Invoke("encode", "--model", m.RunFails, "--input", m.Mel, "--out", dir.File("out.npy"), "--audio-seconds", "2");
+        Assert.True(code == ExitCodes.InvalidInput, stderr);
+        var errors = stderr.TrimEnd().Split('\n').Where(l => !l.StartsWith("edgeavsr: execution provider", StringComparison.Ordinal)).ToArray();
+        string line = Assert.Single(errors);
+        Assert.StartsWith($"edgeavsr: {m.RunFails}: ONNX Runtime cannot run this model on these inputs (Fail): ", line, StringComparison.Ordinal);
+        Assert.Contains("The input tensor cannot be reshaped to the requested shape", line, StringComparison.Ordinal);
         Assert.False(System.IO.File.Exists(dir.File("out.npy")));
     }
 }

@@ -191,7 +191,8 @@ public sealed unsafe class OnnxSession : IDisposable
     /// <summary>
     /// Runs the model. Every model input must be given once, with the model's element type and rank and its
     /// fixed dimensions (an <see cref="EdgeAvsrException"/> names the input and the expected shape otherwise).
-    /// Returns the requested outputs (default: all) in order.
+    /// Returns the requested outputs (default: all) in order. A failure inside ORT's Run is an
+    /// <see cref="EdgeAvsrException"/> naming the model and quoting ORT.
     /// </summary>
     public IReadOnlyList<OnnxTensor> Run(IReadOnlyDictionary<string, OnnxTensor> inputs, IReadOnlyList<string>? outputNames = null)
     {
@@ -248,9 +249,11 @@ public sealed unsafe class OnnxSession : IDisposable
                 {
                     OrtApi.Run(_session, inNames.Pointers, raw, ordered.Length, outNames.Pointers, outputs.Count, outs);
                 }
-                catch (OnnxRuntimeException e) when (e.Code is OrtErrorCode.InvalidArgument)
+                catch (OnnxRuntimeException e)
                 {
-                    throw new EdgeAvsrException($"{Source}: ONNX Runtime rejected the inputs: {e.OrtMessage}", e);
+                    // Names, types and fixed dimensions were checked above, so what ORT still refuses is this model
+                    // on these inputs (a node that cannot take the shapes, an unusable provider): the user's to fix.
+                    throw new EdgeAvsrException($"{Source}: ONNX Runtime cannot run this model on these inputs ({e.Code}): {e.OrtMessage}", e);
                 }
             }
             var result = new OnnxTensor[outputs.Count];
