@@ -121,8 +121,10 @@ public sealed class EncoderSession : IDisposable
         {
             throw new EdgeAvsrException($"{ModelPath}: log-mel has {logMel.Length} values, expected 80 x 3000 = {MelBins * MelFrames}");
         }
+        // A bad duration is refused before the encoder's run, the expensive part.
+        int? kept = seconds is double s ? KeptAudioStates(s) : null;
         var states = RunSingle(OnnxTensor.Float(logMel, 1, MelBins, MelFrames));
-        int keep = seconds is double s ? KeptAudioStates(s) : states.Rows;
+        int keep = kept ?? states.Rows;
         if (states.Rows < keep)
         {
             throw new EdgeAvsrException($"{ModelPath}: the encoder returned {states.Rows} states, {keep} needed for {seconds} s");

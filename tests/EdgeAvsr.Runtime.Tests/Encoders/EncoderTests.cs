@@ -265,4 +265,15 @@ public class EncoderTests(TinyEncoders m) : IClassFixture<TinyEncoders>
         Assert.Contains("The input tensor cannot be reshaped to the requested shape", line, StringComparison.Ordinal);
         Assert.False(System.IO.File.Exists(dir.File("out.npy")));
     }
+
+    [Theory]
+    [InlineData(-1.0)]
+    [InlineData(double.NaN)]
+    public void EncodeAudio_RefusesABadDuration_BeforeRunningTheEncoder(double seconds)
+    {
+        // The model fails inside Run, so only a check made before Run can report the duration.
+        using var encoder = EncoderSession.Open(m.RunFails);
+        var e = Assert.Throws<EdgeAvsrException>(() => encoder.EncodeAudio(new float[EncoderSession.MelBins * EncoderSession.MelFrames], seconds));
+        Assert.Equal($"audio duration {seconds} s is not a non-negative number of seconds", e.Message);
+    }
 }
