@@ -245,4 +245,20 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
             .ToArray();
         Assert.Empty(unused);
     }
+
+    [Fact]
+    public void Create_ReleasesTheNativeSession_WhenReadingItsInputsAndOutputsFails()
+    {
+        OrtSessionHandle? made = null;
+        var e = Assert.Throws<InvalidOperationException>(() => OnnxSession.CreateCore(model.Path, new OnnxSessionOptions(),
+            (env, so) => OrtApi.CreateSession(env, model.Path, so),
+            (session, input) =>
+            {
+                made = session;
+                throw new InvalidOperationException("inputs unreadable");
+            }));
+        Assert.Equal("inputs unreadable", e.Message);
+        Assert.NotNull(made);
+        Assert.True(made.IsClosed);
+    }
 }

@@ -16,14 +16,15 @@ public sealed unsafe class OnnxSession : IDisposable
 
     private readonly OrtSessionHandle _session;
 
-    private OnnxSession(string source, OrtSessionHandle session, IReadOnlyList<ExecutionProvider> providers, IReadOnlyList<string> providerLog)
+    private OnnxSession(string source, OrtSessionHandle session, IReadOnlyList<ExecutionProvider> providers, IReadOnlyList<string> providerLog,
+        OnnxNodeInfo[] inputs, OnnxNodeInfo[] outputs)
     {
         Source = source;
         _session = session;
         Providers = providers;
         ProviderLog = providerLog;
-        Inputs = ReadNodes(input: true);
-        Outputs = ReadNodes(input: false);
+        Inputs = inputs;
+        Outputs = outputs;
     }
 
     /// <summary>The model file (or "(memory)").</summary>
@@ -63,7 +64,12 @@ public sealed unsafe class OnnxSession : IDisposable
     public static OnnxSession Create(ReadOnlyMemory<byte> model, OnnxSessionOptions? options = null) =>
         CreateCore("(memory)", options ?? new OnnxSessionOptions(), (env, so) => OrtApi.CreateSessionFromArray(env, model.Span, so));
 
-    private static OnnxSession CreateCore(string source, OnnxSessionOptions options, Func<OrtEnvHandle, OrtSessionOptionsHandle, nint> create)
+    /// <summary>
+    /// Makes a session with <paramref name="create"/> and reads its inputs and outputs with <paramref name="readNodes"/>
+    /// (default: from ORT; tests pass one that fails).
+    /// </summary>
+    internal static OnnxSession CreateCore(string source, OnnxSessionOptions options, Func<OrtEnvHandle, OrtSessionOptionsHandle, nint> create,
+        Func<OrtSessionHandle, bool, OnnxNodeInfo[]>? readNodes = null)
     {
         var env = Environment();
         using var so = new OrtSessionOptionsHandle(OrtApi.CreateSessionOptions());
@@ -103,7 +109,18 @@ public sealed unsafe class OnnxSession : IDisposable
         {
             throw new EdgeAvsrException($"{source}: ONNX Runtime cannot load this model ({e.Code}): {e.OrtMessage}", e);
         }
-        return new OnnxSession(source, new OrtSessionHandle(handle), accepted, log);
+        var session = new OrtSessionHandle(handle);
+        try
+        {
+            readNodes ??= ReadNodes;
+            return new OnnxSession(source, session, accepted, log, readNodes(session, true), readNodes(session, false));
+        }
+        catch
+        {
+            // No OnnxSession owns the native session yet, so nobody else would release it.
+            session.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -175,14 +192,14 @@ public sealed unsafe class OnnxSession : IDisposable
         }
     }
 
-    private OnnxNodeInfo[] ReadNodes(bool input)
+    private static OnnxNodeInfo[] ReadNodes(OrtSessionHandle session, bool input)
     {
-        int n = OrtApi.GetCount(_session, input);
+        int n = OrtApi.GetCount(session, input);
         var nodes = new OnnxNodeInfo[n];
         for (int i = 0; i < n; i++)
         {
-            string name = OrtApi.GetName(_session, input, i);
-            var info = OrtApi.GetTypeInfo(_session, input, i);
+            string name = OrtApi.GetName(session, input, i);
+            var info = OrtApi.GetTypeInfo(session, input, i);
             nodes[i] = new OnnxNodeInfo(name, info?.Type ?? OnnxElementType.Undefined, info?.Shape ?? []);
         }
         return nodes;
