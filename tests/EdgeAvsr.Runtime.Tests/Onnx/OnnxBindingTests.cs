@@ -261,4 +261,27 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         Assert.NotNull(made);
         Assert.True(made.IsClosed);
     }
+
+    [Fact]
+    public void Environment_IsMadeAllOrNothing_SoAFailedStartIsRetriedWhole()
+    {
+        // ORT's environment is one ref-counted object: with a session's made first, the test's is another reference.
+        using (OnnxSession.Create(model.Path))
+        {
+        }
+        int envs = 0, memoryInfos = 0;
+        var environment = new OrtEnvironment(
+            () =>
+            {
+                envs++;
+                return OrtApi.CreateEnv(2, "edgeavsr-test");
+            },
+            () => ++memoryInfos == 1 ? throw new OnnxRuntimeException(OrtErrorCode.Fail, "CreateCpuMemoryInfo", "refused") : OrtApi.CreateCpuMemoryInfo());
+        Assert.Equal("refused", Assert.Throws<OnnxRuntimeException>(() => environment.CpuMemory).OrtMessage);
+        var memory = environment.CpuMemory;
+        Assert.NotNull(memory);
+        Assert.False(memory.IsClosed);
+        Assert.False(environment.Env.IsClosed);
+        Assert.Equal((2, 2), (envs, memoryInfos));
+    }
 }

@@ -10,10 +10,6 @@ namespace EdgeAvsr.Runtime.Interop.Onnx;
 /// </summary>
 public sealed unsafe class OnnxSession : IDisposable
 {
-    private static readonly Lock s_envGate = new();
-    private static OrtEnvHandle? s_env;
-    private static OrtMemoryInfoHandle? s_cpuMemory;
-
     private readonly OrtSessionHandle _session;
 
     private OnnxSession(string source, OrtSessionHandle session, IReadOnlyList<ExecutionProvider> providers, IReadOnlyList<string> providerLog,
@@ -71,7 +67,7 @@ public sealed unsafe class OnnxSession : IDisposable
     internal static OnnxSession CreateCore(string source, OnnxSessionOptions options, Func<OrtEnvHandle, OrtSessionOptionsHandle, nint> create,
         Func<OrtSessionHandle, bool, OnnxNodeInfo[]>? readNodes = null)
     {
-        var env = Environment();
+        var env = OrtEnvironment.Shared.Env;
         using var so = new OrtSessionOptionsHandle(OrtApi.CreateSessionOptions());
         if (options.IntraOpThreads < 0 || options.InterOpThreads < 0)
         {
@@ -178,20 +174,6 @@ public sealed unsafe class OnnxSession : IDisposable
         return (accepted, log);
     }
 
-    private static OrtEnvHandle Environment()
-    {
-        lock (s_envGate)
-        {
-            if (s_env is null)
-            {
-                const int LogWarning = 2;
-                s_env = new OrtEnvHandle(OrtApi.CreateEnv(LogWarning, "edgeavsr"));
-                s_cpuMemory = new OrtMemoryInfoHandle(OrtApi.CreateCpuMemoryInfo());
-            }
-            return s_env;
-        }
-    }
-
     private static OnnxNodeInfo[] ReadNodes(OrtSessionHandle session, bool input)
     {
         int n = OrtApi.GetCount(session, input);
@@ -247,7 +229,7 @@ public sealed unsafe class OnnxSession : IDisposable
         using var outNames = new Utf8Array(outputs);
         try
         {
-            var memory = s_cpuMemory!;
+            var memory = OrtEnvironment.Shared.CpuMemory;
             for (int i = 0; i < ordered.Length; i++)
             {
                 var t = ordered[i].Tensor;
