@@ -247,6 +247,65 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     }
 
     [Fact]
+    public void Dispose_DuringRun_LetsTheNativeCallFinish_ThenRunIsObjectDisposed()
+    {
+        // A chain of 24 [256, 256] MatMuls: tens of milliseconds inside ORT's Run on one thread.
+        using var dir = new TempDir();
+        string slow = dir.File("slow.onnx");
+        Python.Run($$"""
+            import onnx, numpy as np
+            from onnx import helper, TensorProto, numpy_helper
+            rng = np.random.default_rng(1)
+            n = 24
+            nodes = [helper.make_node("MatMul", ["x" if i == 0 else f"h{i}", f"w{i}"], ["y" if i == n - 1 else f"h{i + 1}"]) for i in range(n)]
+            ws = [numpy_helper.from_array((rng.standard_normal((256, 256)) / 16).astype(np.float32), f"w{i}") for i in range(n)]
+            g = helper.make_graph(nodes, "slow", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [256, 256])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, [256, 256])], ws)
+            m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+            m.ir_version = 8
+            onnx.save(m, r"{{slow}}")
+            """);
+        var input = new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[256 * 256], 256, 256) };
+        int finishedAfterDispose = 0;
+        for (int round = 0; round < 6; round++)
+        {
+            var session = OnnxSession.Create(slow, new OnnxSessionOptions { IntraOpThreads = 1, InterOpThreads = 1 });
+            using var running = new ManualResetEventSlim();
+            bool disposed = false;
+            Exception? end = null;
+            var runner = new Thread(() =>
+            {
+                try
+                {
+                    while (true)
+                    {
+                        running.Set();
+                        Assert.Equal(new long[] { 256, 256 }, session.Run(input)[0].Shape);
+                        if (Volatile.Read(ref disposed))
+                        {
+                            Interlocked.Increment(ref finishedAfterDispose);
+                        }
+                    }
+                }
+                catch (Exception e)
+                {
+                    end = e;
+                }
+            });
+            runner.Start();
+            running.Wait();
+            // A wall-clock pause is the point here: Dispose must land while ORT is inside Run.
+            Thread.Sleep(5 + 7 * round);
+            session.Dispose();
+            Volatile.Write(ref disposed, true);
+            runner.Join();
+            Assert.IsType<ObjectDisposedException>(end);
+        }
+        // At least one Run was inside ORT when Dispose returned, and it completed on a live session.
+        Assert.True(finishedAfterDispose > 0, "no Dispose landed inside a Run");
+    }
+
+    [Fact]
     public void Create_ReleasesTheNativeSession_WhenReadingItsInputsAndOutputsFails()
     {
         OrtSessionHandle? made = null;

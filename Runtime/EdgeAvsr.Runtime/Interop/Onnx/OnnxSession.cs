@@ -6,7 +6,8 @@ namespace EdgeAvsr.Runtime.Interop.Onnx;
 /// <summary>
 /// One ONNX Runtime inference session over our own binding of the C API: created from a model file with the
 /// execution providers in the caller's order, its inputs and outputs read from the model, and <see cref="Run"/>
-/// over tensors in pinned managed memory. Thread-safe for concurrent <see cref="Run"/> calls (ORT guarantees it).
+/// over tensors in pinned managed memory. Thread-safe for concurrent <see cref="Run"/> calls (ORT guarantees it); a
+/// <see cref="Dispose"/> meanwhile frees the native session only when the Runs inside ORT have returned.
 /// </summary>
 public sealed unsafe class OnnxSession : IDisposable
 {
@@ -223,7 +224,7 @@ public sealed unsafe class OnnxSession : IDisposable
 
         var ordered = Inputs.Select(i => (i.Name, Tensor: inputs[i.Name])).ToArray();
         var pins = new GCHandle[ordered.Length];
-        var values = new OrtValueHandle?[ordered.Length];
+        var values = new OrtValueHandle[ordered.Length];
         var outValues = new nint[outputs.Count];
         using var inNames = new Utf8Array(ordered.Select(o => o.Name).ToArray());
         using var outNames = new Utf8Array(outputs);
@@ -237,16 +238,11 @@ public sealed unsafe class OnnxSession : IDisposable
                 long bytes = (long)t.Data.Length * t.ElementSize;
                 values[i] = new OrtValueHandle(OrtApi.CreateTensorWithData(memory, (void*)pins[i].AddrOfPinnedObject(), bytes, t.Shape, t.ElementType));
             }
-            var raw = stackalloc nint[Math.Max(1, ordered.Length)];
-            for (int i = 0; i < ordered.Length; i++)
-            {
-                raw[i] = values[i]!.DangerousGetHandle();
-            }
             fixed (nint* outs = outValues)
             {
                 try
                 {
-                    OrtApi.Run(_session, inNames.Pointers, raw, ordered.Length, outNames.Pointers, outputs.Count, outs);
+                    OrtApi.Run(_session, inNames.Pointers, values, outNames.Pointers, outputs.Count, outs);
                 }
                 catch (OnnxRuntimeException e)
                 {

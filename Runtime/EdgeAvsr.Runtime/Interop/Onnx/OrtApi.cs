@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace EdgeAvsr.Runtime.Interop.Onnx;
 
 /// <summary>
@@ -342,11 +344,43 @@ internal static unsafe class OrtApi
         return data;
     }
 
-    internal static void Run(OrtSessionHandle session, byte** inputNames, nint* inputs, int inputCount, byte** outputNames, int outputCount, nint* outputs)
+    /// <summary>
+    /// <c>Run</c> with the session and every input value ref-counted for the duration of the native call: a Dispose
+    /// meanwhile (from another thread) marks them closed, and the last release, after ORT returns, frees them.
+    /// A session already disposed is an <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    internal static void Run(OrtSessionHandle session, byte** inputNames, IReadOnlyList<OrtValueHandle> inputs, byte** outputNames, int outputCount, nint* outputs)
     {
-        Check(((delegate* unmanaged[Cdecl]<nint, nint, byte**, nint*, nuint, byte**, nuint, nint*, void*>)Table[OrtSlot.Run])(
-            session.DangerousGetHandle(), 0, inputNames, inputs, (nuint)inputCount, outputNames, (nuint)outputCount, outputs), "Run");
-        GC.KeepAlive(session);
+        var held = new List<SafeHandle>(inputs.Count + 1);
+        try
+        {
+            AddRef(session, held);
+            var raw = stackalloc nint[Math.Max(1, inputs.Count)];
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                AddRef(inputs[i], held);
+                raw[i] = inputs[i].DangerousGetHandle();
+            }
+            Check(((delegate* unmanaged[Cdecl]<nint, nint, byte**, nint*, nuint, byte**, nuint, nint*, void*>)Table[OrtSlot.Run])(
+                session.DangerousGetHandle(), 0, inputNames, raw, (nuint)inputs.Count, outputNames, (nuint)outputCount, outputs), "Run");
+        }
+        finally
+        {
+            foreach (var h in held)
+            {
+                h.DangerousRelease();
+            }
+        }
+    }
+
+    private static void AddRef(SafeHandle handle, List<SafeHandle> held)
+    {
+        bool added = false;
+        handle.DangerousAddRef(ref added);
+        if (added)
+        {
+            held.Add(handle);
+        }
     }
 }
 
