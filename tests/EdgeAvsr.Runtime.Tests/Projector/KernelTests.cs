@@ -137,6 +137,36 @@ public class KernelTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => kernel.MultiplyColumns(act, w8, 0, 16, new int[31]));
     }
 
+    /// <summary>
+    /// A reduction long enough that VPDPBUSD's offset sums (a + 128) x w pass int32 (255 x -128 x 70000 = -2.28e9)
+    /// while the true sums fit: the wrapped intermediates must still give the exact result, like scalar.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Int8Names))]
+    public void Int8Variant_LongReduction_ExactWhereOnlyIntermediatesWrap(string name)
+    {
+        var kernel = KernelRegistry.Int8Variants.Single(k => k.Name == name);
+        if (CannotRunHere(kernel))
+        {
+            return;
+        }
+        const int m = 2, n = 17, k = 70_000;
+        var a = new sbyte[m * k];
+        var w = new sbyte[n * k];
+        Array.Fill(a, (sbyte)127, 0, k);
+        Array.Fill(a, (sbyte)-128, k, k);
+        Array.Fill(w, (sbyte)-128);
+        Array.Fill(w, (sbyte)127, k, k);
+        var acc = new int[m * n];
+        kernel.Multiply(a, m, kernel.Pack(w, n, k), acc);
+        for (int j = 0; j < n; j++)
+        {
+            int wv = j == 1 ? 127 : -128;
+            Assert.Equal(127 * wv * k, acc[j]);
+            Assert.Equal(-128 * wv * k, acc[n + j]);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Int8Names))]
     public void Int8Variant_AllExtremes_NoSaturation(string name)
