@@ -18,36 +18,26 @@ public static class Ffmpeg
     public static byte[] Run(string tool, string mediaPath, IReadOnlyList<string> args, long maxBytes = 0)
     {
         long limit = maxBytes > 0 ? Math.Min(maxBytes, Array.MaxLength) : Array.MaxLength;
-        using (var p = Start(tool, mediaPath, args))
+        using var pipe = Open(tool, mediaPath, args);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[1 << 16];
+        int read;
+        while ((read = pipe.Read(chunk)) > 0)
         {
-            var stderr = p.StandardError.ReadToEndAsync();
-            using var buffer = new MemoryStream();
-            var chunk = new byte[1 << 16];
-            var stdout = p.StandardOutput.BaseStream;
-            int read;
-            while ((read = stdout.Read(chunk)) > 0)
+            if (buffer.Length + read > limit)
             {
-                if (buffer.Length + read > limit)
-                {
-                    p.Kill(entireProcessTree: true);
-                    p.WaitForExit();
-                    throw new EdgeAvsrException($"{mediaPath}: the decoded stream exceeds {limit} bytes; cut the input shorter (e.g. ffmpeg -t SECONDS)");
-                }
-                buffer.Write(chunk, 0, read);
+                // Disposing the pipe stops the tool.
+                throw new EdgeAvsrException($"{mediaPath}: the decoded stream exceeds {limit} bytes; cut the input shorter (e.g. ffmpeg -t SECONDS)");
             }
-            p.WaitForExit();
-            if (p.ExitCode != 0)
-            {
-                string message = LastLines(stderr.Result);
-                throw new EdgeAvsrException($"{mediaPath}: {tool} cannot decode it: {(message.Length > 0 ? message : $"exit code {p.ExitCode}")}");
-            }
-            return buffer.ToArray();
+            buffer.Write(chunk, 0, read);
         }
+        pipe.Complete();
+        return buffer.ToArray();
     }
 
     /// <summary>
     /// Starts <paramref name="tool"/> and hands back its stdout to read as it comes (long media need not fit in memory);
-    /// <see cref="FfmpegPipe.Complete"/> turns a failed exit into the same error <see cref="Run"/> gives.
+    /// <see cref="FfmpegPipe.Complete"/> turns a failed exit into an <see cref="EdgeAvsrException"/> quoting the tool.
     /// </summary>
     public static FfmpegPipe Open(string tool, string mediaPath, IReadOnlyList<string> args) => new(Start(tool, mediaPath, args), tool, mediaPath);
 
@@ -89,8 +79,6 @@ public static class Ffmpeg
         return double.TryParse(System.Text.Encoding.UTF8.GetString(output).Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d > 0 ? d : null;
     }
 
-    internal static string LastLinesOf(string stderr) => LastLines(stderr);
-
     /// <summary>The first stream of a kind (<c>a</c> audio, <c>v</c> video) with the entries asked, as key=value pairs.</summary>
     public static Dictionary<string, string> Probe(string mediaPath, char kind, string entries)
     {
@@ -122,7 +110,7 @@ public static class Ffmpeg
         return value;
     }
 
-    private static string LastLines(string stderr)
+    internal static string LastLines(string stderr)
     {
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return string.Join(" | ", lines.TakeLast(3));
@@ -169,7 +157,7 @@ public sealed class FfmpegPipe : IDisposable
         _process.WaitForExit();
         if (_process.ExitCode != 0)
         {
-            string message = Ffmpeg.LastLinesOf(_stderr.Result);
+            string message = Ffmpeg.LastLines(_stderr.Result);
             throw new EdgeAvsrException($"{_mediaPath}: {_tool} cannot decode it: {(message.Length > 0 ? message : $"exit code {_process.ExitCode}")}");
         }
     }
