@@ -88,11 +88,12 @@ public class VadTests(SpokenSentences audio) : IClassFixture<SpokenSentences>
         Assert.Equal(first, again); // Probabilities starts from a fresh state each time.
         // Stepping one speech window repeatedly from the same state gives one value; carrying the state changes it.
         var window = samples.AsSpan(16000, 512).ToArray();
-        vad.Reset();
-        float p1 = vad.Step(window);
-        float p2 = vad.Step(window);
-        vad.Reset();
-        Assert.Equal(p1, vad.Step(window));
+        var state = new SileroVadState();
+        float p1 = vad.Step(window, state);
+        float p2 = vad.Step(window, state);
+        state.Reset();
+        Assert.Equal(p1, vad.Step(window, state));
+        Assert.Equal(p1, vad.Step(window, new SileroVadState()));
         Assert.NotEqual(p1, p2);
         Assert.Contains(first, p => p > 0.9f);
         Assert.True(first.Take(10).All(p => p < 0.2f), "leading 0.5 s silence is not speech");
@@ -125,6 +126,93 @@ public class VadTests(SpokenSentences audio) : IClassFixture<SpokenSentences>
         // Segments before the last one are reported while the audio is still coming, not at the end.
         Assert.True(firstSeenAt.Count >= whole.Count - 1);
         Assert.All(firstSeenAt, s => Assert.True(s < samples.Length));
+    }
+
+    [Fact]
+    public void TwoStreams_OverOneModel_Interleaved_EachGiveTheSegmentsOfTheirFileAlone()
+    {
+        // A second file from the same sentences in another order, and a third for a Detect between the streams' chunks:
+        // the kiosk's microphone and a file transcription share one loaded model.
+        var first = VadAudioInput.Read(audio.Path);
+        var second = ReorderedSentences();
+        var third = VadAudioInput.Read(audio.File("s1.wav"));
+        var options = new VadOptions { MinSilenceMs = 150 };
+        using var vad = SileroVad.Open();
+        var firstAlone = vad.Detect(first, options);
+        var secondAlone = vad.Detect(second, options);
+        var thirdAlone = vad.Detect(third, options);
+        Assert.NotEqual(firstAlone, secondAlone);
+
+        var firstStream = vad.OpenStream(options);
+        var secondStream = vad.OpenStream(options);
+        var firstSegments = new List<SpeechSegment>();
+        var secondSegments = new List<SpeechSegment>();
+        var rng = new Random(11);
+        int firstAt = 0, secondAt = 0;
+        bool detectedBetween = false;
+        while (firstAt < first.Length || secondAt < second.Length)
+        {
+            if (firstAt < first.Length)
+            {
+                int n = Math.Min(first.Length - firstAt, rng.Next(1, 3000));
+                firstSegments.AddRange(firstStream.Push(first.AsSpan(firstAt, n)));
+                firstAt += n;
+            }
+            if (secondAt < second.Length)
+            {
+                int n = Math.Min(second.Length - secondAt, rng.Next(1, 3000));
+                secondSegments.AddRange(secondStream.Push(second.AsSpan(secondAt, n)));
+                secondAt += n;
+            }
+            if (!detectedBetween && firstAt > first.Length / 2)
+            {
+                Assert.Equal(thirdAlone, vad.Detect(third, options));
+                detectedBetween = true;
+            }
+        }
+        firstSegments.AddRange(firstStream.Finish());
+        secondSegments.AddRange(secondStream.Finish());
+        Assert.True(detectedBetween);
+        Assert.Equal(firstAlone, firstSegments);
+        Assert.Equal(secondAlone, secondSegments);
+    }
+
+    [Fact]
+    public async Task TwoStreams_OverOneModel_OnTwoThreads_EachGiveTheSegmentsOfTheirFileAlone()
+    {
+        var first = VadAudioInput.Read(audio.Path);
+        var second = ReorderedSentences();
+        var options = new VadOptions { MinSilenceMs = 150 };
+        using var vad = SileroVad.Open();
+        var firstAlone = vad.Detect(first, options);
+        var secondAlone = vad.Detect(second, options);
+        // Each thread pushes a chunk, then waits for the other: the streams run side by side, not one after the other.
+        using var inStep = new Barrier(2);
+        List<SpeechSegment> Streamed(float[] samples)
+        {
+            var stream = vad.OpenStream(options);
+            var segments = new List<SpeechSegment>();
+            for (int at = 0; at < samples.Length; at += 1000)
+            {
+                segments.AddRange(stream.Push(samples.AsSpan(at, Math.Min(1000, samples.Length - at))));
+                inStep.SignalAndWait();
+            }
+            inStep.RemoveParticipant();
+            segments.AddRange(stream.Finish());
+            return segments;
+        }
+        var both = await Task.WhenAll(Task.Run(() => Streamed(first)), Task.Run(() => Streamed(second)));
+        Assert.Equal(firstAlone, both[0]);
+        Assert.Equal(secondAlone, both[1]);
+    }
+
+    /// <summary>The last and first sentences, in that order, with the fixture's silences: other speech at other times.</summary>
+    private float[] ReorderedSentences()
+    {
+        using var dir = new TempDir();
+        string reordered = dir.File("reordered.wav");
+        Tools.Run("sox", audio.File("gap0.wav"), audio.File("s2.wav"), audio.File("gap2.wav"), audio.File("s0.wav"), audio.File("gap3.wav"), reordered);
+        return VadAudioInput.Read(reordered);
     }
 
     [Fact]

