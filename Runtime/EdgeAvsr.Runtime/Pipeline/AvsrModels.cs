@@ -29,6 +29,12 @@ public sealed record AvsrModelOptions
     /// <summary>Silero VAD model (default: <see cref="SileroVad.DefaultModelPath"/>); only loaded for packs with an audio encoder.</summary>
     public string? VadModelPath { get; init; }
 
+    /// <summary>
+    /// Load the VAD for a pack with an audio encoder (default); false when no audio will come (a clip without sound), so
+    /// its model file is not needed.
+    /// </summary>
+    public bool LoadVad { get; init; } = true;
+
     /// <summary>Receives what was loaded and where it runs (providers, backend, kernel).</summary>
     public Action<string>? Log { get; init; }
 }
@@ -65,7 +71,7 @@ public sealed class AvsrModels : IDisposable
 
     public LlamaDecoder Decoder { get; }
 
-    /// <summary>The voice-activity detector, present when the pack has an audio encoder.</summary>
+    /// <summary>The voice-activity detector, present when the pack has an audio encoder (and <see cref="AvsrModelOptions.LoadVad"/>).</summary>
     public SileroVad? Vad { get; }
 
     public static AvsrModels Load(string packDirectory, AvsrModelOptions? options = null)
@@ -98,7 +104,7 @@ public sealed class AvsrModels : IDisposable
                 throw new EdgeAvsrException($"{decoderPath}: llama.cpp reads the special tokens as {model.SpecialTokens}, the manifest says {pack.Manifest.SpecialTokens}");
             }
             decoder = new LlamaDecoder(model, new DecoderOptions { Threads = options.Threads, ExactNumerics = options.ExactNumerics });
-            if (pack.Manifest.AudioEncoder is not null)
+            if (pack.Manifest.AudioEncoder is not null && options.LoadVad)
             {
                 vad = SileroVad.Open(options.VadModelPath);
                 options.Log?.Invoke($"voice activity: {vad.ModelPath}");

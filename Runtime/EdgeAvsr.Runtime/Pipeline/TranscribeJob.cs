@@ -91,7 +91,12 @@ public static class TranscribeJob
         // Audio is decoded for the VAD even when the task reads only the lips.
         var source = new MediaFileSource(request.Media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr, streams);
         var loadClock = Stopwatch.StartNew();
-        using var models = AvsrModels.Load(request.PackPath, request.Models with { Log = request.Models.Log ?? request.Log });
+        // Without sound the pipeline cuts fixed windows: the VAD (and its model file) is not needed.
+        using var models = AvsrModels.Load(request.PackPath, request.Models with
+        {
+            Log = request.Models.Log ?? request.Log,
+            LoadVad = request.Models.LoadVad && source.Streams.HasAudio,
+        });
         var load = loadClock.Elapsed;
         var pipeline = new AvsrPipeline(models, task, source.Streams, new AvsrPipelineOptions
         {

@@ -154,6 +154,26 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
     }
 
     [Fact]
+    public async Task Transcribe_VideoOnlyClip_RunsWithoutTheVadModel_WhichOnlySoundNeeds()
+    {
+        // The pack has an audio encoder, but a clip without sound gives the VAD nothing to hear: its model file is not needed.
+        string missing = f.File("no-such-folder/silero_vad.onnx");
+        TranscribeRequest Request(string clip) => new()
+        {
+            PackPath = f.Pack,
+            Media = new MediaClipRequest { InputPath = clip },
+            Models = new AvsrModelOptions { Threads = 1, VadModelPath = missing },
+            Recognition = new RecognitionOptions { Beams = 1 },
+        };
+        var lips = await TranscribeJob.RunAsync(Request(f.VideoOnly));
+        Assert.Equal(AvsrTask.Vsr, lips.Task);
+        Assert.Equal(0, Assert.Single(lips.Segments).Start);
+        // With sound the VAD cuts the utterances, so its absence is still the error, naming the file.
+        var e = await Assert.ThrowsAsync<EdgeAvsrException>(() => TranscribeJob.RunAsync(Request(f.Clip)));
+        Assert.Contains(missing, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Transcribe_OnATerminal_ShowsAProgressBar_OtherwiseNone()
     {
         // A clip over 10 s, run by the built CLI under script(1), which gives it a pseudo-terminal.
