@@ -41,10 +41,17 @@ public static class Ffmpeg
     /// </summary>
     public static FfmpegPipe Open(string tool, string mediaPath, IReadOnlyList<string> args) => new(Start(tool, mediaPath, args), tool, mediaPath);
 
+    /// <summary>
+    /// Told of every tool started (tool, media path, arguments) from the async flow that set it: a test counts the probes
+    /// of one call without seeing those of tests running beside it.
+    /// </summary>
+    internal static AsyncLocal<Action<string, string, IReadOnlyList<string>>?> StartObserver { get; } = new();
+
     /// <summary>Starts the tool with stdin closed and stdout/stderr piped; a missing file or tool is a clear error.</summary>
     private static Process Start(string tool, string mediaPath, IReadOnlyList<string> args)
     {
         ArgumentNullException.ThrowIfNull(args);
+        StartObserver.Value?.Invoke(tool, mediaPath, args);
         if (!File.Exists(mediaPath))
         {
             throw new EdgeAvsrException($"{mediaPath}: file not found");

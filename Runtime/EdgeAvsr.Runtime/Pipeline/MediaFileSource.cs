@@ -37,15 +37,13 @@ public sealed class MediaFileSource
         {
             throw new EdgeAvsrException($"{request.InputPath ?? request.AudioPath ?? request.VideoPath}: none of the wanted streams is present");
         }
-        double? duration = null;
-        foreach (string? path in new[] { AudioPath, VideoPath })
+        // One clip with both streams is one file: its duration is asked once.
+        double duration = 0;
+        foreach (string path in new[] { AudioPath, VideoPath }.OfType<string>().Distinct(StringComparer.Ordinal))
         {
-            if (path is not null)
-            {
-                duration = Math.Max(duration ?? 0, Ffmpeg.ProbeDuration(path) ?? 0);
-            }
+            duration = Math.Max(duration, Ffmpeg.ProbeDuration(path) ?? 0);
         }
-        EstimatedDurationSeconds = duration ?? 0;
+        EstimatedDurationSeconds = duration;
     }
 
     public MediaStreams Streams => new(_wantAudio, _wantVideo);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using EdgeAvsr.Runtime.Audio;
 using EdgeAvsr.Runtime.Decoding;
+using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Pipeline;
 using EdgeAvsr.Runtime.Tests.Pack;
 using EdgeAvsr.Runtime.Video;
@@ -427,6 +428,39 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
             Assert.Equal(Math.Max(wholeAudio.Length / 16000.0, wholeVideo.Length / (96.0 * 96) / 25), source.DurationSeconds, 6);
             Assert.True(source.EstimatedDurationSeconds > 0);
         }
+    }
+
+    [Fact]
+    public void FileSource_ProbesEachFilesDurationOnce()
+    {
+        var durationProbes = new List<string>();
+        MediaFileSource Open(MediaClipRequest request, MediaStreams streams)
+        {
+            durationProbes.Clear();
+            Ffmpeg.StartObserver.Value = (tool, path, args) =>
+            {
+                if (tool == "ffprobe" && args.Contains("format=duration"))
+                {
+                    durationProbes.Add(path);
+                }
+            };
+            try
+            {
+                return new MediaFileSource(request, wantAudio: true, wantVideo: true, streams);
+            }
+            finally
+            {
+                Ffmpeg.StartObserver.Value = null;
+            }
+        }
+        // One file carries both streams: its duration is asked once, not once per stream.
+        var clip = Open(new MediaClipRequest { InputPath = f.Clip }, new MediaStreams(true, true));
+        Assert.Equal([f.Clip], durationProbes);
+        Assert.Equal(f.Duration, clip.EstimatedDurationSeconds, 1);
+        // Two files: each is asked, and the longer one is the estimate.
+        var pair = Open(new MediaClipRequest { AudioPath = f.Wav, VideoPath = f.VideoOnly }, new MediaStreams(true, true));
+        Assert.Equal([f.Wav, f.VideoOnly], durationProbes);
+        Assert.Equal(Math.Max(Ffmpeg.ProbeDuration(f.Wav) ?? 0, Ffmpeg.ProbeDuration(f.VideoOnly) ?? 0), pair.EstimatedDurationSeconds);
     }
 
     [Fact]
