@@ -167,6 +167,61 @@ public class KernelTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The managed VPDPBUSD model (what tests the avx-vnni kernel on CPUs without AVX-VNNI) against the instruction
+    /// itself, lane for lane, on random bytes with the extremes; where this CPU lacks AVX-VNNI the test says so.
+    /// </summary>
+    [Fact]
+    public void EmulatedVpdpbusd_MatchesTheInstruction_LaneForLane()
+    {
+        if (!NativeAvxVnni.IsNative)
+        {
+            output.WriteLine("AVX-VNNI not on this CPU: the emulation cannot be compared with the instruction here");
+            return;
+        }
+        var rng = new Random(77);
+        var bytes = new byte[32];
+        var signed = new sbyte[32];
+        var acc = new int[8];
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            rng.NextBytes(bytes);
+            rng.NextBytes(MemoryMarshal.AsBytes(signed.AsSpan()));
+            if (trial % 7 == 0)
+            {
+                bytes.AsSpan().Fill(255);
+                signed.AsSpan().Fill(trial % 2 == 0 ? (sbyte)-128 : (sbyte)127);
+            }
+            for (int i = 0; i < acc.Length; i++)
+            {
+                acc[i] = rng.Next(int.MinValue, int.MaxValue);
+            }
+            var a = System.Runtime.Intrinsics.Vector256.Create(acc);
+            var u = System.Runtime.Intrinsics.Vector256.Create(bytes);
+            var w = System.Runtime.Intrinsics.Vector256.Create(signed);
+            Assert.Equal(NativeAvxVnni.Dot(a, u, w), EmulatedAvxVnni.Dot(a, u, w));
+        }
+    }
+
+    /// <summary>
+    /// Where the CPU has AVX-VNNI the registry holds only the native avx-vnni kernel; the emulated one (what other
+    /// CPUs test) is run here too, over both tiles and across a k-block, bit-equal to scalar.
+    /// </summary>
+    [Fact]
+    public void EmulatedAvxVnniKernel_BitEqualToScalar_BothTiles_AcrossAKBlock()
+    {
+        var kernel = new AvxVnniInt8Kernel<EmulatedAvxVnni>();
+        var rng = new Random(99);
+        foreach (var (m, n, k) in new[] { (7, 33, 1030), (6, 16, 9), (1, 17, 5) })
+        {
+            var a = RandomInt8(rng, m * k);
+            var w = RandomInt8(rng, n * k);
+            var acc = new int[m * n];
+            kernel.Multiply(a, m, kernel.Pack(w, n, k), acc);
+            Assert.Equal(Reference(a, w, m, n, k), acc);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Int8Names))]
     public void Int8Variant_AllExtremes_NoSaturation(string name)
