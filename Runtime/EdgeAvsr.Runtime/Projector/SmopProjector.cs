@@ -165,13 +165,12 @@ public sealed class SmopProjector
     public void Recycle(ProjectorOutput output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        if (output.Audio is not null)
+        foreach (var tokens in new[] { output.Audio, output.Video })
         {
-            _tokenBuffers.Give(output.Audio.Tokens.Data);
-        }
-        if (output.Video is not null && !ReferenceEquals(output.Video.Tokens.Data, output.Audio?.Tokens.Data))
-        {
-            _tokenBuffers.Give(output.Video.Tokens.Data);
+            if (tokens is not null)
+            {
+                _tokenBuffers.Give(tokens.Tokens.Data);
+            }
         }
     }
 
@@ -223,7 +222,7 @@ public sealed class SmopProjector
         }
         if (mixture.Int8 is not null)
         {
-            var result = new FloatMatrix(_tokenBuffers.TakeZeroed(checked(tokens * d)), tokens, d);
+            var result = NewTokens(tokens, d);
             mixture.Int8.Run(x, experts, weights, k, counts, result);
             return new ModalityTokens(Modality.Audio, result, experts, weights, k);
         }
@@ -248,7 +247,7 @@ public sealed class SmopProjector
         try
         {
             RunItems(mixture, x, slotOfRow, items, counts, slotOutputs, k, d);
-            return Combine(new FloatMatrix(_tokenBuffers.TakeZeroed(checked(tokens * d)), tokens, d), slotOutputs, experts, weights, k);
+            return Combine(NewTokens(tokens, d), slotOutputs, experts, weights, k);
         }
         finally
         {
@@ -296,6 +295,9 @@ public sealed class SmopProjector
             ArrayPool<float>.Shared.Return(output);
         }
     }
+
+    /// <summary>A zeroed <c>[tokens, d]</c> result, in a recycled array when one of that size was handed back.</summary>
+    private FloatMatrix NewTokens(int tokens, int d) => new(_tokenBuffers.TakeZeroed(checked(tokens * d)), tokens, d);
 
     private static ModalityTokens Combine(FloatMatrix result, float[] slotOutputs, int[] experts, float[] weights, int k)
     {

@@ -37,7 +37,7 @@ internal sealed class Dot4Packed : StepPanelMatrix
         }
     }
 
-    public sbyte[] Data { get; }
+    private sbyte[] Data { get; }
 
     public override Span<byte> Bytes => MemoryMarshal.AsBytes(Data.AsSpan());
 

@@ -14,21 +14,19 @@ internal sealed class Int16PairPacked : StepPanelMatrix
 {
     public Int16PairPacked(ReadOnlySpan<sbyte> weights, int rows, int columns) : base(rows, columns, (columns + 1) / 2)
     {
-        Data = new short[(long)PanelCount * PairCount * Panel * 2];
+        Data = new short[(long)PanelCount * StepCount * Panel * 2];
         for (int row = 0; row < rows; row++)
         {
             int p = row / Panel, c = row % Panel;
             var w = weights.Slice(row * columns, columns);
             for (int col = 0; col < columns; col++)
             {
-                Data[(((long)p * PairCount + (col >> 1)) * Panel + c) * 2 + (col & 1)] = w[col];
+                Data[(((long)p * StepCount + (col >> 1)) * Panel + c) * 2 + (col & 1)] = w[col];
             }
         }
     }
 
-    public short[] Data { get; }
-
-    public int PairCount => StepCount;
+    private short[] Data { get; }
 
     public override Span<byte> Bytes => MemoryMarshal.AsBytes(Data.AsSpan());
 }
@@ -42,27 +40,25 @@ internal sealed class Int16PairActivations(int rowMultiple) : StepActivations(ro
 {
     private short[] _data = [];
 
-    public int PairCount => StepCount;
-
     public override Span<byte> Bytes => MemoryMarshal.AsBytes(_data.AsSpan());
 
     protected override void OnResize(int rows, int columns)
     {
         StepCount = (columns + 1) / 2;
         PaddedRows = (rows + RowMultiple - 1) / RowMultiple * RowMultiple;
-        long need = (long)PaddedRows * PairCount * 2;
+        long need = (long)PaddedRows * StepCount * 2;
         if (_data.Length < need)
         {
             _data = new short[need];
         }
-        _data.AsSpan(rows * PairCount * 2, (PaddedRows - rows) * PairCount * 2).Clear();
+        _data.AsSpan(rows * StepCount * 2, (PaddedRows - rows) * StepCount * 2).Clear();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override unsafe void OnSetRow(int row, ReadOnlySpan<sbyte> values)
     {
         int k = values.Length;
-        var dst = _data.AsSpan(row * PairCount * 2, PairCount * 2);
+        var dst = _data.AsSpan(row * StepCount * 2, StepCount * 2);
         int t = 0;
         if (Avx2.IsSupported)
         {
