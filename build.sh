@@ -6,7 +6,7 @@
 #   ./build.sh run ARGS...       build + run the edgeavsr CLI with ARGS (e.g. ./build.sh run doctor)
 #   ./build.sh quantize ARGS...  build + run the edgeavsr-quantize CLI with ARGS
 #   ./build.sh bench [WHAT]      build + benchmarks (default: projector), ratios printed
-#   ./build.sh publish           NativeAOT publish of the edgeavsr host (net9.0 ILCompiler here)
+#   ./build.sh publish           NativeAOT publish of the edgeavsr host (net10.0)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -112,8 +112,7 @@ build() {
 }
 
 publish() {
-  # net10.0's NativeAOT pack is not served here; the net9.0 ILCompiler is (shared/docs/environment.md).
-  dotnet publish Runtime/EdgeAvsr.Cli/EdgeAvsr.Cli.csproj -c Release -r "$RID" -f net9.0 \
+  dotnet publish Runtime/EdgeAvsr.Cli/EdgeAvsr.Cli.csproj -c Release -r "$RID" \
     -o "$ROOT/artifacts/publish/edgeavsr-$RID" --verbosity quiet -nologo
   log "native binary: artifacts/publish/edgeavsr-$RID/edgeavsr"
 }
