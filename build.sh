@@ -7,6 +7,7 @@
 #   ./build.sh quantize ARGS...  build + run the edgeavsr-quantize CLI with ARGS
 #   ./build.sh bench [WHAT]      build + benchmarks (default: projector), ratios printed
 #   ./build.sh publish           NativeAOT publish of the edgeavsr host (net10.0)
+#   ./build.sh arm64             build + cross-publish NativeAOT linux-arm64, run it under qemu-aarch64 (tools/arm64/run.sh)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -25,9 +26,14 @@ APT_PACKAGES=(python3-torch python3-numpy libopenblas0-pthread python3-onnx espe
 
 log() { printf '\033[1m[build.sh]\033[0m %s\n' "$*" >&2; }
 
-setup_apt() {
+# The linux-arm64 cross toolchain (ILC links with clang --target=aarch64-linux-gnu) and the emulator that runs the result.
+ARM64_APT_PACKAGES=(clang binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user)
+
+setup_apt() { apt_install "${APT_PACKAGES[@]}"; }
+
+apt_install() {
   local missing=()
-  for p in "${APT_PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -159,5 +165,11 @@ case "$verb" in
     dotnet "Runtime/EdgeAvsr.Cli/bin/$CONFIG/net10.0/edgeavsr.dll" bench "$what" "$@"
     ;;
   publish) setup; publish ;;
-  *) echo "usage: ./build.sh setup|build|test|run ARGS|quantize ARGS|bench [WHAT]|publish" >&2; exit 2 ;;
+  arm64)
+    # The x64 build gives the reference outputs and the glibc test; the arm64 binary runs emulated, with no engines.
+    apt_install "${ARM64_APT_PACKAGES[@]}"
+    build
+    tools/arm64/run.sh
+    ;;
+  *) echo "usage: ./build.sh setup|build|test|run ARGS|quantize ARGS|bench [WHAT]|publish|arm64" >&2; exit 2 ;;
 esac

@@ -27,6 +27,11 @@ public sealed class WhisperLogMel
     public const int MelBins = 80;
     private const int Bins = FftSize / 2 + 1;
 
+    // Each complex transform carries two real frames: f in its real part, f + PairDistance in its imaginary part. Their
+    // separation mixes the pair's rounding, so the partner is fixed (not the lane count): every frame gets the same bits
+    // with 4, 8 or 16 lanes (arm64 NEON, AVX2, AVX-512), and the Jetson's features equal an x64 machine's.
+    private const int PairDistance = 16;
+
     private readonly LaneFft _fft = new(FftSize);
     private readonly float[] _window = new float[FftSize];
     private readonly int _threads;
@@ -81,12 +86,18 @@ public sealed class WhisperLogMel
     private void ComputeLocked(ReadOnlySpan<float> samples, Span<float> destination)
     {
         int lanes = Vector<float>.Count;
-        int batch = 2 * lanes;
-        int batches = (Frames + batch - 1) / batch;
-        int framesPadded = batches * batch;
+        if (PairDistance % lanes != 0)
+        {
+            throw new PlatformNotSupportedException($"Vector<float> has {lanes} lanes; the log-mel needs a divisor of {PairDistance}");
+        }
+        // Groups of 2 * PairDistance frames (the first half paired with the second), PairDistance / lanes batches each.
+        const int group = 2 * PairDistance;
+        int batchesPerGroup = PairDistance / lanes;
+        int framesPadded = (Frames + group - 1) / group * group;
+        int batches = framesPadded / group * batchesPerGroup;
         const int pad = FftSize / 2;
-        // Frames past 3000 (only computed to fill the last batch) read zeros.
-        var x = _padded ??= new float[(framesPadded - 1) * HopLength + FftSize];
+        // Frames past 3000 (only computed to fill the last group) read zeros. The reflect padding needs ChunkSamples + FftSize.
+        var x = _padded ??= new float[Math.Max((framesPadded - 1) * HopLength + FftSize, ChunkSamples + FftSize)];
         int n = Math.Min(samples.Length, ChunkSamples);
         samples[..n].CopyTo(x.AsSpan(pad));
         x.AsSpan(pad + n, ChunkSamples - n).Clear();
@@ -113,7 +124,8 @@ public sealed class WhisperLogMel
             int b0 = (int)((long)batches * c / chunks), b1 = (int)((long)batches * (c + 1) / chunks);
             for (int b = b0; b < b1; b++)
             {
-                Batch(x, b * batch, mel, framesPadded, scratch);
+                int realFirst = (b / batchesPerGroup * group) + (b % batchesPerGroup * lanes);
+                Batch(x, realFirst, realFirst + PairDistance, mel, framesPadded, scratch);
             }
             return scratch;
         }, scratch =>
@@ -158,9 +170,9 @@ public sealed class WhisperLogMel
         public Vector<float> Max = new(float.NegativeInfinity);
     }
 
-    // Frames f0 .. f0 + 2L - 1: the first L in the real parts, the next L in the imaginary parts.
+    // Frames realFirst .. + L - 1 in the real parts, imagFirst .. + L - 1 in the imaginary parts (L lanes).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Batch(float[] x, int f0, float[] mel, int framesPadded, Scratch s)
+    private void Batch(float[] x, int realFirst, int imagFirst, float[] mel, int framesPadded, Scratch s)
     {
         int lanes = Vector<float>.Count;
         var re = MemoryMarshal.Cast<Vector<float>, float>(s.Re.AsSpan());
@@ -171,8 +183,8 @@ public sealed class WhisperLogMel
         ref float wRef = ref MemoryMarshal.GetReference(w);
         for (int l = 0; l < lanes; l++)
         {
-            ref float a = ref MemoryMarshal.GetReference(x.AsSpan((f0 + l) * HopLength, FftSize));
-            ref float b = ref MemoryMarshal.GetReference(x.AsSpan((f0 + lanes + l) * HopLength, FftSize));
+            ref float a = ref MemoryMarshal.GetReference(x.AsSpan((realFirst + l) * HopLength, FftSize));
+            ref float b = ref MemoryMarshal.GetReference(x.AsSpan((imagFirst + l) * HopLength, FftSize));
             for (int j = 0; j < FftSize; j++)
             {
                 float wj = Unsafe.Add(ref wRef, j);
@@ -206,14 +218,14 @@ public sealed class WhisperLogMel
         // Frames past 3000 (the dropped 3001st and the zero padding of the last batch) do not count towards the maximum.
         var validA = Vector<int>.AllBitsSet;
         var validB = Vector<int>.AllBitsSet;
-        if (f0 + 2 * lanes > Frames)
+        if (imagFirst + lanes > Frames)
         {
             Span<int> a = stackalloc int[lanes];
             Span<int> b = stackalloc int[lanes];
             for (int l = 0; l < lanes; l++)
             {
-                a[l] = f0 + l < Frames ? -1 : 0;
-                b[l] = f0 + lanes + l < Frames ? -1 : 0;
+                a[l] = realFirst + l < Frames ? -1 : 0;
+                b[l] = imagFirst + l < Frames ? -1 : 0;
             }
             validA = new Vector<int>(a);
             validB = new Vector<int>(b);
@@ -235,8 +247,8 @@ public sealed class WhisperLogMel
             var logB = VectorMath.Log10(Vector.Max(accB, floor));
             max = Vector.Max(max, Vector.Max(Vector.ConditionalSelect(validA, logA, minusInf), Vector.ConditionalSelect(validB, logB, minusInf)));
             var row = mel.AsSpan(m * framesPadded);
-            logA.CopyTo(row[f0..]);
-            logB.CopyTo(row[(f0 + lanes)..]);
+            logA.CopyTo(row[realFirst..]);
+            logB.CopyTo(row[imagFirst..]);
         }
         s.Max = max;
     }
