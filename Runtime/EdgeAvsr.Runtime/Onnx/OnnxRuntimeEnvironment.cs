@@ -136,6 +136,8 @@ public static class OnnxRuntimeEnvironment
                 + $"i.e. libonnxruntime {MinimumLibraryVersion} or newer ({reason})",
             EntryPointNotFoundException => $"onnxruntime: {where} is not an ONNX Runtime library ({reason})",
             BadImageFormatException => $"onnxruntime: {where} is not a library for this machine ({reason})",
+            _ when custom is null => $"onnxruntime: {where} could not be loaded (the Microsoft.ML.OnnxRuntime package puts it there at build and "
+                + $"publish; ${NativeEngines.DirectoryVariable} names another folder): {reason}",
             _ => $"onnxruntime: {where} could not be loaded: {reason}",
         };
         return new EdgeAvsrException(message, e);
