@@ -61,7 +61,8 @@ internal static class OrtCliOptions
 
     public static void AddTo(Command command)
     {
-        foreach (var o in new Option[] { s_ep, s_threads, s_interThreads, s_fp16, s_int8, s_engineCache, s_timingCache, s_workspace, s_dla, s_plugins, s_device })
+        Option[] all = [s_ep, s_threads, s_interThreads, s_fp16, s_int8, s_engineCache, s_timingCache, s_workspace, s_dla, s_plugins, s_device];
+        foreach (var o in all)
         {
             command.Options.Add(o);
         }

@@ -111,7 +111,9 @@ public sealed record OnnxSessionOptions
 
     public CudaOptions Cuda { get; init; } = new();
 
-    /// <summary>Session configuration entries passed to <c>SessionOptions.AddSessionConfigEntry</c> (e.g. <c>session.intra_op.allow_spinning</c> = "0").</summary>
+    /// <summary>
+    /// Session configuration entries passed to <c>SessionOptions.AddSessionConfigEntry</c> (e.g. <c>session.intra_op.allow_spinning</c> = "0").
+    /// </summary>
     public IReadOnlyDictionary<string, string> ConfigEntries { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Receives one line per provider decision (failures with ORT's reason, the provider used).</summary>

@@ -76,14 +76,20 @@ public static class OnnxRuntimeEnvironment
             string dir = Path.GetFullPath(folder);
             custom = LibraryFiles.Select(f => Path.Combine(dir, f)).FirstOrDefault(File.Exists)
                 ?? throw new EdgeAvsrException($"onnxruntime: {LibraryFiles[0]} not found in {dir} (${NativeEngines.DirectoryVariable}); put "
-                    + $"libonnxruntime {MinimumLibraryVersion} or newer there, or unset {NativeEngines.DirectoryVariable} to use the package's copy beside the application");
+                    + $"libonnxruntime {MinimumLibraryVersion} or newer there, or unset {NativeEngines.DirectoryVariable} "
+                    + "to use the package's copy beside the application");
             LoadFrom(custom);
         }
 
         OrtEnv env;
         try
         {
-            var options = new EnvironmentCreationOptions { logId = "edgeavsr", logLevel = OnnxRuntimeLog.MinimumLevel, loggingFunction = OnnxRuntimeLog.Receive };
+            var options = new EnvironmentCreationOptions
+            {
+                logId = "edgeavsr",
+                logLevel = OnnxRuntimeLog.MinimumLevel,
+                loggingFunction = OnnxRuntimeLog.Receive,
+            };
             env = OrtEnv.IsCreated ? OrtEnv.Instance() : OrtEnv.CreateInstanceWithOptions(ref options);
         }
         catch (TypeInitializationException e)

@@ -250,7 +250,8 @@ public sealed class OnnxSession : IDisposable
         for (int i = 0; i < outputs.Count; i++)
         {
             outputNodes[i] = Outputs.FirstOrDefault(o => o.Name == outputs[i])
-                ?? throw new EdgeAvsrException($"{Source}: the model has no output '{outputs[i]}'; its outputs are {string.Join(", ", Outputs.Select(o => o.Describe()))}");
+                ?? throw new EdgeAvsrException(
+                    $"{Source}: the model has no output '{outputs[i]}'; its outputs are {string.Join(", ", Outputs.Select(o => o.Describe()))}");
         }
 
         var inputValues = new OrtValue[Inputs.Count];
@@ -322,7 +323,8 @@ public sealed class OnnxSession : IDisposable
         }
         if (!ok)
         {
-            throw new EdgeAvsrException($"{Source}: input '{node.Name}' expects {node.ElementType.ToText()} {TensorDTypes.FormatShape(node.Shape)}, got {t.ElementType.ToText()} {TensorDTypes.FormatShape(t.Shape)}");
+            throw new EdgeAvsrException($"{Source}: input '{node.Name}' expects {node.ElementType.ToText()} {TensorDTypes.FormatShape(node.Shape)}, "
+                + $"got {t.ElementType.ToText()} {TensorDTypes.FormatShape(t.Shape)}");
         }
     }
 

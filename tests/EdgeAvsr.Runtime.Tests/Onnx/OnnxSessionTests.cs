@@ -357,7 +357,8 @@ public class OnnxSessionTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         Assert.True(made.Disposed);
         s.Dispose();
         Assert.Equal(1, made.DisposeCount);
-        Assert.Throws<ObjectDisposedException>(() => s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) }));
+        var input = new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) };
+        Assert.Throws<ObjectDisposedException>(() => s.Run(input));
     }
 
     [Fact]
@@ -373,7 +374,8 @@ public class OnnxSessionTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         Assert.StartsWith("libonnxruntime.so", Path.GetFileName(file), StringComparison.Ordinal);
         // The file loaded is the package's, which the build copied from the NuGet cache: same bytes.
         Assert.Contains("C API version 31 (asked for by Microsoft.ML.OnnxRuntime 1.32.0)", info.Details);
-        Assert.Contains(info.Details, d => d.StartsWith("providers compiled in: ", StringComparison.Ordinal) && d.Contains("CPUExecutionProvider", StringComparison.Ordinal));
+        Assert.Contains(info.Details,
+            d => d.StartsWith("providers compiled in: ", StringComparison.Ordinal) && d.Contains("CPUExecutionProvider", StringComparison.Ordinal));
         Assert.Contains("loaded from the package's copy beside the application", info.Details);
     }
 
@@ -406,7 +408,8 @@ public class OnnxSessionTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
             OnnxRuntimeLog.Sink = old;
         }
         Assert.Equal(Microsoft.ML.OnnxRuntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, OnnxRuntimeLog.MinimumLevel);
-        Assert.Contains(sink.ToString().Split('\n'), l => l.StartsWith("onnxruntime warning: ", StringComparison.Ordinal) && l.Contains("never_read", StringComparison.Ordinal));
+        Assert.Contains(sink.ToString().Split('\n'),
+            l => l.StartsWith("onnxruntime warning: ", StringComparison.Ordinal) && l.Contains("never_read", StringComparison.Ordinal));
     }
 
     /// <summary>The package's session, counting its releases.</summary>
