@@ -36,7 +36,7 @@ public sealed class PackBuilderTests
     {
         using var dir = new TempDir();
         var result = PackBuilder.Build(Request(dir.File("pack")));
-        var pack = ModelPack.Open(dir.File("pack"), new ModelPackOptions { VerifyHashes = true, EncoderProviders = [Runtime.Interop.Onnx.ExecutionProvider.Cpu] });
+        var pack = ModelPack.Open(dir.File("pack"), new ModelPackOptions { VerifyHashes = true, EncoderProviders = [Runtime.Onnx.ExecutionProvider.Cpu] });
         var m = pack.Manifest;
         var spec = f.Spec;
         Assert.Equal([AvsrTask.Avsr], m.Tasks);
@@ -107,7 +107,7 @@ public sealed class PackBuilderTests
         SyntheticCheckpoint.Write(dir.File("ckpt.safetensors"), spec);
         SyntheticCheckpoint.TrainConfigFor(spec).Write(dir.File("train.json"));
         PackBuilder.Build(Request(dir.File("pack")) with { Checkpoint = dir.File("ckpt.safetensors"), TrainConfig = dir.File("train.json") });
-        var pack = ModelPack.Open(dir.File("pack"), new ModelPackOptions { VerifyHashes = true, EncoderProviders = [Runtime.Interop.Onnx.ExecutionProvider.Cpu] });
+        var pack = ModelPack.Open(dir.File("pack"), new ModelPackOptions { VerifyHashes = true, EncoderProviders = [Runtime.Onnx.ExecutionProvider.Cpu] });
         Assert.Equal(layout, pack.Manifest.Projector.Layout);
         // The train config's layout must match the checkpoint's keys.
         var wrong = SyntheticCheckpoint.TrainConfigFor(f.Spec);

@@ -3,7 +3,7 @@ using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Quantize.Pack;
 using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Projector;
 
 namespace EdgeAvsr.Quantize.Cli.Commands;

@@ -3,7 +3,7 @@ using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Audio;
 using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Formats;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Video;
 
 namespace EdgeAvsr.Quantize.Pack;

@@ -5,7 +5,7 @@ using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Formats.Gguf;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Pack;
 using EdgeAvsr.Runtime.Projector;
 

@@ -5,7 +5,7 @@ using System.Text.Json;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Formats;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
 namespace EdgeAvsr.Cli.Benchmarks;

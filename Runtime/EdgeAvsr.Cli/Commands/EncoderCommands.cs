@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Encoders;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 
 namespace EdgeAvsr.Cli.Commands;
 
@@ -56,11 +56,13 @@ internal static class OrtCliOptions
     private static readonly Option<string?> s_timingCache = new("--trt-timing-cache") { Description = "TensorRT: folder for the timing cache" };
     private static readonly Option<long?> s_workspace = new("--trt-workspace") { Description = "TensorRT: max workspace bytes" };
     private static readonly Option<int?> s_dla = new("--trt-dla-core") { Description = "TensorRT: DLA core (Jetson)" };
+    private static readonly Option<string[]> s_plugins = new("--trt-plugin") { Description = "TensorRT: extra plugin library to load (repeatable)" };
     private static readonly Option<int> s_device = new("--gpu") { Description = "CUDA/TensorRT device id", DefaultValueFactory = _ => 0 };
 
     public static void AddTo(Command command)
     {
-        foreach (var o in new Option[] { s_ep, s_threads, s_interThreads, s_fp16, s_int8, s_engineCache, s_timingCache, s_workspace, s_dla, s_device })
+        Option[] all = [s_ep, s_threads, s_interThreads, s_fp16, s_int8, s_engineCache, s_timingCache, s_workspace, s_dla, s_plugins, s_device];
+        foreach (var o in all)
         {
             command.Options.Add(o);
         }
@@ -80,6 +82,7 @@ internal static class OrtCliOptions
             TimingCacheDirectory = parse.GetValue(s_timingCache),
             MaxWorkspaceBytes = parse.GetValue(s_workspace),
             DlaCore = parse.GetValue(s_dla),
+            ExtraPluginLibraries = parse.GetValue(s_plugins) ?? [],
         },
         Cuda = new CudaOptions { DeviceId = parse.GetValue(s_device) },
         Log = line => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"edgeavsr: {line}")),

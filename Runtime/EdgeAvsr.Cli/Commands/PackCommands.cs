@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Pack;
 using EdgeAvsr.Runtime.Projector;
 

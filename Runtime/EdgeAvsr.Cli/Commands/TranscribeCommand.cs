@@ -3,7 +3,7 @@ using System.Globalization;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Interop.Llama;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Pipeline;
 using EdgeAvsr.Runtime.Video;
 

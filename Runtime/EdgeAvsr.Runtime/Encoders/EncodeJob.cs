@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using EdgeAvsr.Runtime.Formats;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 
 namespace EdgeAvsr.Runtime.Encoders;
 

@@ -18,14 +18,11 @@ public sealed record NativeEngineInfo(string Engine, IReadOnlyList<string> Files
 public static unsafe class NativeEngines
 {
     public const string DirectoryVariable = "EDGEAVSR_NATIVE_DIR";
-    public const string OnnxRuntimeFile = "libonnxruntime.so.1";
-    public const uint OrtApiVersion = 30;
 
     /// <summary>llama.cpp libraries in dependency order (release v0.5.0 of node-llama-cpp 3.22.1).</summary>
     public static readonly string[] LlamaFiles = ["libggml-base.so", "libggml.v0.5.0.so", "libllama.v0.5.0.so"];
 
     private static readonly Lock s_gate = new();
-    private static OnnxRuntimeLibrary? s_ort;
     private static LlamaLibrary? s_llama;
 
     /// <summary>The folder engine libraries are loaded from, and why that one.</summary>
@@ -39,18 +36,10 @@ public static unsafe class NativeEngines
         return (Path.Combine(AppContext.BaseDirectory, "native"), "beside the application");
     }
 
-    public static OnnxRuntimeLibrary OnnxRuntime => s_ort ?? throw new InvalidOperationException("call NativeEngines.InitializeOnnxRuntime() first");
-
     public static LlamaLibrary Llama => s_llama ?? throw new InvalidOperationException("call NativeEngines.InitializeLlama() first");
 
-    public static NativeEngineInfo InitializeOnnxRuntime()
-    {
-        lock (s_gate)
-        {
-            s_ort ??= OnnxRuntimeLibrary.Load(ResolveDirectory());
-            return s_ort.Info;
-        }
-    }
+    /// <summary>ONNX Runtime through the Microsoft.ML.OnnxRuntime package (see <see cref="Onnx.OnnxRuntimeEnvironment"/>).</summary>
+    public static NativeEngineInfo InitializeOnnxRuntime() => Onnx.OnnxRuntimeEnvironment.Initialize();
 
     public static NativeEngineInfo InitializeLlama()
     {
@@ -100,44 +89,6 @@ public static unsafe class NativeEngines
         {
             return [];
         }
-    }
-}
-
-/// <summary>libonnxruntime: the only export is <c>OrtGetApiBase</c>; everything else goes through its function table.</summary>
-public sealed unsafe class OnnxRuntimeLibrary
-{
-    private OnnxRuntimeLibrary(nint api, NativeEngineInfo info)
-    {
-        Api = api;
-        Info = info;
-    }
-
-    /// <summary><c>const OrtApi*</c> for <see cref="NativeEngines.OrtApiVersion"/>.</summary>
-    public nint Api { get; }
-
-    public NativeEngineInfo Info { get; }
-
-    internal static OnnxRuntimeLibrary Load((string Directory, string Source) where)
-    {
-        const string engine = "onnxruntime";
-        nint handle = NativeEngines.LoadFile(where.Directory, where.Source, NativeEngines.OnnxRuntimeFile, engine);
-        if (!NativeLibrary.TryGetExport(handle, "OrtGetApiBase", out nint getApiBase))
-        {
-            throw new EdgeAvsrException($"{engine}: {NativeEngines.OnnxRuntimeFile} does not export OrtGetApiBase");
-        }
-        nint apiBase = (nint)((delegate* unmanaged[Cdecl]<void*>)getApiBase)();
-        var fns = (nint*)apiBase;
-        var getApi = (delegate* unmanaged[Cdecl]<uint, void*>)fns[0];
-        var getVersion = (delegate* unmanaged[Cdecl]<byte*>)fns[1];
-        string version = NativeEngines.ReadUtf8(getVersion()) ?? "?";
-        nint api = (nint)getApi(NativeEngines.OrtApiVersion);
-        if (api == 0)
-        {
-            throw new EdgeAvsrException($"{engine}: {NativeEngines.OnnxRuntimeFile} (version {version}) does not offer C API version {NativeEngines.OrtApiVersion}; the pinned build is 1.30.0");
-        }
-        var info = new NativeEngineInfo(engine, [Path.Combine(where.Directory, NativeEngines.OnnxRuntimeFile)], version,
-            [$"C API version {NativeEngines.OrtApiVersion}", $"loaded from {where.Directory} ({where.Source})"]);
-        return new OnnxRuntimeLibrary(api, info);
     }
 }
 

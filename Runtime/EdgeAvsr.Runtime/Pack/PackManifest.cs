@@ -1,5 +1,5 @@
 using EdgeAvsr.Runtime.Decoding;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Projector;
 
 namespace EdgeAvsr.Runtime.Pack;

@@ -2,7 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Projector;
 
 namespace EdgeAvsr.Runtime.Pack;

@@ -3,7 +3,7 @@ using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Interop;
 using EdgeAvsr.Runtime.Interop.Llama;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Pack;
 using EdgeAvsr.Runtime.Projector;
 

@@ -76,8 +76,8 @@ public sealed class AvsrPipeline
         Recognizer = new UtteranceRecognizer(models, task, _options.Recognition);
         TaskSelection.RequireStreams(task, streams);
         UsesVad = streams.HasAudio && models.Vad is not null;
-        bool encodersOnCpu = (Recognizer.UsesAudio && models.AudioEncoder!.Provider == Interop.Onnx.ExecutionProvider.Cpu)
-            || (Recognizer.UsesVideo && models.VideoEncoder!.Provider == Interop.Onnx.ExecutionProvider.Cpu);
+        bool encodersOnCpu = (Recognizer.UsesAudio && models.AudioEncoder!.Provider == Onnx.ExecutionProvider.Cpu)
+            || (Recognizer.UsesVideo && models.VideoEncoder!.Provider == Onnx.ExecutionProvider.Cpu);
         bool decoderOnCpu = models.DecoderModel.Backend.Kind == "CPU";
         OverlapsEncodersAndDecoder = _options.OverlapEncodersAndDecoder ?? !(encodersOnCpu && decoderOnCpu);
     }

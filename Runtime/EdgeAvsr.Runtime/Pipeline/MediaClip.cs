@@ -1,7 +1,7 @@
 using System.Text;
 using EdgeAvsr.Runtime.Audio;
 using EdgeAvsr.Runtime.Formats;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Video;
 
 namespace EdgeAvsr.Runtime.Pipeline;

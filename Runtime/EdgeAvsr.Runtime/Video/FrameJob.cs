@@ -1,5 +1,5 @@
 using EdgeAvsr.Runtime.Formats;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 
 namespace EdgeAvsr.Runtime.Video;
 

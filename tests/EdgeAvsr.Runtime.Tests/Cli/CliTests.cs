@@ -142,8 +142,9 @@ public class CliTests
     {
         var (code, stdout, stderr) = Invoke("doctor");
         Assert.True(code == 0, stderr + stdout);
-        Assert.Contains("onnxruntime: version 1.30.0", stdout, StringComparison.Ordinal);
-        Assert.Contains("libonnxruntime.so.1", stdout, StringComparison.Ordinal);
+        Assert.Contains("onnxruntime: version 1.32.0", stdout, StringComparison.Ordinal);
+        Assert.Contains("/libonnxruntime.so", stdout, StringComparison.Ordinal);
+        Assert.Contains("C API version 31", stdout, StringComparison.Ordinal);
         Assert.Contains("llama.cpp: version 0.5.0", stdout, StringComparison.Ordinal);
         Assert.Contains("libggml-cpu-", stdout, StringComparison.Ordinal);
         Assert.Contains("devices: CPU", stdout, StringComparison.Ordinal);
@@ -155,8 +156,8 @@ public class CliTests
     public void MissingEngineFolder_IsAClearError()
     {
         using var dir = new TempDir();
-        var e = Assert.Throws<EdgeAvsrException>(() => NativeEngines.LoadFile(dir.Path, "test", NativeEngines.OnnxRuntimeFile, "onnxruntime"));
-        Assert.Contains($"libonnxruntime.so.1 not found in {dir.Path}", e.Message, StringComparison.Ordinal);
+        var e = Assert.Throws<EdgeAvsrException>(() => NativeEngines.LoadFile(dir.Path, "test", NativeEngines.LlamaFiles[0], "llama.cpp"));
+        Assert.Contains($"{NativeEngines.LlamaFiles[0]} not found in {dir.Path}", e.Message, StringComparison.Ordinal);
         Assert.Contains("./build.sh setup", e.Message, StringComparison.Ordinal);
     }
 }

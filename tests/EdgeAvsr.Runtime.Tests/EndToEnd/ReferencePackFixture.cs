@@ -232,7 +232,7 @@ public sealed class ReferencePackFixture : IDisposable
             LlmType = llm,
             ProjectorPrecision = precision,
             OutputDirectory = output,
-            ExecutionProviders = [Interop.Onnx.ExecutionProvider.Cpu],
+            ExecutionProviders = [Runtime.Onnx.ExecutionProvider.Cpu],
             Threads = 2,
         });
 

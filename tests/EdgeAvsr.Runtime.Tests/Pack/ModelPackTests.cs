@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using EdgeAvsr.Cli;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats.Gguf;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Pack;
 using EdgeAvsr.Runtime.Projector;
 using EdgeAvsr.Runtime.Tests.Decoding;

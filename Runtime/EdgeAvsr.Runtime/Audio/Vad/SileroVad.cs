@@ -1,4 +1,4 @@
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
 
 namespace EdgeAvsr.Runtime.Audio.Vad;
 

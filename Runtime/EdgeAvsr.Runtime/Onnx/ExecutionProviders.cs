@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace EdgeAvsr.Runtime.Interop.Onnx;
+namespace EdgeAvsr.Runtime.Onnx;
 
 /// <summary>The execution providers this runtime can ask ONNX Runtime for.</summary>
 public enum ExecutionProvider
@@ -11,8 +11,8 @@ public enum ExecutionProvider
 }
 
 /// <summary>
-/// TensorRT execution-provider options, passed to <c>UpdateTensorRTProviderOptions</c> as ORT's string keys
-/// (<c>trt_fp16_enable</c>, <c>trt_engine_cache_path</c>, ...). Null means "ORT's default".
+/// TensorRT execution-provider options, handed to ORT as its string keys (<c>trt_fp16_enable</c>,
+/// <c>trt_engine_cache_path</c>, ...) through <c>OrtTensorRTProviderOptions.UpdateOptions</c>. Null means "ORT's default".
 /// </summary>
 public sealed record TensorRtOptions
 {
@@ -32,6 +32,9 @@ public sealed record TensorRtOptions
 
     /// <summary>DLA core to run on (Jetson Xavier/Orin); enables DLA.</summary>
     public int? DlaCore { get; init; }
+
+    /// <summary>TensorRT plugin libraries to load beyond libnvinfer_plugin (custom layers of an exported encoder).</summary>
+    public IReadOnlyList<string> ExtraPluginLibraries { get; init; } = [];
 
     /// <summary>Further <c>trt_*</c> keys passed through verbatim.</summary>
     public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
@@ -63,12 +66,17 @@ public sealed record TensorRtOptions
             kv.Add(new("trt_dla_enable", "1"));
             kv.Add(new("trt_dla_core", dla.ToString(CultureInfo.InvariantCulture)));
         }
+        if (ExtraPluginLibraries.Count > 0)
+        {
+            // ORT splits this one value at ';' and loads each library before building engines.
+            kv.Add(new("trt_extra_plugin_lib_paths", string.Join(";", ExtraPluginLibraries)));
+        }
         kv.AddRange(Extra);
         return kv;
     }
 }
 
-/// <summary>CUDA execution-provider options (<c>UpdateCUDAProviderOptions</c> keys).</summary>
+/// <summary>CUDA execution-provider options (the keys of <c>OrtCUDAProviderOptions.UpdateOptions</c>).</summary>
 public sealed record CudaOptions
 {
     public int DeviceId { get; init; }
@@ -103,7 +111,9 @@ public sealed record OnnxSessionOptions
 
     public CudaOptions Cuda { get; init; } = new();
 
-    /// <summary>Session configuration entries passed to <c>AddSessionConfigEntry</c> (e.g. <c>session.intra_op.allow_spinning</c> = "0").</summary>
+    /// <summary>
+    /// Session configuration entries passed to <c>SessionOptions.AddSessionConfigEntry</c> (e.g. <c>session.intra_op.allow_spinning</c> = "0").
+    /// </summary>
     public IReadOnlyDictionary<string, string> ConfigEntries { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Receives one line per provider decision (failures with ORT's reason, the provider used).</summary>

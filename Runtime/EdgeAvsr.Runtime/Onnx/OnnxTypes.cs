@@ -1,8 +1,11 @@
 using EdgeAvsr.Runtime.Formats;
 
-namespace EdgeAvsr.Runtime.Interop.Onnx;
+namespace EdgeAvsr.Runtime.Onnx;
 
-/// <summary><c>ONNXTensorElementDataType</c>: the element types this runtime moves in and out of ORT.</summary>
+/// <summary>
+/// <c>ONNXTensorElementDataType</c>: the element types this runtime moves in and out of ORT (the same numbers as the
+/// package's <c>TensorElementType</c>).
+/// </summary>
 public enum OnnxElementType
 {
     Undefined = 0,
@@ -24,7 +27,8 @@ public sealed record OnnxNodeInfo(string Name, OnnxElementType ElementType, long
 
 /// <summary>
 /// A dense tensor in managed memory (float32, int64 or int32). Inputs are handed to ORT over the pinned array,
-/// without a copy; outputs are copied out of ORT's buffer once.
+/// without a copy; outputs whose shape the model fixes are written by ORT straight into a new array, the others are
+/// copied out of ORT's buffer once.
 /// </summary>
 public sealed class OnnxTensor
 {

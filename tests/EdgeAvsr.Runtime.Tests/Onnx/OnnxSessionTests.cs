@@ -1,10 +1,10 @@
-using System.Reflection;
 using EdgeAvsr.Runtime.Formats;
-using EdgeAvsr.Runtime.Interop.Onnx;
+using EdgeAvsr.Runtime.Onnx;
+using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeAvsr.Runtime.Tests.Onnx;
 
-/// <summary>A tiny ONNX graph built by the python onnx package (independent of our binding), shared by the tests.</summary>
+/// <summary>A tiny ONNX graph built by the python onnx package (independent of our layer), shared by the tests.</summary>
 public sealed class TinyOnnxModel : IDisposable
 {
     private readonly TempDir _dir = new();
@@ -50,7 +50,7 @@ public sealed class TinyOnnxModel : IDisposable
 }
 
 [Collection("console")]
-public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel>
+public class OnnxSessionTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel>
 {
     [Fact]
     public void Session_ReportsNamesTypesAndShapes_FromTheModel()
@@ -100,7 +100,8 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
             Assert.Equal(2, s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) }, ["n"])[0].Int64s[0]);
         }
         var e = Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(model.Path, new OnnxSessionOptions { ConfigEntries = new Dictionary<string, string> { ["session.load_model_format"] = "ORT" } }));
-        Assert.IsType<OnnxRuntimeException>(e.InnerException);
+        var ort = OrtError.Of(Assert.IsType<OnnxRuntimeException>(e.InnerException));
+        Assert.Contains(ort.Message, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -111,26 +112,35 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         File.WriteAllText(bad, "this is not a protobuf, just text");
         var e = Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(bad));
         Assert.Contains(bad, e.Message, StringComparison.Ordinal);
-        var ort = Assert.IsType<OnnxRuntimeException>(e.InnerException);
-        Assert.NotEqual(OrtErrorCode.Ok, ort.Code);
-        Assert.Equal("CreateSession", ort.Function);
-        Assert.False(string.IsNullOrWhiteSpace(ort.OrtMessage));
-        Assert.Contains(ort.OrtMessage, e.Message, StringComparison.Ordinal);
+        var ort = OrtError.Of(Assert.IsType<OnnxRuntimeException>(e.InnerException));
+        Assert.NotEqual("", ort.Code);
+        Assert.NotEqual("Ok", ort.Code);
+        Assert.False(string.IsNullOrWhiteSpace(ort.Message));
+        Assert.Contains($"({ort.Code}): {ort.Message}", e.Message, StringComparison.Ordinal);
 
         Assert.Contains("model file not found", Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(dir.File("missing.onnx"))).Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void StatusHelper_CarriesOrtCodeAndMessage_ForAnInvalidGraphFromMemory()
+    public void OrtError_CarriesOrtCodeAndMessage_ForAnInvalidGraphFromMemory()
     {
-        // Three bytes are not a model: CreateSessionFromArray fails, and the code and message read from its status
-        // (before the status is released) are ORT's own.
+        // Three bytes are not a model: CreateSessionFromArray fails, and the code and message are ORT's own, split
+        // from the package's "[ErrorCode:Name] message".
         var e = Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(new byte[] { 1, 2, 3 }));
-        var ort = Assert.IsType<OnnxRuntimeException>(e.InnerException);
-        Assert.Equal("CreateSessionFromArray", ort.Function);
-        Assert.Equal(OrtErrorCode.InvalidProtobuf, ort.Code);
-        Assert.Contains("protobuf parsing failed", ort.OrtMessage, StringComparison.Ordinal);
-        Assert.Equal($"onnxruntime CreateSessionFromArray failed (InvalidProtobuf): {ort.OrtMessage}", ort.Message);
+        var inner = Assert.IsType<OnnxRuntimeException>(e.InnerException);
+        var ort = OrtError.Of(inner);
+        Assert.Equal("InvalidProtobuf", ort.Code);
+        Assert.Contains("protobuf parsing failed", ort.Message, StringComparison.Ordinal);
+        Assert.Equal($"[ErrorCode:InvalidProtobuf] {ort.Message}", inner.Message);
+        Assert.Equal($"(memory): ONNX Runtime cannot load this model (InvalidProtobuf): {ort.Message}", e.Message);
+    }
+
+    [Fact]
+    public void OrtError_WithoutThePrefix_KeepsTheWholeMessage()
+    {
+        Assert.Equal(new OrtError("Fail", "x ] y"), OrtError.Parse("[ErrorCode:Fail] x ] y"));
+        Assert.Equal(new OrtError("", "plain text"), OrtError.Parse("plain text"));
+        Assert.Equal(new OrtError("", "[ErrorCode:] empty"), OrtError.Parse("[ErrorCode:] empty"));
     }
 
     [Fact]
@@ -145,55 +155,87 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         Assert.Contains("input 'count' expects int64 [1], got int32 [1]", type.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>ORT's own reason for refusing <paramref name="provider"/>, asked of the package directly (not through our layer).</summary>
+    private static string OrtRefusal(ExecutionProvider provider)
+    {
+        OnnxRuntimeEnvironment.Initialize();
+        using var so = new SessionOptions();
+        var e = Assert.Throws<OnnxRuntimeException>(() =>
+        {
+            if (provider == ExecutionProvider.TensorRt)
+            {
+                using var trt = new OrtTensorRTProviderOptions();
+                trt.UpdateOptions(new Dictionary<string, string> { ["device_id"] = "0" });
+                so.AppendExecutionProvider_Tensorrt(trt);
+            }
+            else
+            {
+                using var cuda = new OrtCUDAProviderOptions();
+                cuda.UpdateOptions(new Dictionary<string, string> { ["device_id"] = "0" });
+                so.AppendExecutionProvider_CUDA(cuda);
+            }
+        });
+        return OrtError.Of(e).Message.ReplaceLineEndings(" ").Trim();
+    }
+
     [Fact]
     public void ProviderOrder_TensorRtAndCudaFailWithOrtsReason_ThenCpuBecauseListed()
     {
-        Assert.Contains("TensorrtExecutionProvider", OnnxSession.AvailableProviders());
+        // The CPU package is built without either GPU provider.
+        Assert.Contains("CPUExecutionProvider", OnnxSession.AvailableProviders());
         var log = new List<string>();
         using var s = OnnxSession.Create(model.Path, new OnnxSessionOptions
         {
             Providers = OnnxSessionOptions.ParseProviders("tensorrt,cuda,cpu"),
-            TensorRt = new TensorRtOptions { Fp16 = true, EngineCacheDirectory = "/tmp/trt-engines", TimingCacheDirectory = "/tmp/trt-timing", MaxWorkspaceBytes = 1L << 30, DlaCore = 0 },
+            TensorRt = new TensorRtOptions
+            {
+                Fp16 = true, EngineCacheDirectory = "/tmp/trt-engines", TimingCacheDirectory = "/tmp/trt-timing", MaxWorkspaceBytes = 1L << 30, DlaCore = 0,
+                ExtraPluginLibraries = ["/tmp/libplugin.so"],
+            },
             Log = log.Add,
         });
         Assert.Equal(ExecutionProvider.Cpu, s.Provider);
         Assert.Equal([ExecutionProvider.Cpu], s.Providers);
         Assert.Equal(3, log.Count);
         Assert.StartsWith("execution provider tensorrt unavailable: ", log[0], StringComparison.Ordinal);
-        Assert.Contains("libonnxruntime_providers_shared.so", log[0], StringComparison.Ordinal);
+        Assert.Contains(OrtRefusal(ExecutionProvider.TensorRt), log[0], StringComparison.Ordinal);
+        Assert.Contains(TensorRtAbsent, log[0], StringComparison.Ordinal);
         Assert.StartsWith("execution provider cuda unavailable: ", log[1], StringComparison.Ordinal);
-        Assert.Contains("libonnxruntime_providers_shared.so", log[1], StringComparison.Ordinal);
+        Assert.Contains(OrtRefusal(ExecutionProvider.Cuda), log[1], StringComparison.Ordinal);
+        Assert.Contains(CudaAbsent, log[1], StringComparison.Ordinal);
         Assert.Equal("execution provider: cpu (from --ep tensorrt,cuda,cpu)", log[2]);
         Assert.Equal(log, s.ProviderLog);
         Assert.Equal(2, s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) }, ["n"])[0].Int64s[0]);
     }
 
-    [Fact]
-    public void AppendSlots_ReachOrt_AndFailWithItsReason_WhenNoOptionsAreUpdated()
-    {
-        // With no keys the Update call is skipped, so the *_V2 append slots (170, 204) themselves answer. ORT's
-        // provider bridge logs through the environment's logger, so an environment must exist (a session makes it).
-        using (OnnxSession.Create(model.Path))
-        {
-        }
-        using var so = new OrtSessionOptionsHandle(OrtApi.CreateSessionOptions());
-        var trt = Assert.Throws<OnnxRuntimeException>(() => OrtApi.AppendTensorRt(so, [], []));
-        Assert.Equal("SessionOptionsAppendExecutionProvider_TensorRT_V2", trt.Function);
-        Assert.Contains("Failed to load", trt.OrtMessage, StringComparison.Ordinal);
-        var cuda = Assert.Throws<OnnxRuntimeException>(() => OrtApi.AppendCuda(so, [], []));
-        Assert.Equal("SessionOptionsAppendExecutionProvider_CUDA_V2", cuda.Function);
-        Assert.Contains("Failed to load", cuda.OrtMessage, StringComparison.Ordinal);
-    }
+    // ORT's words for a provider the CPU package was built without.
+    private const string TensorRtAbsent = "TensorRT execution provider is not enabled in this build";
+    private const string CudaAbsent = "CUDA execution provider is not enabled in this build";
 
     [Theory]
     [InlineData("tensorrt")]
     [InlineData("tensorrt,cuda")]
     [InlineData("cuda")]
-    public void ProviderOrder_WithoutCpu_NeverFallsBackSilently(string ep)
+    public void ProviderOrder_WithoutCpu_CannotBeSatisfied_IsOneLineQuotingOrt(string ep)
     {
         var e = Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(model.Path, new OnnxSessionOptions { Providers = OnnxSessionOptions.ParseProviders(ep) }));
-        Assert.Contains($"none of the execution providers listed ({ep}) can be used here", e.Message, StringComparison.Ordinal);
-        Assert.Contains("libonnxruntime_providers_shared.so", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"none of the execution providers listed ({ep}) can be used here: execution provider ", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+        foreach (var p in OnnxSessionOptions.ParseProviders(ep))
+        {
+            Assert.Contains($"execution provider {p.ToText()} unavailable: {OrtRefusal(p)}", e.Message, StringComparison.Ordinal);
+        }
+        Assert.Contains(ep.StartsWith("cuda", StringComparison.Ordinal) ? CudaAbsent : TensorRtAbsent, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ProviderOrder_CpuListedBeforeAGpuProvider_IsAppendedInItsPlace()
+    {
+        var log = new List<string>();
+        using var s = OnnxSession.Create(model.Path, new OnnxSessionOptions { Providers = OnnxSessionOptions.ParseProviders("cpu,cuda"), Log = log.Add });
+        Assert.Equal([ExecutionProvider.Cpu], s.Providers);
+        Assert.StartsWith("execution provider cuda unavailable: ", log[0], StringComparison.Ordinal);
+        Assert.Equal("execution provider: cpu (from --ep cpu,cuda)", log[1]);
     }
 
     [Fact]
@@ -202,7 +244,8 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         var trt = new TensorRtOptions
         {
             DeviceId = 1, Fp16 = true, Int8 = true, EngineCacheDirectory = "/cache/engines", TimingCacheDirectory = "/cache/timing",
-            MaxWorkspaceBytes = 2147483648, DlaCore = 1, Extra = new Dictionary<string, string> { ["trt_builder_optimization_level"] = "5" },
+            MaxWorkspaceBytes = 2147483648, DlaCore = 1, ExtraPluginLibraries = ["/opt/a/libp1.so", "/opt/b/libp2.so"],
+            Extra = new Dictionary<string, string> { ["trt_builder_optimization_level"] = "5" },
         }.ToKeyValues().ToDictionary(kv => kv.Key, kv => kv.Value);
         Assert.Equal(new Dictionary<string, string>
         {
@@ -210,7 +253,7 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
             ["trt_engine_cache_enable"] = "1", ["trt_engine_cache_path"] = "/cache/engines",
             ["trt_timing_cache_enable"] = "1", ["trt_timing_cache_path"] = "/cache/timing",
             ["trt_max_workspace_size"] = "2147483648", ["trt_dla_enable"] = "1", ["trt_dla_core"] = "1",
-            ["trt_builder_optimization_level"] = "5",
+            ["trt_extra_plugin_lib_paths"] = "/opt/a/libp1.so;/opt/b/libp2.so", ["trt_builder_optimization_level"] = "5",
         }, trt);
         Assert.Equal(new Dictionary<string, string> { ["device_id"] = "0", ["trt_fp16_enable"] = "0", ["trt_int8_enable"] = "0" },
             new TensorRtOptions().ToKeyValues().ToDictionary(kv => kv.Key, kv => kv.Value));
@@ -231,19 +274,6 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         Assert.Equal("[?, 3]", TensorDTypes.FormatShape([-1, 3]));
         Assert.Equal("[1, 80, 3000]", TensorDTypes.FormatShape([1, 80, 3000]));
         Assert.Equal("[]", TensorDTypes.FormatShape([]));
-    }
-
-    [Fact]
-    public void EverySlotIndex_IsUsedByTheBinding()
-    {
-        // A slot nobody calls is an index no test verifies (the OrtSlot comment promises the tests exercise each).
-        string folder = Path.Combine(Tools.RepoRoot, "Runtime", "EdgeAvsr.Runtime", "Interop", "Onnx");
-        string source = string.Concat(Directory.GetFiles(folder, "*.cs").Select(File.ReadAllText));
-        var unused = typeof(OrtSlot).GetFields(BindingFlags.Public | BindingFlags.Static)
-            .Select(f => f.Name)
-            .Where(name => !System.Text.RegularExpressions.Regex.IsMatch(source, $@"\bOrtSlot\.{name}\b"))
-            .ToArray();
-        Assert.Empty(unused);
     }
 
     [Fact]
@@ -308,39 +338,94 @@ public class OnnxBindingTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     [Fact]
     public void Create_ReleasesTheNativeSession_WhenReadingItsInputsAndOutputsFails()
     {
-        OrtSessionHandle? made = null;
+        TrackedSession? made = null;
         var e = Assert.Throws<InvalidOperationException>(() => OnnxSession.CreateCore(model.Path, new OnnxSessionOptions(),
-            (env, so) => OrtApi.CreateSession(env, model.Path, so),
-            (session, input) =>
-            {
-                made = session;
-                throw new InvalidOperationException("inputs unreadable");
-            }));
+            so => made = new TrackedSession(model.Path, so),
+            (session, input) => throw new InvalidOperationException("inputs unreadable")));
         Assert.Equal("inputs unreadable", e.Message);
         Assert.NotNull(made);
-        Assert.True(made.IsClosed);
+        Assert.True(made.Disposed);
     }
 
     [Fact]
-    public void Environment_IsMadeAllOrNothing_SoAFailedStartIsRetriedWhole()
+    public void Dispose_ReleasesTheNativeSessionOnce()
     {
-        // ORT's environment is one ref-counted object: with a session's made first, the test's is another reference.
-        using (OnnxSession.Create(model.Path))
+        TrackedSession? made = null;
+        var s = OnnxSession.CreateCore(model.Path, new OnnxSessionOptions(), so => made = new TrackedSession(model.Path, so));
+        Assert.False(made!.Disposed);
+        s.Dispose();
+        Assert.True(made.Disposed);
+        s.Dispose();
+        Assert.Equal(1, made.DisposeCount);
+        var input = new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) };
+        Assert.Throws<ObjectDisposedException>(() => s.Run(input));
+    }
+
+    [Fact]
+    public void Environment_ReportsTheLibraryFileVersionAndProviders_Once()
+    {
+        var info = OnnxRuntimeEnvironment.Initialize();
+        Assert.Same(info, OnnxRuntimeEnvironment.Initialize());
+        Assert.Equal("onnxruntime", info.Engine);
+        Assert.Equal("1.32.0", info.Version);
+        string file = Assert.Single(info.Files);
+        Assert.True(Path.IsPathRooted(file), file);
+        Assert.True(File.Exists(file), file);
+        Assert.StartsWith("libonnxruntime.so", Path.GetFileName(file), StringComparison.Ordinal);
+        // The file loaded is the package's, which the build copied from the NuGet cache: same bytes.
+        Assert.Contains("C API version 31 (asked for by Microsoft.ML.OnnxRuntime 1.32.0)", info.Details);
+        Assert.Contains(info.Details,
+            d => d.StartsWith("providers compiled in: ", StringComparison.Ordinal) && d.Contains("CPUExecutionProvider", StringComparison.Ordinal));
+        Assert.Contains("loaded from the package's copy beside the application", info.Details);
+    }
+
+    [Fact]
+    public void OrtsOwnLog_GoesToOurSink_AtWarningLevel()
+    {
+        // An initializer no node reads: ORT's graph loader warns that it removes it.
+        using var dir = new TempDir();
+        string path = dir.File("unused.onnx");
+        Python.Run($$"""
+            import onnx, numpy as np
+            from onnx import helper, TensorProto, numpy_helper
+            g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "unused",
+                [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+                [numpy_helper.from_array(np.ones(3, dtype=np.float32), "never_read")])
+            m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+            m.ir_version = 8
+            onnx.save(m, r"{{path}}")
+            """);
+        var sink = new StringWriter();
+        var old = OnnxRuntimeLog.Sink;
+        OnnxRuntimeLog.Sink = sink;
+        try
         {
+            using var s = OnnxSession.Create(path);
+            Assert.Equal(new float[] { 0, 2 }, s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float([-1, 2], 2) })[0].Floats);
         }
-        int envs = 0, memoryInfos = 0;
-        var environment = new OrtEnvironment(
-            () =>
+        finally
+        {
+            OnnxRuntimeLog.Sink = old;
+        }
+        Assert.Equal(Microsoft.ML.OnnxRuntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, OnnxRuntimeLog.MinimumLevel);
+        Assert.Contains(sink.ToString().Split('\n'),
+            l => l.StartsWith("onnxruntime warning: ", StringComparison.Ordinal) && l.Contains("never_read", StringComparison.Ordinal));
+    }
+
+    /// <summary>The package's session, counting its releases.</summary>
+    private sealed class TrackedSession(string path, SessionOptions options) : InferenceSession(path, options)
+    {
+        public int DisposeCount { get; private set; }
+
+        public bool Disposed => DisposeCount > 0;
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
             {
-                envs++;
-                return OrtApi.CreateEnv(2, "edgeavsr-test");
-            },
-            () => ++memoryInfos == 1 ? throw new OnnxRuntimeException(OrtErrorCode.Fail, "CreateCpuMemoryInfo", "refused") : OrtApi.CreateCpuMemoryInfo());
-        Assert.Equal("refused", Assert.Throws<OnnxRuntimeException>(() => environment.CpuMemory).OrtMessage);
-        var memory = environment.CpuMemory;
-        Assert.NotNull(memory);
-        Assert.False(memory.IsClosed);
-        Assert.False(environment.Env.IsClosed);
-        Assert.Equal((2, 2), (envs, memoryInfos));
+                DisposeCount++;
+            }
+            base.Dispose(disposing);
+        }
     }
 }
