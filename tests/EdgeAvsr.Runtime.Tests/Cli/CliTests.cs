@@ -144,8 +144,12 @@ public class CliTests
         Assert.True(code == 0, stderr + stdout);
         Assert.Contains("onnxruntime: version 1.30.0", stdout, StringComparison.Ordinal);
         Assert.Contains("libonnxruntime.so.1", stdout, StringComparison.Ordinal);
-        Assert.Contains("llama.cpp: version 0.5.0", stdout, StringComparison.Ordinal);
-        Assert.Contains("libggml-cpu-", stdout, StringComparison.Ordinal);
+        Assert.Contains("llama.cpp: version b10221 (815a2a591", stdout, StringComparison.Ordinal);
+        Assert.Contains("LLamaSharp 0.30.0", stdout, StringComparison.Ordinal);
+        Assert.Contains("llama.cpp commit: 815a2a591", stdout, StringComparison.Ordinal);
+        Assert.Contains("ggml CPU variant: ", stdout, StringComparison.Ordinal);
+        Assert.Contains("/libllama.so", stdout, StringComparison.Ordinal);
+        Assert.Contains("/libggml-cpu.so", stdout, StringComparison.Ordinal);
         Assert.Contains("devices: CPU", stdout, StringComparison.Ordinal);
         Assert.Contains("projector int8 kernel: ", stdout, StringComparison.Ordinal);
         Assert.Contains("advsimd-dot", stdout, StringComparison.Ordinal);
