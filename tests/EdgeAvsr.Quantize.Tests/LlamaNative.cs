@@ -1,9 +1,9 @@
 using EdgeAvsr.Runtime;
-using EdgeAvsr.Runtime.Interop.Llama;
+using EdgeAvsr.Runtime.Decoding;
 
 namespace EdgeAvsr.Quantize.Tests;
 
-/// <summary>What the quantizer tests ask of libllama, through the runtime's binding: does a file load, its sizes, its tokenizer.</summary>
+/// <summary>What the quantizer tests ask of libllama, through LLamaSharp: does a file load, its sizes, its tokenizer.</summary>
 internal static class LlamaNative
 {
     /// <summary>Loads <paramref name="path"/> on the CPU; returns (n_embd, n_vocab) or null when llama.cpp refuses it.</summary>
@@ -11,8 +11,8 @@ internal static class LlamaNative
     {
         try
         {
-            using var model = SafeLlamaModelHandle.Load(path, LlamaRuntime.ChooseBackend(LlamaBackendKind.Cpu));
-            return (model.EmbeddingWidth, model.VocabularySize);
+            using var model = DecoderModel.LoadHandle(path, offload: false, vocabOnly: false);
+            return (model.EmbeddingSize, model.Vocab.Count);
         }
         catch (EdgeAvsrException)
         {
@@ -23,7 +23,7 @@ internal static class LlamaNative
     /// <summary>Tokenizes with the model's vocabulary (vocab-only load).</summary>
     public static int[] Tokenize(string path, string text, bool addSpecial, bool parseSpecial = false)
     {
-        using var model = SafeLlamaModelHandle.Load(path, LlamaRuntime.ChooseBackend(LlamaBackendKind.Cpu), vocabOnly: true);
-        return model.Tokenize(text, addSpecial, parseSpecial);
+        using var model = DecoderModel.LoadHandle(path, offload: false, vocabOnly: true);
+        return DecoderModel.Tokenize(model, text, addSpecial, parseSpecial);
     }
 }

@@ -1,29 +1,33 @@
 using System.Runtime.InteropServices;
-using EdgeAvsr.Runtime.Interop.Llama;
+using EdgeAvsr.Runtime.Decoding;
+using LLama.Native;
 
 namespace EdgeAvsr.Quantize.Tests;
 
+/// <summary>
+/// LLamaSharp's mirror of <c>llama_model_quantize_params</c> against the pinned libllama (b10221): its size and the
+/// native defaults read back through it (a shifted field would read a neighbour's value).
+/// </summary>
 public sealed class NativeAbiTests
 {
     [Fact]
-    public void Quantize_params_layout_and_native_defaults_match_llama_cpp_v0_5_0()
+    public void QuantizeParams_NativeDefaults_ReadBackThroughLLamaSharp_MatchLlamaCpp()
     {
-        Assert.Equal(64, Marshal.SizeOf<LlamaModelQuantizeParams>());
-        Assert.Equal(4, (int)Marshal.OffsetOf<LlamaModelQuantizeParams>(nameof(LlamaModelQuantizeParams.FType)));
-        Assert.Equal(8, (int)Marshal.OffsetOf<LlamaModelQuantizeParams>(nameof(LlamaModelQuantizeParams.OutputTensorType)));
-        Assert.Equal(16, (int)Marshal.OffsetOf<LlamaModelQuantizeParams>(nameof(LlamaModelQuantizeParams.AllowRequantize)));
-        Assert.Equal(21, (int)Marshal.OffsetOf<LlamaModelQuantizeParams>(nameof(LlamaModelQuantizeParams.DryRun)));
-        Assert.Equal(24, (int)Marshal.OffsetOf<LlamaModelQuantizeParams>(nameof(LlamaModelQuantizeParams.Imatrix)));
-        Assert.Equal(56, (int)Marshal.OffsetOf<LlamaModelQuantizeParams>(nameof(LlamaModelQuantizeParams.MaxBufSize)));
-        var d = LlamaModelQuantizer.DefaultParams();
-        Assert.Equal(0, d.NThread);
-        Assert.Equal(7, d.FType);
-        Assert.Equal(43, d.OutputTensorType);
-        Assert.Equal(43, d.TokenEmbeddingType);
-        Assert.Equal(1, d.QuantizeOutputTensor);
-        Assert.Equal(0, d.Pure);
-        Assert.Equal(8UL << 30, (ulong)d.MaxBufSize);
-        Assert.Equal(80, Marshal.SizeOf<LlamaModelParams>());
-        Assert.Equal(72, (int)Marshal.OffsetOf<LlamaModelParams>(nameof(LlamaModelParams.VocabOnly)));
+        LlamaEngine.Initialize();
+        Assert.Equal(56, Marshal.SizeOf<LLamaModelQuantizeParams>());
+        Assert.Equal(24, (int)Marshal.OffsetOf<LLamaModelQuantizeParams>(nameof(LLamaModelQuantizeParams.imatrix)));
+        var d = LLamaModelQuantizeParams.Default();
+        Assert.Equal(0, d.nthread);
+        Assert.Equal(LLamaFtype.MOSTLY_Q8_0, d.ftype);
+        // GGML_TYPE_COUNT (no override) for both tensor types in this ggml.
+        Assert.Equal(43, (int)d.output_tensor_type);
+        Assert.Equal(43, (int)d.token_embedding_type);
+        Assert.False(d.allow_requantize);
+        Assert.True(d.quantize_output_tensor);
+        Assert.False(d.only_copy);
+        Assert.False(d.pure);
+        Assert.False(d.keep_split);
+        Assert.Equal(IntPtr.Zero, d.imatrix);
+        Assert.Equal(IntPtr.Zero, d.prune_layers);
     }
 }

@@ -1,7 +1,7 @@
 using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime.Formats.Gguf;
-using EdgeAvsr.Runtime.Interop.Llama;
+using EdgeAvsr.Runtime.Decoding;
 
 namespace EdgeAvsr.Quantize.Tests;
 

@@ -19,8 +19,8 @@ log() { printf '\033[1m[arm64]\033[0m %s\n' "$*" >&2; }
 pass() { printf '[arm64] PASS %s\n' "$*"; }
 fail() { printf '[arm64] FAIL %s\n' "$*"; FAILED=1; }
 
-# 1. Cross-publish into a clean folder, then drop every engine library whichever way it arrived (npm engines via
-#    native/CopyNativeEngines.targets, NuGet runtimes/ folders), so the emulated run can load none.
+# 1. Cross-publish into a clean folder, then drop every engine library whichever way it arrived (beside the binary
+#    or in NuGet runtimes/ folders), so the emulated run can load none.
 rm -rf "$PUB" "$WORK"
 mkdir -p "$WORK"
 # ILC links with `clang --target=aarch64-linux-gnu`, which finds libc6-dev-arm64-cross and libgcc-12-dev-arm64-cross

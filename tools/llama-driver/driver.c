@@ -5,8 +5,11 @@
 //   driver MODEL EMBD_FILE N_PREFILL N_GEN THREADS N_CTX REPS
 //
 // After a short warm-up, prints one line per repetition: "prefill_ms <ms> gen_ms <ms> tokens <n> ids <id> ...".
-// The npm engine package ships no headers, so the subset of llama.h (v0.5.0) used here is declared
-// below; the static asserts pin the struct layouts to the ones measured for that release.
+// It links the libllama that LLamaSharp.Backend.Cpu 0.30.0 carries (llama.cpp b10221, commit 815a2a5915f2); the
+// package ships no headers, so the subset of llama.h used here is declared below for that release's layouts
+// (llama_model_params 72 bytes with load_mode and no lazy_mode; llama_context_params 160 bytes with n_outputs_max
+// and no per-sequence output limit). The static asserts pin them; at start the driver reads the native defaults
+// back through them and stops if a field is shifted.
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,7 +31,7 @@ struct llama_model_params {
     ggml_backend_dev_t *devices;
     const void *tensor_buft_overrides;
     int32_t n_gpu_layers;
-    int32_t split_mode, load_mode, lazy_mode;
+    int32_t split_mode, load_mode;
     int32_t main_gpu;
     const float *tensor_split;
     void *progress_callback;
@@ -37,7 +40,7 @@ struct llama_model_params {
     bool vocab_only, check_tensors, use_extra_bufts, no_host, no_alloc, load_mtp;
 };
 struct llama_context_params {
-    uint32_t n_ctx, n_batch, n_ubatch, n_seq_max, n_rs_seq, n_outputs_max, n_outputs_max_per_seq;
+    uint32_t n_ctx, n_batch, n_ubatch, n_seq_max, n_rs_seq, n_outputs_max;
     int32_t n_threads, n_threads_batch;
     int32_t ctx_type, rope_scaling_type, pooling_type, attention_type, flash_attn_type;
     float rope_freq_base, rope_freq_scale, yarn_ext_factor, yarn_attn_factor, yarn_beta_fast, yarn_beta_slow;
@@ -63,16 +66,19 @@ typedef struct llama_batch {
     int8_t *logits;
 } llama_batch;
 
-_Static_assert(sizeof(struct llama_model_params) == 80, "llama_model_params");
-_Static_assert(offsetof(struct llama_model_params, vocab_only) == 72, "vocab_only");
+_Static_assert(sizeof(struct llama_model_params) == 72, "llama_model_params");
+_Static_assert(offsetof(struct llama_model_params, main_gpu) == 28, "main_gpu");
+_Static_assert(offsetof(struct llama_model_params, vocab_only) == 64, "vocab_only");
 _Static_assert(sizeof(struct llama_context_params) == 160, "llama_context_params");
+_Static_assert(offsetof(struct llama_context_params, n_threads) == 24, "n_threads");
+_Static_assert(offsetof(struct llama_context_params, flash_attn_type) == 48, "flash_attn_type");
+_Static_assert(offsetof(struct llama_context_params, defrag_thold) == 80, "defrag_thold");
 _Static_assert(offsetof(struct llama_context_params, type_k) == 104, "type_k");
 _Static_assert(offsetof(struct llama_context_params, embeddings) == 128, "embeddings");
 _Static_assert(offsetof(struct llama_context_params, samplers) == 136, "samplers");
 _Static_assert(sizeof(llama_batch) == 56, "llama_batch");
 
 typedef void (*ggml_log_callback)(int level, const char *text, void *user_data);
-extern void ggml_backend_load_all_from_path(const char *dir);
 extern void llama_backend_init(void);
 extern void llama_log_set(ggml_log_callback cb, void *user_data);
 extern struct llama_model_params llama_model_default_params(void);
@@ -83,7 +89,7 @@ extern void llama_free(struct llama_context *ctx);
 extern void llama_model_free(struct llama_model *m);
 extern const struct llama_vocab *llama_model_get_vocab(const struct llama_model *m);
 extern int32_t llama_vocab_n_tokens(const struct llama_vocab *v);
-extern int32_t llama_model_n_embd_inp(const struct llama_model *m);
+extern int32_t llama_model_n_embd(const struct llama_model *m);
 extern llama_batch llama_batch_init(int32_t n_tokens, int32_t embd, int32_t n_seq_max);
 extern void llama_batch_free(llama_batch b);
 extern int32_t llama_decode(struct llama_context *ctx, llama_batch b);
@@ -109,25 +115,33 @@ static int argmax(const float *v, int n) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 9) {
-        fprintf(stderr, "usage: driver ENGINE_DIR MODEL EMBD_FILE N_PREFILL N_GEN THREADS N_CTX REPS\n");
+    if (argc != 8) {
+        fprintf(stderr, "usage: driver MODEL EMBD_FILE N_PREFILL N_GEN THREADS N_CTX REPS\n");
         return 2;
     }
-    const char *engine_dir = argv[1], *model_path = argv[2], *embd_path = argv[3];
-    int n_prefill = atoi(argv[4]), n_gen = atoi(argv[5]), threads = atoi(argv[6]), n_ctx = atoi(argv[7]), reps = atoi(argv[8]);
+    const char *model_path = argv[1], *embd_path = argv[2];
+    int n_prefill = atoi(argv[3]), n_gen = atoi(argv[4]), threads = atoi(argv[5]), n_ctx = atoi(argv[6]), reps = atoi(argv[7]);
 
+    // The package's libggml links its CPU backend: llama_backend_init registers it (no backend folder to load).
     llama_log_set(quiet, NULL);
-    ggml_backend_load_all_from_path(engine_dir);
     llama_backend_init();
 
     struct llama_model_params mp = llama_model_default_params();
+    struct llama_context_params dp = llama_context_default_params();
+    // llama.cpp's documented defaults, read through the declarations above: a shifted field reads a neighbour.
+    if (mp.n_gpu_layers != -1 || mp.split_mode != 1 || mp.main_gpu != 0 || mp.vocab_only || !mp.use_extra_bufts
+        || dp.n_ctx != 512 || dp.n_batch != 2048 || dp.n_ubatch != 512 || dp.n_seq_max != 1 || dp.flash_attn_type != -1
+        || dp.defrag_thold != -1.0f || dp.type_k != 1 || dp.type_v != 1 || !dp.offload_kqv || dp.kv_unified || dp.samplers || dp.ctx_other) {
+        fprintf(stderr, "driver: llama.h declarations do not match this libllama's default parameters (not b10221?)\n");
+        return 3;
+    }
     ggml_backend_dev_t no_devices[1] = {NULL};  // CPU only, as EdgeAvsr's CPU choice
     mp.devices = no_devices;
     mp.n_gpu_layers = 0;
     struct llama_model *model = llama_model_load_from_file(model_path, mp);
     if (!model) { fprintf(stderr, "driver: cannot load %s\n", model_path); return 1; }
     int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
-    int n_embd = llama_model_n_embd_inp(model);
+    int n_embd = llama_model_n_embd(model);
 
     float *rows = malloc(sizeof(float) * (size_t)n_prefill * n_embd);
     FILE *f = fopen(embd_path, "rb");
@@ -142,6 +156,7 @@ int main(int argc, char **argv) {
     cp.n_batch = cp.n_ubatch = 512;
     cp.n_seq_max = 1;
     cp.n_threads = cp.n_threads_batch = threads;
+    cp.no_perf = false;  // as EdgeAvsr's benchmark context (it reads llama.cpp's own decode time)
     struct llama_context *ctx = llama_init_from_model(model, cp);
     if (!ctx) { fprintf(stderr, "driver: cannot create a context\n"); return 1; }
 

@@ -4,7 +4,7 @@ using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Formats.Gguf;
 using EdgeAvsr.Runtime.Interop;
-using EdgeAvsr.Runtime.Interop.Llama;
+using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Pack;
 
 namespace EdgeAvsr.Quantize.Cli.Benchmarks;

@@ -3,7 +3,6 @@ using System.Globalization;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Interop;
-using EdgeAvsr.Runtime.Interop.Llama;
 
 namespace EdgeAvsr.Cli.Benchmarks;
 
@@ -34,13 +33,16 @@ internal static class DecoderBenchmark
     private static int Run(string[] models, int prefill, int tokens, int reps, int threads)
     {
         int cores = ThreadCount.Resolve(threads);
-        LlamaRuntime.Initialize();
-        string engineDir = NativeEngines.ResolveDirectory().Directory;
+        var engine = LlamaEngine.Initialize();
+        string libllama = engine.Files.FirstOrDefault(f => Path.GetFileName(f) == "libllama.so")
+            ?? throw new EdgeAvsrException($"bench decoder: no libllama.so among the loaded files ({string.Join(", ", engine.Files)})");
+        string libDir = Path.GetDirectoryName(libllama)!;
         string dir = Path.Combine(Path.GetTempPath(), $"edgeavsr-bench-decoder-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         try
         {
-            string driver = BuildDriver(engineDir, dir);
+            string driver = BuildDriver(libDir, dir);
+            Console.WriteLine($"llama.cpp {engine.Version}; {string.Join("; ", engine.Details.Where(d => d.StartsWith("LLamaSharp", StringComparison.Ordinal) || d.StartsWith("ggml CPU", StringComparison.Ordinal)))}");
             Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({System.Runtime.InteropServices.RuntimeInformation.OSDescription}); threads {cores}; load average {BenchStats.LoadAverage()}");
             Console.WriteLine(Inv($"work per run: prefill {prefill} embedding rows, then {tokens} greedy tokens ({tokens - 1} single-token decodes); {reps} alternating rounds"));
             foreach (string modelPath in models)
@@ -57,23 +59,28 @@ internal static class DecoderBenchmark
                 File.WriteAllBytes(embdPath, System.Runtime.InteropServices.MemoryMarshal.AsBytes(rows.Data.AsSpan()).ToArray());
                 var prompt = new DecoderPrompt([PromptSegment.FromEmbeddings(rows)]);
                 var generation = new GenerationOptions { MaxNewTokens = tokens, StopAtEndOfGeneration = false };
-                using var decoder = new LlamaDecoder(model, new DecoderOptions { Threads = cores });
+                using var decoder = new LlamaDecoder(model, new DecoderOptions { Threads = cores, NativeTimings = true });
                 // The same context size as the driver's, then a warm-up as the driver's (8 rows + 2 tokens) on it.
                 decoder.Reserve(prefill + tokens + 1);
                 var warmRows = new FloatMatrix(rows.Data.AsSpan(0, Math.Min(8, prefill) * model.InputWidth).ToArray(), Math.Min(8, prefill), model.InputWidth);
                 decoder.Generate(new DecoderPrompt([PromptSegment.FromEmbeddings(warmRows)]), generation with { MaxNewTokens = Math.Min(2, tokens) });
                 int cells = prefill + tokens + 1;
                 var ours = new List<(double Prefill, double Gen)>();
+                // Per generated token (single-token decodes): wall time, time inside the decode + logits calls, llama.cpp's own t_eval.
+                var perToken = new List<(double Token, double Calls, double Native)>();
                 var theirs = new List<(double Prefill, double Gen)>();
                 int[]? ourTokens = null, driverTokens = null;
                 for (int r = 0; r < reps; r++)
                 {
-                    var d = RunDriver(driver, engineDir, modelPath, embdPath, prefill, tokens, cores, cells);
+                    var d = RunDriver(driver, modelPath, embdPath, prefill, tokens, cores, cells);
                     driverTokens ??= d.Ids;
                     theirs.Add((d.Prefill, d.Gen));
                     var result = decoder.Generate(prompt, generation);
                     ourTokens ??= result.Tokens;
-                    ours.Add((result.Timings.Prefill.TotalMilliseconds, result.Timings.Generation.TotalMilliseconds));
+                    var t = result.Timings;
+                    ours.Add((t.Prefill.TotalMilliseconds, t.Generation.TotalMilliseconds));
+                    int decodes = Math.Max(1, t.GenerationDecodeCalls);
+                    perToken.Add((t.Generation.TotalMilliseconds / decodes, t.GenerationNativeCalls.TotalMilliseconds / decodes, t.GenerationNativeEval.TotalMilliseconds / decodes));
                 }
                 double oPre = BenchStats.Median(ours.Select(x => x.Prefill)), oGen = BenchStats.Median(ours.Select(x => x.Gen));
                 double tPre = BenchStats.Median(theirs.Select(x => x.Prefill)), tGen = BenchStats.Median(theirs.Select(x => x.Gen));
@@ -81,6 +88,12 @@ internal static class DecoderBenchmark
                 Console.WriteLine(Inv($"prefill {prefill} rows: EdgeAvsr {oPre:F1} ms ({prefill / (oPre / 1e3):F0} rows/s), llama.cpp driver {tPre:F1} ms ({prefill / (tPre / 1e3):F0} rows/s); ratio {tPre / oPre:F3}"));
                 Console.WriteLine(Inv($"generation: EdgeAvsr {oTps:F2} tokens/s, llama.cpp driver {tTps:F2} tokens/s; ratio {oTps / tTps:F3} (binding overhead {100 * (1 - oTps / tTps):F1}%, target <= 2%)"));
                 Console.WriteLine(Inv($"  per round (ours/driver ms): prefill {string.Join(", ", ours.Zip(theirs).Select(p => $"{p.First.Prefill:F0}/{p.Second.Prefill:F0}"))}; generation {string.Join(", ", ours.Zip(theirs).Select(p => $"{p.First.Gen:F0}/{p.Second.Gen:F0}"))}"));
+                double tokenMs = BenchStats.Median(perToken.Select(x => x.Token)), nativeMs = BenchStats.Median(perToken.Select(x => x.Native));
+                double callsMs = BenchStats.Median(perToken.Select(x => x.Calls));
+                var shares = perToken.Select(x => 100 * (x.Token - x.Native) / x.Token).ToList();
+                double share = BenchStats.Median(shares);
+                Console.WriteLine(Inv($"binding cost per generated token: {tokenMs:F3} ms per token, of which llama.cpp's own decode + logits time (t_eval) {nativeMs:F3} ms; managed time outside it {tokenMs - nativeMs:F4} ms = {share:F2}% of the token time (median of rounds; target <= 2%)"));
+                Console.WriteLine(Inv($"  outside split: LLamaSharp's call wrappers (batch pinning, lock, checks) {callsMs - nativeMs:F4} ms, EdgeAvsr's loop (argmax, log-sum-exp, batch fill) {tokenMs - callsMs:F4} ms; per round share % {string.Join(", ", shares.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))}"));
                 bool same = ourTokens!.AsSpan().SequenceEqual(driverTokens);
                 Console.WriteLine($"  same work: greedy tokens {(same ? "identical" : "DIFFERENT")} (ours {string.Join(' ', ourTokens!.Take(8))} ...; driver {string.Join(' ', driverTokens!.Take(8))} ...)");
             }
@@ -99,23 +112,23 @@ internal static class DecoderBenchmark
         }
     }
 
-    private static string BuildDriver(string engineDir, string dir)
+    private static string BuildDriver(string libDir, string dir)
     {
         string source = BenchStats.FindAbove(Path.Combine("tools", "llama-driver", "driver.c"))
             ?? throw new EdgeAvsrException($"tools/llama-driver/driver.c not found above {AppContext.BaseDirectory} (run the benchmark from the repository build)");
         string exe = Path.Combine(dir, "llama-driver");
-        var (code, output) = Exec("gcc", ["-O2", "-o", exe, source, $"-L{engineDir}", "-l:libllama.v0.5.0.so", "-l:libggml.v0.5.0.so", "-l:libggml-base.so", $"-Wl,-rpath,{engineDir}"]);
+        var (code, output) = Exec("gcc", ["-O2", "-o", exe, source, $"-L{libDir}", "-l:libllama.so", "-l:libggml.so", "-l:libggml-base.so", $"-Wl,-rpath,{libDir}"]);
         if (code != 0)
         {
             throw new EdgeAvsrException($"gcc could not build {source}: {output.Trim()}");
         }
-        Console.WriteLine($"driver: {source} built with gcc against {engineDir}");
+        Console.WriteLine($"driver: {source} built with gcc against {libDir} (the libllama this process loaded)");
         return exe;
     }
 
-    private static (double Prefill, double Gen, int[] Ids) RunDriver(string exe, string engineDir, string model, string embd, int prefill, int tokens, int threads, int cells)
+    private static (double Prefill, double Gen, int[] Ids) RunDriver(string exe, string model, string embd, int prefill, int tokens, int threads, int cells)
     {
-        var (code, output) = Exec(exe, [engineDir, model, embd, prefill.ToString(CultureInfo.InvariantCulture), tokens.ToString(CultureInfo.InvariantCulture),
+        var (code, output) = Exec(exe, [model, embd, prefill.ToString(CultureInfo.InvariantCulture), tokens.ToString(CultureInfo.InvariantCulture),
             threads.ToString(CultureInfo.InvariantCulture), cells.ToString(CultureInfo.InvariantCulture), "1"]);
         if (code != 0)
         {

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
-using EdgeAvsr.Runtime.Interop.Llama;
 
 namespace EdgeAvsr.Cli.Commands;
 
@@ -13,7 +12,7 @@ internal static class DecoderCommands
     private static readonly Option<int> s_maxTokens = new("--max-tokens") { Description = "Most new tokens to generate (default 32, as the authors)", DefaultValueFactory = _ => 32 };
     private static readonly Option<int> s_beams = new("--beams") { Description = "1 = greedy; more = beam search as Hugging Face generate (the authors use 15)", DefaultValueFactory = _ => 1 };
     private static readonly Option<int> s_threads = new("--threads") { Description = "Worker threads (default: the cores available)", DefaultValueFactory = _ => 0 };
-    private static readonly Option<bool> s_exact = new("--exact") { Description = "Exact numerics: flash attention off, F32 KV cache (verification runs)" };
+    private static readonly Option<bool> s_exact = new("--exact-numerics") { Description = "Exact numerics: flash attention off, F32 KV cache (verification runs)" };
     private static readonly Option<string> s_backend = new("--backend") { Description = "auto | cpu | cuda (cuda without a GPU is an error, never a silent CPU run)", DefaultValueFactory = _ => "auto" };
     private static readonly Option<string?> s_logitsOut = new("--logits-out") { Description = "Write the first step's logits here (.npy float32 [n_vocab])" };
 

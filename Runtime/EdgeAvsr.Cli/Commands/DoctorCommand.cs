@@ -17,8 +17,9 @@ internal static class DoctorCommand
 
     private static int Run()
     {
-        var (dir, source) = NativeEngines.ResolveDirectory();
-        Console.WriteLine($"native engine folder: {dir} ({source})");
+        Console.WriteLine(NativeEngines.CustomDirectory() is { } custom
+            ? $"custom engine folder: {custom} (${NativeEngines.DirectoryVariable})"
+            : $"engines: the NuGet packages' libraries beside the application (${NativeEngines.DirectoryVariable} unset)");
         var failures = new List<string>();
         Report("onnxruntime", NativeEngines.InitializeOnnxRuntime, failures);
         Report("llama.cpp", NativeEngines.InitializeLlama, failures);

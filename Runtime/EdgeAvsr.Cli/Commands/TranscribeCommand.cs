@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Formats;
-using EdgeAvsr.Runtime.Interop.Llama;
+using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Pipeline;
 using EdgeAvsr.Runtime.Video;

@@ -1,5 +1,4 @@
 using EdgeAvsr.Runtime.Formats;
-using EdgeAvsr.Runtime.Interop.Llama;
 using EdgeAvsr.Runtime.Projector;
 
 namespace EdgeAvsr.Runtime.Decoding;
@@ -14,7 +13,7 @@ public sealed record DecodeRequest
 
     public AvsrTask Task { get; init; } = AvsrTask.Avsr;
 
-    /// <summary>Projector outputs, .npy float32 [T, n_embd_inp] (or [1, T, n_embd_inp]).</summary>
+    /// <summary>Projector outputs, .npy float32 [T, n_embd] (or [1, T, n_embd]).</summary>
     public string? AudioTokensPath { get; init; }
 
     public string? VideoTokensPath { get; init; }
@@ -42,18 +41,18 @@ public static class DecodeJob
         // Inputs first: a bad .npy costs nothing.
         var audio = request.AudioTokensPath is null ? null : ProjectJob.ReadFeatures(request.AudioTokensPath, "tokens");
         var video = request.VideoTokensPath is null ? null : ProjectJob.ReadFeatures(request.VideoTokensPath, "tokens");
-        var engine = LlamaRuntime.Initialize();
+        var engine = LlamaEngine.Initialize();
         report?.Invoke($"llama.cpp {engine.Version}: {string.Join(", ", engine.Files)}");
         using var model = DecoderModel.Load(request.ModelPath, request.Backend);
         report?.Invoke($"llama.cpp backend: {model.Backend}");
-        report?.Invoke($"model: {model.Description}, {model.LayerCount} layers, n_embd_inp {model.InputWidth}, vocabulary {model.VocabularySize}");
+        report?.Invoke($"model: {model.Description}, {model.LayerCount} layers, n_embd {model.InputWidth}, vocabulary {model.VocabularySize}");
         if (audio is not null && audio.Columns != model.InputWidth)
         {
-            throw new EdgeAvsrException($"{request.AudioTokensPath}: audio tokens have width {audio.Columns}, {Path.GetFileName(request.ModelPath)} takes {model.InputWidth} (llama_model_n_embd_inp)");
+            throw new EdgeAvsrException($"{request.AudioTokensPath}: audio tokens have width {audio.Columns}, {Path.GetFileName(request.ModelPath)} takes {model.InputWidth} (n_embd)");
         }
         if (video is not null && video.Columns != model.InputWidth)
         {
-            throw new EdgeAvsrException($"{request.VideoTokensPath}: video tokens have width {video.Columns}, {Path.GetFileName(request.ModelPath)} takes {model.InputWidth} (llama_model_n_embd_inp)");
+            throw new EdgeAvsrException($"{request.VideoTokensPath}: video tokens have width {video.Columns}, {Path.GetFileName(request.ModelPath)} takes {model.InputWidth} (n_embd)");
         }
         var prompt = request.PromptText is { } text ? DecoderPrompt.ForText(model, text) : DecoderPrompt.ForAvsr(model, request.Task, audio, video);
         using var decoder = new LlamaDecoder(model, new DecoderOptions { Threads = request.Threads, ExactNumerics = request.ExactNumerics });

@@ -1,6 +1,7 @@
 using System.Text;
 using EdgeAvsr.Runtime.Formats.Gguf;
-using EdgeAvsr.Runtime.Interop.Llama;
+using LLama.Exceptions;
+using LLama.Native;
 
 namespace EdgeAvsr.Runtime.Decoding;
 
@@ -59,12 +60,16 @@ public sealed class DecoderModel : IDisposable
         FilePath = path;
         _handle = handle;
         Backend = backend;
-        VocabularySize = handle.VocabularySize;
-        InputWidth = handle.InputEmbeddingWidth;
+        var vocab = handle.Vocab;
+        VocabularySize = vocab.Count;
+        // LLamaSharp reads n_embd; for the Llama architecture the input rows have that width (n_embd_inp == n_embd).
+        InputWidth = handle.EmbeddingSize;
+        Bos = vocab.BOS is { } bos ? (int)bos : -1;
+        Eos = vocab.EOS is { } eos ? (int)eos : -1;
         _endOfGeneration = [];
         for (int t = 0; t < VocabularySize; t++)
         {
-            if (handle.IsEndOfGeneration(t))
+            if (((LLamaToken)t).IsEndOfGeneration(vocab))
             {
                 _endOfGeneration.Add(t);
             }
@@ -89,10 +94,32 @@ public sealed class DecoderModel : IDisposable
             }
             LlamaGgufValidator.Validate(path);
         }
-        LlamaRuntime.Initialize();
-        var choice = LlamaRuntime.ChooseBackend(backend);
-        var handle = SafeLlamaModelHandle.Load(path, choice);
+        LlamaEngine.Initialize();
+        var choice = LlamaEngine.ChooseBackend(backend);
+        var handle = LoadHandle(path, choice.Offload, vocabOnly: false);
         return new DecoderModel(path, handle, choice);
+    }
+
+    /// <summary>
+    /// <c>llama_model_load_from_file</c> through LLamaSharp: every layer on the GPU devices when <paramref name="offload"/>,
+    /// else none; a file llama.cpp refuses is an <see cref="EdgeAvsrException"/> quoting llama.cpp's reason.
+    /// </summary>
+    internal static SafeLlamaModelHandle LoadHandle(string path, bool offload, bool vocabOnly)
+    {
+        LlamaEngine.Initialize();
+        var p = LLamaModelParams.Default();
+        p.n_gpu_layers = offload ? -1 : 0;
+        p.vocab_only = vocabOnly;
+        LlamaLog.ClearRecent();
+        try
+        {
+            return SafeLlamaModelHandle.LoadFromFile(path, p);
+        }
+        catch (Exception e) when (e is RuntimeError or InvalidOperationException)
+        {
+            string native = LlamaLog.RecentProblems();
+            throw new EdgeAvsrException($"{path}: llama.cpp could not load the model ({(native.Length > 0 ? native : e.Message)})");
+        }
     }
 
     public string FilePath { get; }
@@ -101,18 +128,20 @@ public sealed class DecoderModel : IDisposable
 
     public int VocabularySize { get; }
 
-    /// <summary>Width of one input embedding row (<c>llama_model_n_embd_inp</c>): projector outputs must have it.</summary>
+    /// <summary>Width of one input embedding row (n_embd): projector outputs must have it.</summary>
     public int InputWidth { get; }
 
     public int LayerCount => _handle.LayerCount;
 
     public string Description => _handle.Description;
 
-    public ulong SizeBytes => _handle.SizeBytes;
+    public ulong SizeBytes => _handle.SizeInBytes;
 
-    public int Bos => _handle.Bos;
+    /// <summary>Beginning-of-sequence token (-1 when the vocabulary has none).</summary>
+    public int Bos { get; }
 
-    public int Eos => _handle.Eos;
+    /// <summary>End-of-sequence token (-1 when the vocabulary has none).</summary>
+    public int Eos { get; }
 
     /// <summary>Tokens that end generation (<c>llama_vocab_is_eog</c>).</summary>
     public IReadOnlySet<int> EndOfGeneration => _endOfGeneration;
@@ -122,16 +151,43 @@ public sealed class DecoderModel : IDisposable
     internal SafeLlamaModelHandle Handle => _handle;
 
     /// <summary>Plain text to token ids (no BOS, special-token text not parsed).</summary>
-    public int[] Tokenize(string text) => _handle.Tokenize(text, addSpecial: false, parseSpecial: false);
+    public int[] Tokenize(string text) => Tokenize(_handle, text, addSpecial: false, parseSpecial: false);
 
     /// <summary>Tokenization with llama.cpp's options exposed (for tests and tools).</summary>
-    public int[] Tokenize(string text, bool addSpecial, bool parseSpecial) => _handle.Tokenize(text, addSpecial, parseSpecial);
+    public int[] Tokenize(string text, bool addSpecial, bool parseSpecial) => Tokenize(_handle, text, addSpecial, parseSpecial);
+
+    /// <summary><c>llama_tokenize</c>; <paramref name="addSpecial"/> adds BOS if the model asks for it.</summary>
+    internal static int[] Tokenize(SafeLlamaModelHandle handle, string text, bool addSpecial, bool parseSpecial)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var tokens = handle.Tokenize(text, addSpecial, parseSpecial, Encoding.UTF8);
+        var ids = new int[tokens.Length];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            ids[i] = (int)tokens[i];
+        }
+        return ids;
+    }
 
     /// <summary>UTF-8 bytes of a token; control tokens render as nothing unless <paramref name="special"/>.</summary>
-    public byte[] TokenBytes(int token, bool special = false) => _handle.TokenToPiece(token, special);
+    public byte[] TokenBytes(int token, bool special = false)
+    {
+        Span<byte> buffer = stackalloc byte[64];
+        uint n = _handle.TokenToSpan(token, buffer, 0, special);
+        if (n > buffer.Length)
+        {
+            var large = new byte[n];
+            n = _handle.TokenToSpan(token, large, 0, special);
+            return large.AsSpan(0, (int)n).ToArray();
+        }
+        return buffer[..(int)n].ToArray();
+    }
 
-    /// <summary>The vocabulary entry as stored (byte-level BPE form).</summary>
-    public string? TokenText(int token) => _handle.TokenText(token);
+    /// <summary>
+    /// The text a token renders as with special tokens shown (<c>llama_token_to_piece</c>, special = true): a control or
+    /// user-defined token such as <c>&lt;audio&gt;</c> renders as itself.
+    /// </summary>
+    public string TokenText(int token) => Encoding.UTF8.GetString(TokenBytes(token, special: true));
 
     /// <summary>
     /// Token ids to text, special tokens skipped like HF <c>skip_special_tokens=True</c>: llama.cpp drops control
@@ -146,7 +202,7 @@ public sealed class DecoderModel : IDisposable
         {
             if (!_skipped.Contains(t))
             {
-                bytes.AddRange(_handle.TokenToPiece(t, special: false));
+                bytes.AddRange(TokenBytes(t));
             }
         }
         return Encoding.UTF8.GetString(bytes.ToArray());
@@ -161,8 +217,8 @@ public sealed class DecoderModel : IDisposable
         var found = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int t = VocabularySize - 1; t >= 0; t--)
         {
-            string? text = _handle.TokenText(t);
-            if (text is not null && Array.IndexOf(texts, text) >= 0)
+            string text = TokenText(t);
+            if (Array.IndexOf(texts, text) >= 0)
             {
                 found[text] = t;
             }
@@ -184,7 +240,7 @@ public sealed class DecoderModel : IDisposable
         for (int i = 0; i < ids.Length; i++)
         {
             var (name, _, key) = AvsrSpecialTokens.Table[i];
-            string? recorded = _handle.MetadataString(key);
+            string? recorded = MetadataString(key);
             if (recorded is not null && int.TryParse(recorded, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int id))
             {
                 if ((uint)id >= (uint)VocabularySize)
@@ -204,6 +260,9 @@ public sealed class DecoderModel : IDisposable
         }
         return AvsrSpecialTokens.FromIds(ids);
     }
+
+    /// <summary>A scalar GGUF metadata value as text, or null when the key is absent.</summary>
+    public string? MetadataString(string key) => _handle.MetadataValueByKey(key) is { } value ? Encoding.UTF8.GetString(value.Span) : null;
 
     public void Dispose() => _handle.Dispose();
 }

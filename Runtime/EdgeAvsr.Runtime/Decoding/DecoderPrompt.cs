@@ -78,7 +78,7 @@ public sealed class DecoderPrompt
     /// <summary>
     /// Llama-AVSR's inference input: <c>[BOS] &lt;audio&gt; A… &lt;/audio&gt; &lt;video&gt; V… &lt;/video&gt; prompt</c>
     /// (models/modeling_AVSRLLM.py prepare_inputs: the prompt is tokenized without BOS/EOS, the modality
-    /// blocks are inserted after BOS, audio before video). A and V are projector outputs [T, n_embd_inp].
+    /// blocks are inserted after BOS, audio before video). A and V are projector outputs [T, n_embd].
     /// <paramref name="promptText"/> overrides the authors' default instruction for the task (a pack's manifest carries its own).
     /// </summary>
     public static DecoderPrompt ForAvsr(DecoderModel model, AvsrTask task, FloatMatrix? audio, FloatMatrix? video, string? promptText = null)
@@ -108,7 +108,7 @@ public sealed class DecoderPrompt
         {
             if (rows.Columns != model.InputWidth)
             {
-                throw new EdgeAvsrException($"{name} tokens have width {rows.Columns}, the model {Path.GetFileName(model.FilePath)} takes embeddings of width {model.InputWidth} (llama_model_n_embd_inp)");
+                throw new EdgeAvsrException($"{name} tokens have width {rows.Columns}, the model {Path.GetFileName(model.FilePath)} takes embeddings of width {model.InputWidth} (n_embd)");
             }
             if (rows.Rows == 0)
             {

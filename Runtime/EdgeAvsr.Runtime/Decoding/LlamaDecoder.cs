@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
-using EdgeAvsr.Runtime.Interop.Llama;
+using LLama.Native;
 
 namespace EdgeAvsr.Runtime.Decoding;
 
@@ -17,6 +17,12 @@ public sealed record DecoderOptions
 
     /// <summary>Largest number of positions submitted to one llama_decode call.</summary>
     public int BatchSize { get; init; } = 512;
+
+    /// <summary>
+    /// Let llama.cpp time its own decode calls (<c>no_perf</c> off) so that <see cref="DecodeTimings.GenerationNativeEval"/> is
+    /// filled (benchmarks: the binding's cost is the generation time outside it).
+    /// </summary>
+    public bool NativeTimings { get; init; }
 
     public int ResolvedThreads => ThreadCount.Resolve(Threads);
 }
@@ -46,7 +52,17 @@ public enum StopReason
 public readonly record struct DecodedToken(int Id, string Text);
 
 /// <summary>Where the time went: prompt prefill and generation (wall clock), and the positions decoded.</summary>
-public sealed record DecodeTimings(TimeSpan Prefill, TimeSpan Generation, int PromptPositions, int GenerationDecodeCalls, int GeneratedPositions);
+/// <param name="Prefill">Prompt prefill, wall clock.</param>
+/// <param name="Generation">Generation, wall clock.</param>
+/// <param name="PromptPositions">Positions of the prompt.</param>
+/// <param name="GenerationDecodeCalls">Decode calls during generation.</param>
+/// <param name="GeneratedPositions">Positions decoded during generation.</param>
+/// <param name="GenerationNativeCalls">Greedy generation: wall time inside the decode and logits calls (LLamaSharp's
+/// wrappers and libllama).</param>
+/// <param name="GenerationNativeEval">Greedy generation: llama.cpp's own time in its decode calls (llama_perf_context
+/// t_eval), when <see cref="DecoderOptions.NativeTimings"/> is set; else zero.</param>
+public sealed record DecodeTimings(TimeSpan Prefill, TimeSpan Generation, int PromptPositions, int GenerationDecodeCalls, int GeneratedPositions,
+    TimeSpan GenerationNativeCalls = default, TimeSpan GenerationNativeEval = default);
 
 /// <summary>A finished generation.</summary>
 /// <param name="Tokens">Generated ids, EOS excluded.</param>
@@ -60,17 +76,18 @@ public sealed record DecodeResult(int[] Tokens, string Text, double Score, StopR
 /// <summary>
 /// Decodes prompts with llama.cpp: text as token batches, projector outputs as embedding batches at the
 /// following positions, then greedy or beam search (HF generate semantics) with the prompt's KV cells shared
-/// by all beams (<c>llama_memory_seq_cp</c> on a unified cache). One context, reused across calls.
+/// by all beams (<c>MemorySequenceCopy</c>, llama_memory_seq_cp, on a unified cache). One context, reused across calls.
 /// </summary>
 public sealed class LlamaDecoder : IDisposable
 {
     private readonly DecoderModel _model;
     private readonly DecoderOptions _options;
-    private SafeLlamaContextHandle? _context;
+    private SafeLLamaContextHandle? _context;
     private int _contextCells;
     private int _contextSequences;
-    private LlamaBatch? _tokenBatch;
-    private LlamaBatch? _embeddingBatch;
+    // LLamaSharp's batches grow as entries are added and keep their arrays across Clear().
+    private readonly LLamaBatch _tokenBatch = new();
+    private LLamaBatchEmbeddings? _embeddingBatch;
     // One vocab-sized logits row per beam, reused by every step of every call (LOH garbage otherwise).
     private readonly List<float[]> _beamRows = [];
 
@@ -108,7 +125,7 @@ public sealed class LlamaDecoder : IDisposable
         Prefill(ctx, prompt, allLogits: null);
         var prefill = clock.Elapsed;
         // The prompt's last logits stay in the context until the next llama_decode; copied only when kept.
-        var logits = ctx.Logits(-1, _model.VocabularySize);
+        ReadOnlySpan<float> logits = ctx.GetLogitsIth(-1);
         float[]? first = generation.KeepFirstLogits ? logits.ToArray() : null;
         return beams == 1
             ? Greedy(ctx, prompt.Length, logits, generation, first, prefill, onToken, cancellation)
@@ -160,16 +177,18 @@ public sealed class LlamaDecoder : IDisposable
         return [.. all];
     }
 
-    private DecodeResult Greedy(SafeLlamaContextHandle ctx, int promptLength, ReadOnlySpan<float> promptLogits, GenerationOptions generation, float[]? first, TimeSpan prefill, Action<DecodedToken>? onToken, CancellationToken cancellation)
+    private DecodeResult Greedy(SafeLLamaContextHandle ctx, int promptLength, ReadOnlySpan<float> promptLogits, GenerationOptions generation, float[]? first, TimeSpan prefill, Action<DecodedToken>? onToken, CancellationToken cancellation)
     {
         int maxNew = generation.MaxNewTokens;
         ReadOnlySpan<float> logits = promptLogits;
         var clock = Stopwatch.StartNew();
         var tokens = new List<int>();
         var text = new TokenTextStream(_model);
-        var batch = TokenBatch(1);
+        var batch = _tokenBatch;
         double score = 0;
         int calls = 0;
+        long nativeTicks = 0;
+        var evalStart = _options.NativeTimings ? ctx.GetTimings().Eval : TimeSpan.Zero;
         var stop = StopReason.MaxTokens;
         while (true)
         {
@@ -188,16 +207,20 @@ public sealed class LlamaDecoder : IDisposable
                 break;
             }
             batch.Clear();
-            batch.AddToken(next, promptLength + tokens.Count - 1, 0, output: true);
-            ctx.Decode(batch);
+            batch.Add(next, promptLength + tokens.Count - 1, LLamaSeqId.Zero, true);
+            long callStart = Stopwatch.GetTimestamp();
+            Decode(ctx, batch);
+            logits = ctx.GetLogitsIth(0);
+            nativeTicks += Stopwatch.GetTimestamp() - callStart;
             calls++;
-            logits = ctx.Logits(0, _model.VocabularySize);
         }
-        var timings = new DecodeTimings(prefill, clock.Elapsed, promptLength, calls, calls);
+        var generationTime = clock.Elapsed;
+        var nativeEval = _options.NativeTimings ? ctx.GetTimings().Eval - evalStart : TimeSpan.Zero;
+        var timings = new DecodeTimings(prefill, generationTime, promptLength, calls, calls, Stopwatch.GetElapsedTime(0, nativeTicks), nativeEval);
         return new DecodeResult([.. tokens], _model.Detokenize(tokens), score, stop, first, timings);
     }
 
-    private DecodeResult BeamSearch(SafeLlamaContextHandle ctx, int promptLength, ReadOnlySpan<float> promptLogits, GenerationOptions generation, float[]? first, TimeSpan prefill,
+    private DecodeResult BeamSearch(SafeLLamaContextHandle ctx, int promptLength, ReadOnlySpan<float> promptLogits, GenerationOptions generation, float[]? first, TimeSpan prefill,
         Action<DecodedToken>? onToken, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
@@ -210,7 +233,7 @@ public sealed class LlamaDecoder : IDisposable
         promptLogits.CopyTo(rows[0]);
         var beamLogits = Enumerable.Repeat(rows[0], beams).ToArray();
         int setOffset = beams;
-        var batch = TokenBatch(beams);
+        var batch = _tokenBatch;
         int calls = 0;
         while (true)
         {
@@ -225,24 +248,24 @@ public sealed class LlamaDecoder : IDisposable
             for (int b = 0; b < beams; b++)
             {
                 newSeq[b] = setOffset + b;
-                ctx.CopySequence(beamSeq[parents[b]], newSeq[b]);
+                ctx.MemorySequenceCopy((LLamaSeqId)beamSeq[parents[b]], (LLamaSeqId)newSeq[b], -1, -1);
             }
             foreach (int s in beamSeq.Distinct())
             {
-                ctx.RemoveSequence(s);
+                ctx.MemorySequenceRemove((LLamaSeqId)s, -1, -1);
             }
             beamSeq = newSeq;
             setOffset = setOffset == 0 ? beams : 0;
             batch.Clear();
             for (int b = 0; b < beams; b++)
             {
-                batch.AddToken(tokens[b], promptLength + search.Length - 1, beamSeq[b], output: true);
+                batch.Add(tokens[b], promptLength + search.Length - 1, (LLamaSeqId)beamSeq[b], true);
             }
-            ctx.Decode(batch);
+            Decode(ctx, batch);
             calls++;
             for (int b = 0; b < beams; b++)
             {
-                ctx.Logits(b, vocab).CopyTo(rows[b]);
+                ctx.GetLogitsIth(b).CopyTo(rows[b]);
             }
             beamLogits = rows;
         }
@@ -350,9 +373,9 @@ public sealed class LlamaDecoder : IDisposable
     /// Feeds the prompt at positions 0.. of sequence 0; the logits of every position go to <paramref name="allLogits"/>
     /// when given, else only the last position has logits (read with <c>Logits(-1, ...)</c> before the next decode).
     /// </summary>
-    private void Prefill(SafeLlamaContextHandle ctx, DecoderPrompt prompt, List<float[]>? allLogits)
+    private void Prefill(SafeLLamaContextHandle ctx, DecoderPrompt prompt, List<float[]>? allLogits)
     {
-        ctx.ClearMemory();
+        ctx.MemoryClear(true);
         int total = prompt.Length;
         bool outputAll = allLogits is not null;
         int pos = 0;
@@ -361,41 +384,49 @@ public sealed class LlamaDecoder : IDisposable
             for (int start = 0; start < segment.Length; start += _options.BatchSize)
             {
                 int n = Math.Min(_options.BatchSize, segment.Length - start);
-                LlamaBatch batch;
                 if (segment.Tokens is { } tokens)
                 {
-                    batch = TokenBatch(n);
+                    var batch = _tokenBatch;
                     batch.Clear();
                     for (int i = 0; i < n; i++)
                     {
-                        batch.AddToken(tokens[start + i], pos + i, 0, outputAll || pos + i == total - 1);
+                        batch.Add(tokens[start + i], pos + i, LLamaSeqId.Zero, outputAll || pos + i == total - 1);
                     }
+                    Decode(ctx, batch);
                 }
                 else
                 {
                     var rows = segment.Embeddings!;
                     if (rows.Columns != _model.InputWidth)
                     {
-                        throw new EdgeAvsrException($"embedding rows have width {rows.Columns}, the model takes {_model.InputWidth} (llama_model_n_embd_inp)");
+                        throw new EdgeAvsrException($"embedding rows have width {rows.Columns}, the model takes {_model.InputWidth} (n_embd)");
                     }
-                    batch = EmbeddingBatch();
+                    var batch = _embeddingBatch ??= new LLamaBatchEmbeddings(_model.InputWidth);
                     batch.Clear();
                     for (int i = 0; i < n; i++)
                     {
-                        batch.AddEmbedding(rows.Row(start + i), pos + i, 0, outputAll || pos + i == total - 1);
+                        batch.Add(rows.Row(start + i), pos + i, LLamaSeqId.Zero, outputAll || pos + i == total - 1);
                     }
+                    LlamaLog.ClearRecent();
+                    LlamaException.CheckDecode(ctx.Decode(batch), n);
                 }
-                ctx.Decode(batch);
                 if (allLogits is not null)
                 {
                     for (int i = 0; i < n; i++)
                     {
-                        allLogits.Add(ctx.Logits(i, _model.VocabularySize).ToArray());
+                        allLogits.Add(ctx.GetLogitsIth(i).ToArray());
                     }
                 }
                 pos += n;
             }
         }
+    }
+
+    /// <summary><c>llama_decode</c> of a token batch; a status other than Ok throws <see cref="LlamaException"/>.</summary>
+    private static void Decode(SafeLLamaContextHandle ctx, LLamaBatch batch)
+    {
+        LlamaLog.ClearRecent();
+        LlamaException.CheckDecode(ctx.Decode(batch), batch.TokenCount);
     }
 
     /// <summary><paramref name="beams"/> logits rows of <paramref name="vocab"/> floats, taken from the decoder's reused rows.</summary>
@@ -408,7 +439,7 @@ public sealed class LlamaDecoder : IDisposable
         return _beamRows.GetRange(0, beams).ToArray();
     }
 
-    private SafeLlamaContextHandle EnsureContext(int cells, int sequences)
+    private SafeLLamaContextHandle EnsureContext(int cells, int sequences)
     {
         if (_context is null || cells > _contextCells || sequences > _contextSequences)
         {
@@ -416,38 +447,55 @@ public sealed class LlamaDecoder : IDisposable
             _context = null;
             int wantCells = Math.Max(cells, _contextCells);
             int wantSeqs = Math.Max(sequences, _contextSequences);
-            _context = SafeLlamaContextHandle.Create(_model.Handle, new LlamaContextOptions
-            {
-                ContextSize = wantCells,
-                BatchSize = Math.Max(_options.BatchSize, wantSeqs),
-                Sequences = wantSeqs,
-                Threads = _options.ResolvedThreads,
-                ExactNumerics = _options.ExactNumerics,
-            });
+            _context = CreateContext(_model, wantCells, Math.Max(_options.BatchSize, wantSeqs), wantSeqs, _options.ResolvedThreads, _options.ExactNumerics,
+                _options.NativeTimings);
             // llama.cpp caps n_batch at the n_ctx asked for but may report a padded n_ctx: keep the asked size, so a
             // longer prompt later gets a new context instead of a batch larger than n_batch (GGML_ASSERT).
-            _contextCells = Math.Min(_context.ContextSize, wantCells);
+            _contextCells = Math.Min((int)_context.ContextSize, wantCells);
             _contextSequences = wantSeqs;
         }
         return _context;
     }
 
-    private LlamaBatch TokenBatch(int n)
+    /// <summary>
+    /// A context of <paramref name="cells"/> KV cells for <paramref name="sequences"/> sequences; <paramref name="exactNumerics"/>:
+    /// flash attention off and an F32 KV cache (logits within ~1e-5 of an fp64 reference, slower).
+    /// </summary>
+    internal static SafeLLamaContextHandle CreateContext(DecoderModel model, int cells, int batchSize, int sequences, int threads, bool exactNumerics,
+        bool nativeTimings = false)
     {
-        if (_tokenBatch is null || _tokenBatch.Capacity < n)
+        ArgumentNullException.ThrowIfNull(model);
+        var p = LLamaContextParams.Default();
+        p.n_ctx = (uint)cells;
+        p.n_batch = (uint)batchSize;
+        p.n_ubatch = (uint)batchSize;
+        p.n_seq_max = (uint)sequences;
+        p.n_threads = threads;
+        p.n_threads_batch = threads;
+        // Beams share the prompt's cells: with a unified cache llama_memory_seq_cp only tags cells.
+        p.kv_unified = sequences > 1;
+        p.no_perf = !nativeTimings;
+        if (exactNumerics)
         {
-            _tokenBatch?.Dispose();
-            _tokenBatch = LlamaBatch.ForTokens(Math.Max(n, _options.BatchSize));
+            p.llama_flash_attn_type = LLamaFlashAttentionType.LLAMA_FLASH_ATTENTION_TYPE_DISABLED;
+            p.type_k = GGMLType.GGML_TYPE_F32;
+            p.type_v = GGMLType.GGML_TYPE_F32;
         }
-        return _tokenBatch;
+        LlamaLog.ClearRecent();
+        try
+        {
+            return SafeLLamaContextHandle.Create(model.Handle, p);
+        }
+        catch (LLama.Exceptions.RuntimeError e)
+        {
+            string native = LlamaLog.RecentProblems();
+            throw new LlamaException("llama_init_from_model", 0,
+                $"llama.cpp could not create a context of {cells} cells x {sequences} sequences: {(native.Length > 0 ? native : e.Message)}");
+        }
     }
-
-    private LlamaBatch EmbeddingBatch() => _embeddingBatch ??= LlamaBatch.ForEmbeddings(_options.BatchSize, _model.InputWidth);
 
     public void Dispose()
     {
-        _tokenBatch?.Dispose();
-        _embeddingBatch?.Dispose();
         _context?.Dispose();
     }
 

@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using EdgeAvsr.Runtime.Decoding;
+using LLama.Native;
 
 namespace EdgeAvsr.Runtime.Interop;
 
@@ -10,68 +12,43 @@ namespace EdgeAvsr.Runtime.Interop;
 public sealed record NativeEngineInfo(string Engine, IReadOnlyList<string> Files, string Version, IReadOnlyList<string> Details);
 
 /// <summary>
-/// Finds and loads the pinned engine libraries (native/engines.lock). Nothing loads implicitly: callers
-/// invoke <see cref="InitializeOnnxRuntime"/> / <see cref="InitializeLlama"/>, which report the files loaded
-/// and throw <see cref="EdgeAvsrException"/> naming the folder searched when a file is missing.
-/// The folder is <c>$EDGEAVSR_NATIVE_DIR</c> if set, else <c>native/</c> beside the application.
+/// Finds and loads the pinned engine libraries. Nothing loads implicitly: callers invoke
+/// <see cref="InitializeOnnxRuntime"/> / <see cref="InitializeLlama"/>, which report the files loaded and throw
+/// <see cref="EdgeAvsrException"/> naming what was searched when a file is missing. ONNX Runtime comes from the
+/// Microsoft.ML.OnnxRuntime package, llama.cpp from LLamaSharp.Backend.Cpu; <c>$EDGEAVSR_NATIVE_DIR</c> names a folder
+/// of custom builds of either (e.g. the Jetson's CUDA/TensorRT ones).
 /// </summary>
 public static unsafe class NativeEngines
 {
     public const string DirectoryVariable = "EDGEAVSR_NATIVE_DIR";
 
-    /// <summary>llama.cpp libraries in dependency order (release v0.5.0 of node-llama-cpp 3.22.1).</summary>
-    public static readonly string[] LlamaFiles = ["libggml-base.so", "libggml.v0.5.0.so", "libllama.v0.5.0.so"];
+    /// <summary>A custom libllama (e.g. the Jetson CUDA build) is loaded from <c>$EDGEAVSR_NATIVE_DIR</c> when it holds this file.</summary>
+    public const string LlamaFile = "libllama.so";
 
     private static readonly Lock s_gate = new();
     private static LlamaLibrary? s_llama;
 
-    /// <summary>The folder engine libraries are loaded from, and why that one.</summary>
-    public static (string Directory, string Source) ResolveDirectory()
-    {
-        string? env = Environment.GetEnvironmentVariable(DirectoryVariable);
-        if (!string.IsNullOrEmpty(env))
-        {
-            return (Path.GetFullPath(env), $"${DirectoryVariable}");
-        }
-        return (Path.Combine(AppContext.BaseDirectory, "native"), "beside the application");
-    }
+    /// <summary>The folder of custom engine builds (<c>$EDGEAVSR_NATIVE_DIR</c>), or null: the packages' own libraries.</summary>
+    public static string? CustomDirectory() =>
+        Environment.GetEnvironmentVariable(DirectoryVariable) is { Length: > 0 } env ? Path.GetFullPath(env) : null;
 
     public static LlamaLibrary Llama => s_llama ?? throw new InvalidOperationException("call NativeEngines.InitializeLlama() first");
 
     /// <summary>ONNX Runtime through the Microsoft.ML.OnnxRuntime package (see <see cref="Onnx.OnnxRuntimeEnvironment"/>).</summary>
     public static NativeEngineInfo InitializeOnnxRuntime() => Onnx.OnnxRuntimeEnvironment.Initialize();
 
+    /// <summary>
+    /// Loads libllama through LLamaSharp (idempotent): the package's build for this CPU, or a custom build found in
+    /// <c>$EDGEAVSR_NATIVE_DIR</c>; checks its ggml commit against native/llama.cpp.pin.
+    /// </summary>
     public static NativeEngineInfo InitializeLlama()
     {
         lock (s_gate)
         {
-            s_llama ??= LlamaLibrary.Load(ResolveDirectory());
+            s_llama ??= LlamaLibrary.Load();
             return s_llama.Info;
         }
     }
-
-    internal static nint LoadFile(string directory, string source, string file, string engine)
-    {
-        string path = Path.Combine(directory, file);
-        if (!File.Exists(path))
-        {
-            throw new EdgeAvsrException($"{engine}: {file} not found in {directory} ({source}); run ./build.sh setup or set {DirectoryVariable}");
-        }
-        try
-        {
-            return NativeLibrary.Load(path);
-        }
-        catch (DllNotFoundException e)
-        {
-            throw new EdgeAvsrException($"{engine}: {path} could not be loaded: {e.Message}");
-        }
-        catch (BadImageFormatException e)
-        {
-            throw new EdgeAvsrException($"{engine}: {path} is not a library for this machine: {e.Message}");
-        }
-    }
-
-    internal static string? ReadUtf8(byte* text) => text is null ? null : Marshal.PtrToStringUTF8((nint)text);
 
     /// <summary>Library files of this process whose name contains <paramref name="fragment"/> (from /proc/self/maps).</summary>
     internal static IReadOnlyList<string> MappedFiles(string fragment)
@@ -92,80 +69,109 @@ public static unsafe class NativeEngines
     }
 }
 
-/// <summary>libllama + libggml(-base), with the ggml backends registered from the engine folder.</summary>
-public sealed unsafe class LlamaLibrary
+/// <summary>
+/// libllama as LLamaSharp loaded it. <see cref="NativeLibraryConfig"/> is set here, before LLamaSharp's first native call:
+/// the log callback (<see cref="LlamaLog"/>) and, when <c>$EDGEAVSR_NATIVE_DIR</c> holds a <c>libllama.so</c>, that file
+/// (a custom build, e.g. CUDA on a Jetson); otherwise the package picks its ggml CPU variant for this machine
+/// (runtimes/linux-x64/native/{noavx,avx,avx2,avx512}). The loaded libggml-base must carry the pinned commit.
+/// </summary>
+public sealed class LlamaLibrary
 {
-    private readonly nint[] _handles;
-
-    private LlamaLibrary(nint[] handles, NativeEngineInfo info)
+    private LlamaLibrary(NativeEngineInfo info, IReadOnlyList<string> files, string cpuVariant, string ggmlCommit)
     {
-        _handles = handles;
         Info = info;
+        Files = files;
+        CpuVariant = cpuVariant;
+        GgmlCommit = ggmlCommit;
     }
 
     public NativeEngineInfo Info { get; }
 
-    /// <summary>A <c>ggml_log_callback</c> installed before the backends load (set by the llama binding; 0 = ggml's default).</summary>
-    internal static nint EarlyLogCallback { get; set; }
+    /// <summary>Full paths of libllama and the ggml libraries mapped into this process.</summary>
+    public IReadOnlyList<string> Files { get; }
 
-    /// <summary>An exported function of libllama, libggml or libggml-base.</summary>
+    /// <summary>noavx, avx, avx2 or avx512 (the package's folder), or "custom" for a build loaded by path.</summary>
+    public string CpuVariant { get; }
+
+    /// <summary>The commit string compiled into the loaded libggml-base (<c>ggml_commit()</c>).</summary>
+    public string GgmlCommit { get; }
+
+    /// <summary>
+    /// An export of the loaded ggml libraries, for tests that compare EdgeAvsr with ggml's own functions
+    /// (e.g. <c>ggml_quantize_chunk</c>); the decoder calls llama.cpp only through LLamaSharp.
+    /// </summary>
     public nint GetExport(string name)
     {
-        for (int i = _handles.Length - 1; i >= 0; i--)
+        foreach (string file in Files)
         {
-            if (NativeLibrary.TryGetExport(_handles[i], name, out nint f))
+            if (NativeLibrary.TryLoad(file, out nint handle) && NativeLibrary.TryGetExport(handle, name, out nint f))
             {
                 return f;
             }
         }
-        throw new EdgeAvsrException($"llama.cpp: no export '{name}' in {string.Join(", ", NativeEngines.LlamaFiles)} (wrong release? pinned: v0.5.0)");
+        throw new EdgeAvsrException($"llama.cpp: no export '{name}' in {string.Join(", ", Files)}");
     }
 
-    internal static LlamaLibrary Load((string Directory, string Source) where)
+    internal static LlamaLibrary Load()
     {
         const string engine = "llama.cpp";
-        var handles = NativeEngines.LlamaFiles.Select(f => NativeEngines.LoadFile(where.Directory, where.Source, f, engine)).ToArray();
-        var lib = new LlamaLibrary(handles, new NativeEngineInfo(engine, [], "", []));
-        if (EarlyLogCallback != 0)
+        var pin = LlamaPin.Read();
+        string? custom = null;
+        string? dir = Environment.GetEnvironmentVariable(NativeEngines.DirectoryVariable);
+        if (!string.IsNullOrEmpty(dir) && File.Exists(Path.Combine(dir, NativeEngines.LlamaFile)))
         {
-            // Route ggml's messages (backend loading) through the binding's logger from the first one on.
-            ((delegate* unmanaged[Cdecl]<nint, void*, void>)lib.GetExport("ggml_log_set"))(EarlyLogCallback, null);
+            custom = Path.GetFullPath(Path.Combine(dir, NativeEngines.LlamaFile));
+        }
+        if (!NativeLibraryConfig.LLama.LibraryHasLoaded)
+        {
+            // The app's folder first: LLamaSharp would otherwise try ./runtimes/... relative to the working directory first.
+            NativeLibraryConfig.All.WithLogCallback(LlamaLog.Callback).WithSearchDirectory(AppContext.BaseDirectory);
+            if (custom is not null)
+            {
+                NativeLibraryConfig.LLama.WithLibrary(custom);
+            }
+        }
+        try
+        {
+            NativeApi.llama_empty_call();
+        }
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or LLama.Exceptions.RuntimeError)
+        {
+            string what = custom ?? $"LLamaSharp.Backend.Cpu's runtimes/ under {AppContext.BaseDirectory}";
+            string native = LlamaLog.RecentProblems();
+            throw new EdgeAvsrException($"{engine}: libllama could not be loaded from {what}: {(e.InnerException ?? e).Message.Split('\n')[0]}"
+                + (native.Length > 0 ? $" ({native})" : ""));
         }
 
-        // Backends must be registered from our folder before llama_backend_init: with no path, ggml
-        // searches beside /proc/self/exe, which is the dotnet host's folder (native-apis.md section 1).
-        var loadAll = (delegate* unmanaged[Cdecl]<byte*, void>)lib.GetExport("ggml_backend_load_all_from_path");
-        byte[] dir = System.Text.Encoding.UTF8.GetBytes(where.Directory + "\0");
-        fixed (byte* p = dir)
+        var files = NativeEngines.MappedFiles("libllama").Concat(NativeEngines.MappedFiles("libggml")).Distinct(StringComparer.Ordinal).ToList();
+        string? ggmlBase = files.FirstOrDefault(f => Path.GetFileName(f).StartsWith("libggml-base", StringComparison.Ordinal));
+        string commit = ggmlBase is null ? "" : pin.FindCommit(ggmlBase) ?? "";
+        if (!pin.Matches(commit))
         {
-            loadAll(p);
+            throw new EdgeAvsrException($"{engine}: {ggmlBase ?? "libggml-base"} was built from ggml commit '{(commit.Length > 0 ? commit : "unknown")}', "
+                + $"but EdgeAvsr (through LLamaSharp {LlamaPin.PackageVersion}) is pinned to llama.cpp {pin.Release} ({pin.Commit}, native/llama.cpp.pin): "
+                + "its structures would not match; use that build");
         }
-        ((delegate* unmanaged[Cdecl]<void>)lib.GetExport("llama_backend_init"))();
-
-        var devCount = (delegate* unmanaged[Cdecl]<nuint>)lib.GetExport("ggml_backend_dev_count");
-        var devGet = (delegate* unmanaged[Cdecl]<nuint, void*>)lib.GetExport("ggml_backend_dev_get");
-        var devName = (delegate* unmanaged[Cdecl]<void*, byte*>)lib.GetExport("ggml_backend_dev_name");
-        var devDescription = (delegate* unmanaged[Cdecl]<void*, byte*>)lib.GetExport("ggml_backend_dev_description");
+        string? cpu = files.FirstOrDefault(f => Path.GetFileName(f).StartsWith("libggml-cpu", StringComparison.Ordinal));
+        string variant = custom is not null ? "custom"
+            : cpu is not null ? Path.GetFileName(Path.GetDirectoryName(cpu)) ?? "?"
+            : NativeApi.GetLoadedNativeLibrary(NativeLibraryName.LLama)?.Metadata?.AvxLevel.ToString().ToLowerInvariant() ?? "?";
         var devices = new List<string>();
-        nuint count = devCount();
+        nuint count = NativeApi.ggml_backend_dev_count();
         for (nuint i = 0; i < count; i++)
         {
-            void* dev = devGet(i);
-            devices.Add($"{NativeEngines.ReadUtf8(devName(dev))} ({NativeEngines.ReadUtf8(devDescription(dev))})");
+            devices.Add(Marshal.PtrToStringUTF8(NativeApi.ggml_backend_dev_name(NativeApi.ggml_backend_dev_get(i))) ?? "?");
         }
-        if (devices.Count == 0)
+        string system = Marshal.PtrToStringUTF8(NativeApi.llama_print_system_info())?.Trim() ?? "";
+        var details = new List<string>
         {
-            throw new EdgeAvsrException($"{engine}: no ggml backend could be loaded from {where.Directory}; expected libggml-cpu-*.so there");
-        }
-        string version = NativeLibrary.TryGetExport(handles[2], "llama_version", out nint v)
-            ? NativeEngines.ReadUtf8(((delegate* unmanaged[Cdecl]<byte*>)v)()) ?? "?"
-            : "v0.5.0 (no llama_version export)";
-        string system = NativeEngines.ReadUtf8(((delegate* unmanaged[Cdecl]<byte*>)lib.GetExport("llama_print_system_info"))())?.Trim() ?? "";
-        var files = NativeEngines.LlamaFiles.Select(f => Path.Combine(where.Directory, f))
-            .Concat(NativeEngines.MappedFiles("libggml-cpu").Concat(NativeEngines.MappedFiles("libggml-cuda")))
-            .Distinct(StringComparer.Ordinal)
-            .ToList();
-        var details = new List<string> { $"devices: {string.Join("; ", devices)}", $"system info: {system}", $"loaded from {where.Directory} ({where.Source})" };
-        return new LlamaLibrary(handles, new NativeEngineInfo(engine, files, version, details));
+            $"LLamaSharp {LlamaPin.PackageVersion} ({(custom is null ? "libllama from LLamaSharp.Backend.Cpu" : $"custom libllama from ${NativeEngines.DirectoryVariable}")})",
+            $"llama.cpp commit: {commit} (ggml_commit of {Path.GetFileName(ggmlBase)}; pin {pin.Commit}, release {pin.Release})",
+            $"ggml CPU variant: {variant}",
+            $"devices: {string.Join("; ", devices)}",
+            $"system info: {system}",
+        };
+        var info = new NativeEngineInfo(engine, files, $"{pin.Release} ({commit})", details);
+        return new LlamaLibrary(info, files, variant, commit);
     }
 }

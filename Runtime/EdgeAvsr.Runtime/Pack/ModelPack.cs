@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Formats.Gguf;
-using EdgeAvsr.Runtime.Interop.Llama;
 using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Projector;
 
@@ -87,8 +86,8 @@ public sealed class ModelPack
         string backend = "";
         if (options.ResolveDecoderBackend)
         {
-            LlamaRuntime.Initialize();
-            backend = $" on {LlamaRuntime.ChooseBackend(LlamaBackendKind.Auto)}";
+            LlamaEngine.Initialize();
+            backend = $" on {LlamaEngine.ChooseBackend(LlamaBackendKind.Auto)}";
         }
         placements.Add(new PackPlacement("decoder", m.Decoder.File, Size(m.Decoder.File),
             $"llama.cpp{backend}, {m.Decoder.Type}, {hp.BlockCount} layers, d={hp.EmbeddingLength}, vocabulary {hp.VocabSize}"));

@@ -2,7 +2,6 @@ using EdgeAvsr.Runtime.Audio.Vad;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Interop;
-using EdgeAvsr.Runtime.Interop.Llama;
 using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Pack;
 using EdgeAvsr.Runtime.Projector;

@@ -1,7 +1,6 @@
 using EdgeAvsr.Cli;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats;
-using EdgeAvsr.Runtime.Interop.Llama;
 
 namespace EdgeAvsr.Runtime.Tests.Decoding;
 

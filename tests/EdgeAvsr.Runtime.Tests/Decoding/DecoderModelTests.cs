@@ -1,5 +1,6 @@
 using EdgeAvsr.Runtime.Decoding;
-using EdgeAvsr.Runtime.Interop.Llama;
+using LLama.Native;
+using NativeDecodeResult = LLama.Native.DecodeResult;
 
 namespace EdgeAvsr.Runtime.Tests.Decoding;
 
@@ -114,28 +115,29 @@ public class DecoderModelTests
             var ours = decoder.Generate(prompt, new GenerationOptions { MaxNewTokens = 20 }, t => streamed.Add(t.Id));
             Assert.Equal(ours.Tokens, streamed);
 
-            // llama.cpp alone: its own context, its greedy sampler chain, one token per decode.
+            // llama.cpp alone: its own context, its greedy sampler chain (LLamaSharp's SafeLLamaSamplerChainHandle), one token per decode.
             int[] tokens = [model.Bos, .. model.Tokenize(text)];
-            using var ctx = SafeLlamaContextHandle.Create(model.Handle, new LlamaContextOptions { ContextSize = 256, Threads = 1, ExactNumerics = true });
-            using var sampler = SafeLlamaSamplerHandle.CreateGreedyChain();
-            using var batch = LlamaBatch.ForTokens(64);
+            using var ctx = LlamaDecoder.CreateContext(model, cells: 256, batchSize: 512, sequences: 1, threads: 1, exactNumerics: true);
+            using var sampler = SafeLLamaSamplerChainHandle.Create(LLamaSamplerChainParams.Default());
+            sampler.AddGreedySampler();
+            var batch = new LLamaBatch();
             for (int i = 0; i < tokens.Length; i++)
             {
-                batch.AddToken(tokens[i], i, 0, i == tokens.Length - 1);
+                batch.Add(tokens[i], i, LLamaSeqId.Zero, i == tokens.Length - 1);
             }
-            ctx.Decode(batch);
+            Assert.Equal(NativeDecodeResult.Ok, ctx.Decode(batch));
             var theirs = new List<int>();
             for (int step = 0; step < 20; step++)
             {
-                int next = ctx.Sample(sampler, -1);
+                int next = (int)sampler.Sample(ctx, -1);
                 if (model.IsEndOfGeneration(next))
                 {
                     break;
                 }
                 theirs.Add(next);
                 batch.Clear();
-                batch.AddToken(next, tokens.Length + step, 0, true);
-                ctx.Decode(batch);
+                batch.Add(next, tokens.Length + step, LLamaSeqId.Zero, true);
+                Assert.Equal(NativeDecodeResult.Ok, ctx.Decode(batch));
             }
             Assert.Equal(theirs, ours.Tokens);
         }

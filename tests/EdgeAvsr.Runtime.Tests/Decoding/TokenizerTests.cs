@@ -1,6 +1,5 @@
 using System.Text;
 using EdgeAvsr.Runtime.Decoding;
-using EdgeAvsr.Runtime.Interop.Llama;
 
 namespace EdgeAvsr.Runtime.Tests.Decoding;
 

@@ -117,7 +117,7 @@ public sealed class StageReferenceTests(ReferencePackFixture f, ITestOutputHelpe
         Assert.StartsWith("video x ", prompt[5].GetString(), StringComparison.Ordinal);
         Assert.Equal(special.GetProperty("video_end").GetInt32(), prompt[6].GetInt32());
         int[] text = [.. prompt.Skip(7).Select(e => e.GetInt32())];
-        using var model = DecoderModel.Load(Path.Combine(f.Fp32Pack, "decoder.gguf"), Interop.Llama.LlamaBackendKind.Cpu);
+        using var model = DecoderModel.Load(Path.Combine(f.Fp32Pack, "decoder.gguf"), LlamaBackendKind.Cpu);
         Assert.Equal(model.Bos, prompt[0].GetInt32());
         Assert.Equal(model.Tokenize("Transcribe speech and video to text."), text);
         // Audio: max(int(seconds * 50), 25) states pooled by 4; video: one state per 25 fps frame, pooled by 2.

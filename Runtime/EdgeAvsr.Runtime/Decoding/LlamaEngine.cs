@@ -1,0 +1,262 @@
+using System.Runtime.InteropServices;
+using EdgeAvsr.Runtime.Interop;
+using LLama.Native;
+using NativeDecodeResult = LLama.Native.DecodeResult;
+
+namespace EdgeAvsr.Runtime.Decoding;
+
+/// <summary>Which ggml devices a model runs on.</summary>
+public enum LlamaBackendKind
+{
+    /// <summary>CUDA when a GPU device is registered, else CPU (the choice is reported, never silent).</summary>
+    Auto,
+    Cpu,
+    /// <summary>CUDA only: an error when no GPU device is registered.</summary>
+    Cuda,
+}
+
+public static class LlamaBackendKinds
+{
+    /// <summary><c>auto</c>, <c>cpu</c> or <c>cuda</c> as given to <paramref name="option"/>.</summary>
+    public static LlamaBackendKind Parse(string text, string option = "--backend") => text?.ToUpperInvariant() switch
+    {
+        "AUTO" => LlamaBackendKind.Auto,
+        "CPU" => LlamaBackendKind.Cpu,
+        "CUDA" => LlamaBackendKind.Cuda,
+        _ => throw new EdgeAvsrException($"{option} '{text}' is not auto, cpu or cuda"),
+    };
+}
+
+/// <summary>The devices chosen for a model and why.</summary>
+/// <param name="Kind">"CPU" or "CUDA".</param>
+/// <param name="Devices">The ggml devices used.</param>
+/// <param name="Reason">How the choice was made.</param>
+public sealed record LlamaBackendChoice(string Kind, IReadOnlyList<string> Devices, string Reason)
+{
+    /// <summary>Offload every layer to the GPU devices (false: llama.cpp keeps every layer on the CPU).</summary>
+    internal bool Offload => Kind == "CUDA";
+
+    public override string ToString() => $"{Kind} [{string.Join("; ", Devices)}] ({Reason})";
+}
+
+/// <summary>A llama.cpp call failed: the call, its status and llama.cpp's own last warnings.</summary>
+public sealed class LlamaException : Exception
+{
+    public LlamaException(string function, int status, string message) : base(message)
+    {
+        Function = function;
+        Status = status;
+    }
+
+    public LlamaException() { }
+
+    public LlamaException(string message) : base(message) { }
+
+    public LlamaException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>The llama.h function that failed.</summary>
+    public string Function { get; } = "";
+
+    /// <summary>Its return code.</summary>
+    public int Status { get; }
+
+    /// <summary>Throws for a <c>llama_decode</c> result other than Ok.</summary>
+    internal static void CheckDecode(NativeDecodeResult status, int batchEntries)
+    {
+        if (status != NativeDecodeResult.Ok)
+        {
+            string what = status switch
+            {
+                NativeDecodeResult.NoKvSlot => $"no KV-cache slot for a batch of {batchEntries} entries (context too small)",
+                NativeDecodeResult.ComputeAborted => "aborted",
+                NativeDecodeResult.InvalidInputBatch => $"invalid input batch of {batchEntries} entries",
+                _ => $"{status}",
+            };
+            string native = LlamaLog.RecentProblems();
+            throw new LlamaException("llama_decode", (int)status,
+                $"llama.cpp llama_decode returned {(int)status}: {what}{(native.Length > 0 ? $" (llama.cpp: {native})" : "")}");
+        }
+    }
+}
+
+/// <summary>Start-up of llama.cpp through LLamaSharp and the choice of devices.</summary>
+public static class LlamaEngine
+{
+    /// <summary>Loads libllama (idempotent, <see cref="NativeEngines.InitializeLlama"/>); returns what was loaded.</summary>
+    public static NativeEngineInfo Initialize() => NativeEngines.InitializeLlama();
+
+    /// <summary>The names of the registered ggml devices (CPU, CUDA0, ...).</summary>
+    public static IReadOnlyList<string> Devices()
+    {
+        Initialize();
+        var list = new List<string>();
+        nuint n = NativeApi.ggml_backend_dev_count();
+        for (nuint i = 0; i < n; i++)
+        {
+            list.Add(Marshal.PtrToStringUTF8(NativeApi.ggml_backend_dev_name(NativeApi.ggml_backend_dev_get(i))) ?? "?");
+        }
+        return list;
+    }
+
+    /// <summary>Chooses devices for <paramref name="requested"/>; CUDA requested without a GPU device is an error.</summary>
+    public static LlamaBackendChoice ChooseBackend(LlamaBackendKind requested) => ChooseBackend(requested, Devices(), NativeApi.llama_supports_gpu_offload());
+
+    /// <summary>The choice from the device names (GPU devices are those other than CPU and host accelerators such as BLAS).</summary>
+    internal static LlamaBackendChoice ChooseBackend(LlamaBackendKind requested, IReadOnlyList<string> devices, bool gpuOffload)
+    {
+        var gpus = gpuOffload ? devices.Where(IsGpu).ToList() : [];
+        var cpus = devices.Where(d => d.StartsWith("CPU", StringComparison.OrdinalIgnoreCase)).ToList();
+        string registered = string.Join("; ", devices);
+        switch (requested)
+        {
+            case LlamaBackendKind.Cuda when gpus.Count == 0:
+                throw new EdgeAvsrException($"llama.cpp: CUDA was requested but this libllama registers no GPU device (devices: {registered}); "
+                    + $"load a CUDA build of libllama (put it in ${NativeEngines.DirectoryVariable}) or choose the CPU backend");
+            case LlamaBackendKind.Cuda:
+                return new LlamaBackendChoice("CUDA", gpus, "requested");
+            case LlamaBackendKind.Auto when gpus.Count > 0:
+                return new LlamaBackendChoice("CUDA", gpus, "auto: GPU device registered");
+            default:
+                if (cpus.Count == 0)
+                {
+                    throw new EdgeAvsrException($"llama.cpp: no CPU device registered (devices: {registered})");
+                }
+                return new LlamaBackendChoice("CPU", cpus, requested == LlamaBackendKind.Cpu ? "requested" : "auto: no GPU device registered");
+        }
+    }
+
+    private static bool IsGpu(string device) =>
+        !device.StartsWith("CPU", StringComparison.OrdinalIgnoreCase) && !device.StartsWith("BLAS", StringComparison.OrdinalIgnoreCase)
+        && !device.StartsWith("RPC", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Severity of a llama.cpp / ggml log message (ggml_log_level; CONT continues the previous one).</summary>
+public enum LlamaLogLevel
+{
+    Debug = 1,
+    Info = 2,
+    Warn = 3,
+    Error = 4,
+    None = 99,
+}
+
+/// <summary>
+/// llama.cpp's log output, which LLamaSharp hands to <see cref="Callback"/> (set through
+/// <see cref="NativeLibraryConfig"/> before the library loads), written to stderr with a level filter. Quiet by
+/// default: <see cref="MinimumLevel"/> starts at <see cref="LlamaLogLevel.None"/> unless <c>$EDGEAVSR_LLAMA_LOG</c> is
+/// debug|info|warn|error. Warnings and errors are kept (last few lines) whatever the filter, so exceptions can quote
+/// llama.cpp's own reason.
+/// </summary>
+public static class LlamaLog
+{
+    public const string LevelVariable = "EDGEAVSR_LLAMA_LOG";
+    private const int KeptLines = 8;
+    private const int Continuation = 5;
+    private static readonly Lock s_gate = new();
+    private static readonly Queue<string> s_recent = new();
+    private static int s_lastLevel = (int)LlamaLogLevel.Info;
+    private static string s_pending = "";
+
+    /// <summary>The delegate given to LLamaSharp (a static field keeps it alive while native code holds it).</summary>
+    internal static readonly NativeLogConfig.LLamaLogCallback Callback = (level, message) => Receive((int)level, message ?? "");
+
+    public static LlamaLogLevel MinimumLevel { get; set; } = ParseLevel(Environment.GetEnvironmentVariable(LevelVariable));
+
+    /// <summary>Where messages that pass the filter go (stderr unless replaced).</summary>
+    public static TextWriter Sink { get; set; } = Console.Error;
+
+    public static LlamaLogLevel ParseLevel(string? text) => text?.Trim().ToUpperInvariant() switch
+    {
+        "DEBUG" => LlamaLogLevel.Debug,
+        "INFO" => LlamaLogLevel.Info,
+        "WARN" or "WARNING" => LlamaLogLevel.Warn,
+        "ERROR" => LlamaLogLevel.Error,
+        _ => LlamaLogLevel.None,
+    };
+
+    /// <summary>The last warning/error lines llama.cpp logged (oldest first), joined with "; ".</summary>
+    public static string RecentProblems()
+    {
+        lock (s_gate)
+        {
+            return string.Join("; ", s_recent);
+        }
+    }
+
+    internal static void ClearRecent()
+    {
+        lock (s_gate)
+        {
+            s_recent.Clear();
+        }
+    }
+
+    /// <summary>One message: CONT (5) fragments continue the previous level; whole lines are filtered and kept.</summary>
+    internal static void Receive(int level, string message)
+    {
+        lock (s_gate)
+        {
+            if (level == Continuation)
+            {
+                level = s_lastLevel;
+            }
+            else
+            {
+                s_lastLevel = level;
+            }
+            if (level >= (int)LlamaLogLevel.Warn)
+            {
+                s_pending += message;
+                int nl;
+                while ((nl = s_pending.IndexOf('\n', StringComparison.Ordinal)) >= 0)
+                {
+                    string line = s_pending[..nl].Trim();
+                    s_pending = s_pending[(nl + 1)..];
+                    if (line.Length > 0)
+                    {
+                        s_recent.Enqueue(line);
+                        while (s_recent.Count > KeptLines)
+                        {
+                            s_recent.Dequeue();
+                        }
+                    }
+                }
+            }
+            if (MinimumLevel != LlamaLogLevel.None && level >= (int)MinimumLevel)
+            {
+                Sink.Write(message);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// libllama's own GGUF quantizer (<c>llama_model_quantize</c> through LLamaSharp's <see cref="LLama.LLamaQuantizer"/>), the
+/// reference EdgeAvsr's quantizer is compared with in tests and in <c>edgeavsr-quantize bench</c>.
+/// </summary>
+public static class LlamaModelQuantizer
+{
+    /// <summary>Quantizes <paramref name="input"/> to <paramref name="output"/> with llama_ftype <paramref name="ftype"/>.</summary>
+    public static void Quantize(string input, string output, int ftype, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(output);
+        LlamaEngine.Initialize();
+        LlamaLog.ClearRecent();
+        bool ok;
+        try
+        {
+            // llama_model_quantize_default_params has quantize_output_tensor = true; LLamaQuantizer's parameter defaults to false.
+            ok = LLama.LLamaQuantizer.Quantize(input, output, (LLamaFtype)ftype, threads, allowRequantize: false, quantizeOutputTensor: true);
+        }
+        catch (ArgumentException e)
+        {
+            throw new EdgeAvsrException($"llama.cpp: llama_model_quantize({input} -> {output}): {e.Message}");
+        }
+        if (!ok)
+        {
+            string native = LlamaLog.RecentProblems();
+            throw new EdgeAvsrException($"llama.cpp: llama_model_quantize({input} -> {output}, ftype {ftype}) failed{(native.Length > 0 ? $" ({native})" : "")}");
+        }
+    }
+}
