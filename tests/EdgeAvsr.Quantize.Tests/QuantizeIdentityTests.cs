@@ -22,6 +22,7 @@ public sealed partial class QuantizeIdentityTests(ITestOutputHelper output)
     /// <summary>
     /// The models: base (256 hidden, 512 FFN, untied, llama3 rope) and base-tied, as before; smollm (SmolLM-135M's
     /// widths, 576 hidden); ffn352 (a 352-wide FFN, untied); ffn336 (336 is not even a multiple of 32: F16 fallback);
+    /// deep80 (80 narrow layers with grouped KV heads: llama.cpp's 70B rule and <c>use_more_bits</c> over many layers);
     /// hard (ffn352 with rows of zeros, constants, tiny values, outliers, ties in place of its weights).
     /// </summary>
     private static readonly Dictionary<string, TinyLlamaSpec> s_specs = new()
@@ -31,6 +32,7 @@ public sealed partial class QuantizeIdentityTests(ITestOutputHelper output)
         ["smollm"] = TinyLlamaGenerator.SmolLmShaped(seed: 23, layers: 4),
         ["ffn352"] = new() { Seed = 25, Layers = 4, IntermediateSize = 352, TieWordEmbeddings = false },
         ["ffn336"] = new() { Seed = 27, Layers = 4, IntermediateSize = 336, TieWordEmbeddings = true },
+        ["deep80"] = new() { Seed = 29, Layers = 80, HiddenSize = 64, Heads = 2, KvHeads = 1, IntermediateSize = 96, TieWordEmbeddings = false },
     };
 
     public static TheoryData<string, string> Cases()
@@ -155,10 +157,14 @@ public sealed partial class QuantizeIdentityTests(ITestOutputHelper output)
             int diff = expected.AsSpan().CommonPrefixLength(actual);
             Assert.True(diff == expected.Length, $"{t.Name} ({GgmlTypes.Name(t.Type)}): first differing byte {diff} of {expected.Length}");
         }
-        // The mixes really mix: the K-quant files hold several quantized types.
+        // The mixes really mix: the K-quant files hold several quantized types (Q6_K itself where rows are whole 256-blocks).
         if (type is "q4_k_m" or "q5_k_m")
         {
-            Assert.Contains(a.Tensors, t => t.Type == GgmlType.Q6_K);
+            Assert.True(a.Tensors.Select(t => t.Type).Where(t => t is not (GgmlType.F32 or GgmlType.F16)).Distinct().Count() >= 2);
+            if (shape is "base" or "base-tied")
+            {
+                Assert.Contains(a.Tensors, t => t.Type == GgmlType.Q6_K);
+            }
         }
         Assert.Equal(new FileInfo(theirs).Length, new FileInfo(ours).Length);
     }
@@ -203,6 +209,32 @@ public sealed partial class QuantizeIdentityTests(ITestOutputHelper output)
             Assert.True(match.Count == 1, $"{t.Name}: {match.Count} expectations match");
             string wrote = GgmlTypes.Name(t.Type);
             Assert.True(match[0].Type == wrote, $"{shape} {type} {t.Name}: llama.cpp wrote {wrote}, expected {match[0].Type}");
+        }
+    }
+
+    /// <summary>
+    /// deep80 is "70B" to llama.cpp (80 layers, grouped KV): q4_k_m's attn_v goes Q4_K to Q5_K, then falls back to Q5_1 on
+    /// rows of 64; use_more_bits over 80 layers picks 0-9, 70-79 and every third layer from 12 to 69 (Q6_K, then Q8_0 on these rows).
+    /// </summary>
+    [Fact]
+    public void Seventy_b_rule_and_many_layers_are_llama_cpp_s()
+    {
+        using var dir = new TempDir();
+        string theirs = dir.File("theirs.gguf");
+        Assert.True(LlamaCppQuantizer.Quantize(InputOf("deep80").F32, theirs, LlamaFileType.Q4_K_M, threads: 2).Ok);
+        using var b = GgufFile.Open(theirs);
+        var expected = new Dictionary<string, string>
+        {
+            ["token_embd.weight"] = "q5_0", ["output.weight"] = "q8_0",
+            ["blk.0.attn_v.weight"] = "q8_0", ["blk.9.attn_v.weight"] = "q8_0", ["blk.10.attn_v.weight"] = "q5_1",
+            ["blk.11.attn_v.weight"] = "q5_1", ["blk.12.attn_v.weight"] = "q8_0", ["blk.68.attn_v.weight"] = "q5_1", ["blk.69.attn_v.weight"] = "q8_0",
+            ["blk.70.attn_v.weight"] = "q8_0", ["blk.79.attn_v.weight"] = "q8_0",
+            ["blk.0.ffn_down.weight"] = "q8_0", ["blk.11.ffn_down.weight"] = "q5_0", ["blk.12.ffn_down.weight"] = "q8_0",
+            ["blk.11.attn_q.weight"] = "q5_0", ["blk.11.ffn_up.weight"] = "q5_0",
+        };
+        foreach (var (name, type) in expected)
+        {
+            Assert.Equal((name, type), (name, GgmlTypes.Name(b.FindTensor(name)!.Type)));
         }
     }
 
