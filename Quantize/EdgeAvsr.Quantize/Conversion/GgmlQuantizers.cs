@@ -6,7 +6,7 @@ using EdgeAvsr.Runtime.Formats.Gguf;
 namespace EdgeAvsr.Quantize.Conversion;
 
 /// <summary>
-/// ggml's reference block quantizers (quantize_row_{q8_0,q4_0,q4_K,q5_K,q6_K}_ref of ggml-quants.c, the
+/// ggml's reference block quantizers (quantize_row_{q8_0,q4_0,q5_0,q5_1,q4_K,q5_K,q6_K}_ref of ggml-quants.c, the
 /// code llama_model_quantize runs when no importance matrix is given), written here from the algorithm
 /// with the same float32 operation order so the bytes are identical. Scales are stored as IEEE fp16
 /// (round to nearest even, as ggml's fp32-to-fp16).
@@ -32,6 +32,8 @@ public static class GgmlQuantizers
             {
                 case GgmlType.Q8_0: Q8_0(x, y); break;
                 case GgmlType.Q4_0: Q4_0(x, y); break;
+                case GgmlType.Q5_0: Q5_0(x, y); break;
+                case GgmlType.Q5_1: Q5_1(x, y); break;
                 case GgmlType.Q4_K: QK(x, y, nmax: 15, rmin: -1f, nstep: 20); break;
                 case GgmlType.Q5_K: QK(x, y, nmax: 31, rmin: -0.5f, nstep: 15); break;
                 case GgmlType.Q6_K: Q6_K(x, y); break;
@@ -140,6 +142,74 @@ public static class GgmlQuantizers
             int q1 = Math.Min(15, (int)(sbyte)(int)(x1 + 8.5f));
             y[2 + j] = (byte)(q0 | (q1 << 4));
         }
+    }
+
+    /// <summary>Q5_0: fp16 d = (signed max)/-16, qh[4] (bit 4 of each quant), qs[16] (low nibbles; j and j+16 share a byte).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Q5_0(ReadOnlySpan<float> x, Span<byte> y)
+    {
+        float amax = 0f, max = 0f;
+        for (int j = 0; j < 32; j++)
+        {
+            float v = x[j];
+            if (amax < MathF.Abs(v))
+            {
+                amax = MathF.Abs(v);
+                max = v;
+            }
+        }
+        float d = max / -16;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        WriteHalf(y, d);
+        uint qh = 0;
+        for (int j = 0; j < 16; j++)
+        {
+            float x0 = x[j] * id;
+            float x1 = x[16 + j] * id;
+            // C's (int8_t) of a float truncates toward zero; x*id + 16.5 is in [0, 33) here.
+            int q0 = Math.Min(31, (int)(sbyte)(int)(x0 + 16.5f));
+            int q1 = Math.Min(31, (int)(sbyte)(int)(x1 + 16.5f));
+            y[6 + j] = (byte)((q0 & 0xF) | ((q1 & 0xF) << 4));
+            qh |= (uint)((q0 & 0x10) >> 4) << j;
+            qh |= (uint)((q1 & 0x10) >> 4) << (j + 16);
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(y[2..], qh);
+    }
+
+    /// <summary>Q5_1: fp16 d = (max-min)/31, fp16 m = min, qh[4], qs[16]; quants (x-min)/d rounded half up, unclamped as in ggml.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Q5_1(ReadOnlySpan<float> x, Span<byte> y)
+    {
+        float min = float.MaxValue, max = -float.MaxValue;
+        for (int j = 0; j < 32; j++)
+        {
+            float v = x[j];
+            if (v < min)
+            {
+                min = v;
+            }
+            if (v > max)
+            {
+                max = v;
+            }
+        }
+        float d = (max - min) / 31;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        WriteHalf(y, d);
+        WriteHalf(y[2..], min);
+        uint qh = 0;
+        for (int j = 0; j < 16; j++)
+        {
+            float x0 = (x[j] - min) * id;
+            float x1 = (x[16 + j] - min) * id;
+            // C's (uint8_t) of a float truncates; (x - min)*id + 0.5 is in [0.5, 32) here.
+            int q0 = (byte)(int)(x0 + 0.5f);
+            int q1 = (byte)(int)(x1 + 0.5f);
+            y[8 + j] = (byte)((q0 & 0xF) | ((q1 & 0xF) << 4));
+            qh |= (uint)((q0 & 0x10) >> 4) << j;
+            qh |= (uint)((q1 & 0x10) >> 4) << (j + 16);
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(y.Slice(4, 4), qh);
     }
 
     /// <summary>make_qkx2_quants: scale and (negated) min of a sub-block by weighted least squares over a grid of scales.</summary>

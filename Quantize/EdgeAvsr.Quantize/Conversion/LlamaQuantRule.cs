@@ -5,11 +5,13 @@ using EdgeAvsr.Runtime.Formats.Gguf;
 namespace EdgeAvsr.Quantize.Conversion;
 
 /// <summary>
-/// The per-tensor ggml type of each file type, following llama_model_quantize of llama.cpp v0.5.0
-/// (llama-quant.cpp) for the llama architecture without an importance matrix: 1-D tensors and norms
-/// stay F32; the output (or the token embedding when it is tied) goes to Q6_K unless the default is
-/// Q8_0; the _M mixes give attn_v and ffn_down Q6_K on the layers <c>use_more_bits</c> picks (counted in
-/// file order); K-quant tensors whose rows are not whole 256-blocks fall back as llama.cpp does.
+/// The per-tensor ggml type of each file type, following llama_model_quantize of the pinned llama.cpp (b10221,
+/// src/llama-quant.cpp: llama_tensor_get_type and tensor_type_fallback) for the llama architecture without an
+/// importance matrix or overrides. Norms and 1-D tensors keep their type. The output (or the token embedding
+/// when it is tied) goes to Q8_0 when its rows are not whole blocks of the default type, otherwise to Q6_K
+/// unless the default is Q8_0. The _M mixes give attn_v and ffn_down Q6_K on the layers <c>use_more_bits</c>
+/// picks (attn_v counted in file order). A quantized type whose block does not divide the row length then
+/// falls back: Q4_K to Q5_0, Q5_K to Q5_1, Q6_K to Q8_0, and to F16 when even that block does not divide it.
 /// </summary>
 public static class LlamaQuantRule
 {
@@ -51,21 +53,80 @@ public static class LlamaQuantRule
         return Assign(plan, fileType, config.NumHiddenLayers, config.NumAttentionHeads, config.NumKeyValueHeads);
     }
 
-    /// <summary>Whether llama.cpp quantizes a tensor at all: 2-D or more weights other than norms (the rest stay float).</summary>
+    /// <summary>ggml_n_dims: the dimensions up to the last one larger than 1 (at least 1).</summary>
+    public static int DimensionCount(ReadOnlySpan<long> ne)
+    {
+        for (int i = ne.Length - 1; i >= 1; i--)
+        {
+            if (ne[i] != 1)
+            {
+                return i + 1;
+            }
+        }
+        return 1;
+    }
+
+    /// <summary>
+    /// Whether llama.cpp quantizes a tensor at all (tensor_allows_quantization): weights of 2 or more dimensions
+    /// other than norms. Its other exclusions name tensors no llama-architecture GGUF holds.
+    /// </summary>
     public static bool IsQuantizable(string name, ReadOnlySpan<long> ne)
     {
         ArgumentNullException.ThrowIfNull(name);
-        return ne.Length >= 2 && name.EndsWith("weight", StringComparison.Ordinal) && !name.Contains("_norm.weight", StringComparison.Ordinal);
+        return DimensionCount(ne) >= 2 && name.EndsWith("weight", StringComparison.Ordinal) && !name.Contains("_norm.weight", StringComparison.Ordinal);
+    }
+
+    /// <summary>llama.cpp's broad tensor categories (tensor_get_category), tested in its order.</summary>
+    private enum Category
+    {
+        TokenEmbedding,
+        Output,
+        AttnV,
+        AttnK,
+        AttnQ,
+        AttnOutput,
+        FfnUp,
+        FfnGate,
+        FfnDown,
+        Other,
+    }
+
+    private static Category CategoryOf(string name)
+    {
+        if (name == "output.weight")
+        {
+            return Category.Output;
+        }
+        if (name is "token_embd.weight" or "per_layer_token_embd.weight")
+        {
+            return Category.TokenEmbedding;
+        }
+        // attn_qkv and attn_kv_b count as attn_v in llama.cpp; a llama GGUF has neither, but the rule is the same.
+        if (name.Contains("attn_qkv.weight", StringComparison.Ordinal) || name.Contains("attn_kv_b.weight", StringComparison.Ordinal)
+            || name.Contains("attn_v.weight", StringComparison.Ordinal))
+        {
+            return Category.AttnV;
+        }
+        return name.Contains("attn_k.weight", StringComparison.Ordinal) ? Category.AttnK
+            : name.Contains("attn_q.weight", StringComparison.Ordinal) ? Category.AttnQ
+            : name.Contains("attn_output.weight", StringComparison.Ordinal) ? Category.AttnOutput
+            : name.Contains("ffn_up", StringComparison.Ordinal) ? Category.FfnUp
+            : name.Contains("ffn_gate", StringComparison.Ordinal) ? Category.FfnGate
+            : name.Contains("ffn_down", StringComparison.Ordinal) ? Category.FfnDown
+            : Category.Other;
     }
 
     /// <summary>The type of every tensor (in file order) of a model with the given layer and head counts.</summary>
     public static GgmlType[] Assign(IReadOnlyList<PlannedTensor> plan, LlamaFileType fileType, int nLayer, int nHead, int nHeadKv)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        var baseType = DefaultType(fileType);
+        var defaultType = DefaultType(fileType);
         bool quantized = fileType is not (LlamaFileType.F32 or LlamaFileType.F16);
-        bool tied = !plan.Any(t => t.Name == "output.weight");
-        int nAttnV = plan.Count(t => t.Name.Contains("attn_v.weight", StringComparison.Ordinal));
+        bool mix = fileType is LlamaFileType.Q4_K_M or LlamaFileType.Q5_K_M;
+        var categories = plan.Select(t => CategoryOf(t.Name)).ToArray();
+        bool tied = !categories.Contains(Category.Output);
+        int nAttnV = categories.Count(c => c == Category.AttnV);
+        // llama.cpp's LLM_TYPE_70B: a llama with 80 layers and grouped KV heads.
         bool is70B = nLayer == 80 && nHead != nHeadKv;
         int iAttnV = 0, iFfnDown = 0;
         var types = new GgmlType[plan.Count];
@@ -77,13 +138,13 @@ public static class LlamaQuantRule
                 types[k] = GgmlType.F32;
                 continue;
             }
-            var type = baseType;
+            var type = defaultType;
             if (quantized)
             {
-                bool isOutput = t.Name == "output.weight";
-                bool isTokenEmbd = t.Name == "token_embd.weight";
-                if (isOutput || (tied && isTokenEmbd))
+                var category = categories[k];
+                if (category == Category.Output || (tied && category == Category.TokenEmbedding))
                 {
+                    // Decided on the default type's block, before any fallback.
                     if (t.RowLength % GgmlTypes.BlockSize(type) != 0)
                     {
                         type = GgmlType.Q8_0;
@@ -93,9 +154,9 @@ public static class LlamaQuantRule
                         type = GgmlType.Q6_K;
                     }
                 }
-                else if (t.Name.Contains("attn_v.weight", StringComparison.Ordinal))
+                else if (category == Category.AttnV)
                 {
-                    if ((fileType is LlamaFileType.Q4_K_M or LlamaFileType.Q5_K_M) && UseMoreBits(iAttnV, nAttnV))
+                    if (mix && UseMoreBits(iAttnV, nAttnV))
                     {
                         type = GgmlType.Q6_K;
                     }
@@ -105,9 +166,10 @@ public static class LlamaQuantRule
                     }
                     iAttnV++;
                 }
-                else if (t.Name.Contains("ffn_down", StringComparison.Ordinal))
+                else if (category == Category.FfnDown)
                 {
-                    if ((fileType is LlamaFileType.Q4_K_M or LlamaFileType.Q5_K_M) && UseMoreBits(iFfnDown, nLayer))
+                    // Without experts llama.cpp takes the layer from its ffn_down counter, over n_layer.
+                    if (mix && UseMoreBits(iFfnDown, nLayer))
                     {
                         type = GgmlType.Q6_K;
                     }
@@ -122,16 +184,25 @@ public static class LlamaQuantRule
 
     private static bool UseMoreBits(int i, int n) => i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
 
-    private static GgmlType Fallback(PlannedTensor t, GgmlType type)
+    /// <summary>tensor_type_fallback: a type whose block does not divide the row length gives way to a 32-block one, else F16.</summary>
+    public static GgmlType Fallback(PlannedTensor tensor, GgmlType type)
     {
-        if (t.RowLength % GgmlTypes.BlockSize(type) == 0)
+        ArgumentNullException.ThrowIfNull(tensor);
+        long rowLength = tensor.RowLength;
+        if (rowLength % GgmlTypes.BlockSize(type) == 0)
         {
             return type;
         }
-        return type switch
+        var fallback = type switch
         {
-            GgmlType.Q6_K when t.RowLength % 32 == 0 => GgmlType.Q8_0,
-            _ => throw new EdgeAvsrException($"tensor '{t.Name}' has rows of {t.RowLength} values, not a multiple of the {GgmlTypes.Name(type)} block size {GgmlTypes.BlockSize(type)}; llama.cpp would fall back to a type EdgeAvsr does not write (use q8_0 or q6_k, or a model whose widths are multiples of 256)"),
+            GgmlType.Q2_K or GgmlType.Q3_K => GgmlType.Q4_0,
+            GgmlType.Q4_K => GgmlType.Q5_0,
+            GgmlType.Q5_K => GgmlType.Q5_1,
+            GgmlType.Q6_K => GgmlType.Q8_0,
+            _ => throw new EdgeAvsrException($"tensor '{tensor.Name}' has rows of {rowLength} values, not a multiple of the "
+                + $"{GgmlTypes.Name(type)} block size {GgmlTypes.BlockSize(type)}, and llama.cpp has no fallback for {GgmlTypes.Name(type)}; "
+                + "use a k-quant type (q4_k_m, q5_k_m, q6_k) or f16"),
         };
+        return rowLength % GgmlTypes.BlockSize(fallback) == 0 ? fallback : GgmlType.F16;
     }
 }

@@ -437,6 +437,17 @@ public static class TinyLlamaGenerator
         RegularTokens = 128000, SpecialTokenCount = 256,
     };
 
+    /// <summary>
+    /// A SmolLM-135M-shaped spec (576 hidden, 1536 FFN, 9/3 heads of 64, tied embeddings, rope theta 10000) with
+    /// <paramref name="layers"/> layers and the small learned vocabulary: rows of 576 are not whole 256-blocks, so
+    /// the K-quant types fall back to 32-blocks on every tensor but ffn_down.
+    /// </summary>
+    public static TinyLlamaSpec SmolLmShaped(int seed, int layers) => new()
+    {
+        Seed = seed, HiddenSize = 576, Layers = layers, Heads = 9, KvHeads = 3, IntermediateSize = 1536, RopeTheta = 10000.0,
+        TieWordEmbeddings = true,
+    };
+
     /// <summary>Seeded values of one tensor: norms near 1, matrices ~ N(0, scale/sqrt(row length)).</summary>
     public static float[] TensorValues(int seed, string name, long[] shape, double scale)
     {

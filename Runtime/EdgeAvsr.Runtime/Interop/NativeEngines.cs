@@ -96,22 +96,6 @@ public sealed class LlamaLibrary
     /// <summary>The commit string compiled into the loaded libggml-base (<c>ggml_commit()</c>).</summary>
     public string GgmlCommit { get; }
 
-    /// <summary>
-    /// An export of the loaded ggml libraries, for tests that compare EdgeAvsr with ggml's own functions
-    /// (e.g. <c>ggml_quantize_chunk</c>); the decoder calls llama.cpp only through LLamaSharp.
-    /// </summary>
-    public nint GetExport(string name)
-    {
-        foreach (string file in Files)
-        {
-            if (NativeLibrary.TryLoad(file, out nint handle) && NativeLibrary.TryGetExport(handle, name, out nint f))
-            {
-                return f;
-            }
-        }
-        throw new EdgeAvsrException($"llama.cpp: no export '{name}' in {string.Join(", ", Files)}");
-    }
-
     internal static LlamaLibrary Load()
     {
         const string engine = "llama.cpp";
