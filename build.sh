@@ -110,6 +110,7 @@ aot_smoke() {
   local work; work=$(mktemp -d)
   "$exe" selftest-projector --out "$work"
   rm -rf "$work"
+  tools/aot-smoke/transcribe.sh "$exe"
   log "NativeAOT smoke passed"
 }
 

@@ -118,19 +118,25 @@ public static class GgmlQuantizers
         return Vector256.ConvertToInt32(t + step);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q4_0(ReadOnlySpan<float> x, Span<byte> y)
+    /// <summary>The first value of largest magnitude, sign kept (ggml's q4_0/q5_0 scale is it over -8 / -16).</summary>
+    private static float SignedAbsMax(ReadOnlySpan<float> x)
     {
         float amax = 0f, max = 0f;
-        for (int j = 0; j < 32; j++)
+        foreach (float v in x)
         {
-            float v = x[j];
             if (amax < MathF.Abs(v))
             {
                 amax = MathF.Abs(v);
                 max = v;
             }
         }
+        return max;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Q4_0(ReadOnlySpan<float> x, Span<byte> y)
+    {
+        float max = SignedAbsMax(x[..32]);
         float d = max / -8;
         float id = d != 0 ? 1.0f / d : 0.0f;
         WriteHalf(y, d);
@@ -148,16 +154,7 @@ public static class GgmlQuantizers
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q5_0(ReadOnlySpan<float> x, Span<byte> y)
     {
-        float amax = 0f, max = 0f;
-        for (int j = 0; j < 32; j++)
-        {
-            float v = x[j];
-            if (amax < MathF.Abs(v))
-            {
-                amax = MathF.Abs(v);
-                max = v;
-            }
-        }
+        float max = SignedAbsMax(x[..32]);
         float d = max / -16;
         float id = d != 0 ? 1.0f / d : 0.0f;
         WriteHalf(y, d);

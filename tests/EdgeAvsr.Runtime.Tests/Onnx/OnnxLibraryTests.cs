@@ -77,8 +77,8 @@ public class OnnxLibraryTests
         using var dir = new TempDir();
         string packaged = OnnxRuntimeEnvironmentFile();
         File.Copy(packaged, dir.File("libonnxruntime.so"));
-        var (code, stdout, _) = Edgeavsr(dir.Path, "doctor");
-        Assert.Equal(2, code); // llama.cpp is not in this folder
+        var (code, stdout, stderr) = Edgeavsr(dir.Path, "doctor");
+        Assert.True(code == 0, stderr); // the folder holds no libllama.so, so llama.cpp comes from its package
         Assert.Equal("onnxruntime: version 1.32.0", OnnxLine(stdout));
         Assert.Contains($"  file: {dir.File("libonnxruntime.so")}\n", stdout, StringComparison.Ordinal);
         Assert.Contains("  loaded from $EDGEAVSR_NATIVE_DIR\n", stdout, StringComparison.Ordinal);
