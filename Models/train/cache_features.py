@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+"""Stage 3: runs the CTC-pretrained encoders (frozen from here on) over the data and caches their states,
+pooled as the model pools them (AvgPool1d 4 for audio, 2 for video), float16:
+
+  runs/cache_train.pt  audio [N, V, 37, D] for V noise versions per utterance (clean, then babble or white at
+                       random SNRs of 20/10/5/0/-5 dB), video [N, 37, D] (centre crop), texts
+  runs/cache_test.pt   audio {(kind, snr): [N, 37, D]} for babble and white at clean/10/5/0/-5 dB, video, texts
+
+    nice -n 10 /usr/bin/python3 Models/train/cache_features.py [--versions 4]
+"""
+import argparse
+import os
+import time
+
+import numpy as np
+import torch
+
+import common
+
+
+def load_encoder(modality):
+    ck = torch.load(os.path.join(common.RUNS, f"{modality}_encoder.pt"))
+    enc = common.audio_encoder() if modality == "audio" else common.video_encoder()
+    enc.load_state_dict(ck["model"])
+    return enc.eval()
+
+
+def pool(states, k):
+    return torch.nn.functional.avg_pool1d(states.transpose(1, 2), k).transpose(1, 2)
+
+
+def audio_feats(enc, split, babble, rows, snr, kinds, rng):
+    wave = common.mix(split.wave(rows), split.speech(rows), snr, kinds, babble, rng)
+    states = enc(common.log_mel(wave))[:, :max(int(wave.shape[1] / common.RATE * 50), 25)]
+    return pool(states, common.POOL_AUDIO).half()
+
+
+def video_feats(enc, split, rows):
+    return pool(enc(common.roi(split.frames(rows))), common.POOL_VIDEO).half()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--versions", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--only", choices=["train", "test"])
+    args = ap.parse_args()
+    common.setup(args.threads)
+    aenc, venc = load_encoder("audio"), load_encoder("video")
+    t0 = time.time()
+    with torch.no_grad():
+        if args.only != "train":
+            test, bt = common.Split("test"), common.Split("babble_test")
+            out = {"texts": test.texts(range(len(test))), "speakers": [m["speaker"] for m in test.meta], "audio": {}}
+            for kind in ("babble", "white"):
+                for snr in common.SNRS:
+                    if kind == "white" and snr == "clean":
+                        continue
+                    feats = []
+                    for s in range(0, len(test), args.batch):
+                        rows = np.arange(s, min(len(test), s + args.batch))
+                        rng = np.random.default_rng(1000 + s + (0 if snr == "clean" else 100 * int(snr)) + (7 if kind == "white" else 0))
+                        feats.append(audio_feats(aenc, test, bt, rows, snr, [kind] * len(rows), rng))
+                    out["audio"][(kind, snr)] = torch.cat(feats)
+                    common.log("cache", f"test {kind} {snr} done {time.time() - t0:.0f} s")
+            out["audio"][("white", "clean")] = out["audio"][("babble", "clean")]
+            out["video"] = torch.cat([video_feats(venc, test, np.arange(s, min(len(test), s + args.batch)))
+                                      for s in range(0, len(test), args.batch)])
+            common.save(os.path.join(common.RUNS, "cache_test.pt"), out)
+            common.log("cache", f"test cached {time.time() - t0:.0f} s")
+        if args.only != "test":
+            train, bb = common.Split("train"), common.Split("babble_train")
+            rng = np.random.default_rng(5)
+            audio, video, snrs = [], [], []
+            for s in range(0, len(train), args.batch):
+                rows = np.arange(s, min(len(train), s + args.batch))
+                versions, labels = [audio_feats(aenc, train, bb, rows, "clean", None, rng)], ["clean"]
+                for v in range(1, args.versions):
+                    snr = [20, 10, 5, 0, -5][rng.integers(5)] if v > 1 else [10, 5, 0, -5][rng.integers(4)]
+                    kinds = ["babble" if rng.random() < 0.6 else "white" for _ in rows]
+                    versions.append(audio_feats(aenc, train, bb, rows, snr, kinds, rng))
+                    labels.append(snr)
+                audio.append(torch.stack(versions, 1))
+                snrs.append(labels)
+                video.append(video_feats(venc, train, rows))
+                if (s // args.batch) % 10 == 0:
+                    common.log("cache", f"train {s + len(rows)}/{len(train)} {time.time() - t0:.0f} s")
+            common.save(os.path.join(common.RUNS, "cache_train.pt"),
+                        dict(audio=torch.cat(audio), video=torch.cat(video), texts=train.texts(range(len(train)))))
+            common.log("cache", f"train cached ({len(train)} rows) {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
