@@ -38,7 +38,7 @@ def batch(args, split, babble, rows, rng, train=True, snr=None):
             s = snr_choices[rng.integers(len(snr_choices))]
             kinds = ["babble" if rng.random() < 0.6 else "white" for _ in rows]
         else:
-            s, kinds = snr or "clean", ["babble"] * len(rows)
+            s, kinds = ("clean" if snr is None else snr), ["babble"] * len(rows)
         wave = common.mix(wave, split.speech(rows), s, kinds, babble, rng)
         return common.log_mel(wave)
     x = common.roi(split.frames(rows), train=train, rng=rng)
