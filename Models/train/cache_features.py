@@ -2,7 +2,7 @@
 """Stage 3: runs the CTC-pretrained encoders (frozen from here on) over the data and caches their states,
 pooled as the model pools them (AvgPool1d 4 for audio, 2 for video), float16:
 
-  runs/cache_train.pt  audio [N, V, 37, D] for V noise versions per utterance (clean, then babble or white at
+  runs/cache_train_<k>of<n>.pt  (--shard k --shards n: processes side by side) audio [N, V, 37, D] for V noise versions per utterance (clean, then babble or white at
                        random SNRs of 20/10/5/0/-5 dB), video [N, 37, D] (centre crop), texts
   runs/cache_test.pt   audio {(kind, snr): [N, 37, D]} for babble and white at clean/10/5/0/-5 dB, video, texts
 
@@ -45,6 +45,9 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", choices=["train", "test"])
+    ap.add_argument("--shard", type=int, default=0, help="train rows s with (s // batch) % shards == shard")
+    ap.add_argument("--shards", type=int, default=1)
+    ap.add_argument("--max-rows", type=int, default=8000)
     args = ap.parse_args()
     common.setup(args.threads)
     aenc, venc = load_encoder("audio"), load_encoder("video")
@@ -71,10 +74,14 @@ def main():
             common.log("cache", f"test cached {time.time() - t0:.0f} s")
         if args.only != "test":
             train, bb = common.Split("train"), common.Split("babble_train")
-            rng = np.random.default_rng(5)
-            audio, video, snrs = [], [], []
-            for s in range(0, len(train), args.batch):
-                rows = np.arange(s, min(len(train), s + args.batch))
+            rng = np.random.default_rng(5 + args.shard)
+            audio, video, snrs, texts = [], [], [], []
+            n = min(len(train), args.max_rows)
+            for s in range(0, n, args.batch):
+                if (s // args.batch) % args.shards != args.shard:
+                    continue
+                rows = np.arange(s, min(n, s + args.batch))
+                texts += train.texts(rows)
                 versions, labels = [audio_feats(aenc, train, bb, rows, "clean", None, rng)], ["clean"]
                 for v in range(1, args.versions):
                     snr = [20, 10, 5, 0, -5][rng.integers(5)] if v > 1 else [10, 5, 0, -5][rng.integers(4)]
@@ -85,10 +92,10 @@ def main():
                 snrs.append(labels)
                 video.append(video_feats(venc, train, rows))
                 if (s // args.batch) % 10 == 0:
-                    common.log("cache", f"train {s + len(rows)}/{len(train)} {time.time() - t0:.0f} s")
-            common.save(os.path.join(common.RUNS, "cache_train.pt"),
-                        dict(audio=torch.cat(audio), video=torch.cat(video), texts=train.texts(range(len(train)))))
-            common.log("cache", f"train cached ({len(train)} rows) {time.time() - t0:.0f} s")
+                    common.log("cache", f"train shard {args.shard}: {s + len(rows)}/{n} {time.time() - t0:.0f} s")
+            common.save(os.path.join(common.RUNS, f"cache_train_{args.shard}of{args.shards}.pt"),
+                        dict(audio=torch.cat(audio), video=torch.cat(video), texts=texts))
+            common.log("cache", f"train shard {args.shard} cached ({len(texts)} rows) {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

@@ -24,9 +24,14 @@ import common
 VIDEO_CROP = 50
 
 
+def crop_start(split, r):
+    o, _ = split.speech([r])[0]
+    return max(0, int(o / common.RATE * common.FPS) - 2)
+
+
 def fits(split, r):
     o, c = split.speech([r])[0]
-    s0 = max(0, int(o / common.RATE * common.FPS) - 2)
+    s0 = crop_start(split, r)
     return (o + c) / common.RATE * common.FPS + 1 <= s0 + VIDEO_CROP and s0 + VIDEO_CROP <= common.N_VIDEO
 
 
@@ -34,7 +39,7 @@ def batch(args, split, babble, rows, rng, train=True, snr=None):
     if args.modality == "audio":
         wave = split.wave(rows)
         if train:
-            snr_choices = ["clean", "clean", 20, 10, 5, 0, -5]
+            snr_choices = ["clean"] * 5 + [20, 10, 5, 0, -5]
             s = snr_choices[rng.integers(len(snr_choices))]
             kinds = ["babble" if rng.random() < 0.6 else "white" for _ in rows]
         else:
@@ -58,6 +63,7 @@ def main():
     ap.add_argument("--save-every", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=1e9)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--phone-weight", type=float, default=1.0)
     args = ap.parse_args()
     common.setup(args.threads)
     name = f"{args.modality}_encoder"
@@ -66,14 +72,29 @@ def main():
     enc = common.audio_encoder() if args.modality == "audio" else common.video_encoder()
     dim = (common.AUDIO_ENC if args.modality == "audio" else common.VIDEO_ENC)["dim"]
     head = nn.Linear(dim, len(common.WORDS) + 1)
-    params = [p for p in list(enc.parameters()) + list(head.parameters()) if p.requires_grad]
+    # a second head: frame-level phoneme classes from espeak's timings, dense targets the word CTC alone learns
+    # slowly from (video: viseme classes, the phonemes that the viseme table renders alike merged)
+    phones = sorted({p.strip("#:;',") or "_" for m in common.Split("train").meta for p, _, _ in m["phonemes"]} - {"_"})
+    label = {p: p for p in phones}
+    if args.modality == "video":
+        import visemes
+        label = {p: "/".join(",".join(f"{x:.3f}" for x in t) for t in visemes.targets_of(p)) for p in phones}
+        label = {p: v for p, v in label.items() if v != "/".join(",".join(f"{x:.3f}" for x in t) for t in visemes.targets_of("_"))}
+        phones = sorted(set(label.values()))
+    phone_head = nn.Linear(dim, len(phones) + 1)
+    params = [p for p in list(enc.parameters()) + list(head.parameters()) + list(phone_head.parameters()) if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
     step, spent = 0, 0.0
     try:
         ck = torch.load(path)
         enc.load_state_dict(ck["model"])
         head.load_state_dict(ck["head"])
-        opt.load_state_dict(ck["opt"])
+        if "phone_head" in ck and ck["phones"] == phones:
+            phone_head.load_state_dict(ck["phone_head"])
+        try:
+            opt.load_state_dict(ck["opt"])
+        except ValueError:
+            common.log(name, "optimiser state does not fit (a head was added): fresh moments")
         step, spent = ck["step"], ck.get("seconds", 0.0)
         common.log(name, f"resumed at step {step} ({spent:.0f} s so far)")
     except FileNotFoundError:
@@ -86,7 +107,8 @@ def main():
     warm = 100
 
     def checkpoint():
-        common.save(path, dict(model=enc.state_dict(), head=head.state_dict(), opt=opt.state_dict(), step=step,
+        common.save(path, dict(model=enc.state_dict(), head=head.state_dict(), phone_head=phone_head.state_dict(), phones=phones,
+                               opt=opt.state_dict(), step=step,
                                seconds=spent + time.time() - start, config=common.AUDIO_ENC if args.modality == "audio" else common.VIDEO_ENC))
 
     while step < args.steps:
@@ -104,10 +126,27 @@ def main():
         if args.modality == "video":
             rows = np.array([r for r in rows if fits(train, r)] or [r for r in range(len(train)) if fits(train, r)][:1])
         x = batch(args, train, babble, rows, rng)
-        logits = head(enc(x))
+        hidden = enc(x)
+        logits = head(hidden)
         targets, tl = common.ctc_words(train.texts(rows))
         lp = F.log_softmax(logits, -1).transpose(0, 1)
         loss = F.ctc_loss(lp, targets, torch.full((len(rows),), lp.shape[0], dtype=torch.long), tl, zero_infinity=True)
+        if args.phone_weight > 0:
+            # frame-level targets from the phoneme timings (0 = silence): dense supervision, no CTC plateau
+            pid = {p: i + 1 for i, p in enumerate(phones)}
+            T = hidden.shape[1]
+            rate = 50.0 if args.modality == "audio" else float(common.FPS)
+            tgt = torch.zeros(len(rows), T, dtype=torch.long)
+            for b, r in enumerate(rows):
+                m = train.meta[r]
+                first = 0 if args.modality == "audio" else crop_start(train, r)
+                centre = (np.arange(T) + first + 0.5) / rate - m["offset"]
+                for ph_name, st, en in m["phonemes"]:
+                    q = ph_name.strip("#:;',")
+                    if q in label:
+                        tgt[b, torch.from_numpy((centre >= st) & (centre < en))] = pid[label[q]]
+            ploss = F.cross_entropy(phone_head(hidden).reshape(-1, len(phones) + 1), tgt.reshape(-1))
+            loss = loss + args.phone_weight * ploss
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 5.0)

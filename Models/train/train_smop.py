@@ -11,6 +11,7 @@ authors' coefficients). AdamW (0.9, 0.98), weight decay 0.1, warmup then cosine.
     nice -n 10 /usr/bin/python3 Models/train/train_smop.py --layout jejr --steps 1500
 """
 import argparse
+import glob
 import os
 import time
 
@@ -170,8 +171,11 @@ def main():
         opt.load_state_dict(ck["opt"])
         step, spent = ck["step"], ck["seconds"]
         common.log(name, f"resumed at step {step}")
-    cache = torch.load(os.path.join(common.RUNS, "cache_train.pt"))
-    A, V, texts = cache["audio"], cache["video"], cache["texts"]
+    shards = [torch.load(p) for p in sorted(glob.glob(os.path.join(common.RUNS, "cache_train_*of*.pt")))]
+    A = torch.cat([c["audio"] for c in shards])
+    V = torch.cat([c["video"] for c in shards])
+    texts = [t for c in shards for t in c["texts"]]
+    common.log(name, f"{len(texts)} cached training utterances")
     test = torch.load(os.path.join(common.RUNS, "cache_test.pt"))
     rng = np.random.default_rng(step + 7)
     start = t0 = time.time()
