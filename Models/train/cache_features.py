@@ -48,9 +48,15 @@ def main():
     ap.add_argument("--shard", type=int, default=0, help="train rows s with (s // batch) % shards == shard")
     ap.add_argument("--shards", type=int, default=1)
     ap.add_argument("--max-rows", type=int, default=8000)
+    ap.add_argument("--reuse-video", help="a runs folder whose caches (same shards) hold the video features already: "
+                                          "only the audio is recomputed (after retraining the audio encoder)")
     args = ap.parse_args()
     common.setup(args.threads)
     aenc, venc = load_encoder("audio"), load_encoder("video")
+    old_test = old_train = None
+    if args.reuse_video:
+        old_test = torch.load(os.path.join(args.reuse_video, "cache_test.pt")) if args.only != "train" else None
+        old_train = torch.load(os.path.join(args.reuse_video, f"cache_train_{args.shard}of{args.shards}.pt")) if args.only != "test" else None
     t0 = time.time()
     with torch.no_grad():
         if args.only != "train":
@@ -68,8 +74,8 @@ def main():
                     out["audio"][(kind, snr)] = torch.cat(feats)
                     common.log("cache", f"test {kind} {snr} done {time.time() - t0:.0f} s")
             out["audio"][("white", "clean")] = out["audio"][("babble", "clean")]
-            out["video"] = torch.cat([video_feats(venc, test, np.arange(s, min(len(test), s + args.batch)))
-                                      for s in range(0, len(test), args.batch)])
+            out["video"] = old_test["video"] if old_test is not None else torch.cat(
+                [video_feats(venc, test, np.arange(s, min(len(test), s + args.batch))) for s in range(0, len(test), args.batch)])
             common.save(os.path.join(common.RUNS, "cache_test.pt"), out)
             common.log("cache", f"test cached {time.time() - t0:.0f} s")
         if args.only != "test":
@@ -90,11 +96,12 @@ def main():
                     labels.append(snr)
                 audio.append(torch.stack(versions, 1))
                 snrs.append(labels)
-                video.append(video_feats(venc, train, rows))
+                if old_train is None:
+                    video.append(video_feats(venc, train, rows))
                 if (s // args.batch) % 10 == 0:
                     common.log("cache", f"train shard {args.shard}: {s + len(rows)}/{n} {time.time() - t0:.0f} s")
             common.save(os.path.join(common.RUNS, f"cache_train_{args.shard}of{args.shards}.pt"),
-                        dict(audio=torch.cat(audio), video=torch.cat(video), texts=texts))
+                        dict(audio=torch.cat(audio), video=old_train["video"] if old_train is not None else torch.cat(video), texts=texts))
             common.log("cache", f"train shard {args.shard} cached ({len(texts)} rows) {time.time() - t0:.0f} s")
 
 

@@ -31,7 +31,7 @@ import train_smop
 
 def train_config(layout):
     return {
-        "modality": "audiovisual", "llm-model": "edgeavsr-demo/grid-llama-256x2", "audio-encoder-name": "edgeavsr-demo/whisper-64x2",
+        "modality": "audiovisual", "llm-model": "edgeavsr-demo/grid-llama-256x2", "audio-encoder-name": "edgeavsr-demo/whisper-64x3",
         "intermediate-size": common.INTERMEDIATE, "prompt-audio": common.PROMPTS["asr"],
         "prompt-video": common.PROMPTS["vsr"], "prompt-audiovisual": common.PROMPTS["avsr"], "add-PEFT-LLM": True,
         "rank": common.LORA_RANK, "alpha": common.LORA_ALPHA, "downsample-ratio-audio": common.POOL_AUDIO,
