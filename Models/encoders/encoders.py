@@ -103,7 +103,7 @@ class WhisperEncoder(nn.Module):
         self.layers = nn.ModuleList([PreLnLayer(dim, heads, ffn, k_bias=False) for _ in range(layers)])
         self.layer_norm = nn.LayerNorm(dim)
 
-    def forward(self, input_features):  # [B, 80, 3000] -> [B, 1500, D]
+    def forward(self, input_features):  # [B, 80, 2 n_ctx] (3000) -> [B, n_ctx, D] (1500)
         x = F.gelu(self.conv1(input_features))
         x = F.gelu(self.conv2(x)).permute(0, 2, 1)
         x = x + self.embed_positions.weight
@@ -341,7 +341,11 @@ def infer_config(arch, sd, heads=None):
         else len({k.split(".")[2] for k in sd if k.startswith("encoder.layers.")})
     if arch == "whisper":
         dim = sd["conv1.weight"].shape[0]
-        return dict(dim=dim, layers=layers, heads=heads or dim // 64, ffn=sd["layers.0.fc1.weight"].shape[0])
+        cfg = dict(dim=dim, layers=layers, heads=heads or dim // 64, ffn=sd["layers.0.fc1.weight"].shape[0])
+        if sd["embed_positions.weight"].shape[0] != 1500:
+            # an encoder trained on a shorter log-mel window (mel frames = 2 x positions), e.g. the demo model's 300
+            cfg["n_ctx"] = sd["embed_positions.weight"].shape[0]
+        return cfg
     dim = sd["post_extract_proj.weight"].shape[0]
     conv_v = sd["encoder.pos_conv.0.weight_v"]
     return dict(dim=dim, layers=layers, heads=heads or dim // 64, ffn=sd["encoder.layers.0.fc1.weight"].shape[0],

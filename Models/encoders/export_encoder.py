@@ -7,6 +7,8 @@
 
 Inputs/outputs of the ONNX graphs (what `edgeavsr encode` expects):
   whisper : input_features float32 [1, 80, 3000]   -> last_hidden_state float32 [1, 1500, D]
+            (an encoder trained on a shorter window, e.g. the demo model's: [1, 80, M] -> [1, M/2, D], M = 2 x its
+            embed_positions rows; the pack records M as front_end.mel_frames)
   avhubert: video          float32 [1, 1, T, 88, 88] (T dynamic) -> last_hidden_state float32 [1, T, D]
 Without --checkpoint the weights are seeded random (sizes: see encoders.SIZES; `tiny` for tests, `medium`/`large`
 are Whisper-medium and AV-HuBERT Large, 1024 x 24). With --checkpoint the sizes come from the tensors under
@@ -42,9 +44,14 @@ def make_model(args):
     return model, cfg
 
 
-def shaped(arch, x):
+def mel_frames(model):
+    """Log-mel frames the Whisper encoder takes: 3000 (30 s), or 2 x its positions when trained on a shorter window."""
+    return 2 * model.embed_positions.weight.shape[0]
+
+
+def shaped(arch, x, model=None):
     if arch == "whisper":
-        return x.reshape(1, 80, 3000)
+        return x.reshape(1, 80, mel_frames(model) if model is not None else 3000)
     return x.reshape(1, 1, -1, 88, 88)
 
 
@@ -55,7 +62,7 @@ def export(args):
         encoders.write_safetensors(args.save_weights, {prefix + k: v for k, v in model.state_dict().items()},
                                    {prefix + "heads": cfg["heads"]})
     if args.arch == "whisper":
-        dummy, names, axes = torch.zeros(1, 80, 3000), ["input_features"], None
+        dummy, names, axes = torch.zeros(1, 80, mel_frames(model)), ["input_features"], None
     else:
         dummy, names = torch.zeros(1, 1, 5, 88, 88), ["video"]
         axes = {"video": {2: "frames"}, "last_hidden_state": {1: "frames"}}
@@ -65,7 +72,7 @@ def export(args):
     if args.check_input:
         x = torch.from_numpy(np.load(args.check_input).astype(np.float32))
         with torch.no_grad():
-            y = model(shaped(args.arch, x))
+            y = model(shaped(args.arch, x, model))
         np.save(args.check_output, y.numpy().astype(np.float32))
     print(json.dumps({"arch": args.arch, "config": cfg, "out": args.out,
                       "parameters": sum(p.numel() for p in model.parameters())}))
@@ -76,10 +83,10 @@ def bench(args):
         torch.set_num_threads(args.threads)
     model, cfg = make_model(args)
     if args.input:
-        x = shaped(args.arch, torch.from_numpy(np.load(args.input).astype(np.float32)))
+        x = shaped(args.arch, torch.from_numpy(np.load(args.input).astype(np.float32)), model if args.arch == "whisper" else None)
     else:
         g = torch.Generator().manual_seed(1)
-        x = torch.randn(1, 80, 3000, generator=g) if args.arch == "whisper" else torch.rand(1, 1, args.frames, 88, 88, generator=g)
+        x = torch.randn(1, 80, mel_frames(model), generator=g) if args.arch == "whisper" else torch.rand(1, 1, args.frames, 88, 88, generator=g)
     times = []
     with torch.no_grad():
         model(x)

@@ -447,8 +447,12 @@ class Reference:
             x = torch.from_numpy(wave).to(torch.float64)
             if self.normalize:
                 x = F.layer_norm(x, x.shape, eps=1e-8)
-            mel = logmel_reference.log_mel(x.numpy(), self.dtype)
             model = self._cached("whisper", lambda: encoders.load_checkpoint("whisper", self.checkpoint_path, tensors=self.checkpoint, metadata=self.metadata)[0].to(self.dtype))
+            n_mel = 2 * model.embed_positions.weight.shape[0]
+            if n_mel == 3000:
+                mel = logmel_reference.log_mel(x.numpy(), self.dtype)
+            else:  # an encoder trained on a shorter window (the demo model: train config 'mel-frames')
+                mel = logmel_reference.log_mel_window(x.numpy(), n_mel, self.dtype)[0].numpy()
             states = model(torch.from_numpy(mel).to(self.dtype).unsqueeze(0))[0]
             states = states[:max(int(len(wave) / RATE * 50), 25)]
             pooled = smop_reference.pool(states, self.pools["audio"])

@@ -75,6 +75,25 @@ def log_mel(samples, dtype=torch.float64):
     return ((logm + 4.0) / 4.0).to(torch.float32).numpy()
 
 
+def log_mel_window(samples, n_frames, dtype=torch.float32):
+    """The same log-mel over a shorter window, batched: samples [B, n] (or [n]) padded/trimmed to n_frames * 160,
+    -> [B, 80, n_frames] float32. Each column equals the 30 s log-mel's column whenever the window's loudest frame
+    is inside it (the max - 8 clamp is taken over the window); the demo model's encoder sees n_frames columns."""
+    x = torch.as_tensor(np.asarray(samples, dtype=np.float32)).to(dtype)
+    if x.dim() == 1:
+        x = x[None]
+    n = n_frames * HOP
+    x = x[:, :n]
+    if x.shape[1] < n:
+        x = torch.nn.functional.pad(x, (0, n - x.shape[1]))
+    window = torch.hann_window(N_FFT, periodic=True, dtype=dtype)
+    spec = torch.stft(x, N_FFT, HOP, window=window, center=True, pad_mode="reflect", return_complex=True)
+    power = spec[..., :-1].abs() ** 2
+    logm = torch.clamp(filters_tensor(dtype) @ power, min=1e-10).log10()
+    logm = torch.maximum(logm, logm.amax(dim=(1, 2), keepdim=True) - 8.0)
+    return ((logm + 4.0) / 4.0).to(torch.float32)
+
+
 def load(path):
     if path.endswith(".wav"):
         with wave.open(path, "rb") as w:
