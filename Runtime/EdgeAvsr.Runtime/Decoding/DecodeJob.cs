@@ -48,11 +48,13 @@ public static class DecodeJob
         report?.Invoke($"model: {model.Description}, {model.LayerCount} layers, n_embd {model.InputWidth}, vocabulary {model.VocabularySize}");
         if (audio is not null && audio.Columns != model.InputWidth)
         {
-            throw new EdgeAvsrException($"{request.AudioTokensPath}: audio tokens have width {audio.Columns}, {Path.GetFileName(request.ModelPath)} takes {model.InputWidth} (n_embd)");
+            throw new EdgeAvsrException(
+                $"{request.AudioTokensPath}: audio tokens have width {audio.Columns}, {Path.GetFileName(request.ModelPath)} takes {model.InputWidth} (n_embd)");
         }
         if (video is not null && video.Columns != model.InputWidth)
         {
-            throw new EdgeAvsrException($"{request.VideoTokensPath}: video tokens have width {video.Columns}, {Path.GetFileName(request.ModelPath)} takes {model.InputWidth} (n_embd)");
+            throw new EdgeAvsrException(
+                $"{request.VideoTokensPath}: video tokens have width {video.Columns}, {Path.GetFileName(request.ModelPath)} takes {model.InputWidth} (n_embd)");
         }
         var prompt = request.PromptText is { } text ? DecoderPrompt.ForText(model, text) : DecoderPrompt.ForAvsr(model, request.Task, audio, video);
         using var decoder = new LlamaDecoder(model, new DecoderOptions { Threads = request.Threads, ExactNumerics = request.ExactNumerics });

@@ -108,7 +108,8 @@ public sealed class DecoderPrompt
         {
             if (rows.Columns != model.InputWidth)
             {
-                throw new EdgeAvsrException($"{name} tokens have width {rows.Columns}, the model {Path.GetFileName(model.FilePath)} takes embeddings of width {model.InputWidth} (n_embd)");
+                throw new EdgeAvsrException($"{name} tokens have width {rows.Columns}, the model {Path.GetFileName(model.FilePath)} "
+                    + $"takes embeddings of width {model.InputWidth} (n_embd)");
             }
             if (rows.Rows == 0)
             {

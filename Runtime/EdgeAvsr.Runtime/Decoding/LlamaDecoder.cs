@@ -105,8 +105,12 @@ public sealed class LlamaDecoder : IDisposable
 
     public DecoderOptions Options => _options;
 
-    /// <summary>Generates from <paramref name="prompt"/>; <paramref name="onToken"/> sees greedy tokens as they come (beam search: the winner's tokens at the end).</summary>
-    public DecodeResult Generate(DecoderPrompt prompt, GenerationOptions generation, Action<DecodedToken>? onToken = null, CancellationToken cancellation = default)
+    /// <summary>
+    /// Generates from <paramref name="prompt"/>; <paramref name="onToken"/> sees greedy tokens as they come (beam search: the
+    /// winner's tokens at the end).
+    /// </summary>
+    public DecodeResult Generate(
+        DecoderPrompt prompt, GenerationOptions generation, Action<DecodedToken>? onToken = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(generation);
@@ -145,7 +149,8 @@ public sealed class LlamaDecoder : IDisposable
     }
 
     /// <summary>The tokens of <see cref="Generate"/> as an async stream (generation runs on a worker thread).</summary>
-    public async IAsyncEnumerable<DecodedToken> StreamAsync(DecoderPrompt prompt, GenerationOptions generation, [EnumeratorCancellation] CancellationToken cancellation = default)
+    public async IAsyncEnumerable<DecodedToken> StreamAsync(
+        DecoderPrompt prompt, GenerationOptions generation, [EnumeratorCancellation] CancellationToken cancellation = default)
     {
         var channel = Channel.CreateUnbounded<DecodedToken>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var run = Task.Run(() =>
@@ -177,7 +182,8 @@ public sealed class LlamaDecoder : IDisposable
         return [.. all];
     }
 
-    private DecodeResult Greedy(SafeLLamaContextHandle ctx, int promptLength, ReadOnlySpan<float> promptLogits, GenerationOptions generation, float[]? first, TimeSpan prefill, Action<DecodedToken>? onToken, CancellationToken cancellation)
+    private DecodeResult Greedy(SafeLLamaContextHandle ctx, int promptLength, ReadOnlySpan<float> promptLogits, GenerationOptions generation, float[]? first,
+        TimeSpan prefill, Action<DecodedToken>? onToken, CancellationToken cancellation)
     {
         int maxNew = generation.MaxNewTokens;
         ReadOnlySpan<float> logits = promptLogits;
@@ -220,8 +226,8 @@ public sealed class LlamaDecoder : IDisposable
         return new DecodeResult([.. tokens], _model.Detokenize(tokens), score, stop, first, timings);
     }
 
-    private DecodeResult BeamSearch(SafeLLamaContextHandle ctx, int promptLength, ReadOnlySpan<float> promptLogits, GenerationOptions generation, float[]? first, TimeSpan prefill,
-        Action<DecodedToken>? onToken, CancellationToken cancellation)
+    private DecodeResult BeamSearch(SafeLLamaContextHandle ctx, int promptLength, ReadOnlySpan<float> promptLogits, GenerationOptions generation,
+        float[]? first, TimeSpan prefill, Action<DecodedToken>? onToken, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
         int beams = generation.Beams;

@@ -256,7 +256,8 @@ public static class LlamaModelQuantizer
         if (!ok)
         {
             string native = LlamaLog.RecentProblems();
-            throw new EdgeAvsrException($"llama.cpp: llama_model_quantize({input} -> {output}, ftype {ftype}) failed{(native.Length > 0 ? $" ({native})" : "")}");
+            string reason = native.Length > 0 ? $" ({native})" : "";
+            throw new EdgeAvsrException($"llama.cpp: llama_model_quantize({input} -> {output}, ftype {ftype}) failed{reason}");
         }
     }
 }

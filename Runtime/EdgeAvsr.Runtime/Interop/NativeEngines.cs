@@ -149,7 +149,8 @@ public sealed class LlamaLibrary
         string system = Marshal.PtrToStringUTF8(NativeApi.llama_print_system_info())?.Trim() ?? "";
         var details = new List<string>
         {
-            $"LLamaSharp {LlamaPin.PackageVersion} ({(custom is null ? "libllama from LLamaSharp.Backend.Cpu" : $"custom libllama from ${NativeEngines.DirectoryVariable}")})",
+            $"LLamaSharp {LlamaPin.PackageVersion} "
+                + $"({(custom is null ? "libllama from LLamaSharp.Backend.Cpu" : $"custom libllama from ${NativeEngines.DirectoryVariable}")})",
             $"llama.cpp commit: {commit} (ggml_commit of {Path.GetFileName(ggmlBase)}; pin {pin.Commit}, release {pin.Release})",
             $"ggml CPU variant: {variant}",
             $"devices: {string.Join("; ", devices)}",
