@@ -15,6 +15,11 @@ public class NativeImportScanTests
     private static readonly string[] PackageOnlyLibraries =
     [
         "onnxruntime",
+        "llama",
+        "ggml",
+        "ggml-base",
+        "ggml-cpu",
+        "mtmd",
     ];
 
     private static readonly string[] OurAssemblies = ["EdgeAvsr.Runtime.dll", "edgeavsr.dll", "EdgeAvsr.Quantize.dll", "edgeavsr-quantize.dll"];

@@ -56,9 +56,9 @@ public static unsafe class NativeEngines
         try
         {
             return File.ReadLines("/proc/self/maps")
-                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                .Where(p => p.Length >= 6 && p[5].Contains(fragment, StringComparison.Ordinal))
-                .Select(p => p[5])
+                .Select(l => l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
+                .Where(p => p.Length == 6 && p[5].Contains(fragment, StringComparison.Ordinal))
+                .Select(p => p[5].Trim())
                 .Distinct(StringComparer.Ordinal)
                 .ToArray();
         }

@@ -151,20 +151,6 @@ public static class OnnxRuntimeEnvironment
 
     private static string ManagedVersion() => typeof(OrtEnv).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "?";
 
-    /// <summary>The libonnxruntime this process has mapped (from /proc/self/maps), or null.</summary>
-    private static string? LoadedFile()
-    {
-        try
-        {
-            return File.ReadLines("/proc/self/maps")
-                .Select(l => l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
-                .Where(p => p.Length == 6 && Path.GetFileName(p[5].Trim()).StartsWith("libonnxruntime.so", StringComparison.Ordinal))
-                .Select(p => p[5].Trim())
-                .FirstOrDefault();
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    /// <summary>The libonnxruntime this process has mapped, or null.</summary>
+    private static string? LoadedFile() => Interop.NativeEngines.MappedFiles("/libonnxruntime.so").FirstOrDefault();
 }

@@ -91,25 +91,6 @@ public class LlamaEngineTests
         Assert.Equal("CPU", LlamaEngine.ChooseBackend(LlamaBackendKind.Auto, ["CPU", "BLAS"], gpuOffload: false).Kind);
         Assert.Throws<EdgeAvsrException>(() => LlamaEngine.ChooseBackend(LlamaBackendKind.Cuda, ["CPU", "BLAS"], gpuOffload: false));
     }
-
-    [Fact]
-    public void OurAssemblies_HoldNoDllImportIntoLlamaCpp()
-    {
-        Assembly[] ours = [typeof(LlamaDecoder).Assembly, typeof(EdgeAvsr.Quantize.Testing.SafetensorsStreamWriter).Assembly, Assembly.Load("edgeavsr")];
-        foreach (var assembly in ours)
-        {
-            Assert.DoesNotContain(assembly.GetTypes(), t => t.Namespace?.EndsWith("Interop.Llama", StringComparison.Ordinal) == true);
-            foreach (var type in assembly.GetTypes())
-            {
-                foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly))
-                {
-                    var import = method.GetCustomAttribute<DllImportAttribute>();
-                    Assert.False(import is not null && (import.Value.Contains("llama", StringComparison.OrdinalIgnoreCase) || import.Value.Contains("ggml", StringComparison.OrdinalIgnoreCase)),
-                        $"{type.FullName}.{method.Name} imports {import?.Value}");
-                }
-            }
-        }
-    }
 }
 
 [Collection("console")]
