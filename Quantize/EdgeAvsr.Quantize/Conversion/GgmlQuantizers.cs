@@ -114,7 +114,8 @@ public static class GgmlQuantizers
     private static Vector256<int> RoundHalfAway(Vector256<float> v)
     {
         var t = Vector256.Truncate(v);
-        var step = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(Vector256.Abs(v - t), Vector256.Create(0.5f)), (v & Vector256.Create(-0f)) | Vector256.Create(1f), Vector256<float>.Zero);
+        var step = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(Vector256.Abs(v - t), Vector256.Create(0.5f)),
+            (v & Vector256.Create(-0f)) | Vector256.Create(1f), Vector256<float>.Zero);
         return Vector256.ConvertToInt32(t + step);
     }
 
@@ -211,7 +212,8 @@ public static class GgmlQuantizers
 
     /// <summary>make_qkx2_quants: scale and (negated) min of a sub-block by weighted least squares over a grid of scales.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float MakeQkx2Quants(int nmax, ReadOnlySpan<float> x, ReadOnlySpan<float> weights, Span<byte> l, out float theMin, float rmin, float rdelta, int nstep)
+    private static float MakeQkx2Quants(int nmax, ReadOnlySpan<float> x, ReadOnlySpan<float> weights, Span<byte> l, out float theMin, float rmin,
+        float rdelta, int nstep)
     {
         int n = x.Length;
         Span<byte> laux = stackalloc byte[32];

@@ -31,7 +31,8 @@ public static class LlamaQuantRule
             return -1;
         }
         int end = name.IndexOf('.', 4);
-        return end > 4 && int.TryParse(name.AsSpan(4, end - 4), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int l) ? l : -1;
+        return end > 4 && int.TryParse(name.AsSpan(4, end - 4), System.Globalization.NumberStyles.Integer,
+            System.Globalization.CultureInfo.InvariantCulture, out int l) ? l : -1;
     }
 
     public static GgmlType DefaultType(LlamaFileType fileType) => fileType switch

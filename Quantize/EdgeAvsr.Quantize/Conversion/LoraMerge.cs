@@ -86,7 +86,8 @@ internal sealed class LoraMerge : IDisposable
                 string target = module + ".weight";
                 if (!IsLinearTarget(target, config))
                 {
-                    throw new EdgeAvsrException($"{weightsPath}: tensor '{name}' targets '{module}', which is not a Llama linear layer of this {config.NumHiddenLayers}-layer model");
+                    throw new EdgeAvsrException($"{weightsPath}: tensor '{name}' targets '{module}', which is not a Llama linear layer of this " +
+                        $"{config.NumHiddenLayers}-layer model");
                 }
                 if (isA)
                 {
@@ -132,7 +133,8 @@ internal sealed class LoraMerge : IDisposable
         }
         if (trainConfigPath is null)
         {
-            throw new EdgeAvsrException($"{checkpoint.Description}: holds LoRA weights; --train-config is required for their reduction and alpha (never guessed: the authors' default alpha is 1)");
+            throw new EdgeAvsrException($"{checkpoint.Description}: holds LoRA weights; --train-config is required for their reduction and alpha " +
+                "(never guessed: the authors' default alpha is 1)");
         }
         var (reduction, alpha) = trainLora ?? ReadTrainConfig(trainConfigPath);
         int rank = (int)Math.Round(config.HiddenSize / (double)reduction, MidpointRounding.ToEven);
@@ -143,7 +145,8 @@ internal sealed class LoraMerge : IDisposable
             var m = System.Text.RegularExpressions.Regex.Match(name, @"^model\.layers\.(\d+)\.self_attn\.lora_(down|up)_([QKVO])\.weight$");
             if (!m.Success)
             {
-                throw new EdgeAvsrException($"{checkpoint.Description}: tensor 'llm.{name}' is not a Llama-AVSR LoRA weight (expected llm.model.layers.N.self_attn.lora_{{down,up}}_{{Q,K,V,O}}.weight)");
+                throw new EdgeAvsrException($"{checkpoint.Description}: tensor 'llm.{name}' is not a Llama-AVSR LoRA weight (expected " +
+                    $"llm.model.layers.N.self_attn.lora_{{down,up}}_{{Q,K,V,O}}.weight)");
             }
             int layer = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
             string proj = m.Groups[3].Value.ToLowerInvariant() + "_proj";
@@ -157,7 +160,8 @@ internal sealed class LoraMerge : IDisposable
             string up = prefix + "up_" + m.Groups[3].Value + ".weight";
             if (!checkpoint.Contains(down) || !checkpoint.Contains(up))
             {
-                throw new EdgeAvsrException($"{checkpoint.Description}: layer {layer} has only one of lora_down_{m.Groups[3].Value} / lora_up_{m.Groups[3].Value}");
+                throw new EdgeAvsrException($"{checkpoint.Description}: layer {layer} has only one of lora_down_{m.Groups[3].Value} / " +
+                    $"lora_up_{m.Groups[3].Value}");
             }
             pairs[target] = new LoraPair(target, down, up, scale, checkpoint);
         }
@@ -177,12 +181,14 @@ internal sealed class LoraMerge : IDisposable
         {
             throw new EdgeAvsrException($"{path}: 'reduction_lora' {byReduction} and 'rank' {byRank} disagree (both are the LoRA reduction factor)");
         }
-        double reduction = byReduction ?? byRank ?? throw new EdgeAvsrException($"{path}: the LoRA reduction factor is missing: set 'reduction_lora' (or 'rank', as the 1B/3B recipes call it)");
+        double reduction = byReduction ?? byRank ?? throw new EdgeAvsrException($"{path}: the LoRA reduction factor is missing: set 'reduction_lora' " +
+            "(or 'rank', as the 1B/3B recipes call it)");
         if (reduction < 1 || reduction != Math.Floor(reduction))
         {
             throw new EdgeAvsrException($"{path}: the LoRA reduction factor must be a positive integer, found {reduction}");
         }
-        double alpha = JsonFile.OptionalNumber(path, root, "alpha") ?? throw new EdgeAvsrException($"{path}: 'alpha' (LoRA alpha) is missing; it is never defaulted");
+        double alpha = JsonFile.OptionalNumber(path, root, "alpha") ?? throw new EdgeAvsrException($"{path}: 'alpha' (LoRA alpha) is missing; it is " +
+            "never defaulted");
         return ((int)reduction, alpha);
     }
 
@@ -218,7 +224,9 @@ internal sealed class LoraMerge : IDisposable
             long[] downShape = [rank, inDim], upShape = [outDim, rank];
             if (!down.Shape.AsSpan().SequenceEqual(downShape) || !up.Shape.AsSpan().SequenceEqual(upShape))
             {
-                throw new EdgeAvsrException($"{p.Source.Description}: LoRA for '{p.Target}' [{outDim}, {inDim}] does not fit: '{p.Source.Prefix}{p.DownName}' is {down.ShapeText} (expected {TensorDTypes.FormatShape(downShape)}), '{p.Source.Prefix}{p.UpName}' is {up.ShapeText} (expected {TensorDTypes.FormatShape(upShape)}){rankNote}");
+                throw new EdgeAvsrException($"{p.Source.Description}: LoRA for '{p.Target}' [{outDim}, {inDim}] does not fit: " +
+                    $"'{p.Source.Prefix}{p.DownName}' is {down.ShapeText} (expected {TensorDTypes.FormatShape(downShape)}), " +
+                    $"'{p.Source.Prefix}{p.UpName}' is {up.ShapeText} (expected {TensorDTypes.FormatShape(upShape)}){rankNote}");
             }
         }
     }

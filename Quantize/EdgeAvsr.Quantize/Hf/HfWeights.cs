@@ -44,7 +44,8 @@ public sealed class HfWeights : IDisposable
         {
             using var doc = JsonFile.Load(index);
             var map = JsonFile.Find(doc.RootElement, "weight_map") ?? throw new EdgeAvsrException($"{index}: 'weight_map' is missing");
-            var shards = map.EnumerateObject().Select(p => p.Value.GetString() ?? throw new EdgeAvsrException($"{index}: weight_map['{p.Name}'] is not a file name")).Distinct(StringComparer.Ordinal).ToArray();
+            var shards = map.EnumerateObject().Select(p => p.Value.GetString() ?? throw new EdgeAvsrException($"{index}: weight_map['{p.Name}'] is " +
+                "not a file name")).Distinct(StringComparer.Ordinal).ToArray();
             var files = OpenAll(shards.Select(s => Path.Combine(directory, s)));
             var w = new HfWeights(files, "", index);
             foreach (var p in map.EnumerateObject())
@@ -91,7 +92,8 @@ public sealed class HfWeights : IDisposable
     public IEnumerable<string> Names => _where.Keys.Where(k => k.StartsWith(Prefix, StringComparison.Ordinal)).Select(k => k[Prefix.Length..]);
 
     public SafetensorsTensor Get(string name) =>
-        _where.TryGetValue(Prefix + name, out var f) ? f.Get(Prefix + name) : throw new EdgeAvsrException($"{Description}: tensor '{Prefix + name}' is missing");
+        _where.TryGetValue(Prefix + name, out var f) ? f.Get(Prefix + name) : throw new EdgeAvsrException($"{Description}: tensor '{Prefix + name}' " +
+            "is missing");
 
     /// <summary>Reads a tensor as float32 after checking its shape and that every value is finite.</summary>
     public float[] ReadFloat32(string name, params long[] shape)

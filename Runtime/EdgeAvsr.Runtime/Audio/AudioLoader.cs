@@ -36,7 +36,8 @@ public static class AudioLoader
         int rate = Ffmpeg.ProbeInt(path, probe, "sample_rate");
         int channels = Ffmpeg.ProbeInt(path, probe, "channels");
         // All channels at the native rate; the mix-down (as for WAV) and the resampling are ours.
-        byte[] raw = Ffmpeg.Run("ffmpeg", path, ["-v", "error", "-nostdin", "-i", path, "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le", "-ar", rate.ToString(System.Globalization.CultureInfo.InvariantCulture), "pipe:1"]);
+        byte[] raw = Ffmpeg.Run("ffmpeg", path, ["-v", "error", "-nostdin", "-i", path, "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le",
+            "-ar", rate.ToString(System.Globalization.CultureInfo.InvariantCulture), "pipe:1"]);
         if (!BitConverter.IsLittleEndian)
         {
             throw new PlatformNotSupportedException("f32le decoding assumes a little-endian host");

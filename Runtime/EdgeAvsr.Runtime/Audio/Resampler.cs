@@ -48,7 +48,8 @@ public sealed class Resampler
         Down = inputRate / g;
         if ((long)Up * Design.ZeroCrossings * Math.Max(Down, Up) / Math.Min(Down, Up) > 64_000_000)
         {
-            throw new EdgeAvsrException($"resampling {inputRate} Hz to {outputRate} Hz needs too large a filter table (the rates share no useful common factor)");
+            throw new EdgeAvsrException($"resampling {inputRate} Hz to {outputRate} Hz needs too large a filter table (the rates share no useful " +
+                "common factor)");
         }
         _taps = new float[Up][];
         _firstInput = new int[Up];

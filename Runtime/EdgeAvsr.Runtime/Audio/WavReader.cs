@@ -185,7 +185,8 @@ public static class WavReader
         bool ok = tag == FormatPcm ? bits is 8 or 16 or 24 or 32 : bits is 32 or 64;
         if (!ok)
         {
-            throw new EdgeAvsrException($"{name}: WAV {(tag == FormatPcm ? "PCM" : "float")} with {bits} bits per sample is not supported (PCM 8/16/24/32, float 32/64)");
+            throw new EdgeAvsrException($"{name}: WAV {(tag == FormatPcm ? "PCM" : "float")} with {bits} bits per sample is not supported (PCM " +
+                "8/16/24/32, float 32/64)");
         }
         if (blockAlign != channels * bits / 8)
         {

@@ -66,10 +66,12 @@ public sealed class EncoderSession : IDisposable
 
     private static EncoderKind Classify(string path, OnnxSession s)
     {
-        const string expected = $"an audio encoder input '{AudioInputName}' float32 [1, 80, 3000] or a video encoder input '{VideoInputName}' float32 [1, 1, T, 88, 88]";
+        const string expected = $"an audio encoder input '{AudioInputName}' float32 [1, 80, 3000] or a video encoder input '{VideoInputName}' float32 " +
+            "[1, 1, T, 88, 88]";
         if (s.Inputs.Count != 1)
         {
-            throw new EdgeAvsrException($"{path}: the model has {s.Inputs.Count} inputs ({string.Join(", ", s.Inputs.Select(i => i.Describe()))}); expected one: {expected}");
+            throw new EdgeAvsrException($"{path}: the model has {s.Inputs.Count} inputs ({string.Join(", ", s.Inputs.Select(i => i.Describe()))}); " +
+                $"expected one: {expected}");
         }
         var input = s.Inputs[0];
         EncoderKind kind;
@@ -87,7 +89,8 @@ public sealed class EncoderSession : IDisposable
         }
         if (s.Outputs.Count < 1 || s.Outputs[0].ElementType != OnnxElementType.Float || s.Outputs[0].Shape.Length != 3)
         {
-            throw new EdgeAvsrException($"{path}: output {(s.Outputs.Count > 0 ? s.Outputs[0].Describe() : "(none)")} is not an encoder output; expected float32 [1, T, D]");
+            throw new EdgeAvsrException($"{path}: output {(s.Outputs.Count > 0 ? s.Outputs[0].Describe() : "(none)")} is not an encoder output; " +
+                "expected float32 [1, T, D]");
         }
         return kind;
     }
@@ -164,7 +167,8 @@ public sealed class EncoderSession : IDisposable
     {
         if (Kind != kind)
         {
-            throw new EdgeAvsrException($"{ModelPath} is a{(Kind == EncoderKind.Audio ? "n audio" : " video")} encoder; {(kind == EncoderKind.Audio ? "a log-mel" : "mouth crops")} cannot go into it");
+            throw new EdgeAvsrException($"{ModelPath} is a{(Kind == EncoderKind.Audio ? "n audio" : " video")} encoder; " +
+                $"{(kind == EncoderKind.Audio ? "a log-mel" : "mouth crops")} cannot go into it");
         }
     }
 

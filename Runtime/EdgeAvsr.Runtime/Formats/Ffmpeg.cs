@@ -83,13 +83,15 @@ public static class Ffmpeg
     public static double? ProbeDuration(string mediaPath)
     {
         byte[] output = Run("ffprobe", mediaPath, ["-v", "error", "-show_entries", "format=duration", "-of", "default=noprint_wrappers=1:nokey=1", mediaPath]);
-        return double.TryParse(System.Text.Encoding.UTF8.GetString(output).Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d > 0 ? d : null;
+        return double.TryParse(System.Text.Encoding.UTF8.GetString(output).Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d)
+            && d > 0 ? d : null;
     }
 
     /// <summary>The first stream of a kind (<c>a</c> audio, <c>v</c> video) with the entries asked, as key=value pairs.</summary>
     public static Dictionary<string, string> Probe(string mediaPath, char kind, string entries)
     {
-        byte[] output = Run("ffprobe", mediaPath, ["-v", "error", "-select_streams", $"{kind}:0", "-show_entries", $"stream={entries}", "-of", "default=noprint_wrappers=1", mediaPath]);
+        byte[] output = Run("ffprobe", mediaPath, ["-v", "error", "-select_streams", $"{kind}:0", "-show_entries", $"stream={entries}", "-of",
+            "default=noprint_wrappers=1", mediaPath]);
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string line in System.Text.Encoding.UTF8.GetString(output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

@@ -35,7 +35,8 @@ internal sealed class SampleBuffer
         }
         else if (at < End - 16)
         {
-            throw new EdgeAvsrException($"audio chunk stamped {chunk.Timestamp.TotalSeconds:0.####} s overlaps what was received (the stream is at {StreamClock.Seconds(End):0.####} s)");
+            throw new EdgeAvsrException($"audio chunk stamped {chunk.Timestamp.TotalSeconds:0.####} s overlaps what was received (the stream is at " +
+                $"{StreamClock.Seconds(End):0.####} s)");
         }
         Write(chunk.Samples);
         return silence;
@@ -113,7 +114,8 @@ internal sealed class FrameBuffer
         var crops = chunk.Crops;
         if (crops.Width != MouthRoi.CropSize || crops.Height != MouthRoi.CropSize)
         {
-            throw new EdgeAvsrException($"video chunk at {chunk.Timestamp.TotalSeconds:0.###} s holds {crops.Width}x{crops.Height} frames; the pipeline takes {MouthRoi.CropSize}x{MouthRoi.CropSize} mouth crops");
+            throw new EdgeAvsrException($"video chunk at {chunk.Timestamp.TotalSeconds:0.###} s holds {crops.Width}x{crops.Height} frames; the " +
+                $"pipeline takes {MouthRoi.CropSize}x{MouthRoi.CropSize} mouth crops");
         }
         long at = (long)Math.Round(chunk.Timestamp.TotalSeconds * StreamClock.FrameRate);
         if (at < End)

@@ -329,7 +329,8 @@ internal sealed class Int8Mixture
         /// <paramref name="rowBase"/> of the row space): int32 GEMM, then dequantise with the row and channel scales, bias, ReLU if asked.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Linear(PackedInt8Activations input, PackedInt8Matrix weights, int rowBase, int c0, int count, float[] rowScales, float[] channelScales, float[] bias, float[] output, int width, bool relu)
+        private void Linear(PackedInt8Activations input, PackedInt8Matrix weights, int rowBase, int c0, int count, float[] rowScales,
+            float[] channelScales, float[] bias, float[] output, int width, bool relu)
         {
             var acc = Multiply(input, weights, c0, count);
             try

@@ -37,13 +37,15 @@ public sealed class LandmarkModel : IDisposable
             if (session.Inputs.Count != 1 || session.Inputs[0].Name != InputName || session.Inputs[0].ElementType != OnnxElementType.Float
                 || session.Inputs[0].Shape.Length != 4 || session.Inputs[0].Shape[0] is not (1 or -1) || session.Inputs[0].Shape[1] is not (1 or -1))
             {
-                throw new EdgeAvsrException($"{path}: a landmark model takes one input '{InputName}' float32 [1, 1, H, W]; this model takes {string.Join(", ", session.Inputs.Select(i => i.Describe()))}");
+                throw new EdgeAvsrException($"{path}: a landmark model takes one input '{InputName}' float32 [1, 1, H, W]; this model takes " +
+                    $"{string.Join(", ", session.Inputs.Select(i => i.Describe()))}");
             }
             var landmarks = session.Outputs.FirstOrDefault(o => o.Name == LandmarksName);
             if (landmarks is null || landmarks.ElementType != OnnxElementType.Float || landmarks.Shape.Length != 3
                 || (landmarks.Shape[1] != MouthAlignment.LandmarkCount && landmarks.Shape[1] != -1) || landmarks.Shape[2] is not (2 or -1))
             {
-                throw new EdgeAvsrException($"{path}: a landmark model outputs '{LandmarksName}' float32 [1, 68, 2]; this model outputs {string.Join(", ", session.Outputs.Select(o => o.Describe()))}");
+                throw new EdgeAvsrException($"{path}: a landmark model outputs '{LandmarksName}' float32 [1, 68, 2]; this model outputs " +
+                    $"{string.Join(", ", session.Outputs.Select(o => o.Describe()))}");
             }
             var score = session.Outputs.FirstOrDefault(o => o.Name == ScoreName);
             if (score is not null && score.ElementType != OnnxElementType.Float)

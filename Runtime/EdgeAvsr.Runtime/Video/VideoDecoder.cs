@@ -73,7 +73,8 @@ public static class VideoDecoder
         return new GrayFrames(raw, count, width, height);
     }
 
-    /// <summary>The ffmpeg arguments that decode a <paramref name="width"/>x<paramref name="height"/> clip to 25 fps gray frames (resized when asked).</summary>
+    /// <summary>The ffmpeg arguments that decode a <paramref name="width"/>x<paramref name="height"/> clip to 25 fps gray frames (resized when
+    /// asked).</summary>
     public static string[] Arguments(string path, int width, int height, (int Width, int Height)? resize = null)
     {
         string filter = $"fps={FrameRate}";

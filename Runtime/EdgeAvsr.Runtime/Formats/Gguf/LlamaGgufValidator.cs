@@ -51,9 +51,11 @@ public static class LlamaGgufValidator
         int nExpert = OptionalU32(file, "llama.expert_count", 0);
         int nExpertUsed = OptionalU32(file, "llama.expert_used_count", 0);
         int nGroups = OptionalU32(file, "llama.expert_group_count", 0);
-        if (nExpert > MaxExperts || nExpertUsed > nExpert || (nExpert > 0 && nExpertUsed == 0) || (nExpert == 0 && nGroups != 0) || (nExpert > 0 && nGroups >= nExpert))
+        if (nExpert > MaxExperts || nExpertUsed > nExpert || (nExpert > 0 && nExpertUsed == 0) || (nExpert == 0 && nGroups != 0)
+            || (nExpert > 0 && nGroups >= nExpert))
         {
-            throw new EdgeAvsrException($"{p}: expert counts are inconsistent (expert_count {nExpert}, expert_used_count {nExpertUsed}, expert_group_count {nGroups}; at most {MaxExperts} experts)");
+            throw new EdgeAvsrException($"{p}: expert counts are inconsistent (expert_count {nExpert}, expert_used_count {nExpertUsed}, " +
+                $"expert_group_count {nGroups}; at most {MaxExperts} experts)");
         }
         if (nExpert > 0)
         {
@@ -165,7 +167,8 @@ public static class LlamaGgufValidator
         {
             if (!scores.IsArray || scores.ElementType is not (GgufValueType.Float32 or GgufValueType.Int32) || scores.Count != n)
             {
-                throw new EdgeAvsrException($"{p}: tokenizer.ggml.scores must be a float32 array with one entry per token ({n}), found {scores.Describe()} of {scores.Count}");
+                throw new EdgeAvsrException($"{p}: tokenizer.ggml.scores must be a float32 array with one entry per token ({n}), found " +
+                    $"{scores.Describe()} of {scores.Count}");
             }
         }
         if (model == "gpt2")
@@ -184,7 +187,8 @@ public static class LlamaGgufValidator
                 RequireString(file, "tokenizer.ggml.pre");
             }
         }
-        foreach (string idKey in new[] { "bos_token_id", "eos_token_id", "eot_token_id", "eom_token_id", "unknown_token_id", "seperator_token_id", "padding_token_id" })
+        foreach (string idKey in new[] { "bos_token_id", "eos_token_id", "eot_token_id", "eom_token_id", "unknown_token_id", "seperator_token_id",
+            "padding_token_id" })
         {
             string key = "tokenizer.ggml." + idKey;
             if (file.Find(key) is not null)

@@ -184,7 +184,8 @@ public sealed class AdvSimdDotInt8Kernel<TLanes> : Int8GemmKernel where TLanes :
 
     public override bool IsEmulated => !TLanes.IsNative;
 
-    public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns) => new Dot4Packed(weights, rows, columns, offsetActivations: false);
+    public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns) =>
+        new Dot4Packed(weights, rows, columns, offsetActivations: false);
 
     public override PackedInt8Activations CreateActivations() => new Dot4Activations(offset: false, TileRows);
 
@@ -199,10 +200,14 @@ public sealed class AdvSimdDotInt8Kernel<TLanes> : Int8GemmKernel where TLanes :
     {
         int* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride;
         sbyte* w = (sbyte*)panel;
-        var c00 = PanelDriver.Load128(tile, accumulate); var c01 = PanelDriver.Load128(tile + 4, accumulate); var c02 = PanelDriver.Load128(tile + 8, accumulate); var c03 = PanelDriver.Load128(tile + 12, accumulate);
-        var c10 = PanelDriver.Load128(tile + 16, accumulate); var c11 = PanelDriver.Load128(tile + 20, accumulate); var c12 = PanelDriver.Load128(tile + 24, accumulate); var c13 = PanelDriver.Load128(tile + 28, accumulate);
-        var c20 = PanelDriver.Load128(tile + 32, accumulate); var c21 = PanelDriver.Load128(tile + 36, accumulate); var c22 = PanelDriver.Load128(tile + 40, accumulate); var c23 = PanelDriver.Load128(tile + 44, accumulate);
-        var c30 = PanelDriver.Load128(tile + 48, accumulate); var c31 = PanelDriver.Load128(tile + 52, accumulate); var c32 = PanelDriver.Load128(tile + 56, accumulate); var c33 = PanelDriver.Load128(tile + 60, accumulate);
+        var c00 = PanelDriver.Load128(tile, accumulate); var c01 = PanelDriver.Load128(tile + 4, accumulate);
+        var c02 = PanelDriver.Load128(tile + 8, accumulate); var c03 = PanelDriver.Load128(tile + 12, accumulate);
+        var c10 = PanelDriver.Load128(tile + 16, accumulate); var c11 = PanelDriver.Load128(tile + 20, accumulate);
+        var c12 = PanelDriver.Load128(tile + 24, accumulate); var c13 = PanelDriver.Load128(tile + 28, accumulate);
+        var c20 = PanelDriver.Load128(tile + 32, accumulate); var c21 = PanelDriver.Load128(tile + 36, accumulate);
+        var c22 = PanelDriver.Load128(tile + 40, accumulate); var c23 = PanelDriver.Load128(tile + 44, accumulate);
+        var c30 = PanelDriver.Load128(tile + 48, accumulate); var c31 = PanelDriver.Load128(tile + 52, accumulate);
+        var c32 = PanelDriver.Load128(tile + 56, accumulate); var c33 = PanelDriver.Load128(tile + 60, accumulate);
         for (int q = 0; q < steps; q++)
         {
             var w0 = Vector128.Load(w);
@@ -243,7 +248,8 @@ public sealed class AvxVnniInt8Kernel<TLanes> : Int8GemmKernel where TLanes : st
 
     public override bool IsEmulated => !TLanes.IsNative;
 
-    public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns) => new Dot4Packed(weights, rows, columns, offsetActivations: true);
+    public override PackedInt8Matrix Pack(ReadOnlySpan<sbyte> weights, int rows, int columns) =>
+        new Dot4Packed(weights, rows, columns, offsetActivations: true);
 
     public override PackedInt8Activations CreateActivations() => new Dot4Activations(offset: true, TileRows);
 
@@ -298,12 +304,18 @@ public sealed class AvxVnniInt8Kernel<TLanes> : Int8GemmKernel where TLanes : st
         int* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride, a4 = a + 4 * stride, a5 = a + 5 * stride;
         sbyte* wa = (sbyte*)panel, wb = (sbyte*)(panel + panelStride);
         int* ta = tile, tb = tile + tileStride;
-        var c00 = PanelDriver.Load256(ta, accumulate); var c01 = PanelDriver.Load256(ta + 8, accumulate); var c02 = PanelDriver.Load256(tb, accumulate); var c03 = PanelDriver.Load256(tb + 8, accumulate);
-        var c10 = PanelDriver.Load256(ta + 16, accumulate); var c11 = PanelDriver.Load256(ta + 24, accumulate); var c12 = PanelDriver.Load256(tb + 16, accumulate); var c13 = PanelDriver.Load256(tb + 24, accumulate);
-        var c20 = PanelDriver.Load256(ta + 32, accumulate); var c21 = PanelDriver.Load256(ta + 40, accumulate); var c22 = PanelDriver.Load256(tb + 32, accumulate); var c23 = PanelDriver.Load256(tb + 40, accumulate);
-        var c30 = PanelDriver.Load256(ta + 48, accumulate); var c31 = PanelDriver.Load256(ta + 56, accumulate); var c32 = PanelDriver.Load256(tb + 48, accumulate); var c33 = PanelDriver.Load256(tb + 56, accumulate);
-        var c40 = PanelDriver.Load256(ta + 64, accumulate); var c41 = PanelDriver.Load256(ta + 72, accumulate); var c42 = PanelDriver.Load256(tb + 64, accumulate); var c43 = PanelDriver.Load256(tb + 72, accumulate);
-        var c50 = PanelDriver.Load256(ta + 80, accumulate); var c51 = PanelDriver.Load256(ta + 88, accumulate); var c52 = PanelDriver.Load256(tb + 80, accumulate); var c53 = PanelDriver.Load256(tb + 88, accumulate);
+        var c00 = PanelDriver.Load256(ta, accumulate); var c01 = PanelDriver.Load256(ta + 8, accumulate);
+        var c02 = PanelDriver.Load256(tb, accumulate); var c03 = PanelDriver.Load256(tb + 8, accumulate);
+        var c10 = PanelDriver.Load256(ta + 16, accumulate); var c11 = PanelDriver.Load256(ta + 24, accumulate);
+        var c12 = PanelDriver.Load256(tb + 16, accumulate); var c13 = PanelDriver.Load256(tb + 24, accumulate);
+        var c20 = PanelDriver.Load256(ta + 32, accumulate); var c21 = PanelDriver.Load256(ta + 40, accumulate);
+        var c22 = PanelDriver.Load256(tb + 32, accumulate); var c23 = PanelDriver.Load256(tb + 40, accumulate);
+        var c30 = PanelDriver.Load256(ta + 48, accumulate); var c31 = PanelDriver.Load256(ta + 56, accumulate);
+        var c32 = PanelDriver.Load256(tb + 48, accumulate); var c33 = PanelDriver.Load256(tb + 56, accumulate);
+        var c40 = PanelDriver.Load256(ta + 64, accumulate); var c41 = PanelDriver.Load256(ta + 72, accumulate);
+        var c42 = PanelDriver.Load256(tb + 64, accumulate); var c43 = PanelDriver.Load256(tb + 72, accumulate);
+        var c50 = PanelDriver.Load256(ta + 80, accumulate); var c51 = PanelDriver.Load256(ta + 88, accumulate);
+        var c52 = PanelDriver.Load256(tb + 80, accumulate); var c53 = PanelDriver.Load256(tb + 88, accumulate);
         for (int q = 0; q < steps; q++)
         {
             var w0 = Vector256.Load(wa);
