@@ -10,6 +10,8 @@ namespace EdgeAvsr.Runtime.Audio;
 /// hop 160, periodic Hann window; 3001 frames of which the last is dropped (3000); power spectrum
 /// |X|^2 of the 201 one-sided bins; 80 Slaney mel filters (0-8 kHz, Slaney area normalisation);
 /// log10 with a floor of 1e-10; clamped below at (max - 8) over the whole [80, 3000] window; then (x + 4) / 4.
+/// A shorter window (a pack's <c>front_end.mel_frames</c>, for an encoder trained on fewer frames) takes the same steps
+/// on <c>frames x 160</c> samples: padded/trimmed to that length, reflect-padded at its ends, the clamp over its frames.
 /// </summary>
 /// <remarks>
 /// Speed: frames go through <see cref="LaneFft"/> in batches of 2 x <see cref="Vector{T}"/>.Count: one 400-point
@@ -20,9 +22,11 @@ namespace EdgeAvsr.Runtime.Audio;
 public sealed class WhisperLogMel
 {
     public const int SampleRate = 16000;
+    /// <summary>Samples of Whisper's 30 s window.</summary>
     public const int ChunkSamples = 480000;
     public const int FftSize = 400;
     public const int HopLength = 160;
+    /// <summary>Frames of Whisper's 30 s window, the default <see cref="WindowFrames"/>.</summary>
     public const int Frames = 3000;
     public const int MelBins = 80;
     private const int Bins = FftSize / 2 + 1;
@@ -36,9 +40,17 @@ public sealed class WhisperLogMel
     private readonly float[] _window = new float[FftSize];
     private readonly int _threads;
 
-    public WhisperLogMel(int threads = 0)
+    /// <param name="threads">Worker threads; 0 = one per core.</param>
+    /// <param name="frames">Log-mel frames of the window (Whisper: 3000 = 30 s); the encoder's input width.</param>
+    public WhisperLogMel(int threads = 0, int frames = Frames)
     {
         _threads = ThreadCount.Resolve(threads);
+        if (frames < 1 || frames > Frames)
+        {
+            throw new EdgeAvsrException($"a log-mel window of {frames} frames: expected 1 to {Frames} (30 s)");
+        }
+        WindowFrames = frames;
+        WindowSamples = frames * HopLength;
         for (int j = 0; j < FftSize; j++)
         {
             _window[j] = (float)(0.5 - 0.5 * Math.Cos(2 * Math.PI * j / FftSize));
@@ -53,23 +65,29 @@ public sealed class WhisperLogMel
 
     public MelFilterBank Filters { get; }
 
-    /// <summary>Log-mel features <c>[80, 3000]</c> (row-major) of 16 kHz samples.</summary>
+    /// <summary>Frames per window: the output is <c>[80, WindowFrames]</c>.</summary>
+    public int WindowFrames { get; }
+
+    /// <summary>Samples per window (<see cref="WindowFrames"/> x 160): longer input is trimmed, shorter padded with zeros.</summary>
+    public int WindowSamples { get; }
+
+    /// <summary>Log-mel features <c>[80, WindowFrames]</c> (row-major) of 16 kHz samples.</summary>
     public float[] Compute(ReadOnlySpan<float> samples)
     {
-        var output = GC.AllocateUninitializedArray<float>(MelBins * Frames);
+        var output = GC.AllocateUninitializedArray<float>(MelBins * WindowFrames);
         Compute(samples, output);
         return output;
     }
 
     /// <summary>
-    /// Log-mel features of 16 kHz samples into <paramref name="destination"/> ([80, 3000] row-major). Calls on one
+    /// Log-mel features of 16 kHz samples into <paramref name="destination"/> ([80, WindowFrames] row-major). Calls on one
     /// instance are serialised (it keeps its padded-signal and spectrum buffers between calls).
     /// </summary>
     public void Compute(ReadOnlySpan<float> samples, Span<float> destination)
     {
-        if (destination.Length < MelBins * Frames)
+        if (destination.Length < MelBins * WindowFrames)
         {
-            throw new ArgumentException($"destination holds {destination.Length} floats, needs {MelBins * Frames}", nameof(destination));
+            throw new ArgumentException($"destination holds {destination.Length} floats, needs {MelBins * WindowFrames}", nameof(destination));
         }
         lock (_gate)
         {
@@ -93,19 +111,22 @@ public sealed class WhisperLogMel
         // Groups of 2 * PairDistance frames (the first half paired with the second), PairDistance / lanes batches each.
         const int group = 2 * PairDistance;
         int batchesPerGroup = PairDistance / lanes;
-        int framesPadded = (Frames + group - 1) / group * group;
+        int frames = WindowFrames, window = WindowSamples;
+        int framesPadded = (frames + group - 1) / group * group;
         int batches = framesPadded / group * batchesPerGroup;
         const int pad = FftSize / 2;
-        // Frames past 3000 (only computed to fill the last group) read zeros. The reflect padding needs ChunkSamples + FftSize.
-        var x = _padded ??= new float[Math.Max((framesPadded - 1) * HopLength + FftSize, ChunkSamples + FftSize)];
-        int n = Math.Min(samples.Length, ChunkSamples);
+        // Frames past the window (only computed to fill the last group) read zeros. The reflect padding needs window + FftSize.
+        var x = _padded ??= new float[Math.Max((framesPadded - 1) * HopLength + FftSize, window + FftSize)];
+        int n = Math.Min(samples.Length, window);
         samples[..n].CopyTo(x.AsSpan(pad));
-        x.AsSpan(pad + n, ChunkSamples - n).Clear();
+        x.AsSpan(pad + n, window - n).Clear();
+        x.AsSpan(pad + window).Clear();
         for (int i = 1; i <= pad; i++)
         {
+            // torch's reflect padding of the window: index i and window - 1 - i (a window shorter than the pad reads zeros).
             x[pad - i] = i < n ? samples[i] : 0f;
-            int mirror = ChunkSamples - 1 - i;
-            x[pad + ChunkSamples - 1 + i] = mirror < n ? samples[mirror] : 0f;
+            int mirror = window - 1 - i;
+            x[pad + window - 1 + i] = mirror >= 0 && mirror < n ? samples[mirror] : 0f;
         }
 
         // Spectrum, mel sums and log10 per batch on the worker threads; each worker keeps its running maximum.
@@ -125,7 +146,7 @@ public sealed class WhisperLogMel
             for (int b = b0; b < b1; b++)
             {
                 int realFirst = (b / batchesPerGroup * group) + (b % batchesPerGroup * lanes);
-                Batch(x, realFirst, realFirst + PairDistance, mel, framesPadded, scratch);
+                Batch(x, realFirst, realFirst + PairDistance, mel, framesPadded, frames, scratch);
             }
             return scratch;
         }, scratch =>
@@ -145,14 +166,14 @@ public sealed class WhisperLogMel
         var quarter = new Vector<float>(0.25f);
         for (int m = 0; m < MelBins; m++)
         {
-            var src = mel.AsSpan(m * framesPadded, Frames);
-            var dst = destination.Slice(m * Frames, Frames);
+            var src = mel.AsSpan(m * framesPadded, frames);
+            var dst = destination.Slice(m * frames, frames);
             int t = 0;
-            for (; t + lanes <= Frames; t += lanes)
+            for (; t + lanes <= frames; t += lanes)
             {
                 ((Vector.Max(new Vector<float>(src[t..]), low) + four) * quarter).CopyTo(dst[t..]);
             }
-            for (; t < Frames; t++)
+            for (; t < frames; t++)
             {
                 dst[t] = (MathF.Max(src[t], max - 8f) + 4f) * 0.25f;
             }
@@ -172,7 +193,7 @@ public sealed class WhisperLogMel
 
     // Frames realFirst .. + L - 1 in the real parts, imagFirst .. + L - 1 in the imaginary parts (L lanes).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Batch(float[] x, int realFirst, int imagFirst, float[] mel, int framesPadded, Scratch s)
+    private void Batch(float[] x, int realFirst, int imagFirst, float[] mel, int framesPadded, int frames, Scratch s)
     {
         int lanes = Vector<float>.Count;
         var re = MemoryMarshal.Cast<Vector<float>, float>(s.Re.AsSpan());
@@ -215,17 +236,17 @@ public sealed class WhisperLogMel
         ref var pa = ref MemoryMarshal.GetArrayDataReference(s.PowerA);
         ref var pb = ref MemoryMarshal.GetArrayDataReference(s.PowerB);
         var max = s.Max;
-        // Frames past 3000 (the dropped 3001st and the zero padding of the last batch) do not count towards the maximum.
+        // Frames past the window (the dropped last one and the zero padding of the last batch) do not count towards the maximum.
         var validA = Vector<int>.AllBitsSet;
         var validB = Vector<int>.AllBitsSet;
-        if (imagFirst + lanes > Frames)
+        if (imagFirst + lanes > frames)
         {
             Span<int> a = stackalloc int[lanes];
             Span<int> b = stackalloc int[lanes];
             for (int l = 0; l < lanes; l++)
             {
-                a[l] = realFirst + l < Frames ? -1 : 0;
-                b[l] = imagFirst + l < Frames ? -1 : 0;
+                a[l] = realFirst + l < frames ? -1 : 0;
+                b[l] = imagFirst + l < frames ? -1 : 0;
             }
             validA = new Vector<int>(a);
             validB = new Vector<int>(b);

@@ -6,7 +6,10 @@ namespace EdgeAvsr.Runtime.Encoders;
 /// <summary>Which of Llama-SMoP's encoders an ONNX model is, told by its input signature.</summary>
 public enum EncoderKind
 {
-    /// <summary>Whisper encoder: <c>input_features</c> float32 [1, 80, 3000] -> [1, 1500, D], 50 states per second.</summary>
+    /// <summary>
+    /// Whisper encoder: <c>input_features</c> float32 [1, 80, 3000] -> [1, 1500, D], 50 states per second; an encoder
+    /// trained on a shorter window takes [1, 80, F] -> [1, F / 2, D].
+    /// </summary>
     Audio,
 
     /// <summary>AV-HuBERT encoder: <c>video</c> float32 [1, 1, T, 88, 88] -> [1, T, D], one state per 25 fps frame.</summary>
@@ -23,6 +26,7 @@ public sealed class EncoderSession : IDisposable
     public const string AudioInputName = "input_features";
     public const string VideoInputName = "video";
     public const int MelBins = 80;
+    /// <summary>Whisper's window: 3000 log-mel frames (30 s); the default <see cref="AudioWindowFrames"/>.</summary>
     public const int MelFrames = 3000;
     public const int AudioStates = 1500;
     public const int AudioStatesPerSecond = 50;
@@ -31,13 +35,17 @@ public sealed class EncoderSession : IDisposable
 
     private readonly OnnxSession _session;
 
-    private EncoderSession(OnnxSession session, EncoderKind kind)
+    private EncoderSession(OnnxSession session, EncoderKind kind, int audioWindowFrames)
     {
         _session = session;
         Kind = kind;
+        AudioWindowFrames = audioWindowFrames;
     }
 
     public EncoderKind Kind { get; }
+
+    /// <summary>Log-mel frames an audio encoder takes (its input's last dimension); 0 for a video encoder.</summary>
+    public int AudioWindowFrames { get; }
 
     public string ModelPath => _session.Source;
 
@@ -49,13 +57,37 @@ public sealed class EncoderSession : IDisposable
 
     public OnnxNodeInfo Output => _session.Outputs[0];
 
-    /// <summary>Opens <paramref name="modelPath"/> and checks that it is one of the two encoders.</summary>
-    public static EncoderSession Open(string modelPath, OnnxSessionOptions? options = null)
+    /// <summary>
+    /// Opens <paramref name="modelPath"/> and checks that it is one of the two encoders. An audio encoder's window is
+    /// <paramref name="melFrames"/> when given (a model with another fixed width is refused), else the model's fixed
+    /// width, else Whisper's 3000.
+    /// </summary>
+    public static EncoderSession Open(string modelPath, OnnxSessionOptions? options = null, int? melFrames = null)
     {
+        if (melFrames is < 1 or > MelFrames)
+        {
+            throw new EdgeAvsrException($"{modelPath}: a log-mel window of {melFrames} frames; expected 1 to {MelFrames}");
+        }
         var session = OnnxSession.Create(modelPath, options);
         try
         {
-            return new EncoderSession(session, Classify(modelPath, session));
+            var kind = Classify(modelPath, session);
+            int window = 0;
+            if (kind == EncoderKind.Audio)
+            {
+                long modelFrames = session.Inputs[0].Shape[2];
+                if (melFrames is int asked && modelFrames >= 0 && modelFrames != asked)
+                {
+                    throw new EdgeAvsrException($"{modelPath}: input '{AudioInputName}' takes {modelFrames} log-mel frames, " +
+                        $"the pack's front_end.mel_frames is {asked}");
+                }
+                window = melFrames ?? (modelFrames > 0 ? checked((int)modelFrames) : MelFrames);
+                if (window > MelFrames)
+                {
+                    throw new EdgeAvsrException($"{modelPath}: input '{AudioInputName}' takes {window} log-mel frames; at most {MelFrames} (30 s)");
+                }
+            }
+            return new EncoderSession(session, kind, window);
         }
         catch
         {
@@ -66,8 +98,8 @@ public sealed class EncoderSession : IDisposable
 
     private static EncoderKind Classify(string path, OnnxSession s)
     {
-        const string expected = $"an audio encoder input '{AudioInputName}' float32 [1, 80, 3000] or a video encoder input '{VideoInputName}' float32 " +
-            "[1, 1, T, 88, 88]";
+        const string expected = $"an audio encoder input '{AudioInputName}' float32 [1, 80, 3000] (or [1, 80, F] for a shorter window) " +
+            $"or a video encoder input '{VideoInputName}' float32 [1, 1, T, 88, 88]";
         if (s.Inputs.Count != 1)
         {
             throw new EdgeAvsrException($"{path}: the model has {s.Inputs.Count} inputs ({string.Join(", ", s.Inputs.Select(i => i.Describe()))}); " +
@@ -75,7 +107,7 @@ public sealed class EncoderSession : IDisposable
         }
         var input = s.Inputs[0];
         EncoderKind kind;
-        if (input.Name == AudioInputName && input.ElementType == OnnxElementType.Float && Fits(input.Shape, [1, MelBins, MelFrames]))
+        if (input.Name == AudioInputName && input.ElementType == OnnxElementType.Float && Fits(input.Shape, [1, MelBins, -1]))
         {
             kind = EncoderKind.Audio;
         }
@@ -113,20 +145,21 @@ public sealed class EncoderSession : IDisposable
     }
 
     /// <summary>
-    /// Whisper states for a log-mel [80, 3000] (row-major, as <c>features</c> writes it), trimmed as the authors trim
-    /// them: the first <c>max(int(seconds * 50), 25)</c> of 1500 when <paramref name="seconds"/> is known, all otherwise.
+    /// Whisper states for a log-mel [80, F] (row-major, F = <see cref="AudioWindowFrames"/>), trimmed as the authors
+    /// trim them: the first <c>max(int(seconds * 50), 25)</c> of F / 2 when <paramref name="seconds"/> is known, all otherwise.
     /// </summary>
     public FloatMatrix EncodeAudio(float[] logMel, double? seconds)
     {
         ArgumentNullException.ThrowIfNull(logMel);
         RequireKind(EncoderKind.Audio);
-        if (logMel.Length != MelBins * MelFrames)
+        int frames = AudioWindowFrames;
+        if (logMel.Length != MelBins * frames)
         {
-            throw new EdgeAvsrException($"{ModelPath}: log-mel has {logMel.Length} values, expected 80 x 3000 = {MelBins * MelFrames}");
+            throw new EdgeAvsrException($"{ModelPath}: log-mel has {logMel.Length} values, expected 80 x {frames} = {MelBins * frames}");
         }
         // A bad duration is refused before the encoder's run, the expensive part.
-        int? kept = seconds is double s ? KeptAudioStates(s) : null;
-        var states = RunSingle(OnnxTensor.Float(logMel, 1, MelBins, MelFrames));
+        int? kept = seconds is double s ? KeptAudioStates(s, Math.Max(frames / 2, 1)) : null;
+        var states = RunSingle(OnnxTensor.Float(logMel, 1, MelBins, frames));
         int keep = kept ?? states.Rows;
         if (states.Rows < keep)
         {
@@ -136,14 +169,17 @@ public sealed class EncoderSession : IDisposable
     }
 
     /// <summary><c>max(int(seconds * 50), 25)</c>, at most 1500 (30 s).</summary>
-    public static int KeptAudioStates(double seconds)
+    public static int KeptAudioStates(double seconds) => KeptAudioStates(seconds, AudioStates);
+
+    /// <summary><c>max(int(seconds * 50), 25)</c>, at most <paramref name="windowStates"/> (what the encoder returns).</summary>
+    public static int KeptAudioStates(double seconds, int windowStates)
     {
         if (!double.IsFinite(seconds) || seconds < 0)
         {
             throw new EdgeAvsrException($"audio duration {seconds} s is not a non-negative number of seconds");
         }
         double n = Math.Floor(seconds * AudioStatesPerSecond);
-        return (int)Math.Clamp(Math.Max(n, MinAudioStates), MinAudioStates, AudioStates);
+        return (int)Math.Min(Math.Max(n, MinAudioStates), windowStates);
     }
 
     /// <summary>AV-HuBERT states for <paramref name="frames"/> mouth crops of 88x88 (row-major [T, 88, 88]): [T, D].</summary>
