@@ -1,3 +1,4 @@
+using EdgeAvsr.Quantize.Gguf;
 using EdgeAvsr.Quantize.Hf;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
@@ -62,13 +63,15 @@ internal sealed class LlamaSource : IDisposable
                 weights = HfWeights.OpenFile(ckpt, "llm.");
                 if (!weights.Contains("model.embed_tokens.weight"))
                 {
-                    throw new EdgeAvsrException($"{ckpt}: 'llm.model.embed_tokens.weight' is missing; is this a Llama-AVSR checkpoint converted by Models/convert_avsr_checkpoint.py?");
+                    throw new EdgeAvsrException($"{ckpt}: 'llm.model.embed_tokens.weight' is missing; is this a Llama-AVSR checkpoint converted by " +
+                        "Models/convert_avsr_checkpoint.py?");
                 }
                 var embed = weights.Get("model.embed_tokens.weight");
                 long expectedRows = tokenizer.Tokens.Count + AvsrSpecialTokens.Table.Length;
                 if (embed.Shape.Length != 2 || embed.Shape[0] != expectedRows || embed.Shape[1] != config.HiddenSize)
                 {
-                    throw new EdgeAvsrException($"{ckpt}: 'llm.model.embed_tokens.weight' is {embed.ShapeText}, expected [{expectedRows}, {config.HiddenSize}] (the {tokenizer.Tokens.Count} base tokens + {AvsrSpecialTokens.Table.Length} AVSR special tokens)");
+                    throw new EdgeAvsrException($"{ckpt}: 'llm.model.embed_tokens.weight' is {embed.ShapeText}, expected [{expectedRows}, " +
+                        $"{config.HiddenSize}] (the {tokenizer.Tokens.Count} base tokens + {AvsrSpecialTokens.Table.Length} AVSR special tokens)");
                 }
                 for (int i = 0; i < AvsrSpecialTokens.Table.Length; i++)
                 {
@@ -93,7 +96,8 @@ internal sealed class LlamaSource : IDisposable
             lora ??= LoraMerge.Empty();
             if (!config.TieWordEmbeddings && !weights.Contains("lm_head.weight"))
             {
-                throw new EdgeAvsrException($"{weights.Description}: '{weights.Prefix}lm_head.weight' is missing and config.json does not set tie_word_embeddings");
+                throw new EdgeAvsrException($"{weights.Description}: '{weights.Prefix}lm_head.weight' is missing and config.json does not set " +
+                    "tie_word_embeddings");
             }
             string name = config.Name is { Length: > 0 } n ? Path.GetFileName(n.TrimEnd('/')) : Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/'));
             return new LlamaSource(config, tokenizer, weights, lora, !config.TieWordEmbeddings, name, added, Math.Max(1, request.Threads));
@@ -119,11 +123,13 @@ internal sealed class LlamaSource : IDisposable
             long[] expected = t.Ne.Length == 1 ? [t.RowLength] : [t.Rows, t.RowLength];
             if (!st.Shape.AsSpan().SequenceEqual(expected))
             {
-                throw new EdgeAvsrException($"{_weights.Description}: tensor '{_weights.Prefix}{t.SourceName}' has shape {st.ShapeText}, expected {Runtime.Formats.TensorDTypes.FormatShape(expected)} from config.json");
+                throw new EdgeAvsrException($"{_weights.Description}: tensor '{_weights.Prefix}{t.SourceName}' has shape {st.ShapeText}, expected " +
+                    $"{Runtime.Formats.TensorDTypes.FormatShape(expected)} from config.json");
             }
             if (st.DType is not (Runtime.Formats.TensorDType.F32 or Runtime.Formats.TensorDType.F16 or Runtime.Formats.TensorDType.BF16 or Runtime.Formats.TensorDType.F64))
             {
-                throw new EdgeAvsrException($"{_weights.Description}: tensor '{_weights.Prefix}{t.SourceName}' has dtype {Runtime.Formats.TensorDTypes.ToSafetensorsName(st.DType)}, expected F32, F16 or BF16");
+                throw new EdgeAvsrException($"{_weights.Description}: tensor '{_weights.Prefix}{t.SourceName}' has dtype " +
+                    $"{Runtime.Formats.TensorDTypes.ToSafetensorsName(st.DType)}, expected F32, F16 or BF16");
             }
         }
     }

@@ -9,10 +9,10 @@ using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Projector;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
-namespace EdgeAvsr.Cli.Benchmarks;
+namespace EdgeAvsr.Bench;
 
 /// <summary>
-/// <c>edgeavsr bench projector</c>: the SMoP projector at Llama-SMoP 1B shapes (D 1024, I 2048,
+/// <c>edgeavsr-bench projector</c>: the SMoP projector at Llama-SMoP 1B shapes (D 1024, I 2048,
 /// d_llm 2048, E 4, k 2), measured against its peers in one run: INT8 vs fp32, top-2 of 4 vs one dense
 /// expert, INT8 vs the authors' PyTorch module, and achieved GOP/s vs this machine's measured peak.
 /// </summary>
@@ -33,7 +33,7 @@ internal static class ProjectorBenchmark
         command.Options.Add(threads);
         command.Options.Add(noTorch);
         command.Options.Add(rowBlock);
-        command.SetAction(p => Commands.CliAction.Run(() => Run(
+        command.SetAction(p => BenchAction.Run(() => Run(
             p.GetValue(tokens)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
             p.GetValue(reps), p.GetValue(threads), p.GetValue(noTorch), p.GetValue(rowBlock))));
         return command;

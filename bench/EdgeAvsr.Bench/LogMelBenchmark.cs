@@ -5,10 +5,10 @@ using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Audio;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
-namespace EdgeAvsr.Cli.Benchmarks;
+namespace EdgeAvsr.Bench;
 
 /// <summary>
-/// <c>edgeavsr bench logmel</c>: Whisper log-mel of 30 s of audio, ours against the PyTorch reference
+/// <c>edgeavsr-bench logmel</c>: Whisper log-mel of 30 s of audio, ours against the PyTorch reference
 /// (Models/reference/logmel_reference.py bench: torch.stft + mel matmul + log10, float32) in the same run, at
 /// 1 thread and at N threads, median and best of the repetitions (the best is the less noisy on a shared machine);
 /// also the resampler (30 s at 44.1 kHz to 16 kHz).
@@ -24,7 +24,7 @@ internal static class LogMelBenchmark
         command.Options.Add(reps);
         command.Options.Add(threads);
         command.Options.Add(noTorch);
-        command.SetAction(parse => Commands.CliAction.Run(() => Run(parse.GetValue(reps), parse.GetValue(threads), parse.GetValue(noTorch))));
+        command.SetAction(parse => BenchAction.Run(() => Run(parse.GetValue(reps), parse.GetValue(threads), parse.GetValue(noTorch))));
         return command;
     }
 

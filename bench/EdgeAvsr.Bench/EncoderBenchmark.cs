@@ -8,10 +8,10 @@ using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
-namespace EdgeAvsr.Cli.Benchmarks;
+namespace EdgeAvsr.Bench;
 
 /// <summary>
-/// <c>edgeavsr bench encoders</c>: the real-size encoders (Whisper-medium 1024 x 24 on a 30 s log-mel; AV-HuBERT
+/// <c>edgeavsr-bench encoders</c>: the real-size encoders (Whisper-medium 1024 x 24 on a 30 s log-mel; AV-HuBERT
 /// Large 1024 x 24 on T mouth crops) on ONNX Runtime's CPU provider against the same PyTorch modules (Debian torch,
 /// OpenBLAS) on the same input and the same seeded weights, in one run, with the same thread count. Reports the
 /// median times, their ratio, the work in GFLOP and the agreement of the two outputs.
@@ -34,7 +34,7 @@ internal static class EncoderBenchmark
         {
             command.Options.Add(o);
         }
-        command.SetAction(p => Commands.CliAction.Run(() => Run(
+        command.SetAction(p => BenchAction.Run(() => Run(
             p.GetValue(which)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
             p.GetValue(frames), p.GetValue(reps), p.GetValue(threads), p.GetValue(work), p.GetValue(noTorch), p.GetValue(tiny))));
         return command;

@@ -7,10 +7,10 @@ using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Pipeline;
 using EdgeAvsr.Runtime.Projector;
 
-namespace EdgeAvsr.Cli.Benchmarks;
+namespace EdgeAvsr.Bench;
 
 /// <summary>
-/// <c>edgeavsr bench pipeline</c>: real-time cadence, which the tests leave out on purpose. The same clip goes through
+/// <c>edgeavsr-bench pipeline</c>: real-time cadence, which the tests leave out on purpose. The same clip goes through
 /// <see cref="AvsrPipeline"/> twice in one run: as a file (as fast as possible, finals only: the baseline, reported as a
 /// real-time factor) and live (a source that releases each chunk only when the wall clock reaches its stream time, with
 /// partial captions every second and stale partials dropped as a microphone would need). Reported per caption kind:
@@ -30,7 +30,7 @@ internal static class PipelineBenchmark
         {
             command.Options.Add(o);
         }
-        command.SetAction((p, token) => Commands.CliAction.RunAsync(() => RunAsync(p.GetValue(pack)!, p.GetValue(input)!, p.GetValue(threads), p.GetValue(beams), p.GetValue(chunk), token)));
+        command.SetAction((p, token) => BenchAction.RunAsync(() => RunAsync(p.GetValue(pack)!, p.GetValue(input)!, p.GetValue(threads), p.GetValue(beams), p.GetValue(chunk), token)));
         return command;
     }
 

@@ -4,10 +4,10 @@ using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Interop;
 
-namespace EdgeAvsr.Cli.Benchmarks;
+namespace EdgeAvsr.Bench;
 
 /// <summary>
-/// <c>edgeavsr bench decoder</c>: EdgeAvsr's decoder against llama.cpp alone (tools/llama-driver/driver.c, built
+/// <c>edgeavsr-bench decoder</c>: EdgeAvsr's decoder against llama.cpp alone (tools/llama-driver/driver.c, built
 /// here with gcc against the same libllama) doing the same work: a prefill of N embedding rows, then greedy
 /// decoding of a fixed token count, same context settings and threads. Runs alternate (driver, ours, driver,
 /// ours, …) so both see the same machine load; medians and the ratio are printed.
@@ -26,7 +26,7 @@ internal static class DecoderBenchmark
         {
             command.Options.Add(o);
         }
-        command.SetAction(p => Commands.CliAction.Run(() => Run(p.GetValue(models)!, p.GetValue(prefill), p.GetValue(tokens), p.GetValue(reps), p.GetValue(threads))));
+        command.SetAction(p => BenchAction.Run(() => Run(p.GetValue(models)!, p.GetValue(prefill), p.GetValue(tokens), p.GetValue(reps), p.GetValue(threads))));
         return command;
     }
 
