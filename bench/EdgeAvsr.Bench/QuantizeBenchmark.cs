@@ -26,7 +26,8 @@ internal static class QuantizeBenchmark
         var types = new Option<string>("--types") { Description = "Comma-separated file types", DefaultValueFactory = _ => "q8_0,q4_k_m" };
         var threads = new Option<int>("--threads") { Description = "Threads for both quantizers", DefaultValueFactory = _ => Environment.ProcessorCount };
         var reps = new Option<int>("--reps") { Description = "Interleaved repetitions (best time reported)", DefaultValueFactory = _ => 2 };
-        var layers = new Option<int>("--layers") { Description = "Layers of the Llama-3.2-1B-shaped model (16 = the real depth)", DefaultValueFactory = _ => 16 };
+        var layers = new Option<int>("--layers") { Description = "Layers of the Llama-3.2-1B-shaped model (16 = the real " +
+            "depth)", DefaultValueFactory = _ => 16 };
         var keep = new Option<bool>("--keep") { Description = "Keep the generated F32 GGUF and the outputs" };
         var command = new Command(
             "quantize",
@@ -72,10 +73,14 @@ internal static class QuantizeBenchmark
             largest = f.Tensors.Max(t => t.ByteSize);
         }
         long peak = Process.GetCurrentProcess().PeakWorkingSet64;
-        Console.WriteLine($"HF (bf16) -> F32 GGUF: {convertSeconds:F1} s, {LlamaGgufConverter.FormatBytes(inputBytes)}, {weights / 1e9:F3} G weights; peak RSS so far {LlamaGgufConverter.FormatBytes(peak)} (largest tensor {LlamaGgufConverter.FormatBytes(largest)} as f32)");
-        Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores available, threads {threads}; llama.cpp {NativeEngines.InitializeLlama().Version}");
+        Console.WriteLine($"HF (bf16) -> F32 GGUF: {convertSeconds:F1} s, {LlamaGgufConverter.FormatBytes(inputBytes)}, {weights / 1e9:F3} G weights; peak " +
+            $"RSS so far {LlamaGgufConverter.FormatBytes(peak)} (largest tensor {LlamaGgufConverter.FormatBytes(largest)} as f32)");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} logical cores available, threads {threads}; llama.cpp " +
+            $"{NativeEngines.InitializeLlama().Version}");
         Console.WriteLine();
-        Console.WriteLine("| type | EdgeAvsr s (best of {0}) | llama_model_quantize s (best of {0}) | ratio llama/ours | M weights/s ours | output | identical |".Replace("{0}", reps.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        const string header = "| type | EdgeAvsr s (best of {0}) | llama_model_quantize s (best of {0}) | ratio llama/ours | M weights/s ours | output | "
+            + "identical |";
+        Console.WriteLine(header.Replace("{0}", reps.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
         Console.WriteLine("|---|---|---|---|---|---|---|");
         bool allIdentical = true;
         foreach (var type in types)
@@ -94,7 +99,8 @@ internal static class QuantizeBenchmark
             }
             bool identical = ModelPack.Sha256(ours) == ModelPack.Sha256(theirs);
             allIdentical &= identical;
-            Console.WriteLine($"| {type.ToString().ToLowerInvariant()} | {bestOurs:F2} | {bestTheirs:F2} | {bestTheirs / bestOurs:F2} | {weights / bestOurs / 1e6:F0} | {LlamaGgufConverter.FormatBytes(new FileInfo(ours).Length)} | {(identical ? "yes (SHA-256)" : "NO")} |");
+            Console.WriteLine($"| {type.ToString().ToLowerInvariant()} | {bestOurs:F2} | {bestTheirs:F2} | {bestTheirs / bestOurs:F2} | " +
+                $"{weights / bestOurs / 1e6:F0} | {LlamaGgufConverter.FormatBytes(new FileInfo(ours).Length)} | {(identical ? "yes (SHA-256)" : "NO")} |");
             if (!keep)
             {
                 File.Delete(ours);

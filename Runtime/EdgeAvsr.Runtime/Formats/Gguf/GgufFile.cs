@@ -163,7 +163,9 @@ public sealed class GgufFile : IDisposable
         uint alignment = GgufLayout.DefaultAlignment;
         if (byKey.TryGetValue("general.alignment", out var alignValue))
         {
-            if (alignValue.Type != GgufValueType.UInt32 || (uint)alignValue.Value is 0 or > (1u << 30) || ((uint)alignValue.Value & ((uint)alignValue.Value - 1)) != 0)
+            if (alignValue.Type != GgufValueType.UInt32
+                || (uint)alignValue.Value is 0 or > (1u << 30)
+                || ((uint)alignValue.Value & ((uint)alignValue.Value - 1)) != 0)
             {
                 throw new EdgeAvsrException($"{path}: general.alignment must be a uint32 power of two, found {alignValue.Describe()} {alignValue}");
             }
