@@ -5,7 +5,8 @@
 #   ./build.sh test              the references' apt packages + build + all tests + NativeAOT smoke (publish the edgeavsr host, run it)
 #   ./build.sh run ARGS...       build + run the edgeavsr CLI with ARGS (e.g. ./build.sh run doctor)
 #   ./build.sh quantize ARGS...  build + run the edgeavsr-quantize CLI with ARGS
-#   ./build.sh bench [WHAT]      build + benchmarks (default: projector), ratios printed
+#   ./build.sh bench [WHAT] ARGS build + edgeavsr-bench WHAT ARGS (projector|logmel|encoders|decoder|pipeline|quantize;
+#                               default projector), ratios printed; `bench e2e` runs tools/bench-e2e/run.sh
 #   ./build.sh publish           NativeAOT publish of the edgeavsr host (net10.0)
 #   ./build.sh arm64             build + cross-publish NativeAOT linux-arm64, run it under qemu-aarch64 (tools/arm64/run.sh)
 set -euo pipefail
@@ -142,10 +143,11 @@ case "$verb" in
     dotnet "Quantize/EdgeAvsr.Quantize.Cli/bin/$CONFIG/net10.0/edgeavsr-quantize.dll" "$@"
     ;;
   bench)
+    apt_install "${TEST_APT_PACKAGES[@]}"
     build
     what=${1:-projector}; shift || true
     [ "$what" = e2e ] && exec tools/bench-e2e/run.sh "$@"
-    dotnet "Runtime/EdgeAvsr.Cli/bin/$CONFIG/net10.0/edgeavsr.dll" bench "$what" "$@"
+    dotnet "bench/EdgeAvsr.Bench/bin/$CONFIG/net10.0/edgeavsr-bench.dll" "$what" "$@"
     ;;
   publish) setup; publish ;;
   arm64)
@@ -154,5 +156,5 @@ case "$verb" in
     build
     tools/arm64/run.sh
     ;;
-  *) echo "usage: ./build.sh setup|build|test|run ARGS|quantize ARGS|bench [WHAT]|publish|arm64" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh setup|build|test|run ARGS|quantize ARGS|bench [WHAT] ARGS|publish|arm64" >&2; exit 2 ;;
 esac

@@ -21,7 +21,6 @@ public static class Program
         root.Subcommands.Add(VadCommands.CreateVad());
         root.Subcommands.Add(DecoderCommands.CreateGenerate());
         root.Subcommands.Add(DecoderCommands.CreateDecode());
-        root.Subcommands.Add(BenchCommands.Create());
         root.Subcommands.Add(FrontendCommands.CreateFeatures());
         root.Subcommands.Add(FrontendCommands.CreateFrames());
         root.Subcommands.Add(PackCommands.CreateInfo());

@@ -1,6 +1,6 @@
 using EdgeAvsr.Quantize.Conversion;
-using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime.Formats;
+using EdgeAvsr.Synthetic;
 
 namespace EdgeAvsr.Quantize.Tests;
 

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Formats.Gguf;
+using EdgeAvsr.Synthetic;
 
 namespace EdgeAvsr.Quantize.Tests;
 

@@ -1,7 +1,8 @@
 using EdgeAvsr.Quantize.Conversion;
-using EdgeAvsr.Quantize.Testing;
+using EdgeAvsr.Quantize.Gguf;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Formats.Gguf;
+using EdgeAvsr.Synthetic;
 
 namespace EdgeAvsr.Quantize.Tests;
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using EdgeAvsr.Quantize.Gguf;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Formats.Gguf;
 

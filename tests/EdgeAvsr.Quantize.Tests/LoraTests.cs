@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 using EdgeAvsr.Quantize.Conversion;
-using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Formats.Gguf;
+using EdgeAvsr.Synthetic;
 
 namespace EdgeAvsr.Quantize.Tests;
 

@@ -1,12 +1,12 @@
 using System.Text.Json;
 using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Quantize.Pack;
-using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Pack;
 using EdgeAvsr.Runtime.Projector;
+using EdgeAvsr.Synthetic;
 
 namespace EdgeAvsr.Quantize.Tests;
 

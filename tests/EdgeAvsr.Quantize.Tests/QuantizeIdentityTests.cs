@@ -2,9 +2,10 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using EdgeAvsr.Quantize.Conversion;
-using EdgeAvsr.Quantize.Testing;
+using EdgeAvsr.Quantize.Gguf;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Formats.Gguf;
+using EdgeAvsr.Synthetic;
 using Xunit.Abstractions;
 
 namespace EdgeAvsr.Quantize.Tests;

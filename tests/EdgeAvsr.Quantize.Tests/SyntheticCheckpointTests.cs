@@ -1,11 +1,11 @@
 using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Quantize.Hf;
 using EdgeAvsr.Quantize.Pack;
-using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Formats.Gguf;
 using EdgeAvsr.Runtime.Projector;
+using EdgeAvsr.Synthetic;
 
 namespace EdgeAvsr.Quantize.Tests;
 

@@ -11,4 +11,7 @@ internal static class CliHarness
 
     public static (int Code, string Out, string Err) Quantize(params string[] args) =>
         ConsoleCapture.Run(() => EdgeAvsr.Quantize.Cli.Program.BuildRoot().Parse(args).Invoke());
+
+    public static (int Code, string Out, string Err) Bench(params string[] args) =>
+        ConsoleCapture.Run(() => EdgeAvsr.Bench.Program.BuildRoot().Parse(args).Invoke());
 }

@@ -3,8 +3,8 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EdgeAvsr.Quantize.Conversion;
-using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime.Formats;
+using EdgeAvsr.Synthetic;
 
 // Writes a Llama-3.2-1B-shaped Hugging Face directory with seeded random weights (hidden 2048, 16 layers,
 // 32 heads / 8 KV heads, FFN 8192, vocabulary 128256, tied embeddings, Llama-3 RoPE scaling, BF16) with the

@@ -1,10 +1,10 @@
 using System.CommandLine;
 using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Quantize.Pack;
-using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Projector;
+using EdgeAvsr.Synthetic;
 
 namespace EdgeAvsr.Quantize.Cli.Commands;
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using EdgeAvsr.Quantize.Gguf;
 using EdgeAvsr.Runtime.Formats.Gguf;
 
 namespace EdgeAvsr.Quantize.Conversion;
@@ -57,7 +58,7 @@ public static class GgmlEncoder
                 {
                     data.WriteTensor(Encode(t.Type, values, t.Ne[0], threads));
                 }
-                done += GgufWriter.Pad(t.ByteSize, writer.Alignment);
+                done += GgufLayout.Pad(t.ByteSize, writer.Alignment);
                 ReleaseLargeBuffers(plannedBytes: t.ElementCount * sizeof(float));
             }
             progress?.Report(new ConversionProgress(tensors.Count, tensors.Count, total, total, ""));

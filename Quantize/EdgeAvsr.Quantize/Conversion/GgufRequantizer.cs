@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using EdgeAvsr.Quantize.Gguf;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Formats.Gguf;
 

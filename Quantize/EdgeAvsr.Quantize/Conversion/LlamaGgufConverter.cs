@@ -1,3 +1,4 @@
+using EdgeAvsr.Quantize.Gguf;
 using EdgeAvsr.Quantize.Hf;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Formats.Gguf;
@@ -53,7 +54,8 @@ public sealed record LlamaConversionRequest(string HfDirectory, string OutputPat
 }
 
 /// <summary>The written file, its embedding width (llama.embedding_length) and the ids of the tokens added to the vocabulary, by text.</summary>
-public sealed record LlamaConversionResult(string OutputPath, int TensorCount, long FileBytes, int EmbeddingLength, IReadOnlyDictionary<string, int> AddedTokenIds);
+public sealed record LlamaConversionResult(
+    string OutputPath, int TensorCount, long FileBytes, int EmbeddingLength, IReadOnlyDictionary<string, int> AddedTokenIds);
 
 /// <summary>
 /// Hugging Face Llama directory (+ LoRA or AVSR checkpoint) to a GGUF for llama.cpp's "llama" architecture.

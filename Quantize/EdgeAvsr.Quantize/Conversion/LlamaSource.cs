@@ -1,3 +1,4 @@
+using EdgeAvsr.Quantize.Gguf;
 using EdgeAvsr.Quantize.Hf;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
@@ -17,7 +18,8 @@ internal sealed class LlamaSource : IDisposable
     private readonly Dictionary<string, int> _addedTokenIds;
     private readonly int _threads;
 
-    private LlamaSource(HfLlamaConfig config, HfTokenizer tokenizer, HfWeights weights, LoraMerge lora, bool writeOutput, string name,
+    private LlamaSource(
+        HfLlamaConfig config, HfTokenizer tokenizer, HfWeights weights, LoraMerge lora, bool writeOutput, string name,
         Dictionary<string, int> addedTokenIds, int threads)
     {
         Config = config;
@@ -126,8 +128,8 @@ internal sealed class LlamaSource : IDisposable
                 throw new EdgeAvsrException($"{_weights.Description}: tensor '{_weights.Prefix}{t.SourceName}' has shape {st.ShapeText}, expected " +
                     $"{Runtime.Formats.TensorDTypes.FormatShape(expected)} from config.json");
             }
-            if (st.DType is not (Runtime.Formats.TensorDType.F32 or Runtime.Formats.TensorDType.F16 or Runtime.Formats.TensorDType.BF16
-                or Runtime.Formats.TensorDType.F64))
+            if (st.DType is not (Runtime.Formats.TensorDType.F32 or Runtime.Formats.TensorDType.F16
+                or Runtime.Formats.TensorDType.BF16 or Runtime.Formats.TensorDType.F64))
             {
                 throw new EdgeAvsrException($"{_weights.Description}: tensor '{_weights.Prefix}{t.SourceName}' has dtype " +
                     $"{Runtime.Formats.TensorDTypes.ToSafetensorsName(st.DType)}, expected F32, F16 or BF16");

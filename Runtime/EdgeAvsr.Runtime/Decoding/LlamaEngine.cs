@@ -232,7 +232,7 @@ public static class LlamaLog
 
 /// <summary>
 /// libllama's own GGUF quantizer (<c>llama_model_quantize</c> through LLamaSharp's <see cref="LLama.LLamaQuantizer"/>), the
-/// reference EdgeAvsr's quantizer is compared with in tests and in <c>edgeavsr-quantize bench</c>.
+/// reference EdgeAvsr's quantizer is compared with in tests and in <c>edgeavsr-bench quantize</c>.
 /// </summary>
 public static class LlamaModelQuantizer
 {

@@ -53,17 +53,6 @@ public class FrontendCliTests
     }
 
     [Theory]
-    [InlineData("bench", "logmel")]
-    [InlineData("bench", "projector")]
-    [InlineData("bench", "encoders")]
-    public void Bench_NegativeThreads_IsExit2_BeforeAnyWork(string verb, string what)
-    {
-        var (code, _, stderr) = Invoke(verb, what, "--threads", "-2", "--reps", "1");
-        Assert.Equal(ExitCodes.InvalidInput, code);
-        Assert.Equal("edgeavsr: --threads must be 0 (one per core) or more, got -2", stderr.Trim());
-    }
-
-    [Theory]
     [InlineData("missing", "audio file not found")]
     [InlineData("garbage", "cannot decode it")]
     [InlineData("empty-wav", "the audio is empty")]

@@ -1,5 +1,5 @@
 using EdgeAvsr.Quantize.Conversion;
-using EdgeAvsr.Quantize.Testing;
+using EdgeAvsr.Synthetic;
 
 namespace EdgeAvsr.Runtime.Tests.Decoding;
 

@@ -85,7 +85,7 @@ public class TokenizerTests
     {
         // llama.cpp v0.5.0 aborts the whole process on llama.block_count 0; the managed validator must stop it first.
         using var dir = new TempDir();
-        var w = new EdgeAvsr.Runtime.Formats.Gguf.GgufWriter();
+        var w = new EdgeAvsr.Quantize.Gguf.GgufWriter();
         w.SetString("general.architecture", "llama");
         w.SetUInt32("llama.block_count", 0);
         w.SetUInt32("llama.embedding_length", 64);

@@ -1,10 +1,10 @@
 using System.Text.Json;
 using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Quantize.Pack;
-using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Projector;
 using EdgeAvsr.Runtime.Tests.Pack;
+using EdgeAvsr.Synthetic;
 
 namespace EdgeAvsr.Runtime.Tests.EndToEnd;
 

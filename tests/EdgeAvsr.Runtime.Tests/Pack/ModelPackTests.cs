@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using EdgeAvsr.Cli;
+using EdgeAvsr.Quantize.Pack;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats.Gguf;
 using EdgeAvsr.Runtime.Onnx;

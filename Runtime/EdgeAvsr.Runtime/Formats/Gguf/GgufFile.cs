@@ -138,13 +138,13 @@ public sealed class GgufFile : IDisposable
         // Each KV needs at least 8 (key length) + 4 (type) + 1 bytes; each tensor info at least 8 + 4 + 8 + 4 + 8.
         if (nKv < 0 || nKv > r.Remaining / 13)
         {
-            throw new EdgeAvsrException($"{path}: GGUF header claims {nKv} metadata entries, more than the file ({length} bytes) can hold (truncated " +
-                "or corrupt file?)");
+            throw new EdgeAvsrException($"{path}: GGUF header claims {nKv} metadata entries, more than the file ({length} bytes) can hold (truncated or " +
+                "corrupt file?)");
         }
         if (nTensors < 0 || nTensors > r.Remaining / 32)
         {
-            throw new EdgeAvsrException($"{path}: GGUF header claims {nTensors} tensors, more than the file ({length} bytes) can hold (truncated or " +
-                "corrupt file?)");
+            throw new EdgeAvsrException($"{path}: GGUF header claims {nTensors} tensors, more than the file ({length} bytes) can hold (truncated or corrupt " +
+                "file?)");
         }
         var metadata = new List<KeyValuePair<string, GgufValue>>((int)nKv);
         var byKey = new Dictionary<string, GgufValue>(StringComparer.Ordinal);
@@ -160,10 +160,11 @@ public sealed class GgufFile : IDisposable
             byKey.Add(key, value);
             metadata.Add(new(key, value));
         }
-        uint alignment = GgufWriter.DefaultAlignment;
+        uint alignment = GgufLayout.DefaultAlignment;
         if (byKey.TryGetValue("general.alignment", out var alignValue))
         {
-            if (alignValue.Type != GgufValueType.UInt32 || (uint)alignValue.Value is 0 or > (1u << 30)
+            if (alignValue.Type != GgufValueType.UInt32
+                || (uint)alignValue.Value is 0 or > (1u << 30)
                 || ((uint)alignValue.Value & ((uint)alignValue.Value - 1)) != 0)
             {
                 throw new EdgeAvsrException($"{path}: general.alignment must be a uint32 power of two, found {alignValue.Describe()} {alignValue}");
@@ -176,9 +177,9 @@ public sealed class GgufFile : IDisposable
         for (long i = 0; i < nTensors; i++)
         {
             string name = r.String($"tensor name #{i}");
-            if (Encoding.UTF8.GetByteCount(name) > GgufWriter.MaxTensorNameBytes || name.Length == 0)
+            if (Encoding.UTF8.GetByteCount(name) > GgufLayout.MaxTensorNameBytes || name.Length == 0)
             {
-                throw new EdgeAvsrException($"{path}: tensor #{i} name '{Truncate(name)}' is empty or longer than {GgufWriter.MaxTensorNameBytes} bytes");
+                throw new EdgeAvsrException($"{path}: tensor #{i} name '{Truncate(name)}' is empty or longer than {GgufLayout.MaxTensorNameBytes} bytes");
             }
             if (byName.ContainsKey(name))
             {
@@ -211,8 +212,8 @@ public sealed class GgufFile : IDisposable
             }
             if (ne[0] % blockSize != 0)
             {
-                throw new EdgeAvsrException($"{path}: tensor '{name}' row length {ne[0]} is not a multiple of the {GgmlTypes.Name((GgmlType)type)} " +
-                    $"block size {blockSize}");
+                throw new EdgeAvsrException($"{path}: tensor '{name}' row length {ne[0]} is not a multiple of the {GgmlTypes.Name((GgmlType)type)} block " +
+                    $"size {blockSize}");
             }
             long size;
             try
@@ -226,25 +227,25 @@ public sealed class GgufFile : IDisposable
             ulong offset = r.U64();
             if (offset != (ulong)expectedOffset)
             {
-                throw new EdgeAvsrException($"{path}: tensor '{name}' data offset {offset} is not the expected {expectedOffset} (offsets must be " +
-                    $"contiguous, in order, aligned to {alignment})");
+                throw new EdgeAvsrException($"{path}: tensor '{name}' data offset {offset} is not the expected {expectedOffset} (offsets must be contiguous, " +
+                    $"in order, aligned to {alignment})");
             }
             var info = new GgufTensorInfo(name, (GgmlType)type, ne, expectedOffset, size);
             tensors.Add(info);
             byName.Add(name, info);
-            expectedOffset += GgufWriter.Pad(size, alignment);
+            expectedOffset += GgufLayout.Pad(size, alignment);
             if (expectedOffset < 0)
             {
                 throw new EdgeAvsrException($"{path}: tensor data sizes overflow");
             }
         }
-        long dataOffset = GgufWriter.Pad(r.Position, alignment);
+        long dataOffset = GgufLayout.Pad(r.Position, alignment);
         long dataEnd = tensors.Count == 0 ? dataOffset : dataOffset + tensors[^1].Offset + tensors[^1].ByteSize;
         if (dataEnd > length)
         {
             var last = tensors.First(t => dataOffset + t.Offset + t.ByteSize > length);
-            throw new EdgeAvsrException($"{path}: tensor '{last.Name}' data ends at byte {dataOffset + last.Offset + last.ByteSize}, past the end of " +
-                $"the file ({length} bytes; truncated file?)");
+            throw new EdgeAvsrException($"{path}: tensor '{last.Name}' data ends at byte {dataOffset + last.Offset + last.ByteSize}, past the end of the " +
+                $"file ({length} bytes; truncated file?)");
         }
         return new GgufFile(path, handle, version, metadata, byKey, tensors, byName, alignment, dataOffset, length);
     }
@@ -265,8 +266,8 @@ public sealed class GgufFile : IDisposable
             ulong minBytes = (ulong)(size == 0 ? 8 : size);
             if (count > (ulong)r.Remaining / minBytes || count > (ulong)Array.MaxLength)
             {
-                throw new EdgeAvsrException($"{r.Path}: key '{key}' claims {count} array elements, more than the rest of the file ({r.Remaining} " +
-                    "bytes) can hold (truncated or corrupt file?)");
+                throw new EdgeAvsrException($"{r.Path}: key '{key}' claims {count} array elements, more than the rest of the file ({r.Remaining} bytes) can " +
+                    "hold (truncated or corrupt file?)");
             }
             int n = (int)count;
             Array array = et switch
@@ -401,8 +402,8 @@ public sealed class GgufFile : IDisposable
             ulong n = U64();
             if (n > (ulong)Remaining || n > MaxStringBytes)
             {
-                throw new EdgeAvsrException($"{Path}: {what} claims {n} bytes at byte {Position}, more than the rest of the file ({Remaining} bytes) " +
-                    "holds (truncated or corrupt file?)");
+                throw new EdgeAvsrException($"{Path}: {what} claims {n} bytes at byte {Position}, more than the rest of the file ({Remaining} bytes) holds " +
+                    "(truncated or corrupt file?)");
             }
             var bytes = n <= 256 ? stackalloc byte[(int)n] : new byte[n];
             Bytes(bytes);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using EdgeAvsr.Runtime;
 
-namespace EdgeAvsr.Cli.Benchmarks;
+namespace EdgeAvsr.Bench;
 
 /// <summary>
 /// What every benchmark shares: the machine's load, timing and order statistics of repeated runs, and the

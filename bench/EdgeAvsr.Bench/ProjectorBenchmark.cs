@@ -9,10 +9,10 @@ using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Projector;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
-namespace EdgeAvsr.Cli.Benchmarks;
+namespace EdgeAvsr.Bench;
 
 /// <summary>
-/// <c>edgeavsr bench projector</c>: the SMoP projector at Llama-SMoP 1B shapes (D 1024, I 2048,
+/// <c>edgeavsr-bench projector</c>: the SMoP projector at Llama-SMoP 1B shapes (D 1024, I 2048,
 /// d_llm 2048, E 4, k 2), measured against its peers in one run: INT8 vs fp32, top-2 of 4 vs one dense
 /// expert, INT8 vs the authors' PyTorch module, and achieved GOP/s vs this machine's measured peak.
 /// </summary>
@@ -33,7 +33,7 @@ internal static class ProjectorBenchmark
         command.Options.Add(threads);
         command.Options.Add(noTorch);
         command.Options.Add(rowBlock);
-        command.SetAction(p => Commands.CliAction.Run(() => Run(
+        command.SetAction(p => BenchAction.Run(() => Run(
             p.GetValue(tokens)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
             p.GetValue(reps), p.GetValue(threads), p.GetValue(noTorch), p.GetValue(rowBlock))));
         return command;
@@ -61,7 +61,9 @@ internal static class ProjectorBenchmark
         }
         var int8Peaks = int8Loops.Select(l => (l, MeasurePeak(cores, l.Loop, l.OpsPerIteration))).ToList();
         var (fmaPeak1, fmaPeak) = MeasurePeak(cores, Fp32FmaLoop, 192);
-        Console.WriteLine(Inv($"peak (register-only loops, 12 independent chains), GOP/s one core / {cores} cores: {string.Join("; ", int8Peaks.Select(p => Inv($"{p.l.Name} {p.Item2.One:F0} / {p.Item2.All:F0}")))}; fp32 FMA {fmaPeak1:F0} / {fmaPeak:F0} GFLOP/s"));
+        Console.WriteLine(Inv($"peak (register-only loops, 12 independent chains), GOP/s one core / {cores} cores: ") +
+            Inv($"{string.Join("; ", int8Peaks.Select(p => Inv($"{p.l.Name} {p.Item2.One:F0} / {p.Item2.All:F0}")))}; fp32 FMA {fmaPeak1:F0} / {fmaPeak:F0} ") +
+            Inv($"GFLOP/s"));
         var bestLoop = int8Peaks.MaxBy(p => Math.Max(p.Item2.All, cores * p.Item2.One));
         double bestInt8Peak = Math.Max(bestLoop.Item2.All, cores * bestLoop.Item2.One);
         string bestInt8PeakName = bestLoop.l.Name;
@@ -72,8 +74,14 @@ internal static class ProjectorBenchmark
         {
             string moePath = Path.Combine(dir, "moe.safetensors");
             string densePath = Path.Combine(dir, "dense.safetensors");
-            SyntheticProjector.Write(moePath, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = Experts, AudioDim = Dim, HiddenDim = Hidden, OutputDim = Output, Video = false });
-            SyntheticProjector.Write(densePath, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 1, AudioDim = Dim, HiddenDim = Hidden, OutputDim = Output, Video = false });
+            SyntheticProjector.Write(moePath, new SyntheticProjectorSpec
+            {
+                Layout = SmopLayout.Dedr, Experts = Experts, AudioDim = Dim, HiddenDim = Hidden, OutputDim = Output, Video = false,
+            });
+            SyntheticProjector.Write(densePath, new SyntheticProjectorSpec
+            {
+                Layout = SmopLayout.Dedr, Experts = 1, AudioDim = Dim, HiddenDim = Hidden, OutputDim = Output, Video = false,
+            });
             var moe = SmopWeights.Load(moePath, SmopLayout.Dedr);
             var dense = SmopWeights.Load(densePath, SmopLayout.Dedr);
             var int8 = Create(moe, TopK, ProjectorPrecision.Int8, cores);
@@ -97,7 +105,9 @@ internal static class ProjectorBenchmark
             {
                 var x = SyntheticProjector.Features(t, Dim, seed: 11);
                 double opsTop2 = 2.0 * t * TopK * ((double)Dim * Hidden + (double)Hidden * Output);
-                Console.WriteLine(Inv($"--- {t} tokens: top-{TopK} work {opsTop2 / 1e9:F2} GOP; int8 weights read {(double)Experts * (Dim * Hidden + Hidden * Output) / 1e6:F1} MB (x2 as packed int16 for avx2); load average {BenchStats.LoadAverage()}"));
+                Console.WriteLine(Inv($"--- {t} tokens: top-{TopK} work {opsTop2 / 1e9:F2} GOP; int8 weights read ") +
+                    Inv($"{(double)Experts * (Dim * Hidden + Hidden * Output) / 1e6:F1} MB (x2 as packed int16 for avx2); load average ") +
+                    Inv($"{BenchStats.LoadAverage()}"));
                 // Our four cases and the PyTorch peer (both thread settings, each a process that times one call per
                 // request) take turns rep by rep, so load from other processes or the host falls on all of them alike.
                 using var torchDefault = torchScript is null ? null : TorchPeer.Start(torchScript, t, 0);
@@ -114,7 +124,8 @@ internal static class ProjectorBenchmark
                 };
                 // The kernel instruction's register loop on all cores, a few ms in every rep: the peak the host lets us have at that moment.
                 const long peakIterations = 5_000_000;
-                cases.Add(() => BenchStats.Timed(() => Parallel.For(0, cores, new ParallelOptions { MaxDegreeOfParallelism = cores }, _ => kernelLoop.l.Loop(peakIterations))));
+                var allCores = new ParallelOptions { MaxDegreeOfParallelism = cores };
+                cases.Add(() => BenchStats.Timed(() => Parallel.For(0, cores, allCores, _ => kernelLoop.l.Loop(peakIterations))));
                 if (torchDefault is not null && torchTwo is not null)
                 {
                     cases.Add(torchDefault.RunOnce);
@@ -127,20 +138,35 @@ internal static class ProjectorBenchmark
                 double msDense = timed[3].Median;
                 double gops = opsTop2 / (msInt8 * 1e6);
                 double gopsBest = opsTop2 / (bestInt8 * 1e6);
-                Console.WriteLine(Inv($"int8 top-{TopK}, {cores} threads: median {msInt8:F1} ms, {gops:F0} GOP/s = {100 * gops / int8Peak:F0}% of the measured {cores}-core {peakName} peak ({int8Peak:F0}), {100 * gops / int8PeakHw:F0}% of {cores} x its one-core peak ({int8PeakHw:F0}), {100 * gops / bestInt8Peak:F0}% of the best int8 loop ({bestInt8PeakName}, {bestInt8Peak:F0}), {100 * gops / 270:F0}% of the issue's 270 anchor; best {bestInt8:F1} ms = {gopsBest:F0} GOP/s ({100 * gopsBest / int8Peak:F0}% / {100 * gopsBest / int8PeakHw:F0}%)"));
+                Console.WriteLine(Inv($"int8 top-{TopK}, {cores} threads: median {msInt8:F1} ms, {gops:F0} GOP/s = {100 * gops / int8Peak:F0}% of the ") +
+                    Inv($"measured {cores}-core {peakName} peak ({int8Peak:F0}), {100 * gops / int8PeakHw:F0}% of {cores} x its one-core peak ") +
+                    Inv($"({int8PeakHw:F0}), {100 * gops / bestInt8Peak:F0}% of the best int8 loop ({bestInt8PeakName}, {bestInt8Peak:F0}), ") +
+                    Inv($"{100 * gops / 270:F0}% of the issue's 270 anchor; best {bestInt8:F1} ms = {gopsBest:F0} GOP/s ({100 * gopsBest / int8Peak:F0}% / ") +
+                    Inv($"{100 * gopsBest / int8PeakHw:F0}%)"));
                 double loopOps = peakIterations * (double)kernelLoop.l.OpsPerIteration * cores;
                 var repShare = timed[5].Times.Zip(repsInt8, (peakMs, ours) => (opsTop2 / ours) / (loopOps / peakMs)).Order().ToArray();
-                Console.WriteLine(Inv($"int8 top-{TopK}, {cores} threads, share of the all-core {peakName} loop timed in the same rep: median {100 * repShare[repShare.Length / 2]:F0}%, range {100 * repShare[0]:F0}-{100 * repShare[^1]:F0}% (that loop's median {loopOps / timed[5].Median / 1e6:F0} GOP/s)"));
-                Console.WriteLine(Inv($"int8 top-{TopK}, {cores} threads, a fresh result array every call (not recycled): median {timed[4].Median:F1} ms, best {timed[4].Best:F1} ms; {timed[4].Median / msInt8:F2}x the recycled median"));
-                Console.WriteLine(Inv($"int8 top-{TopK}, 1 thread: median {msOne:F1} ms, best {bestOne:F1} ms ({opsTop2 / (bestOne * 1e6):F0} GOP/s = {100 * opsTop2 / (bestOne * 1e6) / int8Peak1:F0}% of the one-core {peakName} peak); {cores}-thread speed-up {msOne / msInt8:F2}x median, {bestOne / bestInt8:F2}x best; CPU time per {cores}-thread call {cpuInt8:F1} ms = {opsTop2 / (cpuInt8 * 1e6):F0} GOP per CPU-second"));
-                Console.WriteLine(Inv($"fp32 top-{TopK}: {msFp32:F1} ms, {opsTop2 / (msFp32 * 1e6):F0} GFLOP/s = {100 * opsTop2 / (msFp32 * 1e6) / fmaPeak:F0}% of the FMA peak; int8 speed-up {msFp32 / msInt8:F2}x"));
-                Console.WriteLine(Inv($"dense (1 expert, int8): {msDense:F1} ms; top-{TopK} of {Experts} costs {msInt8 / msDense:F2}x dense (target <= {1.1 * TopK:F1})"));
+                Console.WriteLine(Inv($"int8 top-{TopK}, {cores} threads, share of the all-core {peakName} loop timed in the same rep: median ") +
+                    Inv($"{100 * repShare[repShare.Length / 2]:F0}%, range {100 * repShare[0]:F0}-{100 * repShare[^1]:F0}% (that loop's median ") +
+                    Inv($"{loopOps / timed[5].Median / 1e6:F0} GOP/s)"));
+                Console.WriteLine(Inv($"int8 top-{TopK}, {cores} threads, a fresh result array every call (not recycled): median {timed[4].Median:F1} ms, ") +
+                    Inv($"best {timed[4].Best:F1} ms; {timed[4].Median / msInt8:F2}x the recycled median"));
+                Console.WriteLine(Inv($"int8 top-{TopK}, 1 thread: median {msOne:F1} ms, best {bestOne:F1} ms ({opsTop2 / (bestOne * 1e6):F0} GOP/s = ") +
+                    Inv($"{100 * opsTop2 / (bestOne * 1e6) / int8Peak1:F0}% of the one-core {peakName} peak); {cores}-thread speed-up {msOne / msInt8:F2}x ") +
+                    Inv($"median, {bestOne / bestInt8:F2}x best; CPU time per {cores}-thread call {cpuInt8:F1} ms = {opsTop2 / (cpuInt8 * 1e6):F0} GOP per ") +
+                    Inv($"CPU-second"));
+                Console.WriteLine(Inv($"fp32 top-{TopK}: {msFp32:F1} ms, {opsTop2 / (msFp32 * 1e6):F0} GFLOP/s = ") +
+                    Inv($"{100 * opsTop2 / (msFp32 * 1e6) / fmaPeak:F0}% of the FMA peak; int8 speed-up {msFp32 / msInt8:F2}x"));
+                Console.WriteLine(Inv($"dense (1 expert, int8): {msDense:F1} ms; top-{TopK} of {Experts} costs {msInt8 / msDense:F2}x dense (target <= ") +
+                    Inv($"{1.1 * TopK:F1})"));
                 if (torchDefault is not null && torchTwo is not null)
                 {
                     // The peer's faster setting by median; the per-rep ratio pairs each of its calls with ours of the same rep.
                     var faster = timed[6].Median <= timed[7].Median ? timed[6] : timed[7];
                     var perRep = faster.Times.Zip(repsInt8, (torch, ours) => torch / ours).Order().ToArray();
-                    Console.WriteLine(Inv($"pytorch Top_K_MoE ({torchDefault.Info}), interleaved with ours rep by rep: default threads {timed[6].Median:F1} ms, set_num_threads(2) {timed[7].Median:F1} ms; int8 is {faster.Median / msInt8:F2}x faster than the faster of the two (per-rep ratios: median {perRep[perRep.Length / 2]:F2}x, range {perRep[0]:F2}-{perRep[^1]:F2}x); fp32 {faster.Median / msFp32:F2}x"));
+                    Console.WriteLine(Inv($"pytorch Top_K_MoE ({torchDefault.Info}), interleaved with ours rep by rep: default threads {timed[6].Median:F1} ") +
+                        Inv($"ms, set_num_threads(2) {timed[7].Median:F1} ms; int8 is {faster.Median / msInt8:F2}x faster than the faster of the two ") +
+                        Inv($"(per-rep ratios: median {perRep[perRep.Length / 2]:F2}x, range {perRep[0]:F2}-{perRep[^1]:F2}x); fp32 ") +
+                        Inv($"{faster.Median / msFp32:F2}x"));
                 }
             }
         }
@@ -200,7 +226,8 @@ internal static class ProjectorBenchmark
         // Walk the column blocks like the pipeline does, so weights come from memory, not a hot cache.
         var (median, best) = BenchStats.Time(() => { kernel.MultiplyColumns(act, packed, c0, block, acc); c0 = (c0 + block) % Output; }, 31);
         double ops = 2.0 * m * block * k;
-        Console.WriteLine(Inv($"kernel only, 1 thread, int8 {kernel.Name} work item ({m} rows x {block} channels x K {k}): median {median:F2} ms, best {best:F2} ms = {ops / (best * 1e6):F0} GOP/s"));
+        Console.WriteLine(Inv($"kernel only, 1 thread, int8 {kernel.Name} work item ({m} rows x {block} channels x K {k}): median {median:F2} ms, best ") +
+            Inv($"{best:F2} ms = {ops / (best * 1e6):F0} GOP/s"));
     }
 
     /// <summary>
@@ -290,8 +317,10 @@ internal static class ProjectorBenchmark
             return 0;
         }
         var w = Vector256.Create((short)3);
-        Vector256<int> c0 = Vector256.Create(1), c1 = Vector256.Create(2), c2 = Vector256.Create(3), c3 = Vector256.Create(4), c4 = Vector256.Create(5), c5 = Vector256.Create(6);
-        Vector256<int> c6 = Vector256.Create(7), c7 = Vector256.Create(8), c8 = Vector256.Create(9), c9 = Vector256.Create(10), c10 = Vector256.Create(11), c11 = Vector256.Create(12);
+        Vector256<int> c0 = Vector256.Create(1), c1 = Vector256.Create(2), c2 = Vector256.Create(3);
+        Vector256<int> c3 = Vector256.Create(4), c4 = Vector256.Create(5), c5 = Vector256.Create(6);
+        Vector256<int> c6 = Vector256.Create(7), c7 = Vector256.Create(8), c8 = Vector256.Create(9);
+        Vector256<int> c9 = Vector256.Create(10), c10 = Vector256.Create(11), c11 = Vector256.Create(12);
         for (long i = 0; i < n; i++)
         {
             c0 = Avx2.MultiplyAddAdjacent(c0.AsInt16(), w); c1 = Avx2.MultiplyAddAdjacent(c1.AsInt16(), w); c2 = Avx2.MultiplyAddAdjacent(c2.AsInt16(), w);
@@ -312,8 +341,10 @@ internal static class ProjectorBenchmark
         }
         var a = Vector256.Create((byte)3);
         var w = Vector256.Create((sbyte)2);
-        Vector256<int> c0 = Vector256.Create(1), c1 = Vector256.Create(2), c2 = Vector256.Create(3), c3 = Vector256.Create(4), c4 = Vector256.Create(5), c5 = Vector256.Create(6);
-        Vector256<int> c6 = Vector256.Create(7), c7 = Vector256.Create(8), c8 = Vector256.Create(9), c9 = Vector256.Create(10), c10 = Vector256.Create(11), c11 = Vector256.Create(12);
+        Vector256<int> c0 = Vector256.Create(1), c1 = Vector256.Create(2), c2 = Vector256.Create(3);
+        Vector256<int> c3 = Vector256.Create(4), c4 = Vector256.Create(5), c5 = Vector256.Create(6);
+        Vector256<int> c6 = Vector256.Create(7), c7 = Vector256.Create(8), c8 = Vector256.Create(9);
+        Vector256<int> c9 = Vector256.Create(10), c10 = Vector256.Create(11), c11 = Vector256.Create(12);
         for (long i = 0; i < n; i++)
         {
             c0 = AvxVnni.MultiplyWideningAndAdd(c0, a, w); c1 = AvxVnni.MultiplyWideningAndAdd(c1, a, w); c2 = AvxVnni.MultiplyWideningAndAdd(c2, a, w);
@@ -333,14 +364,20 @@ internal static class ProjectorBenchmark
             return 0;
         }
         var w = Vector512.Create((short)3);
-        Vector512<int> c0 = Vector512.Create(1), c1 = Vector512.Create(2), c2 = Vector512.Create(3), c3 = Vector512.Create(4), c4 = Vector512.Create(5), c5 = Vector512.Create(6);
-        Vector512<int> c6 = Vector512.Create(7), c7 = Vector512.Create(8), c8 = Vector512.Create(9), c9 = Vector512.Create(10), c10 = Vector512.Create(11), c11 = Vector512.Create(12);
+        Vector512<int> c0 = Vector512.Create(1), c1 = Vector512.Create(2), c2 = Vector512.Create(3);
+        Vector512<int> c3 = Vector512.Create(4), c4 = Vector512.Create(5), c5 = Vector512.Create(6);
+        Vector512<int> c6 = Vector512.Create(7), c7 = Vector512.Create(8), c8 = Vector512.Create(9);
+        Vector512<int> c9 = Vector512.Create(10), c10 = Vector512.Create(11), c11 = Vector512.Create(12);
         for (long i = 0; i < n; i++)
         {
-            c0 = Avx512BW.MultiplyAddAdjacent(c0.AsInt16(), w); c1 = Avx512BW.MultiplyAddAdjacent(c1.AsInt16(), w); c2 = Avx512BW.MultiplyAddAdjacent(c2.AsInt16(), w);
-            c3 = Avx512BW.MultiplyAddAdjacent(c3.AsInt16(), w); c4 = Avx512BW.MultiplyAddAdjacent(c4.AsInt16(), w); c5 = Avx512BW.MultiplyAddAdjacent(c5.AsInt16(), w);
-            c6 = Avx512BW.MultiplyAddAdjacent(c6.AsInt16(), w); c7 = Avx512BW.MultiplyAddAdjacent(c7.AsInt16(), w); c8 = Avx512BW.MultiplyAddAdjacent(c8.AsInt16(), w);
-            c9 = Avx512BW.MultiplyAddAdjacent(c9.AsInt16(), w); c10 = Avx512BW.MultiplyAddAdjacent(c10.AsInt16(), w); c11 = Avx512BW.MultiplyAddAdjacent(c11.AsInt16(), w);
+            c0 = Avx512BW.MultiplyAddAdjacent(c0.AsInt16(), w);
+            c1 = Avx512BW.MultiplyAddAdjacent(c1.AsInt16(), w); c2 = Avx512BW.MultiplyAddAdjacent(c2.AsInt16(), w);
+            c3 = Avx512BW.MultiplyAddAdjacent(c3.AsInt16(), w);
+            c4 = Avx512BW.MultiplyAddAdjacent(c4.AsInt16(), w); c5 = Avx512BW.MultiplyAddAdjacent(c5.AsInt16(), w);
+            c6 = Avx512BW.MultiplyAddAdjacent(c6.AsInt16(), w);
+            c7 = Avx512BW.MultiplyAddAdjacent(c7.AsInt16(), w); c8 = Avx512BW.MultiplyAddAdjacent(c8.AsInt16(), w);
+            c9 = Avx512BW.MultiplyAddAdjacent(c9.AsInt16(), w);
+            c10 = Avx512BW.MultiplyAddAdjacent(c10.AsInt16(), w); c11 = Avx512BW.MultiplyAddAdjacent(c11.AsInt16(), w);
         }
         return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11).GetElement(0);
     }
@@ -358,16 +395,24 @@ internal static class ProjectorBenchmark
         }
         var ones = Vector256.Create((short)1);
         var w = Vector256.Create((sbyte)3);
-        Vector256<int> c0 = Vector256.Create(1), c1 = Vector256.Create(2), c2 = Vector256.Create(3), c3 = Vector256.Create(4), c4 = Vector256.Create(5), c5 = Vector256.Create(6);
-        Vector256<int> c6 = Vector256.Create(7), c7 = Vector256.Create(8), c8 = Vector256.Create(9), c9 = Vector256.Create(10), c10 = Vector256.Create(11), c11 = Vector256.Create(12);
+        Vector256<int> c0 = Vector256.Create(1), c1 = Vector256.Create(2), c2 = Vector256.Create(3);
+        Vector256<int> c3 = Vector256.Create(4), c4 = Vector256.Create(5), c5 = Vector256.Create(6);
+        Vector256<int> c6 = Vector256.Create(7), c7 = Vector256.Create(8), c8 = Vector256.Create(9);
+        Vector256<int> c9 = Vector256.Create(10), c10 = Vector256.Create(11), c11 = Vector256.Create(12);
         for (long i = 0; i < n; i++)
         {
-            c0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c0.AsByte(), w), ones); c1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c1.AsByte(), w), ones);
-            c2 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c2.AsByte(), w), ones); c3 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c3.AsByte(), w), ones);
-            c4 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c4.AsByte(), w), ones); c5 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c5.AsByte(), w), ones);
-            c6 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c6.AsByte(), w), ones); c7 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c7.AsByte(), w), ones);
-            c8 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c8.AsByte(), w), ones); c9 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c9.AsByte(), w), ones);
-            c10 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c10.AsByte(), w), ones); c11 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c11.AsByte(), w), ones);
+            c0 = Avx2.MultiplyAddAdjacent(
+                Avx2.MultiplyAddAdjacent(c0.AsByte(), w), ones); c1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c1.AsByte(), w), ones);
+            c2 = Avx2.MultiplyAddAdjacent(
+                Avx2.MultiplyAddAdjacent(c2.AsByte(), w), ones); c3 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c3.AsByte(), w), ones);
+            c4 = Avx2.MultiplyAddAdjacent(
+                Avx2.MultiplyAddAdjacent(c4.AsByte(), w), ones); c5 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c5.AsByte(), w), ones);
+            c6 = Avx2.MultiplyAddAdjacent(
+                Avx2.MultiplyAddAdjacent(c6.AsByte(), w), ones); c7 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c7.AsByte(), w), ones);
+            c8 = Avx2.MultiplyAddAdjacent(
+                Avx2.MultiplyAddAdjacent(c8.AsByte(), w), ones); c9 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c9.AsByte(), w), ones);
+            c10 = Avx2.MultiplyAddAdjacent(
+                Avx2.MultiplyAddAdjacent(c10.AsByte(), w), ones); c11 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(c11.AsByte(), w), ones);
         }
         return (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11).GetElement(0);
     }
@@ -426,7 +471,12 @@ internal static class ProjectorBenchmark
         public static TorchPeer? Start(string script, int tokens, int threads)
         {
             var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (string a in new[] { script, "bench", "--serve", "--tokens", tokens.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture) })
+            string[] arguments =
+            [
+                script, "bench", "--serve", "--tokens", tokens.ToString(CultureInfo.InvariantCulture),
+                "--threads", threads.ToString(CultureInfo.InvariantCulture),
+            ];
+            foreach (string a in arguments)
             {
                 psi.ArgumentList.Add(a);
             }
@@ -450,7 +500,8 @@ internal static class ProjectorBenchmark
         {
             _process.StandardInput.WriteLine("run");
             _process.StandardInput.Flush();
-            string line = _process.StandardOutput.ReadLine() ?? throw new EdgeAvsrException($"pytorch peer exited: {_process.StandardError.ReadToEnd().Trim()}");
+            string line = _process.StandardOutput.ReadLine() ?? throw new EdgeAvsrException("pytorch peer exited: " +
+                $"{_process.StandardError.ReadToEnd().Trim()}");
             // OpenBLAS and OpenMP workers spin for up to ~0.2 s after a call; let them park before our next case runs.
             Thread.Sleep(300);
             return double.Parse(line, CultureInfo.InvariantCulture);

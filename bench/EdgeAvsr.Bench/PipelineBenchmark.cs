@@ -7,10 +7,10 @@ using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Pipeline;
 using EdgeAvsr.Runtime.Projector;
 
-namespace EdgeAvsr.Cli.Benchmarks;
+namespace EdgeAvsr.Bench;
 
 /// <summary>
-/// <c>edgeavsr bench pipeline</c>: real-time cadence, which the tests leave out on purpose. The same clip goes through
+/// <c>edgeavsr-bench pipeline</c>: real-time cadence, which the tests leave out on purpose. The same clip goes through
 /// <see cref="AvsrPipeline"/> twice in one run: as a file (as fast as possible, finals only: the baseline, reported as a
 /// real-time factor) and live (a source that releases each chunk only when the wall clock reaches its stream time, with
 /// partial captions every second and stale partials dropped as a microphone would need). Reported per caption kind:
@@ -30,7 +30,8 @@ internal static class PipelineBenchmark
         {
             command.Options.Add(o);
         }
-        command.SetAction((p, token) => Commands.CliAction.RunAsync(() => RunAsync(p.GetValue(pack)!, p.GetValue(input)!, p.GetValue(threads), p.GetValue(beams), p.GetValue(chunk), token)));
+        command.SetAction((p, token) => BenchAction.RunAsync(() => RunAsync(
+            p.GetValue(pack)!, p.GetValue(input)!, p.GetValue(threads), p.GetValue(beams), p.GetValue(chunk), token)));
         return command;
     }
 
@@ -41,11 +42,13 @@ internal static class PipelineBenchmark
         using var models = AvsrModels.Load(packPath, new AvsrModelOptions { Threads = threads, Log = _ => { } });
         var (task, reason) = TaskSelection.Choose("auto", streams, models.Manifest.Tasks);
         var recognition = new RecognitionOptions { Beams = beams };
-        Console.WriteLine(Inv($"machine: {Environment.ProcessorCount} cores; threads {ThreadCount.Resolve(threads)} per stage; load average {BenchStats.LoadAverage()}"));
+        Console.WriteLine(Inv($"machine: {Environment.ProcessorCount} cores; threads {ThreadCount.Resolve(threads)} per stage; load average ") +
+            Inv($"{BenchStats.LoadAverage()}"));
         // Each run reads the file afresh: the live run decodes as a capture would deliver, the file run as transcribe does.
         MediaFileSource Source() => new(media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr, streams);
         var first = Source();
-        Console.WriteLine(Inv($"clip: {input}; {first.EstimatedDurationSeconds:0.##} s; task {task.ToText()} ({reason}); pack {models.Manifest.Name}: decoder {models.Manifest.Decoder.Type}, projector {models.Manifest.Projector.Precision.ToText()}"));
+        Console.WriteLine(Inv($"clip: {input}; {first.EstimatedDurationSeconds:0.##} s; task {task.ToText()} ({reason}); pack {models.Manifest.Name}: ") +
+            Inv($"decoder {models.Manifest.Decoder.Type}, projector {models.Manifest.Projector.Precision.ToText()}"));
 
         // Baseline: the file as fast as it goes, finals only (what transcribe does).
         var offline = new AvsrPipeline(models, task, first.Streams, new AvsrPipelineOptions { PartialInterval = null, Recognition = recognition });
@@ -69,11 +72,13 @@ internal static class PipelineBenchmark
             double latency = start.Elapsed.TotalSeconds - c.DecidedAt;
             (c.IsFinal ? final : partial).Add(latency);
         }
-        Console.WriteLine(Inv($"live run ({chunkSeconds:0.###} s chunks, partial every 1 s of stream): {final.Count} final(s), {partial.Count} partial(s) delivered, {live.PartialsDropped} dropped (front-end busy, or a newer caption of the utterance waiting)"));
+        Console.WriteLine(Inv($"live run ({chunkSeconds:0.###} s chunks, partial every 1 s of stream): {final.Count} final(s), {partial.Count} partial(s) ") +
+            Inv($"delivered, {live.PartialsDropped} dropped (front-end busy, or a newer caption of the utterance waiting)"));
         Report("final", final);
         Report("partial", partial);
         double last = final.Count > 0 ? final[^1] : double.NaN;
-        Console.WriteLine(Inv($"live run ended {start.Elapsed.TotalSeconds - duration:0.###} s after the stream did (the last final's latency {last:0.###} s); the file run needed {fileSeconds:0.###} s for all of it"));
+        Console.WriteLine(Inv($"live run ended {start.Elapsed.TotalSeconds - duration:0.###} s after the stream did (the last final's latency {last:0.###} ") +
+            Inv($"s); the file run needed {fileSeconds:0.###} s for all of it"));
         return Runtime.ExitCodes.Success;
     }
 
@@ -84,10 +89,12 @@ internal static class PipelineBenchmark
             Console.WriteLine($"  {kind,-7} latency: none");
             return;
         }
-        Console.WriteLine(Inv($"  {kind,-7} latency: median {BenchStats.Median(latencies):0.###} s, p95 {BenchStats.Percentile(latencies, 95):0.###} s, max {latencies.Max():0.###} s ({latencies.Count})"));
+        Console.WriteLine(Inv($"  {kind,-7} latency: median {BenchStats.Median(latencies):0.###} s, p95 {BenchStats.Percentile(latencies, 95):0.###} s, max ") +
+            Inv($"{latencies.Max():0.###} s ({latencies.Count})"));
     }
 
-    private static async IAsyncEnumerable<MediaChunk> Paced(MediaFileSource source, double chunkSeconds, Stopwatch start, [EnumeratorCancellation] CancellationToken token = default)
+    private static async IAsyncEnumerable<MediaChunk> Paced(
+        MediaFileSource source, double chunkSeconds, Stopwatch start, [EnumeratorCancellation] CancellationToken token = default)
     {
         await foreach (var c in source.ReadAsync(TimeSpan.FromSeconds(chunkSeconds), token).ConfigureAwait(false))
         {

@@ -8,10 +8,10 @@ using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
-namespace EdgeAvsr.Cli.Benchmarks;
+namespace EdgeAvsr.Bench;
 
 /// <summary>
-/// <c>edgeavsr bench encoders</c>: the real-size encoders (Whisper-medium 1024 x 24 on a 30 s log-mel; AV-HuBERT
+/// <c>edgeavsr-bench encoders</c>: the real-size encoders (Whisper-medium 1024 x 24 on a 30 s log-mel; AV-HuBERT
 /// Large 1024 x 24 on T mouth crops) on ONNX Runtime's CPU provider against the same PyTorch modules (Debian torch,
 /// OpenBLAS) on the same input and the same seeded weights, in one run, with the same thread count. Reports the
 /// median times, their ratio, the work in GFLOP and the agreement of the two outputs.
@@ -25,8 +25,10 @@ internal static class EncoderBenchmark
         var which = new Option<string>("--encoders") { Description = "Comma-separated: whisper, avhubert", DefaultValueFactory = _ => "whisper,avhubert" };
         var frames = new Option<int>("--frames") { Description = "Video frames (25 fps) for AV-HuBERT", DefaultValueFactory = _ => 125 };
         var reps = new Option<int>("--reps") { Description = "Timed repetitions (median reported)", DefaultValueFactory = _ => 3 };
-        var threads = new Option<int>("--threads") { Description = "Threads for both ORT (intra-op) and PyTorch (default: one per core)", DefaultValueFactory = _ => 0 };
-        var work = new Option<string?>("--work") { Description = "Folder for the exported real-size .onnx files (kept for reuse; default: $TMPDIR/edgeavsr-bench-encoders)" };
+        var threads = new Option<int>("--threads") { Description = "Threads for both ORT (intra-op) and PyTorch (default: one per " +
+            "core)", DefaultValueFactory = _ => 0 };
+        var work = new Option<string?>("--work") { Description = "Folder for the exported real-size .onnx files (kept for reuse; default: " +
+            "$TMPDIR/edgeavsr-bench-encoders)" };
         var noTorch = new Option<bool>("--no-torch") { Description = "Skip the PyTorch peer" };
         var tiny = new Option<bool>("--tiny") { Description = "Use the tiny test encoders (checks the harness in seconds; not a benchmark)" };
         var command = new Command("encoders", "Benchmark the real-size encoders on ORT CPU against PyTorch CPU on the same input");
@@ -34,7 +36,7 @@ internal static class EncoderBenchmark
         {
             command.Options.Add(o);
         }
-        command.SetAction(p => Commands.CliAction.Run(() => Run(
+        command.SetAction(p => BenchAction.Run(() => Run(
             p.GetValue(which)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
             p.GetValue(frames), p.GetValue(reps), p.GetValue(threads), p.GetValue(work), p.GetValue(noTorch), p.GetValue(tiny))));
         return command;
@@ -43,7 +45,8 @@ internal static class EncoderBenchmark
     private static int Run(string[] which, int frames, int reps, int threads, string? work, bool noTorch, bool tiny)
     {
         int n = ThreadCount.Resolve(threads);
-        string script = BenchStats.FindAbove(Script) ?? throw new EdgeAvsrException($"{Script} not found above {AppContext.BaseDirectory}; run from the repository build");
+        string script = BenchStats.FindAbove(Script) ?? throw new EdgeAvsrException($"{Script} not found above {AppContext.BaseDirectory}; run from the " +
+            "repository build");
         string dir = work ?? Path.Combine(Path.GetTempPath(), "edgeavsr-bench-encoders");
         Directory.CreateDirectory(dir);
         Console.WriteLine($"machine: {KernelRegistry.DescribeCpu()}; threads for both engines: {n}; median of {reps}");
@@ -76,7 +79,8 @@ internal static class EncoderBenchmark
                 NpyFile.Write(input, x, 80, 3000);
                 tokens = 1500;
                 // conv stem + per layer: q,k,v,o projections, QK^T and AV, two FFN matmuls (2 FLOP per MAC)
-                gflop = 2.0 * (80.0 * 3 * dim * 3000 + (double)dim * 3 * dim * 1500 + layers * (4.0 * tokens * dim * dim + 2.0 * tokens * tokens * dim + 2.0 * tokens * dim * ffn)) / 1e9;
+                gflop = 2.0 * (80.0 * 3 * dim * 3000 + (double)dim * 3 * dim * 1500
+                    + layers * (4.0 * tokens * dim * dim + 2.0 * tokens * tokens * dim + 2.0 * tokens * dim * ffn)) / 1e9;
             }
             else
             {
@@ -85,13 +89,15 @@ internal static class EncoderBenchmark
                 tokens = frames;
                 // 3D stem (width x 5x7x7 at 44x44) + ResNet-18 trunk at 22x22 (counted per conv) + proj + transformer
                 gflop = 2.0 * (frames * ((double)width * 5 * 7 * 7 * 44 * 44 + TrunkMacs(width) + 8.0 * width * dim) + 2.0 * dim * dim * frames
-                    + (double)posKernel / posGroups * dim * dim * frames + layers * (4.0 * tokens * dim * dim + 2.0 * tokens * tokens * dim + 2.0 * tokens * dim * ffn)) / 1e9;
+                    + (double)posKernel / posGroups * dim * dim * frames
+                    + layers * (4.0 * tokens * dim * dim + 2.0 * tokens * tokens * dim + 2.0 * tokens * dim * ffn)) / 1e9;
             }
 
             using var encoder = EncoderSession.Open(onnx, new OnnxSessionOptions { IntraOpThreads = n, InterOpThreads = 1 });
             FloatMatrix? ortOut = null;
             double ortMs = Time(() => ortOut = arch == "whisper" ? encoder.EncodeAudio(x, null) : encoder.EncodeVideo(x, frames), reps);
-            Console.WriteLine(Inv($"{arch} ({size}, {dim} x {layers}, {tokens} output states, {gflop:0.###} GFLOP): ORT 1.30 CPU {ortMs:F0} ms = {gflop / ortMs * 1e3:F1} GFLOP/s"));
+            Console.WriteLine(Inv($"{arch} ({size}, {dim} x {layers}, {tokens} output states, {gflop:0.###} GFLOP): ORT 1.30 CPU {ortMs:F0} ms = ") +
+                Inv($"{gflop / ortMs * 1e3:F1} GFLOP/s"));
             if (noTorch)
             {
                 continue;
@@ -109,7 +115,9 @@ internal static class EncoderBenchmark
                 maxDiff = Math.Max(maxDiff, Math.Abs((double)ortOut!.Data[i] - reference.Data[i]));
                 maxRef = Math.Max(maxRef, Math.Abs((double)reference.Data[i]));
             }
-            Console.WriteLine(Inv($"{arch}: PyTorch {root.GetProperty("torch").GetString()} ({root.GetProperty("blas").GetString()}, {root.GetProperty("threads").GetInt32()} threads) {torchMs:F0} ms = {gflop / torchMs * 1e3:F1} GFLOP/s; ORT is {torchMs / ortMs:F2}x PyTorch's speed; outputs agree to {maxDiff / maxRef:E1} (max abs diff / max abs)"));
+            Console.WriteLine(Inv($"{arch}: PyTorch {root.GetProperty("torch").GetString()} ({root.GetProperty("blas").GetString()}, ") +
+                Inv($"{root.GetProperty("threads").GetInt32()} threads) {torchMs:F0} ms = {gflop / torchMs * 1e3:F1} GFLOP/s; ORT is {torchMs / ortMs:F2}x ") +
+                Inv($"PyTorch's speed; outputs agree to {maxDiff / maxRef:E1} (max abs diff / max abs)"));
         }
         return ExitCodes.Success;
     }

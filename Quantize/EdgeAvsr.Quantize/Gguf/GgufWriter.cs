@@ -1,28 +1,9 @@
 using System.Buffers.Binary;
 using System.Text;
+using EdgeAvsr.Runtime.Formats;
+using EdgeAvsr.Runtime.Formats.Gguf;
 
-namespace EdgeAvsr.Runtime.Formats.Gguf;
-
-/// <summary>One tensor of a GGUF file: name, type, dimensions (ne[0] = row length) and data offset relative to the data section.</summary>
-public sealed record GgufTensorInfo(string Name, GgmlType Type, long[] Ne, long Offset, long ByteSize)
-{
-    public long ElementCount
-    {
-        get
-        {
-            long n = 1;
-            foreach (long d in Ne)
-            {
-                n *= d;
-            }
-            return n;
-        }
-    }
-
-    public long Rows => Ne.Length == 0 ? 1 : ElementCount / Math.Max(1, Ne[0]);
-
-    public string ShapeText => TensorDTypes.FormatShape(Ne);
-}
+namespace EdgeAvsr.Quantize.Gguf;
 
 /// <summary>
 /// Writes a GGUF v3 file as a stream: header, metadata and tensor infos first (all sizes are known from
@@ -33,23 +14,20 @@ public sealed record GgufTensorInfo(string Name, GgmlType Type, long[] Ne, long 
 /// </summary>
 public sealed class GgufWriter
 {
-    public const uint DefaultAlignment = 32;
-    public const int MaxTensorNameBytes = 63;
-
     private readonly List<KeyValuePair<string, GgufValue>> _metadata = [];
     private readonly Dictionary<string, int> _keyIndex = new(StringComparer.Ordinal);
     private readonly List<GgufTensorInfo> _tensors = [];
     private readonly HashSet<string> _tensorNames = new(StringComparer.Ordinal);
     private long _dataSize;
 
-    public GgufWriter(uint alignment = DefaultAlignment)
+    public GgufWriter(uint alignment = GgufLayout.DefaultAlignment)
     {
         if (alignment == 0 || (alignment & (alignment - 1)) != 0)
         {
             throw new ArgumentException($"alignment {alignment} is not a power of two", nameof(alignment));
         }
         Alignment = alignment;
-        if (alignment != DefaultAlignment)
+        if (alignment != GgufLayout.DefaultAlignment)
         {
             Set("general.alignment", GgufValue.FromUInt32(alignment));
         }
@@ -104,9 +82,9 @@ public sealed class GgufWriter
     public GgufTensorInfo AddTensor(string name, GgmlType type, ReadOnlySpan<long> ne)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        if (Encoding.UTF8.GetByteCount(name) > MaxTensorNameBytes)
+        if (Encoding.UTF8.GetByteCount(name) > GgufLayout.MaxTensorNameBytes)
         {
-            throw new ArgumentException($"tensor name '{name}' is longer than {MaxTensorNameBytes} bytes");
+            throw new ArgumentException($"tensor name '{name}' is longer than {GgufLayout.MaxTensorNameBytes} bytes");
         }
         if (ne.Length is < 1 or > 4)
         {
@@ -126,11 +104,9 @@ public sealed class GgufWriter
         long size = GgmlTypes.TensorSize(type, ne);
         var info = new GgufTensorInfo(name, type, ne.ToArray(), _dataSize, size);
         _tensors.Add(info);
-        _dataSize += Pad(size, Alignment);
+        _dataSize += GgufLayout.Pad(size, Alignment);
         return info;
     }
-
-    public static long Pad(long n, uint alignment) => (n + alignment - 1) / alignment * alignment;
 
     /// <summary>Writes the file atomically; <paramref name="writeData"/> must write every tensor's bytes in order.</summary>
     public void Write(string path, Action<GgufDataWriter> writeData) => AtomicFile.Write(path, s => WriteTo(s, writeData));
@@ -176,7 +152,7 @@ public sealed class GgufWriter
             w.Write((ulong)t.Offset);
         }
         w.Flush();
-        long padded = Pad(header.Length, Alignment);
+        long padded = GgufLayout.Pad(header.Length, Alignment);
         while (header.Length < padded)
         {
             header.WriteByte(0);
@@ -212,82 +188,6 @@ public sealed class GgufWriter
             case GgufValueType.Int64: w.Write((long)o); break;
             case GgufValueType.Float64: w.Write((double)o); break;
             default: throw new ArgumentOutOfRangeException(nameof(type), $"cannot write GGUF type {type}");
-        }
-    }
-}
-
-/// <summary>Receives the tensors' bytes in declaration order; pads each finished tensor to the alignment.</summary>
-public sealed class GgufDataWriter
-{
-    private static readonly byte[] s_zeros = new byte[256];
-    private readonly Stream _stream;
-    private readonly IReadOnlyList<GgufTensorInfo> _tensors;
-    private readonly uint _alignment;
-    private int _index;
-    private long _written;
-
-    internal GgufDataWriter(Stream stream, IReadOnlyList<GgufTensorInfo> tensors, uint alignment)
-    {
-        _stream = stream;
-        _tensors = tensors;
-        _alignment = alignment;
-        SkipEmpty();
-    }
-
-    /// <summary>The tensor the next bytes belong to, or null when all are written.</summary>
-    public GgufTensorInfo? Current => _index < _tensors.Count ? _tensors[_index] : null;
-
-    /// <summary>Appends bytes to the current tensor (a tensor may be written in several parts).</summary>
-    public void Write(ReadOnlySpan<byte> bytes)
-    {
-        while (!bytes.IsEmpty)
-        {
-            var t = Current ?? throw new InvalidOperationException("all tensors are already written");
-            long room = t.ByteSize - _written;
-            int n = (int)Math.Min(room, bytes.Length);
-            _stream.Write(bytes[..n]);
-            _written += n;
-            bytes = bytes[n..];
-            if (_written == t.ByteSize)
-            {
-                long pad = GgufWriter.Pad(t.ByteSize, _alignment) - t.ByteSize;
-                while (pad > 0)
-                {
-                    int k = (int)Math.Min(pad, s_zeros.Length);
-                    _stream.Write(s_zeros, 0, k);
-                    pad -= k;
-                }
-                _index++;
-                _written = 0;
-                SkipEmpty();
-            }
-        }
-    }
-
-    /// <summary>Writes a whole tensor, checking it is exactly the declared size.</summary>
-    public void WriteTensor(ReadOnlySpan<byte> bytes)
-    {
-        var t = Current ?? throw new InvalidOperationException("all tensors are already written");
-        if (_written != 0 || bytes.Length != t.ByteSize)
-        {
-            throw new InvalidOperationException($"tensor '{t.Name}' needs {t.ByteSize} bytes, got {bytes.Length}");
-        }
-        Write(bytes);
-    }
-
-    internal void Complete()
-    {
-        if (Current is { } t)
-        {
-            throw new InvalidOperationException($"GGUF data incomplete: tensor '{t.Name}' and {_tensors.Count - _index - 1} after it were not written");
-        }
-    }
-
-    private void SkipEmpty()
-    {
-        while (_index < _tensors.Count && _tensors[_index].ByteSize == 0)
-        {
-            _index++;
         }
     }
 }

@@ -4,10 +4,10 @@ using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Interop;
 
-namespace EdgeAvsr.Cli.Benchmarks;
+namespace EdgeAvsr.Bench;
 
 /// <summary>
-/// <c>edgeavsr bench decoder</c>: EdgeAvsr's decoder against llama.cpp alone (tools/llama-driver/driver.c, built
+/// <c>edgeavsr-bench decoder</c>: EdgeAvsr's decoder against llama.cpp alone (tools/llama-driver/driver.c, built
 /// here with gcc against the same libllama) doing the same work: a prefill of N embedding rows, then greedy
 /// decoding of a fixed token count, same context settings and threads. Runs alternate (driver, ours, driver,
 /// ours, …) so both see the same machine load; medians and the ratio are printed.
@@ -16,7 +16,8 @@ internal static class DecoderBenchmark
 {
     public static Command CreateCommand()
     {
-        var models = new Option<string[]>("--model") { Description = "GGUF model(s) to measure (repeat the option)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var models = new Option<string[]>("--model") { Description = "GGUF model(s) to measure (repeat the " +
+            "option)", Required = true, AllowMultipleArgumentsPerToken = true };
         var prefill = new Option<int>("--prefill") { Description = "Embedding rows in the prompt", DefaultValueFactory = _ => 250 };
         var tokens = new Option<int>("--tokens") { Description = "Tokens generated per run (EOS ignored)", DefaultValueFactory = _ => 32 };
         var reps = new Option<int>("--reps") { Description = "Alternating rounds (median reported)", DefaultValueFactory = _ => 5 };
@@ -26,7 +27,7 @@ internal static class DecoderBenchmark
         {
             command.Options.Add(o);
         }
-        command.SetAction(p => Commands.CliAction.Run(() => Run(p.GetValue(models)!, p.GetValue(prefill), p.GetValue(tokens), p.GetValue(reps), p.GetValue(threads))));
+        command.SetAction(p => BenchAction.Run(() => Run(p.GetValue(models)!, p.GetValue(prefill), p.GetValue(tokens), p.GetValue(reps), p.GetValue(threads))));
         return command;
     }
 
@@ -42,13 +43,18 @@ internal static class DecoderBenchmark
         try
         {
             string driver = BuildDriver(libDir, dir);
-            Console.WriteLine($"llama.cpp {engine.Version}; {string.Join("; ", engine.Details.Where(d => d.StartsWith("LLamaSharp", StringComparison.Ordinal) || d.StartsWith("ggml CPU", StringComparison.Ordinal)))}");
-            Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({System.Runtime.InteropServices.RuntimeInformation.OSDescription}); threads {cores}; load average {BenchStats.LoadAverage()}");
-            Console.WriteLine(Inv($"work per run: prefill {prefill} embedding rows, then {tokens} greedy tokens ({tokens - 1} single-token decodes); {reps} alternating rounds"));
+            Console.WriteLine($"llama.cpp {engine.Version}; " +
+                string.Join("; ", engine.Details.Where(d =>
+                    d.StartsWith("LLamaSharp", StringComparison.Ordinal) || d.StartsWith("ggml CPU", StringComparison.Ordinal))));
+            Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({System.Runtime.InteropServices.RuntimeInformation.OSDescription}); threads " +
+                $"{cores}; load average {BenchStats.LoadAverage()}");
+            Console.WriteLine(Inv($"work per run: prefill {prefill} embedding rows, then {tokens} greedy tokens ({tokens - 1} single-token decodes); {reps} ") +
+                Inv($"alternating rounds"));
             foreach (string modelPath in models)
             {
                 using var model = DecoderModel.Load(modelPath, LlamaBackendKind.Cpu);
-                Console.WriteLine($"--- {Path.GetFileName(modelPath)}: {model.Description}, {model.SizeBytes / 1e6:F0} MB of weights, n_embd {model.InputWidth}, vocabulary {model.VocabularySize}; backend {model.Backend.Kind}");
+                Console.WriteLine($"--- {Path.GetFileName(modelPath)}: {model.Description}, {model.SizeBytes / 1e6:F0} MB of weights, n_embd " +
+                    $"{model.InputWidth}, vocabulary {model.VocabularySize}; backend {model.Backend.Kind}");
                 var rows = new FloatMatrix(prefill, model.InputWidth);
                 var rng = new Random(5);
                 for (int i = 0; i < rows.Data.Length; i++)
@@ -80,22 +86,34 @@ internal static class DecoderBenchmark
                     var t = result.Timings;
                     ours.Add((t.Prefill.TotalMilliseconds, t.Generation.TotalMilliseconds));
                     int decodes = Math.Max(1, t.GenerationDecodeCalls);
-                    perToken.Add((t.Generation.TotalMilliseconds / decodes, t.GenerationNativeCalls.TotalMilliseconds / decodes, t.GenerationNativeEval.TotalMilliseconds / decodes));
+                    perToken.Add((
+                        t.Generation.TotalMilliseconds / decodes,
+                        t.GenerationNativeCalls.TotalMilliseconds / decodes,
+                        t.GenerationNativeEval.TotalMilliseconds / decodes));
                 }
                 double oPre = BenchStats.Median(ours.Select(x => x.Prefill)), oGen = BenchStats.Median(ours.Select(x => x.Gen));
                 double tPre = BenchStats.Median(theirs.Select(x => x.Prefill)), tGen = BenchStats.Median(theirs.Select(x => x.Gen));
                 double oTps = (tokens - 1) / (oGen / 1e3), tTps = (tokens - 1) / (tGen / 1e3);
-                Console.WriteLine(Inv($"prefill {prefill} rows: EdgeAvsr {oPre:F1} ms ({prefill / (oPre / 1e3):F0} rows/s), llama.cpp driver {tPre:F1} ms ({prefill / (tPre / 1e3):F0} rows/s); ratio {tPre / oPre:F3}"));
-                Console.WriteLine(Inv($"generation: EdgeAvsr {oTps:F2} tokens/s, llama.cpp driver {tTps:F2} tokens/s; ratio {oTps / tTps:F3} (binding overhead {100 * (1 - oTps / tTps):F1}%, target <= 2%)"));
-                Console.WriteLine(Inv($"  per round (ours/driver ms): prefill {string.Join(", ", ours.Zip(theirs).Select(p => $"{p.First.Prefill:F0}/{p.Second.Prefill:F0}"))}; generation {string.Join(", ", ours.Zip(theirs).Select(p => $"{p.First.Gen:F0}/{p.Second.Gen:F0}"))}"));
+                Console.WriteLine(Inv($"prefill {prefill} rows: EdgeAvsr {oPre:F1} ms ({prefill / (oPre / 1e3):F0} rows/s), llama.cpp driver {tPre:F1} ms ") +
+                    Inv($"({prefill / (tPre / 1e3):F0} rows/s); ratio {tPre / oPre:F3}"));
+                Console.WriteLine(Inv($"generation: EdgeAvsr {oTps:F2} tokens/s, llama.cpp driver {tTps:F2} tokens/s; ratio {oTps / tTps:F3} (binding ") +
+                    Inv($"overhead {100 * (1 - oTps / tTps):F1}%, target <= 2%)"));
+                Console.WriteLine(Inv($"  per round (ours/driver ms): prefill ") +
+                    Inv($"{string.Join(", ", ours.Zip(theirs).Select(p => $"{p.First.Prefill:F0}/{p.Second.Prefill:F0}"))}; generation ") +
+                    Inv($"{string.Join(", ", ours.Zip(theirs).Select(p => $"{p.First.Gen:F0}/{p.Second.Gen:F0}"))}"));
                 double tokenMs = BenchStats.Median(perToken.Select(x => x.Token)), nativeMs = BenchStats.Median(perToken.Select(x => x.Native));
                 double callsMs = BenchStats.Median(perToken.Select(x => x.Calls));
                 var shares = perToken.Select(x => 100 * (x.Token - x.Native) / x.Token).ToList();
                 double share = BenchStats.Median(shares);
-                Console.WriteLine(Inv($"binding cost per generated token: {tokenMs:F3} ms per token, of which llama.cpp's own decode + logits time (t_eval) {nativeMs:F3} ms; managed time outside it {tokenMs - nativeMs:F4} ms = {share:F2}% of the token time (median of rounds; target <= 2%)"));
-                Console.WriteLine(Inv($"  outside split: LLamaSharp's call wrappers (batch pinning, lock, checks) {callsMs - nativeMs:F4} ms, EdgeAvsr's loop (argmax, log-sum-exp, batch fill) {tokenMs - callsMs:F4} ms; per round share % {string.Join(", ", shares.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))}"));
+                Console.WriteLine(Inv($"binding cost per generated token: {tokenMs:F3} ms per token, of which llama.cpp's own decode + logits time (t_eval) ") +
+                    Inv($"{nativeMs:F3} ms; managed time outside it {tokenMs - nativeMs:F4} ms = {share:F2}% of the token time (median of rounds; target <= ") +
+                    Inv($"2%)"));
+                Console.WriteLine(Inv($"  outside split: LLamaSharp's call wrappers (batch pinning, lock, checks) {callsMs - nativeMs:F4} ms, EdgeAvsr's ") +
+                    Inv($"loop (argmax, log-sum-exp, batch fill) {tokenMs - callsMs:F4} ms; per round share % ") +
+                    Inv($"{string.Join(", ", shares.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))}"));
                 bool same = ourTokens!.AsSpan().SequenceEqual(driverTokens);
-                Console.WriteLine($"  same work: greedy tokens {(same ? "identical" : "DIFFERENT")} (ours {string.Join(' ', ourTokens!.Take(8))} ...; driver {string.Join(' ', driverTokens!.Take(8))} ...)");
+                Console.WriteLine($"  same work: greedy tokens {(same ? "identical" : "DIFFERENT")} (ours {string.Join(' ', ourTokens!.Take(8))} ...; driver " +
+                    $"{string.Join(' ', driverTokens!.Take(8))} ...)");
             }
             Console.WriteLine("note: wall-clock numbers on a shared machine are noisy; compare the ratio, not the absolute rates");
             return ExitCodes.Success;
@@ -115,9 +133,11 @@ internal static class DecoderBenchmark
     private static string BuildDriver(string libDir, string dir)
     {
         string source = BenchStats.FindAbove(Path.Combine("tools", "llama-driver", "driver.c"))
-            ?? throw new EdgeAvsrException($"tools/llama-driver/driver.c not found above {AppContext.BaseDirectory} (run the benchmark from the repository build)");
+            ?? throw new EdgeAvsrException($"tools/llama-driver/driver.c not found above {AppContext.BaseDirectory} (run the benchmark from the repository " +
+                "build)");
         string exe = Path.Combine(dir, "llama-driver");
-        var (code, output) = Exec("gcc", ["-O2", "-o", exe, source, $"-L{libDir}", "-l:libllama.so", "-l:libggml.so", "-l:libggml-base.so", $"-Wl,-rpath,{libDir}"]);
+        var (code, output) = Exec(
+            "gcc", ["-O2", "-o", exe, source, $"-L{libDir}", "-l:libllama.so", "-l:libggml.so", "-l:libggml-base.so", $"-Wl,-rpath,{libDir}"]);
         if (code != 0)
         {
             throw new EdgeAvsrException($"gcc could not build {source}: {output.Trim()}");

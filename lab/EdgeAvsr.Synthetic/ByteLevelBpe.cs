@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace EdgeAvsr.Quantize.Testing;
+namespace EdgeAvsr.Synthetic;
 
 /// <summary>GPT-2 / Llama-3 byte-level BPE helpers: the byte-to-unicode table and a small BPE trainer.</summary>
 public static class ByteLevelBpe

@@ -4,7 +4,7 @@ using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Projector;
 
-namespace EdgeAvsr.Quantize.Testing;
+namespace EdgeAvsr.Synthetic;
 
 /// <summary>What <see cref="SyntheticCheckpoint"/> writes.</summary>
 public sealed record SyntheticCheckpointSpec
@@ -96,7 +96,8 @@ public static class SyntheticCheckpoint
         var config = TrainConfigFor(spec);
         if (config.UsesAudio && spec.AudioEncoderWeights is null || config.UsesVideo && spec.VideoEncoderWeights is null)
         {
-            throw new EdgeAvsrException($"modality {spec.Modality} needs the {(config.UsesAudio && spec.AudioEncoderWeights is null ? "audio" : "video")} encoder weights (export_encoder.py export --save-weights)");
+            throw new EdgeAvsrException($"modality {spec.Modality} needs the {(config.UsesAudio && spec.AudioEncoderWeights is null ? "audio" : "video")} " +
+                "encoder weights (export_encoder.py export --save-weights)");
         }
         if (hfDirectory is not null)
         {

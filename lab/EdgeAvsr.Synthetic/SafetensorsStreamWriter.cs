@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using EdgeAvsr.Runtime.Formats;
 
-namespace EdgeAvsr.Quantize.Testing;
+namespace EdgeAvsr.Synthetic;
 
 /// <summary>
 /// A safetensors writer for files larger than memory: tensors are declared up front (name, dtype, shape and a
@@ -77,7 +77,8 @@ public sealed class SafetensorsStreamWriter
             t.Write(counted);
             if (counted.Written - start != t.Bytes)
             {
-                throw new InvalidOperationException($"tensor '{t.Name}': {counted.Written - start} bytes written, {t.Bytes} declared by shape {TensorDTypes.FormatShape(t.Shape)}");
+                throw new InvalidOperationException($"tensor '{t.Name}': {counted.Written - start} bytes written, {t.Bytes} declared by shape " +
+                    $"{TensorDTypes.FormatShape(t.Shape)}");
             }
         }
     }

@@ -1,4 +1,7 @@
-namespace EdgeAvsr.Runtime.Pack;
+using EdgeAvsr.Runtime.Formats;
+using EdgeAvsr.Runtime.Pack;
+
+namespace EdgeAvsr.Quantize.Pack;
 
 /// <summary>Finishes a pack folder: records the size and SHA-256 of every file the manifest names and writes manifest.json.</summary>
 public static class PackWriter
@@ -17,7 +20,7 @@ public static class PackWriter
         // Round-trip through the reader so that a pack is never written with a manifest this build would reject.
         byte[] bytes = PackManifestJson.ToUtf8(manifest);
         PackManifestJson.Parse(bytes, Path.Combine(directory, PackManifest.FileName));
-        Formats.AtomicFile.WriteAllBytes(Path.Combine(directory, PackManifest.FileName), bytes);
+        AtomicFile.WriteAllBytes(Path.Combine(directory, PackManifest.FileName), bytes);
         return manifest;
     }
 }
