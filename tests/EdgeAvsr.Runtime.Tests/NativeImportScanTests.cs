@@ -22,7 +22,8 @@ public class NativeImportScanTests
         "mtmd",
     ];
 
-    private static readonly string[] OurAssemblies = ["EdgeAvsr.Runtime.dll", "edgeavsr.dll", "EdgeAvsr.Quantize.dll", "edgeavsr-quantize.dll"];
+    private static readonly string[] OurAssemblies =
+        ["EdgeAvsr.Runtime.dll", "edgeavsr.dll", "EdgeAvsr.Quantize.dll", "edgeavsr-quantize.dll", "EdgeAvsr.Synthetic.dll", "edgeavsr-bench.dll"];
 
     /// <summary>"libonnxruntime.so.1", "onnxruntime.dll", "/opt/ort/libonnxruntime.so" -> "onnxruntime".</summary>
     internal static string BaseName(string module)
