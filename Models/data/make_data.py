@@ -87,11 +87,35 @@ def synth(es, row):
     return y[: N_SAMPLES - 1], phon, speed
 
 
+def utterance(es, row, with_video=True):
+    """One planned row -> (int16 [N_SAMPLES] audio, uint8 [N_FRAMES, 96, 96] mouth crops or None, metadata).
+    Everything random comes from the row's own seed, so a row renders the same wherever and whenever it is made."""
+    import visemes
+    rng = np.random.default_rng(row["seed"])
+    y, phon, speed = synth(es, row)
+    slack = N_SAMPLES - len(y)
+    offset = int(rng.integers(int(0.05 * RATE), max(int(0.05 * RATE) + 1, min(slack, int(0.5 * RATE)))))
+    offset = min(offset, slack)
+    a = np.zeros(N_SAMPLES, np.float32)
+    a[offset:offset + len(y)] = y
+    peak = np.abs(a).max() + 1e-9
+    a = a / peak * rng.uniform(0.3, 0.9)
+    audio = np.clip(np.rint(a * 32767), -32768, 32767).astype(np.int16)
+    m = dict(row, speed=speed, offset=offset / RATE, speech_samples=[offset, len(y)],
+             phonemes=[[p, round(s, 4), round(e, 4)] for p, s, e in phon])
+    frames = None
+    if with_video:
+        look = visemes.speaker_appearance(np.random.default_rng(stable_seed("look", row["speaker"])))
+        pose, light = visemes.session_conditions(rng, N_FRAMES)
+        params = visemes.parameter_track(phon, N_FRAMES, offset_s=offset / RATE)
+        frames = visemes.render(params, look, pose, light, rng)
+    return audio, frames, m
+
+
 def work(args, split, rows, chunk_ids, worker):
     import torch
     torch.set_num_threads(1)
     import espeak
-    import visemes
     es = espeak.Espeak()
     n = len(rows)
     audio = np.lib.format.open_memmap(os.path.join(args.out, f"{split}_audio.npy"), mode="r+")
@@ -104,23 +128,10 @@ def work(args, split, rows, chunk_ids, worker):
             continue
         meta = []
         for row in rows[c * CHUNK:min(n, (c + 1) * CHUNK)]:
-            rng = np.random.default_rng(row["seed"])
-            y, phon, speed = synth(es, row)
-            slack = N_SAMPLES - len(y)
-            offset = int(rng.integers(int(0.05 * RATE), max(int(0.05 * RATE) + 1, min(slack, int(0.5 * RATE)))))
-            offset = min(offset, slack)
-            a = np.zeros(N_SAMPLES, np.float32)
-            a[offset:offset + len(y)] = y
-            peak = np.abs(a).max() + 1e-9
-            a = a / peak * rng.uniform(0.3, 0.9)
-            audio[row["index"]] = np.clip(np.rint(a * 32767), -32768, 32767).astype(np.int16)
-            m = dict(row, speed=speed, offset=offset / RATE, speech_samples=[offset, len(y)],
-                     phonemes=[[p, round(s, 4), round(e, 4)] for p, s, e in phon])
+            a, frames, m = utterance(es, row, video is not None)
+            audio[row["index"]] = a
             if video is not None:
-                look = visemes.speaker_appearance(np.random.default_rng(stable_seed("look", row["speaker"])))
-                pose, light = visemes.session_conditions(rng, N_FRAMES)
-                params = visemes.parameter_track(phon, N_FRAMES, offset_s=offset / RATE)
-                video[row["index"]] = visemes.render(params, look, pose, light, rng)
+                video[row["index"]] = frames
             meta.append(m)
         audio.flush()
         if video is not None:
