@@ -1,3 +1,4 @@
+using EdgeAvsr.Cli;
 using System.Diagnostics;
 using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Quantize.Testing;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeAvsr.Cli;
 using EdgeAvsr.Quantize.Cli.Benchmarks;
 using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Runtime;
@@ -21,7 +22,7 @@ internal static class BenchCommand
         {
             command.Options.Add(o);
         }
-        command.SetAction(p => QuantizeCliAction.Run(() =>
+        command.SetAction(p => CliAction.Run(() =>
         {
             var list = p.GetValue(types)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t => LlamaFileTypes.Parse(t, "--types")).ToList();
             if (p.GetValue(threads) < 1 || p.GetValue(reps) < 1 || p.GetValue(layers) is < 1 or > 512)

@@ -26,7 +26,7 @@ internal static class DecoderBenchmark
         {
             command.Options.Add(o);
         }
-        command.SetAction(p => Commands.CliAction.Run(() => Run(p.GetValue(models)!, p.GetValue(prefill), p.GetValue(tokens), p.GetValue(reps), p.GetValue(threads))));
+        command.SetAction(p => CliAction.Run(() => Run(p.GetValue(models)!, p.GetValue(prefill), p.GetValue(tokens), p.GetValue(reps), p.GetValue(threads))));
         return command;
     }
 

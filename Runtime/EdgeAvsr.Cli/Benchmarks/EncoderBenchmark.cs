@@ -34,7 +34,7 @@ internal static class EncoderBenchmark
         {
             command.Options.Add(o);
         }
-        command.SetAction(p => Commands.CliAction.Run(() => Run(
+        command.SetAction(p => CliAction.Run(() => Run(
             p.GetValue(which)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
             p.GetValue(frames), p.GetValue(reps), p.GetValue(threads), p.GetValue(work), p.GetValue(noTorch), p.GetValue(tiny))));
         return command;

@@ -24,7 +24,7 @@ internal static class LogMelBenchmark
         command.Options.Add(reps);
         command.Options.Add(threads);
         command.Options.Add(noTorch);
-        command.SetAction(parse => Commands.CliAction.Run(() => Run(parse.GetValue(reps), parse.GetValue(threads), parse.GetValue(noTorch))));
+        command.SetAction(parse => CliAction.Run(() => Run(parse.GetValue(reps), parse.GetValue(threads), parse.GetValue(noTorch))));
         return command;
     }
 

@@ -30,7 +30,7 @@ internal static class PipelineBenchmark
         {
             command.Options.Add(o);
         }
-        command.SetAction((p, token) => Commands.CliAction.RunAsync(() => RunAsync(p.GetValue(pack)!, p.GetValue(input)!, p.GetValue(threads), p.GetValue(beams), p.GetValue(chunk), token)));
+        command.SetAction((p, token) => CliAction.RunAsync(() => RunAsync(p.GetValue(pack)!, p.GetValue(input)!, p.GetValue(threads), p.GetValue(beams), p.GetValue(chunk), token)));
         return command;
     }
 
@@ -39,7 +39,7 @@ internal static class PipelineBenchmark
         var media = new MediaClipRequest { InputPath = input };
         var streams = MediaClip.Probe(media);
         using var models = AvsrModels.Load(packPath, new AvsrModelOptions { Threads = threads, Log = _ => { } });
-        var (task, reason) = TaskSelection.Choose("auto", streams, models.Manifest.Tasks);
+        var (task, reason) = TaskSelection.Choose(null, streams, models.Manifest.Tasks);
         var recognition = new RecognitionOptions { Beams = beams };
         Console.WriteLine(Inv($"machine: {Environment.ProcessorCount} cores; threads {ThreadCount.Resolve(threads)} per stage; load average {BenchStats.LoadAverage()}"));
         // Each run reads the file afresh: the live run decodes as a capture would deliver, the file run as transcribe does.
@@ -74,7 +74,7 @@ internal static class PipelineBenchmark
         Report("partial", partial);
         double last = final.Count > 0 ? final[^1] : double.NaN;
         Console.WriteLine(Inv($"live run ended {start.Elapsed.TotalSeconds - duration:0.###} s after the stream did (the last final's latency {last:0.###} s); the file run needed {fileSeconds:0.###} s for all of it"));
-        return Runtime.ExitCodes.Success;
+        return ExitCodes.Success;
     }
 
     private static void Report(string kind, List<double> latencies)

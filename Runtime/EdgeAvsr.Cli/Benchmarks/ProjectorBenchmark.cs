@@ -33,7 +33,7 @@ internal static class ProjectorBenchmark
         command.Options.Add(threads);
         command.Options.Add(noTorch);
         command.Options.Add(rowBlock);
-        command.SetAction(p => Commands.CliAction.Run(() => Run(
+        command.SetAction(p => CliAction.Run(() => Run(
             p.GetValue(tokens)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
             p.GetValue(reps), p.GetValue(threads), p.GetValue(noTorch), p.GetValue(rowBlock))));
         return command;
