@@ -8,12 +8,9 @@ namespace EdgeAvsr.Cli;
 /// <summary>The options several verbs share, declared once; each verb gives its own description where the meaning differs.</summary>
 internal static class CommonOptions
 {
-    /// <summary><c>--threads N</c>: 0 means one per core; a negative count is refused before any work.</summary>
-    public static Option<int> Threads(string description = "Worker threads (default: one per core)", int defaultValue = 0)
-    {
-        var option = new Option<int>("--threads") { Description = description, DefaultValueFactory = _ => defaultValue };
-        return option;
-    }
+    /// <summary><c>--threads N</c>, default 0 (one per core, for the library's <see cref="ThreadCount"/>) or <paramref name="defaultValue"/>.</summary>
+    public static Option<int> Threads(string description = "Worker threads (default: one per core)", Func<int>? defaultValue = null) =>
+        new("--threads") { Description = description, DefaultValueFactory = _ => defaultValue?.Invoke() ?? 0 };
 
     /// <summary><c>--ep tensorrt,cuda,cpu</c>: execution providers in the order to try.</summary>
     public static Option<string> Providers(string description, string defaultValue) =>

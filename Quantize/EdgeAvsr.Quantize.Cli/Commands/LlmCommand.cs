@@ -30,7 +30,7 @@ internal static class LlmCommand
         {
             Description = "JSON with the checkpoint's training arguments (reduction_lora or rank, alpha)",
         };
-        var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = CommonOptions.Threads("Worker threads", () => Environment.ProcessorCount);
         var command = new Command("llm", "Convert a Hugging Face Llama (+ LoRA) to a GGUF for llama.cpp, quantized with ggml's reference quantizers");
         foreach (var o in new Option[] { hf, type, output, lora, checkpoint, trainConfig, threads })
         {

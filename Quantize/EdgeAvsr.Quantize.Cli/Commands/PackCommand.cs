@@ -37,17 +37,9 @@ internal static class PackCommand
         {
             Description = "Media folder (audio files; mouth-crop videos) whose encoder features calibrate the INT8 report (default: seeded synthetic features)",
         };
-        var ep = new Option<string>("--ep")
-        {
-            Description = "Encoders' execution providers to record, in order",
-            DefaultValueFactory = _ => "tensorrt,cuda,cpu",
-        };
+        var ep = CommonOptions.Providers("Encoders' execution providers to record, in order", "tensorrt,cuda,cpu");
         var name = new Option<string?>("--name") { Description = "Pack name (default: the output folder's name)" };
-        var threads = new Option<int>("--threads")
-        {
-            Description = "Worker threads for the LLM conversion",
-            DefaultValueFactory = _ => Environment.ProcessorCount,
-        };
+        var threads = CommonOptions.Threads("Worker threads for the LLM conversion", () => Environment.ProcessorCount);
         var output = new Option<string>("--out") { Description = "Pack folder to create (must not exist)", Required = true };
         var command = new Command("pack", "Build an edge model pack (encoders, projector, decoder GGUF, manifest.json) from a trained checkpoint");
         foreach (var o in new Option[] { checkpoint, trainConfig, hf, audio, video, llmType, precision, calibration, ep, name, threads, output })
