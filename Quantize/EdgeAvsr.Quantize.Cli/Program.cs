@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EdgeAvsr.Cli;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Projector;
 
@@ -20,8 +21,12 @@ public static class Program
 
     private static Command CreateProjector()
     {
-        var weights = new Option<string>("--weights") { Description = "Float projector state dict (.safetensors, F32/F16/BF16, the authors' key names)", Required = true };
-        var layout = new Option<string>("--layout") { Description = "jejr | dejr | dedr", Required = true };
+        var weights = new Option<string>("--weights")
+        {
+            Description = "Float projector state dict (.safetensors, F32/F16/BF16, the authors' key names)",
+            Required = true,
+        };
+        var layout = CommonOptions.Layout();
         var topK = new Option<int>("--top-k") { Description = "Experts per token the model was trained with", Required = true };
         var audioPool = new Option<int>("--audio-pool") { Description = "Audio pooling window", DefaultValueFactory = _ => 4 };
         var videoPool = new Option<int>("--video-pool") { Description = "Video pooling window", DefaultValueFactory = _ => 2 };
@@ -31,31 +36,23 @@ public static class Program
         {
             command.Options.Add(o);
         }
-        command.SetAction(p =>
+        CommandActions.Set(command, p =>
         {
-            try
+            string source = p.GetValue(weights)!;
+            var w = SmopWeights.Load(source, p.GetValue(layout));
+            int k = p.GetValue(topK);
+            int experts = (w.Audio ?? w.Video)!.ExpertCount;
+            if (k < 1 || k > experts)
             {
-                string source = p.GetValue(weights)!;
-                var w = SmopWeights.Load(source, SmopNames.ParseLayout(p.GetValue(layout)!, "--layout"));
-                int k = p.GetValue(topK);
-                int experts = (w.Audio ?? w.Video)!.ExpertCount;
-                if (k < 1 || k > experts)
-                {
-                    throw new EdgeAvsrException($"--top-k {k} must be between 1 and the {experts} experts in {source}");
-                }
-                if (p.GetValue(audioPool) < 1 || p.GetValue(videoPool) < 1)
-                {
-                    throw new EdgeAvsrException("--audio-pool and --video-pool must be >= 1");
-                }
-                Int8ProjectorFile.Write(p.GetValue(output)!, w, k, p.GetValue(audioPool), p.GetValue(videoPool), Path.GetFileName(source));
-                Console.WriteLine($"wrote {p.GetValue(output)} (layout {w.Layout.ToText()}, {experts} experts, top-{k})");
-                return ExitCodes.Success;
+                throw new EdgeAvsrException($"--top-k {k} must be between 1 and the {experts} experts in {source}");
             }
-            catch (EdgeAvsrException e)
+            if (p.GetValue(audioPool) < 1 || p.GetValue(videoPool) < 1)
             {
-                Console.Error.WriteLine($"edgeavsr-quantize: {e.Message.ReplaceLineEndings(" ")}");
-                return ExitCodes.InvalidInput;
+                throw new EdgeAvsrException("--audio-pool and --video-pool must be >= 1");
             }
+            Int8ProjectorFile.Write(p.GetValue(output)!, w, k, p.GetValue(audioPool), p.GetValue(videoPool), Path.GetFileName(source));
+            Console.WriteLine($"wrote {p.GetValue(output)} (layout {w.Layout.ToText()}, {experts} experts, top-{k})");
+            return ExitCodes.Success;
         });
         return command;
     }

@@ -8,22 +8,22 @@ public static class Program
     public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
 
     /// <summary>
-    /// Every verb is registered here, one line per feature area; each area's commands live in their
-    /// own file under Commands/, so the stages add verbs without touching each other.
+    /// Every verb is registered here, one line each; each verb lives in its own file under Commands/,
+    /// the options and error handling both tools share in Cli.Shared/.
     /// </summary>
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("edgeavsr: audio-visual speech recognition (Llama-SMoP) on the edge");
         root.Subcommands.Add(DoctorCommand.Create());
-        root.Subcommands.Add(ProjectorCommands.CreateProject());
-        root.Subcommands.Add(ProjectorCommands.CreateSelfTest());
-        root.Subcommands.Add(EncoderCommands.CreateEncode());
-        root.Subcommands.Add(VadCommands.CreateVad());
-        root.Subcommands.Add(DecoderCommands.CreateGenerate());
-        root.Subcommands.Add(DecoderCommands.CreateDecode());
-        root.Subcommands.Add(FrontendCommands.CreateFeatures());
-        root.Subcommands.Add(FrontendCommands.CreateFrames());
-        root.Subcommands.Add(PackCommands.CreateInfo());
+        root.Subcommands.Add(ProjectCommand.Create());
+        root.Subcommands.Add(SelfTestProjectorCommand.Create());
+        root.Subcommands.Add(EncodeCommand.Create());
+        root.Subcommands.Add(VadCommand.Create());
+        root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(DecodeCommand.Create());
+        root.Subcommands.Add(FeaturesCommand.Create());
+        root.Subcommands.Add(FramesCommand.Create());
+        root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(TranscribeCommand.Create());
         return root;
     }

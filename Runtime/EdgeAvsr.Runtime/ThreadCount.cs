@@ -1,14 +1,17 @@
 namespace EdgeAvsr.Runtime;
 
-/// <summary>The rule every <c>--threads</c> option shares: 0 means one per core, a negative count is the user's error.</summary>
+/// <summary>The rule every thread count shares: 0 means one per core, a negative count is the caller's error.</summary>
 public static class ThreadCount
 {
-    /// <summary>Throws <see cref="EdgeAvsrException"/> for a negative <paramref name="threads"/>; checked before any work starts.</summary>
+    /// <summary>
+    /// Throws <see cref="EdgeAvsrException"/> (parameter <c>threads</c>) for a negative <paramref name="threads"/>;
+    /// checked before any work starts.
+    /// </summary>
     public static void Check(int threads)
     {
         if (threads < 0)
         {
-            throw new EdgeAvsrException($"--threads must be 0 (one per core) or more, got {threads}");
+            throw new EdgeAvsrException("threads", name => $"{name} must be 0 (one per core) or more, got {threads}");
         }
     }
 

@@ -1,3 +1,4 @@
+using EdgeAvsr.Cli;
 using System.CommandLine;
 using System.Globalization;
 using EdgeAvsr.Runtime;
@@ -27,7 +28,7 @@ internal static class DecoderBenchmark
         {
             command.Options.Add(o);
         }
-        command.SetAction(p => BenchAction.Run(() => Run(p.GetValue(models)!, p.GetValue(prefill), p.GetValue(tokens), p.GetValue(reps), p.GetValue(threads))));
+        command.SetAction(p => CliAction.Run(() => Run(p.GetValue(models)!, p.GetValue(prefill), p.GetValue(tokens), p.GetValue(reps), p.GetValue(threads))));
         return command;
     }
 

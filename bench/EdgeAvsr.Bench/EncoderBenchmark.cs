@@ -1,3 +1,4 @@
+using EdgeAvsr.Cli;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -36,7 +37,7 @@ internal static class EncoderBenchmark
         {
             command.Options.Add(o);
         }
-        command.SetAction(p => BenchAction.Run(() => Run(
+        command.SetAction(p => CliAction.Run(() => Run(
             p.GetValue(which)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
             p.GetValue(frames), p.GetValue(reps), p.GetValue(threads), p.GetValue(work), p.GetValue(noTorch), p.GetValue(tiny))));
         return command;

@@ -1,3 +1,4 @@
+using EdgeAvsr.Cli;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -24,7 +25,7 @@ internal static class LogMelBenchmark
         command.Options.Add(reps);
         command.Options.Add(threads);
         command.Options.Add(noTorch);
-        command.SetAction(parse => BenchAction.Run(() => Run(parse.GetValue(reps), parse.GetValue(threads), parse.GetValue(noTorch))));
+        command.SetAction(parse => CliAction.Run(() => Run(parse.GetValue(reps), parse.GetValue(threads), parse.GetValue(noTorch))));
         return command;
     }
 

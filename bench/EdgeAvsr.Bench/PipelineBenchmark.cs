@@ -1,3 +1,4 @@
+using EdgeAvsr.Cli;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -30,7 +31,7 @@ internal static class PipelineBenchmark
         {
             command.Options.Add(o);
         }
-        command.SetAction((p, token) => BenchAction.RunAsync(() => RunAsync(
+        command.SetAction((p, token) => CliAction.RunAsync(() => RunAsync(
             p.GetValue(pack)!, p.GetValue(input)!, p.GetValue(threads), p.GetValue(beams), p.GetValue(chunk), token)));
         return command;
     }
@@ -40,7 +41,7 @@ internal static class PipelineBenchmark
         var media = new MediaClipRequest { InputPath = input };
         var streams = MediaClip.Probe(media);
         using var models = AvsrModels.Load(packPath, new AvsrModelOptions { Threads = threads, Log = _ => { } });
-        var (task, reason) = TaskSelection.Choose("auto", streams, models.Manifest.Tasks);
+        var (task, reason) = TaskSelection.Choose(null, streams, models.Manifest.Tasks);
         var recognition = new RecognitionOptions { Beams = beams };
         Console.WriteLine(Inv($"machine: {Environment.ProcessorCount} cores; threads {ThreadCount.Resolve(threads)} per stage; load average ") +
             Inv($"{BenchStats.LoadAverage()}"));
@@ -79,7 +80,7 @@ internal static class PipelineBenchmark
         double last = final.Count > 0 ? final[^1] : double.NaN;
         Console.WriteLine(Inv($"live run ended {start.Elapsed.TotalSeconds - duration:0.###} s after the stream did (the last final's latency {last:0.###} ") +
             Inv($"s); the file run needed {fileSeconds:0.###} s for all of it"));
-        return Runtime.ExitCodes.Success;
+        return ExitCodes.Success;
     }
 
     private static void Report(string kind, List<double> latencies)

@@ -1,3 +1,4 @@
+using EdgeAvsr.Cli;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -33,7 +34,7 @@ internal static class ProjectorBenchmark
         command.Options.Add(threads);
         command.Options.Add(noTorch);
         command.Options.Add(rowBlock);
-        command.SetAction(p => BenchAction.Run(() => Run(
+        command.SetAction(p => CliAction.Run(() => Run(
             p.GetValue(tokens)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
             p.GetValue(reps), p.GetValue(threads), p.GetValue(noTorch), p.GetValue(rowBlock))));
         return command;

@@ -1,3 +1,4 @@
+using EdgeAvsr.Cli;
 using System.CommandLine;
 using System.Diagnostics;
 using EdgeAvsr.Quantize.Conversion;
@@ -36,7 +37,7 @@ internal static class QuantizeBenchmark
         {
             command.Options.Add(o);
         }
-        command.SetAction(p => BenchAction.Run(() =>
+        command.SetAction(p => CliAction.Run(() =>
         {
             var list = p.GetValue(types)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(t => LlamaFileTypes.Parse(t, "--types")).ToList();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using EdgeAvsr.Cli;
 using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Runtime;
 
@@ -10,21 +11,34 @@ internal static class LlmCommand
 {
     public static Command Create()
     {
-        var hf = new Option<string>("--hf") { Description = "Hugging Face Llama directory (config.json, model.safetensors[.index.json], tokenizer.json, tokenizer_config.json)", Required = true };
-        var type = new Option<string>("--type") { Description = "f32 | f16 | q8_0 | q4_0 | q4_k_m | q5_k_m | q6_k", Required = true };
+        var hf = new Option<string>("--hf")
+        {
+            Description = "Hugging Face Llama directory (config.json, model.safetensors[.index.json], tokenizer.json, tokenizer_config.json)",
+            Required = true,
+        };
+        var type = FileTypeOption("--type");
         var output = new Option<string>("--out") { Description = "GGUF file to write", Required = true };
-        var lora = new Option<string?>("--lora") { Description = "PEFT LoRA directory (adapter_model.safetensors + adapter_config.json) merged into the weights" };
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "AVSR checkpoint as safetensors (Models/convert_avsr_checkpoint.py): LLM weights under 'llm.', its LoRA merged" };
-        var trainConfig = new Option<string?>("--train-config") { Description = "JSON with the checkpoint's training arguments (reduction_lora or rank, alpha)" };
-        var threads = new Option<int>("--threads") { Description = "Worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var lora = new Option<string?>("--lora")
+        {
+            Description = "PEFT LoRA directory (adapter_model.safetensors + adapter_config.json) merged into the weights",
+        };
+        var checkpoint = new Option<string?>("--checkpoint")
+        {
+            Description = "AVSR checkpoint as safetensors (Models/convert_avsr_checkpoint.py): LLM weights under 'llm.', its LoRA merged",
+        };
+        var trainConfig = new Option<string?>("--train-config")
+        {
+            Description = "JSON with the checkpoint's training arguments (reduction_lora or rank, alpha)",
+        };
+        var threads = CommonOptions.Threads("Worker threads", () => Environment.ProcessorCount);
         var command = new Command("llm", "Convert a Hugging Face Llama (+ LoRA) to a GGUF for llama.cpp, quantized with ggml's reference quantizers");
         foreach (var o in new Option[] { hf, type, output, lora, checkpoint, trainConfig, threads })
         {
             command.Options.Add(o);
         }
-        command.SetAction(p => QuantizeCliAction.Run(() =>
+        CommandActions.Set(command, p =>
         {
-            var request = new LlamaConversionRequest(p.GetValue(hf)!, p.GetValue(output)!, LlamaFileTypes.Parse(p.GetValue(type)!, "--type"))
+            var request = new LlamaConversionRequest(p.GetValue(hf)!, p.GetValue(output)!, p.GetValue(type))
             {
                 LoraDirectory = p.GetValue(lora),
                 CheckpointPath = p.GetValue(checkpoint),
@@ -35,15 +49,23 @@ internal static class LlmCommand
             using var bar = new ProgressBar();
             var result = LlamaGgufConverter.Convert(request, bar);
             bar.Finish();
-            Console.WriteLine($"wrote {result.OutputPath}: {result.TensorCount} tensors, {LlamaGgufConverter.FormatBytes(result.FileBytes)}, {clock.Elapsed.TotalSeconds:F1} s");
+            string size = LlamaGgufConverter.FormatBytes(result.FileBytes);
+            Console.WriteLine($"wrote {result.OutputPath}: {result.TensorCount} tensors, {size}, {clock.Elapsed.TotalSeconds:F1} s");
             foreach (var (token, id) in result.AddedTokenIds)
             {
                 Console.WriteLine($"  added token {token} = {id}");
             }
             return ExitCodes.Success;
-        }));
+        });
         return command;
     }
+
+    /// <summary>A GGUF file type, in the order the help lists them.</summary>
+    internal static Option<LlamaFileType> FileTypeOption(string name) => ChoiceOptions.Of<LlamaFileType>(name,
+        "f32 | f16 | q8_0 | q4_0 | q4_k_m | q5_k_m | q6_k",
+        only: [LlamaFileType.F32, LlamaFileType.F16, LlamaFileType.Q8_0, LlamaFileType.Q4_0, LlamaFileType.Q4_K_M, LlamaFileType.Q5_K_M,
+            LlamaFileType.Q6_K],
+        oneOf: true);
 
     /// <summary>A one-line progress bar on stderr, drawn only when stderr is a terminal.</summary>
     private sealed class ProgressBar : IProgress<ConversionProgress>, IDisposable
@@ -66,7 +88,9 @@ internal static class LlmCommand
             _lastDraw = now;
             double fraction = value.TotalBytes == 0 ? 1 : value.BytesDone / (double)value.TotalBytes;
             int filled = (int)(fraction * 30);
-            string line = $"\r[{new string('#', filled)}{new string('.', 30 - filled)}] {value.TensorsDone}/{value.TensorCount} tensors, {LlamaGgufConverter.FormatBytes(value.BytesDone)}/{LlamaGgufConverter.FormatBytes(value.TotalBytes)} {value.Current}";
+            string bar = new string('#', filled) + new string('.', 30 - filled);
+            string bytes = $"{LlamaGgufConverter.FormatBytes(value.BytesDone)}/{LlamaGgufConverter.FormatBytes(value.TotalBytes)}";
+            string line = $"\r[{bar}] {value.TensorsDone}/{value.TensorCount} tensors, {bytes} {value.Current}";
             Console.Error.Write(line.Length > 118 ? line[..118] : line.PadRight(118));
             _drawn = true;
         }
@@ -81,22 +105,5 @@ internal static class LlmCommand
         }
 
         public void Dispose() => Finish();
-    }
-}
-
-/// <summary>User errors become one line on stderr and exit code 2.</summary>
-internal static class QuantizeCliAction
-{
-    public static int Run(Func<int> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (EdgeAvsrException e)
-        {
-            Console.Error.WriteLine($"edgeavsr-quantize: {e.Message.ReplaceLineEndings(" ")}");
-            return ExitCodes.InvalidInput;
-        }
     }
 }

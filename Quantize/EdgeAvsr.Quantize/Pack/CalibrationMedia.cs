@@ -48,25 +48,17 @@ public static class CalibrationMedia
             audio = Concat(audioFiles.Select(f =>
             {
                 var signal = AudioLoader.Load(f);
-                return enc.EncodeAudio(FeatureJob.Compute(signal, waveformNormalization), signal.DurationSeconds);
+                return enc.EncodeAudio(LogMelFeatures.Compute(signal, waveformNormalization), signal.DurationSeconds);
             }), audioPool);
         }
         if (videoEncoder is not null)
         {
             using var enc = EncoderSession.Open(videoEncoder, session);
-            string scratch = Path.Combine(Path.GetTempPath(), "edgeavsr-calibration-" + Guid.NewGuid().ToString("N") + ".npy");
-            try
+            video = Concat(videoFiles.Select(f =>
             {
-                video = Concat(videoFiles.Select(f =>
-                {
-                    var frames = FrameJob.Run(new FrameRequest { VideoPath = f, OutputPath = scratch });
-                    return enc.EncodeVideo(NpyFile.ReadFloat32(scratch).Data, frames.Frames);
-                }), videoPool);
-            }
-            finally
-            {
-                File.Delete(scratch);
-            }
+                var (roi, crops) = MouthCropReader.ReadRoi(f);
+                return enc.EncodeVideo(roi, crops.Crops.Count);
+            }), videoPool);
         }
         string source = string.Create(CultureInfo.InvariantCulture,
             $"media: {directory} ({audioFiles.Count} file(s) -> {audio?.Rows ?? 0} audio states, {videoFiles.Count} file(s) -> {video?.Rows ?? 0} video frames), encoded by the pack's encoders");

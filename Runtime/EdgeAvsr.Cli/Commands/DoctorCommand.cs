@@ -10,8 +10,9 @@ internal static class DoctorCommand
 {
     public static Command Create()
     {
-        var command = new Command("doctor", "Report the native engines loaded, their versions, CPU features and projector kernels; exit 2 if an engine is missing");
-        command.SetAction(_ => CliAction.Run(Run));
+        var command = new Command("doctor",
+            "Report the native engines loaded, their versions, CPU features and projector kernels; exit 2 if an engine is missing");
+        CommandActions.Set(command, _ => Run());
         return command;
     }
 
@@ -26,7 +27,9 @@ internal static class DoctorCommand
         Console.WriteLine($"cpu: {KernelRegistry.DescribeCpu()}");
         var int8 = KernelRegistry.SelectInt8();
         var fp32 = KernelRegistry.SelectFp32();
-        string forced = Environment.GetEnvironmentVariable(KernelRegistry.ForceVariable) is { Length: > 0 } f ? $" (forced by {KernelRegistry.ForceVariable}={f})" : "";
+        string forced = Environment.GetEnvironmentVariable(KernelRegistry.ForceVariable) is { Length: > 0 } f
+            ? $" (forced by {KernelRegistry.ForceVariable}={f})"
+            : "";
         Console.WriteLine($"projector int8 kernel: {int8.Name}{forced}");
         foreach (var k in KernelRegistry.Int8Variants)
         {

@@ -255,7 +255,7 @@ public sealed class DecoderModel : IDisposable
             }
             else
             {
-                throw new EdgeAvsrException($"{FilePath}: the vocabulary has no '{name}' token (an AVSR decoder GGUF made by edgeavsr-quantize --checkpoint holds <pad>, <audio>, </audio>, <video>, </video>)");
+                throw new EdgeAvsrException($"{FilePath}: the vocabulary has no '{name}' token (an AVSR decoder GGUF made by edgeavsr-quantize from an AVSR checkpoint holds <pad>, <audio>, </audio>, <video>, </video>)");
             }
         }
         return AvsrSpecialTokens.FromIds(ids);

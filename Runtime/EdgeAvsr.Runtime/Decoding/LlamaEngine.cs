@@ -15,18 +15,6 @@ public enum LlamaBackendKind
     Cuda,
 }
 
-public static class LlamaBackendKinds
-{
-    /// <summary><c>auto</c>, <c>cpu</c> or <c>cuda</c> as given to <paramref name="option"/>.</summary>
-    public static LlamaBackendKind Parse(string text, string option = "--backend") => text?.ToUpperInvariant() switch
-    {
-        "AUTO" => LlamaBackendKind.Auto,
-        "CPU" => LlamaBackendKind.Cpu,
-        "CUDA" => LlamaBackendKind.Cuda,
-        _ => throw new EdgeAvsrException($"{option} '{text}' is not auto, cpu or cuda"),
-    };
-}
-
 /// <summary>The devices chosen for a model and why.</summary>
 /// <param name="Kind">"CPU" or "CUDA".</param>
 /// <param name="Devices">The ggml devices used.</param>

@@ -116,11 +116,14 @@ public sealed record OnnxSessionOptions
     /// </summary>
     public IReadOnlyDictionary<string, string> ConfigEntries { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>What the provider list is called in <see cref="Log"/> lines (a command line passes its flag).</summary>
+    public string ProvidersName { get; init; } = "providers";
+
     /// <summary>Receives one line per provider decision (failures with ORT's reason, the provider used).</summary>
     public Action<string>? Log { get; init; }
 
-    /// <summary>Parses <c>tensorrt,cuda,cpu</c> (any order, no repeats).</summary>
-    public static IReadOnlyList<ExecutionProvider> ParseProviders(string text, string optionName = "--ep")
+    /// <summary>Parses <c>tensorrt,cuda,cpu</c> (any order, no repeats); errors name <paramref name="optionName"/>.</summary>
+    public static IReadOnlyList<ExecutionProvider> ParseProviders(string text, string optionName = "providers")
     {
         ArgumentNullException.ThrowIfNull(text);
         var list = new List<ExecutionProvider>();
@@ -131,17 +134,17 @@ public sealed record OnnxSessionOptions
                 "cpu" => ExecutionProvider.Cpu,
                 "cuda" => ExecutionProvider.Cuda,
                 "tensorrt" or "trt" => ExecutionProvider.TensorRt,
-                _ => throw new EdgeAvsrException($"{optionName} '{part}' is not an execution provider (tensorrt, cuda, cpu)"),
+                _ => throw new EdgeAvsrException(optionName, name => $"{name} '{part}' is not an execution provider (tensorrt, cuda, cpu)"),
             };
             if (list.Contains(p))
             {
-                throw new EdgeAvsrException($"{optionName} lists '{part}' twice");
+                throw new EdgeAvsrException(optionName, name => $"{name} lists '{part}' twice");
             }
             list.Add(p);
         }
         if (list.Count == 0)
         {
-            throw new EdgeAvsrException($"{optionName} is empty; list providers in order, e.g. tensorrt,cuda,cpu");
+            throw new EdgeAvsrException(optionName, name => $"{name} is empty; list providers in order, e.g. tensorrt,cuda,cpu");
         }
         return list;
     }

@@ -201,7 +201,7 @@ public sealed class OnnxSession : IDisposable
             so.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1");
         }
         string rest = accepted.Count > 1 ? $", then {string.Join(", ", accepted.Skip(1).Select(p => p.ToText()))} for nodes it does not take" : "";
-        Note($"execution provider: {accepted[0].ToText()}{rest} (from --ep {listed})");
+        Note($"execution provider: {accepted[0].ToText()}{rest} (from {options.ProvidersName} {listed})");
         return (accepted, log);
     }
 

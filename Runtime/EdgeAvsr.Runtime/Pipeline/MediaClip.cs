@@ -6,24 +6,6 @@ using EdgeAvsr.Runtime.Video;
 
 namespace EdgeAvsr.Runtime.Pipeline;
 
-/// <summary>Where a clip comes from: one file with both streams, or separate audio and video files.</summary>
-public sealed record MediaClipRequest
-{
-    /// <summary>One file (MP4, MKV, WAV, ...): the streams it has are used.</summary>
-    public string? InputPath { get; init; }
-
-    public string? AudioPath { get; init; }
-
-    public string? VideoPath { get; init; }
-
-    /// <summary>Face-landmark model for full-face video (docs/landmark-model.md).</summary>
-    public string? LandmarkModel { get; init; }
-
-    public VideoInputKind VideoKind { get; init; } = VideoInputKind.Auto;
-
-    public OnnxSessionOptions LandmarkSession { get; init; } = new();
-}
-
 /// <summary>What a <see cref="MediaClipRequest"/>'s files hold, found by ffprobe (or the WAV header) before anything is decoded.</summary>
 public static class MediaClip
 {
@@ -46,13 +28,14 @@ public static class MediaClip
 
     private static void Validate(MediaClipRequest r)
     {
+        // The command line says this in its flags before it gets here; these guard other callers.
         if (r.InputPath is not null && (r.AudioPath is not null || r.VideoPath is not null))
         {
-            throw new EdgeAvsrException("give --input, or --audio and/or --video, not both");
+            throw new EdgeAvsrException("a clip is one InputPath, or an AudioPath and/or a VideoPath, not both");
         }
         if (r.InputPath is null && r.AudioPath is null && r.VideoPath is null)
         {
-            throw new EdgeAvsrException("no media: give --input CLIP, or --audio A and/or --video V");
+            throw new EdgeAvsrException("no media: set InputPath, or AudioPath and/or VideoPath");
         }
         foreach (string? path in new[] { r.InputPath, r.AudioPath, r.VideoPath })
         {
@@ -70,7 +53,8 @@ public static class MediaClip
             return new(true, false);
         }
         // Cover art (attached pictures) in audio files is not a video stream.
-        byte[] output = Ffmpeg.Run("ffprobe", path, ["-v", "error", "-show_entries", "stream=codec_type:stream_disposition=attached_pic", "-of", "csv=p=0", path]);
+        byte[] output = Ffmpeg.Run("ffprobe", path,
+            ["-v", "error", "-show_entries", "stream=codec_type:stream_disposition=attached_pic", "-of", "csv=p=0", path]);
         bool audio = false, video = false;
         foreach (string line in Encoding.UTF8.GetString(output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

@@ -132,10 +132,10 @@ public sealed class MediaFileSource
     private VideoReader OpenVideo(string path)
     {
         var (width, height) = VideoDecoder.Probe(path);
-        var kind = FrameJob.Resolve(_request.VideoKind, width, height, _request.LandmarkModel is not null);
+        var kind = MouthCropReader.Resolve(_request.VideoKind, width, height, _request.LandmarkModel is not null);
         if (kind == VideoInputKind.Face)
         {
-            var crops = FrameJob.LoadCrops(path, _request.LandmarkModel, _request.VideoKind, _request.LandmarkSession);
+            var crops = MouthCropReader.LoadCrops(path, _request.LandmarkModel, _request.VideoKind, _request.LandmarkSession);
             return new VideoReader(crops.Crops, Inv($"video {path} ({width}x{height}, face, {crops.Crops.Count} frames at 25 fps, {crops.FramesWithFace} with a face)"));
         }
         var pipe = Ffmpeg.Open("ffmpeg", path, VideoDecoder.Arguments(path, width, height, (MouthRoi.CropSize, MouthRoi.CropSize)));

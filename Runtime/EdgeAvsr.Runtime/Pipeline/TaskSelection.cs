@@ -1,24 +1,23 @@
-using EdgeAvsr.Runtime.Decoding;
-
 namespace EdgeAvsr.Runtime.Pipeline;
 
-/// <summary>Which task runs on a source: asked for, or (<c>auto</c>) AVSR when both streams exist, else ASR or VSR.</summary>
+/// <summary>Which task runs on a source: asked for, or (null: automatic) AVSR when both streams exist, else ASR or VSR.</summary>
 public static class TaskSelection
 {
-    /// <summary><paramref name="requested"/> is asr, vsr, avsr or auto; <paramref name="streams"/> what the input has; <paramref name="packTasks"/> what the pack supports.</summary>
-    public static (AvsrTask Task, string Reason) Choose(string requested, MediaStreams streams, IReadOnlyCollection<AvsrTask> packTasks)
+    /// <summary>
+    /// <paramref name="requested"/>: a task, or null to choose one; <paramref name="streams"/>: what the input has;
+    /// <paramref name="packTasks"/>: what the pack supports. Errors about the requested task name the parameter <c>task</c>.
+    /// </summary>
+    public static (AvsrTask Task, string Reason) Choose(AvsrTask? requested, MediaStreams streams, IReadOnlyCollection<AvsrTask> packTasks)
     {
-        ArgumentNullException.ThrowIfNull(requested);
         ArgumentNullException.ThrowIfNull(packTasks);
         string supported = string.Join(", ", packTasks.Select(t => t.ToText()));
-        if (!string.Equals(requested, "auto", StringComparison.OrdinalIgnoreCase))
+        if (requested is { } task)
         {
-            var task = AvsrTasks.Parse(requested, "--task");
             if (!packTasks.Contains(task))
             {
-                throw new EdgeAvsrException($"--task {task.ToText()}: the pack supports {supported}");
+                throw new EdgeAvsrException("task", name => $"{name} {task.ToText()}: the pack supports {supported}");
             }
-            RequireStreams(task, streams, "--task");
+            RequireStreams(task, streams);
             return (task, "asked for");
         }
         if (streams.HasAudio && streams.HasVideo && packTasks.Contains(AvsrTask.Avsr))
@@ -36,16 +35,16 @@ public static class TaskSelection
         throw new EdgeAvsrException($"the input has {streams}; the pack supports {supported}: no task fits");
     }
 
-    /// <summary>Fails, naming <paramref name="what"/> and the task, when <paramref name="streams"/> lack a modality the task reads.</summary>
-    public static void RequireStreams(AvsrTask task, MediaStreams streams, string what = "task")
+    /// <summary>Fails, naming the parameter <c>task</c> and its value, when <paramref name="streams"/> lack a modality the task reads.</summary>
+    public static void RequireStreams(AvsrTask task, MediaStreams streams)
     {
         if (task != AvsrTask.Vsr && !streams.HasAudio)
         {
-            throw new EdgeAvsrException($"{what} {task.ToText()} needs audio; the input has {streams}");
+            throw new EdgeAvsrException("task", name => $"{name} {task.ToText()} needs audio; the input has {streams}");
         }
         if (task != AvsrTask.Asr && !streams.HasVideo)
         {
-            throw new EdgeAvsrException($"{what} {task.ToText()} needs video; the input has {streams}");
+            throw new EdgeAvsrException("task", name => $"{name} {task.ToText()} needs video; the input has {streams}");
         }
     }
 }

@@ -6,26 +6,9 @@ using EdgeAvsr.Runtime.Decoding;
 
 namespace EdgeAvsr.Runtime.Pipeline;
 
-public enum TranscriptFormat
-{
-    Text,
-    Json,
-    Srt,
-    Vtt,
-}
-
 /// <summary>A <see cref="Transcript"/> as plain text (one line per segment, line breaks inside a segment become spaces), JSON, SubRip or WebVTT.</summary>
 public static class TranscriptWriter
 {
-    public static TranscriptFormat ParseFormat(string text) => text.ToUpperInvariant() switch
-    {
-        "TEXT" => TranscriptFormat.Text,
-        "JSON" => TranscriptFormat.Json,
-        "SRT" => TranscriptFormat.Srt,
-        "VTT" => TranscriptFormat.Vtt,
-        _ => throw new EdgeAvsrException($"--format '{text}' is not text, json, srt or vtt"),
-    };
-
     public static string Write(Transcript transcript, TranscriptFormat format)
     {
         ArgumentNullException.ThrowIfNull(transcript);

@@ -97,7 +97,7 @@ public sealed class SmopProjector
         var source = options.Precision == ProjectorPrecision.Int8 ? weights.ToInt8() : weights;
         if (options.Precision == ProjectorPrecision.Fp32 && weights.IsInt8)
         {
-            throw new EdgeAvsrException("the weights are an INT8 projector file; run them with --precision int8");
+            throw new EdgeAvsrException("precision", name => $"the weights are an INT8 projector file; run them with {name} int8");
         }
         string kernelName;
         Func<MixtureWeights, MixtureRuntime> build;

@@ -137,7 +137,7 @@ public sealed class SmopWeights
             var fileLayout = SmopNames.ParseLayout(MetadataValue(file, "layout"), $"{path}: __metadata__ layout");
             if (layout is not null && layout != fileLayout)
             {
-                throw new EdgeAvsrException($"{path}: the file's layout is {fileLayout.ToText()}, --layout asked for {layout.Value.ToText()}");
+                throw new EdgeAvsrException("layout", name => $"{path}: the file's layout is {fileLayout.ToText()}, {name} asked for {layout.Value.ToText()}");
             }
             layout = fileLayout;
             topK = MetadataInt(file, "top_k");
@@ -150,7 +150,7 @@ public sealed class SmopWeights
         }
         if (layout is null)
         {
-            throw new EdgeAvsrException($"{path}: a float projector file does not record its layout: pass --layout jejr|dejr|dedr");
+            throw new EdgeAvsrException("layout", name => $"{path}: a float projector file does not record its layout: pass {name} jejr|dejr|dedr");
         }
         CheckLayoutKeys(file, layout.Value);
         MixtureWeights? audio, video;

@@ -67,10 +67,10 @@ public class LogMelTests : IClassFixture<SpeechFixture>
             if (rate != 16000)
             {
                 refInput = dir.File($"in-{cases.Count}.npy");
-                var prepared = FeatureJob.Prepare(signal, normalize: false);
+                var prepared = LogMelFeatures.Prepare(signal, normalize: false);
                 NpyFile.Write(refInput, prepared, prepared.Length);
             }
-            cases.Add((name, refInput, FeatureJob.Compute(signal, normalize: false), signal.DurationSeconds, seconds));
+            cases.Add((name, refInput, LogMelFeatures.Compute(signal, normalize: false), signal.DurationSeconds, seconds));
         }
         var args = new List<string> { "features" };
         for (int i = 0; i < cases.Count; i++)
@@ -96,15 +96,15 @@ public class LogMelTests : IClassFixture<SpeechFixture>
     {
         using var dir = new TempDir();
         var signal = AudioLoader.Load(_speech.Cut(2.5, 22050));
-        var prepared = FeatureJob.Prepare(signal, normalize: true);
+        var prepared = LogMelFeatures.Prepare(signal, normalize: true);
         double mean = prepared.Average(v => (double)v);
         Assert.InRange(mean, -1e-4, 1e-4);
         NpyFile.Write(dir.File("in.npy"), prepared, prepared.Length);
         Python.Script("Models/reference/logmel_reference.py", "features", dir.File("in.npy"), dir.File("ref.npy"));
-        var ours = FeatureJob.Compute(signal, normalize: true, threads: 1);
+        var ours = LogMelFeatures.Compute(signal, normalize: true, threads: 1);
         double diff = AudioInputTests.MaxAbsDiff(NpyFile.ReadFloat32(dir.File("ref.npy")).Data, ours);
         Assert.True(diff <= 1e-3, $"max abs difference {diff}");
-        Assert.NotEqual(FeatureJob.Compute(signal, normalize: false)[5000], ours[5000]);
+        Assert.NotEqual(LogMelFeatures.Compute(signal, normalize: false)[5000], ours[5000]);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using EdgeAvsr.Cli;
+
 namespace EdgeAvsr.Runtime.Tests.Bench;
 
 /// <summary><c>edgeavsr-bench</c>: bad arguments are one line and exit 2 before any work starts.</summary>

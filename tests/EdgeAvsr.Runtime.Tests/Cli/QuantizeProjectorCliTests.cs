@@ -43,4 +43,28 @@ public class QuantizeProjectorCliTests
         Assert.Contains("--top-k 4 must be between 1 and the 3 experts", err, StringComparison.Ordinal);
         Assert.False(File.Exists(dir.File("q.safetensors")));
     }
+
+    [Fact]
+    public void Project_Int8FileAsFp32_And_BadLayoutWord_NameTheirFlags()
+    {
+        // The library's messages name the parameters (precision, layout); edgeavsr project says them as its flags.
+        using var dir = new TempDir();
+        string w = dir.File("w.safetensors");
+        SyntheticProjector.Write(w, new SyntheticProjectorSpec { Layout = SmopLayout.Dejr, Experts = 3, AudioDim = 8, VideoDim = 8, HiddenDim = 8, OutputDim = 8 });
+        Assert.Equal(0, Invoke("projector", "--weights", w, "--layout", "dejr", "--top-k", "2", "--out", dir.File("q.safetensors")).Code);
+        NpyFile.Write(dir.File("a.npy"), SyntheticProjector.Features(5, 8, 1).Data, 5, 8);
+        var (code, _, err) = CliHarness.Edgeavsr("project", "--weights", dir.File("q.safetensors"), "--audio", dir.File("a.npy"), "--precision", "fp32",
+            "--out", dir.File("out"));
+        Assert.Equal(2, code);
+        Assert.Contains("edgeavsr: the weights are an INT8 projector file; run them with --precision int8", err, StringComparison.Ordinal);
+        (code, _, err) = CliHarness.Edgeavsr("project", "--weights", w, "--audio", dir.File("a.npy"), "--top-k", "2", "--out", dir.File("out"));
+        Assert.Equal(2, code);
+        Assert.Contains("does not record its layout: pass --layout jejr|dejr|dedr", err, StringComparison.Ordinal);
+        (code, _, err) = CliHarness.Edgeavsr("project", "--weights", w, "--layout", "jjjj", "--audio", dir.File("a.npy"), "--out", dir.File("out"));
+        Assert.Equal(2, code);
+        Assert.Equal("edgeavsr: --layout 'jjjj' is not jejr, dejr or dedr", err.Trim());
+        (code, _, err) = CliHarness.Edgeavsr("project", "--weights", w, "--threads", "-1", "--audio", dir.File("a.npy"), "--out", dir.File("out"));
+        Assert.Equal(2, code);
+        Assert.Contains("edgeavsr: --threads must be 0 (one per core) or more, got -1", err, StringComparison.Ordinal);
+    }
 }

@@ -1,3 +1,4 @@
+using EdgeAvsr.Cli.Commands;
 using EdgeAvsr.Cli;
 using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Formats;
@@ -92,7 +93,7 @@ public class EncoderTests(TinyEncoders m) : IClassFixture<TinyEncoders>
         string mel = dir.File("utt.npy");
         System.IO.File.Copy(m.Mel, mel);
         AtomicFile.WriteAllText(dir.File("utt.json"), "{\"sample_rate\": 16000, \"duration_seconds\": 3.217}");
-        var result = EncodeJob.Run(new EncodeRequest { ModelPath = m.Audio, InputPath = mel, OutputPath = dir.File("states.npy") });
+        var result = EncodeCommand.Run(new EncodeRequest { ModelPath = m.Audio, InputPath = mel, OutputPath = dir.File("states.npy") });
         Assert.Equal(EncoderKind.Audio, result.Kind);
         Assert.Equal(160, result.States);
         Assert.Contains("utt.json", result.Trim, StringComparison.Ordinal);
@@ -101,8 +102,8 @@ public class EncoderTests(TinyEncoders m) : IClassFixture<TinyEncoders>
         Assert.True(Relative(states, NpyFile.ReadFloat32(m.File("audio_ref.npy")), 160) <= 1e-4);
 
         // --audio-seconds wins over the sidecar; without either, all 1500 states (and still equal to PyTorch).
-        Assert.Equal(25, EncodeJob.Run(new EncodeRequest { ModelPath = m.Audio, InputPath = mel, OutputPath = dir.File("s2.npy"), AudioSeconds = 0.2 }).States);
-        var all = EncodeJob.Run(new EncodeRequest { ModelPath = m.Audio, InputPath = m.Mel, OutputPath = dir.File("s3.npy") });
+        Assert.Equal(25, EncodeCommand.Run(new EncodeRequest { ModelPath = m.Audio, InputPath = mel, OutputPath = dir.File("s2.npy"), AudioSeconds = 0.2 }).States);
+        var all = EncodeCommand.Run(new EncodeRequest { ModelPath = m.Audio, InputPath = m.Mel, OutputPath = dir.File("s3.npy") });
         Assert.Equal(1500, all.States);
         Assert.True(Relative(NpyFile.ReadFloat32(dir.File("s3.npy")), NpyFile.ReadFloat32(m.File("audio_ref.npy")), 1500) <= 1e-4);
     }
@@ -111,11 +112,11 @@ public class EncoderTests(TinyEncoders m) : IClassFixture<TinyEncoders>
     public void VideoEncoder_OnOrt_EqualsPyTorch_AtAnyFrameCount_AndFromTheCheckpoint()
     {
         using var dir = new TempDir();
-        var r7 = EncodeJob.Run(new EncodeRequest { ModelPath = m.Video, InputPath = m.Roi7, OutputPath = dir.File("v7.npy") });
+        var r7 = EncodeCommand.Run(new EncodeRequest { ModelPath = m.Video, InputPath = m.Roi7, OutputPath = dir.File("v7.npy") });
         Assert.Equal((EncoderKind.Video, 7, 64), (r7.Kind, r7.States, r7.Dim));
         Assert.True(Relative(NpyFile.ReadFloat32(dir.File("v7.npy")), NpyFile.ReadFloat32(m.File("video7_ref.npy")), 7) <= 1e-4);
         // Reference computed by a module that loaded video_encoder.* from the safetensors the first export saved.
-        EncodeJob.Run(new EncodeRequest { ModelPath = m.Video, InputPath = m.Roi3, OutputPath = dir.File("v3.npy") });
+        EncodeCommand.Run(new EncodeRequest { ModelPath = m.Video, InputPath = m.Roi3, OutputPath = dir.File("v3.npy") });
         var v3 = NpyFile.ReadFloat32(dir.File("v3.npy"));
         Assert.Equal(new long[] { 1, 3, 64 }, v3.Shape);
         Assert.True(Relative(v3, NpyFile.ReadFloat32(m.File("video3_ref.npy")), 3) <= 1e-4);
@@ -126,7 +127,7 @@ public class EncoderTests(TinyEncoders m) : IClassFixture<TinyEncoders>
     {
         // The module built from audio_encoder.* of the saved safetensors gives the same states as ORT on the seeded export.
         using var dir = new TempDir();
-        EncodeJob.Run(new EncodeRequest { ModelPath = m.Audio, InputPath = m.Mel, OutputPath = dir.File("a.npy") });
+        EncodeCommand.Run(new EncodeRequest { ModelPath = m.Audio, InputPath = m.Mel, OutputPath = dir.File("a.npy") });
         Assert.True(Relative(NpyFile.ReadFloat32(dir.File("a.npy")), NpyFile.ReadFloat32(m.File("audio_ckpt_ref.npy")), 1500) <= 1e-4);
 
         // Drop one tensor: the script names it.

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using EdgeAvsr.Cli.Commands;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats;
 using Xunit.Abstractions;
@@ -38,7 +39,7 @@ public sealed class StageReferenceTests(ReferencePackFixture f, ITestOutputHelpe
             "--audio", dir.File("a.npy"), "--video", dir.File("v.npy"), "--out", dir.File("proj")]));
     }
 
-    private static DecodeResult Decode(TempDir dir, string pack, string logits) => DecodeJob.Run(new DecodeRequest
+    private static DecodeResult Decode(TempDir dir, string pack, string logits) => DecodeCommand.Run(new DecodeRequest
     {
         ModelPath = Path.Combine(pack, "decoder.gguf"),
         Task = AvsrTask.Avsr,

@@ -1,3 +1,4 @@
+using EdgeAvsr.Cli;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
 namespace EdgeAvsr.Runtime.Tests.Jetson;

@@ -203,7 +203,7 @@ public class OnnxSessionTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         Assert.StartsWith("execution provider cuda unavailable: ", log[1], StringComparison.Ordinal);
         Assert.Contains(OrtRefusal(ExecutionProvider.Cuda), log[1], StringComparison.Ordinal);
         Assert.Contains(CudaAbsent, log[1], StringComparison.Ordinal);
-        Assert.Equal("execution provider: cpu (from --ep tensorrt,cuda,cpu)", log[2]);
+        Assert.Equal("execution provider: cpu (from providers tensorrt,cuda,cpu)", log[2]);
         Assert.Equal(log, s.ProviderLog);
         Assert.Equal(2, s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) }, ["n"])[0].Int64s[0]);
     }
@@ -235,7 +235,7 @@ public class OnnxSessionTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         using var s = OnnxSession.Create(model.Path, new OnnxSessionOptions { Providers = OnnxSessionOptions.ParseProviders("cpu,cuda"), Log = log.Add });
         Assert.Equal([ExecutionProvider.Cpu], s.Providers);
         Assert.StartsWith("execution provider cuda unavailable: ", log[0], StringComparison.Ordinal);
-        Assert.Equal("execution provider: cpu (from --ep cpu,cuda)", log[1]);
+        Assert.Equal("execution provider: cpu (from providers cpu,cuda)", log[1]);
     }
 
     [Fact]

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using EdgeAvsr.Cli.Commands;
+using EdgeAvsr.Cli;
 using EdgeAvsr.Runtime.Audio;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats;
@@ -166,11 +168,11 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
             Models = new AvsrModelOptions { Threads = 1, VadModelPath = missing },
             Recognition = new RecognitionOptions { Beams = 1 },
         };
-        var lips = await TranscribeJob.RunAsync(Request(f.VideoOnly));
+        var lips = await TranscribeCommand.RunAsync(Request(f.VideoOnly));
         Assert.Equal(AvsrTask.Vsr, lips.Task);
         Assert.Equal(0, Assert.Single(lips.Segments).Start);
         // With sound the VAD cuts the utterances, so its absence is still the error, naming the file.
-        var e = await Assert.ThrowsAsync<EdgeAvsrException>(() => TranscribeJob.RunAsync(Request(f.Clip)));
+        var e = await Assert.ThrowsAsync<EdgeAvsrException>(() => TranscribeCommand.RunAsync(Request(f.Clip)));
         Assert.Contains(missing, e.Message, StringComparison.Ordinal);
     }
 
@@ -243,7 +245,7 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
     [Fact]
     public async Task Pipeline_OnAVirtualClock_GivesTranscribesFinals_AndPartialsAtLeastOncePerSecondOfStream()
     {
-        var transcript = await TranscribeJob.RunAsync(new TranscribeRequest
+        var transcript = await TranscribeCommand.RunAsync(new TranscribeRequest
         {
             PackPath = f.Pack,
             Media = new MediaClipRequest { InputPath = f.Clip },
@@ -404,7 +406,7 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
             // The whole-file front-end, as `features` and `frames` read a file: the reference for what is streamed.
             float[] wholeAudio = Resampler.To(AudioLoader.Load(path), 16000).Samples;
             bool hasVideo = MediaClip.Probe(request).HasVideo;
-            byte[] wholeVideo = hasVideo ? FrameJob.LoadCrops(path, landmarkModel: null).Crops.Pixels : [];
+            byte[] wholeVideo = hasVideo ? MouthCropReader.LoadCrops(path, landmarkModel: null).Crops.Pixels : [];
             var source = new MediaFileSource(request, wantAudio: true, wantVideo: true);
             Assert.Equal(new MediaStreams(true, hasVideo), source.Streams);
             var audio = new List<float>();

@@ -351,7 +351,10 @@ public class ProjectorTests
             var b = SmopProjector.Create(loaded, new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8 }).Project(audio, video);
             Assert.Equal(a.Audio!.Tokens.Data, b.Audio!.Tokens.Data);
             Assert.Equal(a.Video!.Tokens.Data, b.Video!.Tokens.Data);
-            Assert.Contains("--precision int8", Assert.Throws<EdgeAvsrException>(() => SmopProjector.Create(loaded, new SmopOptions { TopK = 2 })).Message, StringComparison.Ordinal);
+            // The library names the parameter; `edgeavsr project` says --precision (QuantizeProjectorCliTests).
+            var e = Assert.Throws<EdgeAvsrException>(() => SmopProjector.Create(loaded, new SmopOptions { TopK = 2 }));
+            Assert.Contains("precision int8", e.Message, StringComparison.Ordinal);
+            Assert.Equal(["precision"], e.Parameters);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EdgeAvsr.Cli;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Tests.Cli;
 using EdgeAvsr.Runtime.Video;
@@ -43,6 +44,14 @@ public class VideoTests
 
     private static float Normalised(int value) => (value / 255f - 0.421f) / 0.165f;
 
+    // The ROI as `edgeavsr frames` writes it, from the library's function for it.
+    private static (int Frames, VideoInputKind Kind) WriteRoi(string video, string path)
+    {
+        var (roi, crops) = MouthCropReader.ReadRoi(video);
+        NpyFile.Write(path, roi, crops.Crops.Count, MouthRoi.RoiSize, MouthRoi.RoiSize);
+        return (crops.Crops.Count, crops.Kind);
+    }
+
     [Theory]
     [InlineData("ffv1.mkv", 0.0, "-c:v", "ffv1", "-pix_fmt", "gray")]
     [InlineData("x264.mp4", 1.0, "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv444p")]
@@ -50,7 +59,7 @@ public class VideoTests
     {
         using var dir = new TempDir();
         string video = MakeVideo(dir, name, 10, 96, 96, 25, Pattern, codec);
-        var result = FrameJob.Run(new FrameRequest { VideoPath = video, OutputPath = dir.File("roi.npy") });
+        var result = WriteRoi(video, dir.File("roi.npy"));
         Assert.Equal(VideoInputKind.Crops, result.Kind);
         var roi = NpyFile.ReadFloat32(dir.File("roi.npy"));
         Assert.Equal(new long[] { 10, 88, 88 }, roi.Shape);
@@ -83,7 +92,7 @@ public class VideoTests
             int expected = (int)Math.Round(n * 30.0 / 25, MidpointRounding.AwayFromZero);
             Assert.Equal(8 * expected, frames.Frame(n)[0]);
         }
-        var result = FrameJob.Run(new FrameRequest { VideoPath = video, OutputPath = dir.File("roi.npy") });
+        var result = WriteRoi(video, dir.File("roi.npy"));
         Assert.Equal(25, result.Frames);
         Assert.Equal(Normalised(8 * 4), NpyFile.ReadFloat32(dir.File("roi.npy")).Data[3 * 88 * 88 + 100], 5);
     }

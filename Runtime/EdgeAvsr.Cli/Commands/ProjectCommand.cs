@@ -1,9 +1,12 @@
+using System.CommandLine;
+using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Formats;
+using EdgeAvsr.Runtime.Projector;
 
-namespace EdgeAvsr.Runtime.Projector;
+namespace EdgeAvsr.Cli.Commands;
 
 /// <summary>What <c>edgeavsr project</c> asks for.</summary>
-public sealed record ProjectRequest
+internal sealed record ProjectRequest
 {
     public required string WeightsPath { get; init; }
 
@@ -27,9 +30,55 @@ public sealed record ProjectRequest
     public required string OutputDirectory { get; init; }
 }
 
-/// <summary>Reads encoder outputs (.npy), runs the projector, writes tokens and expert choices (.npy).</summary>
-public static class ProjectJob
+/// <summary><c>edgeavsr project</c>: reads encoder outputs (.npy), runs the projector, writes tokens and expert choices (.npy).</summary>
+internal static class ProjectCommand
 {
+    public static Command Create()
+    {
+        var weights = new Option<string>("--weights")
+        {
+            Description = "Projector weights (.safetensors): the authors' state dict (F32/F16/BF16) or an EdgeAvsr INT8 projector file",
+            Required = true,
+        };
+        var layout = CommonOptions.LayoutIfGiven("jejr | dejr | dedr (an INT8 file records its own)");
+        var topK = new Option<int?>("--top-k") { Description = "Experts per token (an INT8 file records its own)" };
+        var audio = new Option<string?>("--audio") { Description = "Audio encoder output, .npy float32 [T, D] or [1, T, D]" };
+        var video = new Option<string?>("--video") { Description = "Video encoder output, .npy float32 [T, D] or [1, T, D]" };
+        var audioPool = new Option<int?>("--audio-pool") { Description = "Audio average-pooling window (default 4)" };
+        var videoPool = new Option<int?>("--video-pool") { Description = "Video average-pooling window (default 2)" };
+        var precision = CommonOptions.PrecisionIfGiven("fp32 | int8 (default: int8 for an INT8 file, else fp32; int8 on a float file quantizes at load)");
+        var threads = CommonOptions.Threads();
+        var output = new Option<string>("--out") { Description = "Output folder", Required = true };
+        var command = new Command("project", "Run the SMoP projector on encoder outputs; writes {audio,video}_tokens.npy and experts_{audio,video}.npy");
+        foreach (var o in new Option[] { weights, layout, topK, audio, video, audioPool, videoPool, precision, threads, output })
+        {
+            command.Options.Add(o);
+        }
+        CommandActions.Set(command, parse =>
+        {
+            var (projector, result, written) = Run(new ProjectRequest
+            {
+                WeightsPath = parse.GetValue(weights)!,
+                Layout = parse.GetValue(layout),
+                TopK = parse.GetValue(topK),
+                AudioPath = parse.GetValue(audio),
+                VideoPath = parse.GetValue(video),
+                AudioPool = parse.GetValue(audioPool),
+                VideoPool = parse.GetValue(videoPool),
+                Precision = parse.GetValue(precision),
+                Threads = parse.GetValue(threads),
+                OutputDirectory = parse.GetValue(output)!,
+            });
+            PrintSummary(projector, result);
+            foreach (string f in written)
+            {
+                Console.WriteLine($"wrote {f}");
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
     public static (SmopProjector Projector, ProjectorOutput Output, IReadOnlyList<string> Written) Run(ProjectRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -39,8 +88,8 @@ public static class ProjectJob
         }
         ThreadCount.Check(request.Threads);
         // Inputs are read and checked before any work, so a bad file costs nothing.
-        var audio = request.AudioPath is null ? null : ReadFeatures(request.AudioPath);
-        var video = request.VideoPath is null ? null : ReadFeatures(request.VideoPath);
+        var audio = request.AudioPath is null ? null : NpyFeatures.Read(request.AudioPath);
+        var video = request.VideoPath is null ? null : NpyFeatures.Read(request.VideoPath);
         var projector = Load(request);
         CheckFits(projector, Modality.Audio, audio, request.AudioPath, request.WeightsPath);
         CheckFits(projector, Modality.Video, video, request.VideoPath, request.WeightsPath);
@@ -81,40 +130,6 @@ public static class ProjectJob
         });
     }
 
-    /// <summary>
-    /// A .npy float32 <c>[T, D]</c> (a leading batch of one, <c>[1, T, D]</c>, is dropped), not empty, every value
-    /// finite: encoder outputs here, projector tokens for <c>edgeavsr decode</c>; <paramref name="noun"/> names them in messages.
-    /// </summary>
-    public static FloatMatrix ReadFeatures(string path, string noun = "features")
-    {
-        if (!File.Exists(path))
-        {
-            throw new EdgeAvsrException($"{path}: file not found");
-        }
-        var array = NpyFile.ReadFloat32(path);
-        long[] s = array.Shape;
-        if (s.Length == 3 && s[0] == 1)
-        {
-            s = [s[1], s[2]];
-        }
-        if (s.Length != 2)
-        {
-            throw new EdgeAvsrException($"{path}: shape {TensorDTypes.FormatShape(array.Shape)}, expected [T, D] or [1, T, D] {noun}");
-        }
-        if (s[0] == 0 || s[1] == 0)
-        {
-            throw new EdgeAvsrException($"{path}: empty input, shape {TensorDTypes.FormatShape(array.Shape)}");
-        }
-        for (int i = 0; i < array.Data.Length; i++)
-        {
-            if (!float.IsFinite(array.Data[i]))
-            {
-                throw new EdgeAvsrException($"{path}: value {array.Data[i]} at row {i / s[1]}, column {i % s[1]}; {noun} must be finite");
-            }
-        }
-        return new FloatMatrix(array.Data, checked((int)s[0]), checked((int)s[1]));
-    }
-
     // The projector's own check, with the two files the user gave named in the message.
     private static void CheckFits(SmopProjector projector, Modality modality, FloatMatrix? features, string? path, string weightsPath)
     {
@@ -140,5 +155,23 @@ public static class ProjectJob
             throw new EdgeAvsrException($"{path}: --{option} {requested} differs from the file's {key} {recorded}");
         }
         return requested ?? recorded;
+    }
+
+    internal static void PrintSummary(SmopProjector projector, ProjectorOutput output)
+    {
+        var o = projector.Options;
+        Console.WriteLine($"projector: layout {projector.Layout.ToText()}, {o.Precision.ToText()} ({projector.KernelName}), top-{o.TopK}, "
+            + $"pooling audio {o.AudioPool} video {o.VideoPool}");
+        foreach (var t in new[] { output.Audio, output.Video })
+        {
+            if (t is not null)
+            {
+                Console.WriteLine($"{t.Modality.ToText()}: {t.Tokens.Rows} tokens x {t.Tokens.Columns}");
+            }
+        }
+        foreach (var (name, rows) in output.ExpertRows)
+        {
+            Console.WriteLine($"{name}: expert rows computed [{string.Join(", ", rows)}] (total {rows.Sum()})");
+        }
     }
 }

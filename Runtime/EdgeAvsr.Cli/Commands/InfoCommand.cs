@@ -9,9 +9,9 @@ using EdgeAvsr.Runtime.Projector;
 namespace EdgeAvsr.Cli.Commands;
 
 /// <summary><c>edgeavsr info PACK [--verify]</c>: the manifest, file sizes and what would run where.</summary>
-internal static class PackCommands
+internal static class InfoCommand
 {
-    public static Command CreateInfo()
+    public static Command Create()
     {
         var pack = new Argument<string>("PACK") { Description = "Model pack folder (holds manifest.json)" };
         var verify = new Option<bool>("--verify") { Description = "Recompute every file's SHA-256 and compare with the manifest" };
@@ -20,18 +20,18 @@ internal static class PackCommands
         command.Arguments.Add(pack);
         command.Options.Add(verify);
         command.Options.Add(ep);
-        command.SetAction(parse => CliAction.Run(() =>
+        CommandActions.Set(command, parse =>
         {
             string? providers = parse.GetValue(ep);
             var p = ModelPack.Open(parse.GetValue(pack)!, new ModelPackOptions
             {
                 VerifyHashes = parse.GetValue(verify),
                 ResolveDecoderBackend = true,
-                EncoderProviders = providers is null ? null : OnnxSessionOptions.ParseProviders(providers),
+                EncoderProviders = providers is null ? null : CommonOptions.ParseProviders(providers),
             });
             Console.Write(Describe(p, parse.GetValue(verify)));
             return ExitCodes.Success;
-        }));
+        });
         return command;
     }
 
@@ -44,18 +44,21 @@ internal static class PackCommands
         w.WriteLine($"name      {m.Name} (manifest schema {m.SchemaVersion})");
         w.WriteLine($"tasks     {string.Join(", ", m.Tasks.Select(t => t.ToText()))}");
         var pr = m.Projector;
-        w.WriteLine(string.Create(c, $"projector {pr.Layout.ToText()}, {pr.Experts} experts, top-{pr.TopK}, pooling audio {pr.AudioPool} video {pr.VideoPool}, {pr.Precision.ToText()}, D audio {Dim(pr.AudioInputDim)} video {Dim(pr.VideoInputDim)} -> hidden {pr.HiddenDim} -> d_llm {pr.OutputDim}"));
+        w.WriteLine(string.Create(c, $"projector {pr.Layout.ToText()}, {pr.Experts} experts, top-{pr.TopK}, pooling audio {pr.AudioPool} video {pr.VideoPool}, "
+            + $"{pr.Precision.ToText()}, D audio {Dim(pr.AudioInputDim)} video {Dim(pr.VideoInputDim)} -> hidden {pr.HiddenDim} -> d_llm {pr.OutputDim}"));
         foreach (var (name, e) in new[] { ("audio", m.AudioEncoder), ("video", m.VideoEncoder) })
         {
             if (e is not null)
             {
-                w.WriteLine(string.Create(c, $"{name} enc '{e.InputName}' -> '{e.OutputName}' [1, T, {e.OutputDim}], providers {string.Join(",", e.ExecutionProviders.Select(x => x.ToText()))}"));
+                string providers = string.Join(",", e.ExecutionProviders.Select(x => x.ToText()));
+                w.WriteLine(string.Create(c, $"{name} enc '{e.InputName}' -> '{e.OutputName}' [1, T, {e.OutputDim}], providers {providers}"));
             }
         }
         var d = m.Decoder;
         w.WriteLine(string.Create(c, $"decoder   {d.Type}, d={d.EmbeddingDim}, LoRA reduction {d.LoraReduction} alpha {d.LoraAlpha} (merged)"));
         var f = m.FrontEnd;
-        w.WriteLine(string.Create(c, $"front-end audio {f.SampleRate} Hz, waveform normalisation {(f.WaveformNormalization ? "on" : "off")}, log-mel {f.MelBins}x{f.MelFrames}; video {f.VideoFps} fps, crop {f.CropSize} -> ROI {f.RoiSize}, (x - {f.RoiMean}) / {f.RoiStd}"));
+        w.WriteLine(string.Create(c, $"front-end audio {f.SampleRate} Hz, waveform normalisation {(f.WaveformNormalization ? "on" : "off")}, "
+            + $"log-mel {f.MelBins}x{f.MelFrames}; video {f.VideoFps} fps, crop {f.CropSize} -> ROI {f.RoiSize}, (x - {f.RoiMean}) / {f.RoiStd}"));
         var s = m.SpecialTokens;
         w.WriteLine(string.Create(c, $"tokens    <pad> {s.Pad}, <audio> {s.AudioStart}, </audio> {s.AudioEnd}, <video> {s.VideoStart}, </video> {s.VideoEnd}"));
         foreach (var (task, text) in m.Prompts.OrderBy(kv => kv.Key))
@@ -73,7 +76,8 @@ internal static class PackCommands
         {
             w.WriteLine(string.Create(c, $"  {file.Path} {file.Bytes:N0} bytes sha256 {file.Sha256}"));
         }
-        w.WriteLine(string.Create(c, $"total     {m.Files.Sum(x => x.Bytes):N0} bytes; {(verified ? "every SHA-256 verified" : "sizes checked, hashes not verified (--verify)")}"));
+        string hashes = verified ? "every SHA-256 verified" : "sizes checked, hashes not verified (--verify)";
+        w.WriteLine(string.Create(c, $"total     {m.Files.Sum(x => x.Bytes):N0} bytes; {hashes}"));
         return w.ToString();
     }
 

@@ -6,12 +6,19 @@ using EdgeAvsr.Runtime.Audio.Vad;
 namespace EdgeAvsr.Cli.Commands;
 
 /// <summary><c>edgeavsr vad</c>: speech segments of any audio file by the pretrained Silero VAD (at 16 kHz).</summary>
-internal static class VadCommands
+internal static class VadCommand
 {
-    public static Command CreateVad()
+    public static Command Create()
     {
-        var audio = new Option<string>("--audio") { Description = "Audio file (WAV natively, anything else through ffmpeg; resampled to 16 kHz mono) or .npy float32 samples at 16 kHz", Required = true };
-        var model = new Option<string?>("--model") { Description = "Silero VAD .onnx (default: models/silero_vad.onnx beside the app, or $EDGEAVSR_MODELS_DIR)" };
+        var audio = new Option<string>("--audio")
+        {
+            Description = "Audio file (WAV natively, anything else through ffmpeg; resampled to 16 kHz mono) or .npy float32 samples at 16 kHz",
+            Required = true,
+        };
+        var model = new Option<string?>("--model")
+        {
+            Description = "Silero VAD .onnx (default: models/silero_vad.onnx beside the app, or $EDGEAVSR_MODELS_DIR)",
+        };
         var threshold = new Option<float>("--threshold") { Description = "Speech starts at this probability", DefaultValueFactory = _ => 0.5f };
         var negative = new Option<float?>("--negative-threshold") { Description = "Silence below this probability (default threshold - 0.15)" };
         var minSpeech = new Option<int>("--min-speech-ms") { Description = "Drop segments shorter than this", DefaultValueFactory = _ => 250 };
@@ -23,7 +30,7 @@ internal static class VadCommands
         {
             command.Options.Add(o);
         }
-        command.SetAction(parse => CliAction.Run(() =>
+        CommandActions.Set(command, parse =>
         {
             var options = new VadOptions
             {
@@ -38,13 +45,14 @@ internal static class VadCommands
             var samples = VadAudioInput.Read(path);
             using var vad = SileroVad.Open(parse.GetValue(model));
             var segments = vad.Detect(samples, options);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}: {samples.Length / 16000.0:0.000} s, {segments.Count} speech segment(s) (Silero VAD {vad.ModelPath})"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{path}: {samples.Length / 16000.0:0.000} s, {segments.Count} speech segment(s) (Silero VAD {vad.ModelPath})"));
             foreach (var s in segments)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Start:0.000}\t{s.End:0.000}"));
             }
             return ExitCodes.Success;
-        }));
+        });
         return command;
     }
 }

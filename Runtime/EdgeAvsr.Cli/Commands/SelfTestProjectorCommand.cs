@@ -6,67 +6,15 @@ using EdgeAvsr.Runtime.Projector.Kernels;
 
 namespace EdgeAvsr.Cli.Commands;
 
-/// <summary><c>edgeavsr project</c> and <c>edgeavsr selftest-projector</c>.</summary>
-internal static class ProjectorCommands
+/// <summary><c>edgeavsr selftest-projector</c>.</summary>
+internal static class SelfTestProjectorCommand
 {
-    private static readonly Option<string> s_weights = new("--weights") { Description = "Projector weights (.safetensors): the authors' state dict (F32/F16/BF16) or an EdgeAvsr INT8 projector file", Required = true };
-    private static readonly Option<string?> s_layout = new("--layout") { Description = "jejr | dejr | dedr (an INT8 file records its own)" };
-    private static readonly Option<int?> s_topK = new("--top-k") { Description = "Experts per token (an INT8 file records its own)" };
-    private static readonly Option<string?> s_audio = new("--audio") { Description = "Audio encoder output, .npy float32 [T, D] or [1, T, D]" };
-    private static readonly Option<string?> s_video = new("--video") { Description = "Video encoder output, .npy float32 [T, D] or [1, T, D]" };
-    private static readonly Option<int?> s_audioPool = new("--audio-pool") { Description = "Audio average-pooling window (default 4)" };
-    private static readonly Option<int?> s_videoPool = new("--video-pool") { Description = "Video average-pooling window (default 2)" };
-    private static readonly Option<string?> s_precision = new("--precision") { Description = "fp32 | int8 (default: int8 for an INT8 file, else fp32; int8 on a float file quantizes at load)" };
-    private static readonly Option<int> s_threads = new("--threads") { Description = "Worker threads (default: one per core)", DefaultValueFactory = _ => 0 };
-    private static readonly Option<string> s_out = new("--out") { Description = "Output folder", Required = true };
-
-    public static Command CreateProject()
-    {
-        var command = new Command("project", "Run the SMoP projector on encoder outputs; writes {audio,video}_tokens.npy and experts_{audio,video}.npy");
-        foreach (var o in new Option[] { s_weights, s_layout, s_topK, s_audio, s_video, s_audioPool, s_videoPool, s_precision, s_threads, s_out })
-        {
-            command.Options.Add(o);
-        }
-        command.SetAction(parse => CliAction.Run(() =>
-        {
-            string? layout = parse.GetValue(s_layout);
-            string? precision = parse.GetValue(s_precision);
-            var request = new ProjectRequest
-            {
-                WeightsPath = parse.GetValue(s_weights)!,
-                Layout = layout is null ? null : SmopNames.ParseLayout(layout, "--layout"),
-                TopK = parse.GetValue(s_topK),
-                AudioPath = parse.GetValue(s_audio),
-                VideoPath = parse.GetValue(s_video),
-                AudioPool = parse.GetValue(s_audioPool),
-                VideoPool = parse.GetValue(s_videoPool),
-                Precision = precision switch
-                {
-                    null => null,
-                    "fp32" => ProjectorPrecision.Fp32,
-                    "int8" => ProjectorPrecision.Int8,
-                    _ => throw new EdgeAvsrException($"--precision '{precision}' is not fp32 or int8"),
-                },
-                Threads = parse.GetValue(s_threads),
-                OutputDirectory = parse.GetValue(s_out)!,
-            };
-            var (projector, output, written) = ProjectJob.Run(request);
-            PrintSummary(projector, output);
-            foreach (string f in written)
-            {
-                Console.WriteLine($"wrote {f}");
-            }
-            return ExitCodes.Success;
-        }));
-        return command;
-    }
-
     /// <summary>
     /// Generates a small seeded projector and features, runs every layout in fp32 and int8 through the same
     /// path as <c>project</c>, and checks the results (INT8 close to fp32, same experts, every kernel the
     /// CPU runs equal to scalar). Used by the NativeAOT smoke test.
     /// </summary>
-    public static Command CreateSelfTest()
+    public static Command Create()
     {
         var outOption = new Option<string>("--out") { Description = "Scratch folder", Required = true };
         var expectKernel = new Option<string?>("--expect-kernel")
@@ -76,7 +24,7 @@ internal static class ProjectorCommands
         var command = new Command("selftest-projector", "Run the projector end to end on a small seeded model and check the results");
         command.Options.Add(outOption);
         command.Options.Add(expectKernel);
-        command.SetAction(parse => CliAction.Run(() => SelfTest(parse.GetValue(outOption)!, parse.GetValue(expectKernel))));
+        CommandActions.Set(command, parse => SelfTest(parse.GetValue(outOption)!, parse.GetValue(expectKernel)));
         return command;
     }
 
@@ -98,11 +46,12 @@ internal static class ProjectorCommands
         foreach (var layout in new[] { SmopLayout.Jejr, SmopLayout.Dejr, SmopLayout.Dedr })
         {
             string weights = Path.Combine(dir, $"{layout.ToText()}.safetensors");
-            SyntheticProjector.Write(weights, new SyntheticProjectorSpec { Layout = layout, Experts = 4, AudioDim = 48, VideoDim = 48, HiddenDim = 40, OutputDim = 36 });
+            SyntheticProjector.Write(weights,
+                new SyntheticProjectorSpec { Layout = layout, Experts = 4, AudioDim = 48, VideoDim = 48, HiddenDim = 40, OutputDim = 36 });
             ProjectorOutput? reference = null;
             foreach (var precision in new[] { ProjectorPrecision.Fp32, ProjectorPrecision.Int8 })
             {
-                var (projector, output, _) = ProjectJob.Run(new ProjectRequest
+                var (projector, output, _) = ProjectCommand.Run(new ProjectRequest
                 {
                     WeightsPath = weights,
                     Layout = layout,
@@ -115,12 +64,18 @@ internal static class ProjectorCommands
                 long expected = 2L * (output.Audio!.Tokens.Rows + output.Video!.Tokens.Rows);
                 if (output.TotalExpertRows != expected)
                 {
-                    throw new InvalidOperationException($"{layout.ToText()} {precision.ToText()}: {output.TotalExpertRows} expert rows computed, expected {expected} (top-2 only)");
+                    throw new InvalidOperationException(
+                        $"{layout.ToText()} {precision.ToText()}: {output.TotalExpertRows} expert rows computed, expected {expected} (top-2 only)");
                 }
                 reference ??= output;
-                double err = Math.Max(RelativeL2(reference.Audio!.Tokens.Data, output.Audio.Tokens.Data), RelativeL2(reference.Video!.Tokens.Data, output.Video.Tokens.Data));
-                bool sameExperts = reference.Audio.Experts.AsSpan().SequenceEqual(output.Audio.Experts) && reference.Video.Experts.AsSpan().SequenceEqual(output.Video.Experts);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{layout.ToText()} {precision.ToText(),-4} kernel {projector.KernelName,-12} audio {output.Audio.Tokens.Rows}x{output.Audio.Tokens.Columns} video {output.Video.Tokens.Rows}x{output.Video.Tokens.Columns} rel-L2 vs fp32 {err:E2} experts {(sameExperts ? "same" : "DIFFERENT")}"));
+                double err = Math.Max(RelativeL2(reference.Audio!.Tokens.Data, output.Audio.Tokens.Data),
+                    RelativeL2(reference.Video!.Tokens.Data, output.Video.Tokens.Data));
+                bool sameExperts = reference.Audio.Experts.AsSpan().SequenceEqual(output.Audio.Experts)
+                    && reference.Video.Experts.AsSpan().SequenceEqual(output.Video.Experts);
+                var (a, v) = (output.Audio.Tokens, output.Video.Tokens);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{layout.ToText()} {precision.ToText(),-4} kernel {projector.KernelName,-12} audio {a.Rows}x{a.Columns} video {v.Rows}x{v.Columns} "
+                    + $"rel-L2 vs fp32 {err:E2} experts {(sameExperts ? "same" : "DIFFERENT")}"));
                 if (err > 2e-2 || !sameExperts)
                 {
                     throw new InvalidOperationException($"{layout.ToText()} {precision.ToText()}: relative error {err} or expert choice differs from fp32");
@@ -173,22 +128,6 @@ internal static class ProjectorCommands
         a.Experts.AsSpan().SequenceEqual(b.Experts)
         && System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.Tokens.Data.AsSpan())
             .SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.Tokens.Data.AsSpan()));
-
-    internal static void PrintSummary(SmopProjector projector, ProjectorOutput output)
-    {
-        Console.WriteLine($"projector: layout {projector.Layout.ToText()}, {projector.Options.Precision.ToText()} ({projector.KernelName}), top-{projector.Options.TopK}, pooling audio {projector.Options.AudioPool} video {projector.Options.VideoPool}");
-        foreach (var t in new[] { output.Audio, output.Video })
-        {
-            if (t is not null)
-            {
-                Console.WriteLine($"{t.Modality.ToText()}: {t.Tokens.Rows} tokens x {t.Tokens.Columns}");
-            }
-        }
-        foreach (var (name, rows) in output.ExpertRows)
-        {
-            Console.WriteLine($"{name}: expert rows computed [{string.Join(", ", rows)}] (total {rows.Sum()})");
-        }
-    }
 
     internal static double RelativeL2(float[] reference, float[] actual)
     {

@@ -1,0 +1,7 @@
+namespace EdgeAvsr.Runtime.Projector;
+
+public enum ProjectorPrecision
+{
+    Fp32,
+    Int8,
+}
