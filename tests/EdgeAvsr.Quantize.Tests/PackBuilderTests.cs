@@ -36,7 +36,7 @@ public sealed class PackBuilderTests
     {
         using var dir = new TempDir();
         var result = PackBuilder.Build(Request(dir.File("pack")));
-        var pack = ModelPack.Open(dir.File("pack"), new ModelPackOptions { VerifyHashes = true, EncoderProviders = [Runtime.Onnx.ExecutionProvider.Cpu] });
+        var pack = PackInspection.Run(dir.File("pack"), new PackInspectionOptions { VerifyHashes = true, EncoderProviders = [Runtime.Onnx.ExecutionProvider.Cpu] }).Pack;
         var m = pack.Manifest;
         var spec = f.Spec;
         Assert.Equal([AvsrTask.Avsr], m.Tasks);
@@ -107,7 +107,7 @@ public sealed class PackBuilderTests
         SyntheticCheckpoint.Write(dir.File("ckpt.safetensors"), spec);
         SyntheticCheckpoint.TrainConfigFor(spec).Write(dir.File("train.json"));
         PackBuilder.Build(Request(dir.File("pack")) with { Checkpoint = dir.File("ckpt.safetensors"), TrainConfig = dir.File("train.json") });
-        var pack = ModelPack.Open(dir.File("pack"), new ModelPackOptions { VerifyHashes = true, EncoderProviders = [Runtime.Onnx.ExecutionProvider.Cpu] });
+        var pack = PackInspection.Run(dir.File("pack"), new PackInspectionOptions { VerifyHashes = true, EncoderProviders = [Runtime.Onnx.ExecutionProvider.Cpu] }).Pack;
         Assert.Equal(layout, pack.Manifest.Projector.Layout);
         // The train config's layout must match the checkpoint's keys.
         var wrong = SyntheticCheckpoint.TrainConfigFor(f.Spec);
@@ -122,7 +122,7 @@ public sealed class PackBuilderTests
         using var dir = new TempDir();
         var result = PackBuilder.Build(Request(dir.File("pack"), ProjectorPrecision.Fp32));
         Assert.Null(result.Calibration);
-        var pack = ModelPack.Open(dir.File("pack"), new ModelPackOptions { VerifyHashes = true });
+        var pack = PackInspection.Run(dir.File("pack"), new PackInspectionOptions { VerifyHashes = true }).Pack;
         using var proj = SafetensorsFile.Open(Path.Combine(dir.File("pack"), pack.Manifest.Projector.File));
         Assert.All(proj.Tensors.Keys, k => Assert.True(k.StartsWith("audio_proj.", StringComparison.Ordinal) || k.StartsWith("video_proj.", StringComparison.Ordinal), k));
         using var ckpt = SafetensorsFile.Open(f.Checkpoint);
@@ -187,7 +187,7 @@ public sealed class PackBuilderTests
         var (code, stdout, stderr) = Invoke(args);
         Assert.True(code == 0, stderr);
         Assert.Contains("calibration: synthetic", stdout, StringComparison.Ordinal);
-        Assert.Equal("q8_0", ModelPack.Open(dir.File("pack")).Manifest.Decoder.Type);
+        Assert.Equal("q8_0", PackInspection.Run(dir.File("pack")).Pack.Manifest.Decoder.Type);
         (code, stdout, stderr) = Invoke(args);
         Assert.Equal(2, code);
         Assert.Contains("already exists", stderr, StringComparison.Ordinal);

@@ -53,7 +53,7 @@ public sealed record PackResult(string Directory, PackManifest Manifest, Calibra
 /// state dict (INT8 with a calibration report, or fp32), the LLM through the HF->GGUF converter with its LoRA merged
 /// and the AVSR tokens added, the encoders copied and checked against the projector; everything the state dict does
 /// not hold comes from the training config. The pack is assembled in a temporary folder beside the output and
-/// renamed into place at the end, then opened with <see cref="ModelPack.Open"/> as a final check.
+/// renamed into place at the end, then opened with <see cref="PackInspection.Run"/> as a final check.
 /// </summary>
 public static class PackBuilder
 {
@@ -198,7 +198,7 @@ public static class PackBuilder
             };
             var manifest = PackWriter.WriteManifest(temp, draft, [.. extra]);
             // The same checks a runtime load makes, on the CPU provider (the machine building a pack need not have the GPU).
-            ModelPack.Open(temp, new ModelPackOptions { VerifyHashes = false, EncoderProviders = [ExecutionProvider.Cpu] });
+            PackInspection.Run(temp, new PackInspectionOptions { VerifyHashes = false, EncoderProviders = [ExecutionProvider.Cpu] });
             if (Directory.Exists(output))
             {
                 Directory.Delete(output);

@@ -23,7 +23,7 @@ internal static class PackCommands
         command.SetAction(parse => CliAction.Run(() =>
         {
             string? providers = parse.GetValue(ep);
-            var p = ModelPack.Open(parse.GetValue(pack)!, new ModelPackOptions
+            var p = PackInspection.Run(parse.GetValue(pack)!, new PackInspectionOptions
             {
                 VerifyHashes = parse.GetValue(verify),
                 ResolveDecoderBackend = true,
@@ -35,8 +35,9 @@ internal static class PackCommands
         return command;
     }
 
-    internal static string Describe(ModelPack pack, bool verified)
+    internal static string Describe(PackInspection inspection, bool verified)
     {
+        var pack = inspection.Pack;
         var m = pack.Manifest;
         var c = CultureInfo.InvariantCulture;
         var w = new StringWriter(c);
@@ -64,7 +65,7 @@ internal static class PackCommands
         }
         w.WriteLine(string.Create(c, $"decoding  {m.Decoding.Beams} beam(s), at most {m.Decoding.MaxNewTokens} new tokens"));
         w.WriteLine("runs on");
-        foreach (var pl in pack.Placements)
+        foreach (var pl in inspection.Placements)
         {
             w.WriteLine(string.Create(c, $"  {pl.Part,-14} {pl.File} ({pl.Bytes:N0} bytes): {pl.Where}"));
         }

@@ -1,9 +1,11 @@
 using System.Security.Cryptography;
 using EdgeAvsr.Cli;
 using EdgeAvsr.Runtime.Decoding;
+using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Formats.Gguf;
 using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Pack;
+using EdgeAvsr.Runtime.Pipeline;
 using EdgeAvsr.Runtime.Projector;
 using EdgeAvsr.Runtime.Tests.Decoding;
 
@@ -110,8 +112,9 @@ public class ModelPackTests
     /// <summary>Assert.Contains with the whole message shown on failure.</summary>
     private static void Has(string expected, string actual) => Assert.True(actual.Contains(expected, StringComparison.Ordinal), $"expected '{expected}' in: {actual}");
 
+    /// <summary>The whole check: the pack opened, then every component opened and cross-checked by the loader.</summary>
     private static EdgeAvsrException OpenFails(string pack, bool verify = false) =>
-        Assert.Throws<EdgeAvsrException>(() => ModelPack.Open(pack, new ModelPackOptions { VerifyHashes = verify }));
+        Assert.Throws<EdgeAvsrException>(() => PackInspection.Run(pack, new PackInspectionOptions { VerifyHashes = verify }));
 
     [Fact]
     public void Manifest_RoundTrips_ByteForByte_AndFieldForField()
@@ -146,11 +149,69 @@ public class ModelPackTests
     public void Open_ChecksEveryPart_AndReportsWhereEachRuns()
     {
         using var dir = new TempDir();
-        var pack = ModelPack.Open(parts.Build(dir), new ModelPackOptions { VerifyHashes = true });
+        var pack = PackInspection.Run(parts.Build(dir), new PackInspectionOptions { VerifyHashes = true });
         Assert.Equal(["audio encoder", "video encoder", "projector", "decoder"], pack.Placements.Select(p => p.Part));
         Has("cpu", pack.Placements[0].Where);
         Has("int8", pack.Placements[2].Where);
         Has("d=256", pack.Placements[3].Where);
+    }
+
+    /// <summary>A pack whose <paramref name="file"/> holds seeded garbage, the manifest rewritten so that sizes and hashes match.</summary>
+    private string BuildWithGarbage(TempDir dir, string file)
+    {
+        string pack = parts.Build(dir);
+        string path = Path.Combine(pack, file);
+        var garbage = new byte[new FileInfo(path).Length];
+        new Random(7).NextBytes(garbage);
+        File.WriteAllBytes(path, garbage);
+        PackWriter.WriteManifest(pack, parts.Draft());
+        return pack;
+    }
+
+    [Theory]
+    [InlineData("audio_encoder.onnx")]
+    [InlineData("video_encoder.onnx")]
+    [InlineData("projector.safetensors")]
+    [InlineData("decoder.gguf")]
+    public void Open_ReadsOnlyTheManifestAndFiles_TheLoaderNamesAGarbageComponent(string file)
+    {
+        using var dir = new TempDir();
+        string pack = BuildWithGarbage(dir, file);
+        // Open checks sizes and hashes only: no ONNX Runtime session, projector or llama.cpp model is made.
+        var opened = ModelPack.Open(pack, new ModelPackOptions { VerifyHashes = true });
+        Assert.Equal(Path.GetFullPath(pack), opened.Directory);
+        Assert.Contains(opened.Manifest.Files, f => f.Path == file);
+        var e = Assert.Throws<EdgeAvsrException>(() => AvsrModels.Load(pack, new AvsrModelOptions { Threads = 1, LoadVad = false }));
+        Has(Path.Combine(opened.Directory, file) + ": ", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        Has(file, OpenFails(pack).Message);
+    }
+
+    [Fact]
+    public void Loader_ReportsTheSameMismatchAsTheInspection()
+    {
+        using var dir = new TempDir();
+        string pack = parts.Build(dir, m => m with { VideoEncoder = m.VideoEncoder! with { OutputName = "features" } });
+        var e = Assert.Throws<EdgeAvsrException>(() => AvsrModels.Load(pack, new AvsrModelOptions { Threads = 1, LoadVad = false }));
+        Has("video encoder output is 'last_hidden_state', the manifest says 'features'", e.Message);
+        Assert.Equal(OpenFails(pack).Message, e.Message);
+    }
+
+    [Fact]
+    public void Loader_OpensEachComponentOnce_AndKeepsThem()
+    {
+        using var dir = new TempDir();
+        var logged = new List<string>();
+        using var models = AvsrModels.Load(parts.Build(dir), new AvsrModelOptions { Threads = 1, LoadVad = false, Log = logged.Add });
+        Assert.Equal(EncoderKind.Audio, models.AudioEncoder!.Kind);
+        Assert.Equal(EncoderKind.Video, models.VideoEncoder!.Kind);
+        Assert.Equal(256, models.Projector.OutputDim);
+        Assert.Equal(models.Projector.OutputDim, models.DecoderModel.InputWidth);
+        Assert.Equal(parts.Special, models.DecoderModel.SpecialTokens);
+        foreach (string part in new[] { "audio encoder: ", "video encoder: ", "projector: ", "decoder: decoder.gguf" })
+        {
+            Assert.Single(logged, line => line.StartsWith(part, StringComparison.Ordinal));
+        }
     }
 
     [Fact]
@@ -158,7 +219,7 @@ public class ModelPackTests
     {
         using var dir = new TempDir();
         string pack = parts.Build(dir, m => m with { Projector = m.Projector with { Precision = ProjectorPrecision.Fp32 } }, projector: "projector.fp32.safetensors");
-        Has("fp32", ModelPack.Open(pack).Placements[2].Where);
+        Has("fp32", PackInspection.Run(pack).Placements[2].Where);
         using var dir2 = new TempDir();
         Has("is a float state dict, the manifest says precision int8", OpenFails(parts.Build(dir2, projector: "projector.fp32.safetensors")).Message);
     }
