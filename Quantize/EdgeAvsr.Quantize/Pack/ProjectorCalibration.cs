@@ -136,7 +136,7 @@ public static class ProjectorCalibration
                 }
                 experts.Add(new ExpertCalibration(e, rows.Count, rows.Count == 0 ? double.NaN : ExpertError(mixture.Experts[e], mixture8.Experts[e], pooled, rows)));
             }
-            mixtures.Add(new MixtureCalibration(modality.ToText(), mixture.Name, r.Tokens.Rows, Relative(q.Tokens.Data, r.Tokens.Data), experts));
+            mixtures.Add(new MixtureCalibration(modality.ToText(), mixture.Name, r.Tokens.Rows, RelativeL2.Of(r.Tokens.Data, q.Tokens.Data), experts));
         }
         return new CalibrationReport(source, quantized.KernelName, mixtures);
     }
@@ -160,18 +160,6 @@ public static class ProjectorCalibration
         var options = new SmopOptions { TopK = 1, AudioPool = 1, VideoPool = 1, Precision = ProjectorPrecision.Fp32 };
         var y32 = SmopProjector.Create(Single(expert32), options).Project(x, null).Audio!.Tokens.Data;
         var y8 = SmopProjector.Create(Single(expert8), options with { Precision = ProjectorPrecision.Int8 }).Project(x, null).Audio!.Tokens.Data;
-        return Relative(y8, y32);
-    }
-
-    private static double Relative(float[] actual, float[] reference)
-    {
-        double num = 0, den = 0;
-        for (int i = 0; i < reference.Length; i++)
-        {
-            double d = (double)actual[i] - reference[i];
-            num += d * d;
-            den += (double)reference[i] * reference[i];
-        }
-        return den == 0 ? Math.Sqrt(num) : Math.Sqrt(num / den);
+        return RelativeL2.Of(y32, y8);
     }
 }

@@ -118,7 +118,7 @@ internal static class ProjectorCommands
                     throw new InvalidOperationException($"{layout.ToText()} {precision.ToText()}: {output.TotalExpertRows} expert rows computed, expected {expected} (top-2 only)");
                 }
                 reference ??= output;
-                double err = Math.Max(RelativeL2(reference.Audio!.Tokens.Data, output.Audio.Tokens.Data), RelativeL2(reference.Video!.Tokens.Data, output.Video.Tokens.Data));
+                double err = Math.Max(Runtime.RelativeL2.Of(reference.Audio!.Tokens.Data, output.Audio.Tokens.Data), Runtime.RelativeL2.Of(reference.Video!.Tokens.Data, output.Video.Tokens.Data));
                 bool sameExperts = reference.Audio.Experts.AsSpan().SequenceEqual(output.Audio.Experts) && reference.Video.Experts.AsSpan().SequenceEqual(output.Video.Experts);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{layout.ToText()} {precision.ToText(),-4} kernel {projector.KernelName,-12} audio {output.Audio.Tokens.Rows}x{output.Audio.Tokens.Columns} video {output.Video.Tokens.Rows}x{output.Video.Tokens.Columns} rel-L2 vs fp32 {err:E2} experts {(sameExperts ? "same" : "DIFFERENT")}"));
                 if (err > 2e-2 || !sameExperts)
@@ -188,17 +188,5 @@ internal static class ProjectorCommands
         {
             Console.WriteLine($"{name}: expert rows computed [{string.Join(", ", rows)}] (total {rows.Sum()})");
         }
-    }
-
-    internal static double RelativeL2(float[] reference, float[] actual)
-    {
-        double num = 0, den = 0;
-        for (int i = 0; i < reference.Length; i++)
-        {
-            double d = (double)actual[i] - reference[i];
-            num += d * d;
-            den += (double)reference[i] * reference[i];
-        }
-        return Math.Sqrt(num / Math.Max(den, 1e-300));
     }
 }
