@@ -41,7 +41,7 @@ public sealed class PackBuilderTests
         var spec = f.Spec;
         Assert.Equal([AvsrTask.Avsr], m.Tasks);
         Assert.Equal((ProjectorPrecision.Int8, SmopLayout.Dedr, spec.Experts, spec.TopK, spec.AudioPool, spec.VideoPool, spec.IntermediateSize, spec.Llama.HiddenSize),
-            (m.Projector.Precision, m.Projector.Layout, m.Projector.Experts, m.Projector.TopK, m.Projector.AudioPool, m.Projector.VideoPool, m.Projector.HiddenDim, m.Projector.OutputDim));
+            (m.Projector.Precision, m.Projector.Layout, m.Projector.Experts, m.Projector.Routing.TopK, m.Projector.Routing.AudioPool, m.Projector.Routing.VideoPool, m.Projector.HiddenDim, m.Projector.OutputDim));
         Assert.Equal((spec.Rank, spec.Alpha, "f32", spec.Llama.HiddenSize), (m.Decoder.LoraReduction, m.Decoder.LoraAlpha, m.Decoder.Type, m.Decoder.EmbeddingDim));
         Assert.Equal("Transcribe speech and video to text.", m.Prompts[AvsrTask.Avsr]);
         Assert.Equal((15, 32), (m.Decoding.Beams, m.Decoding.MaxNewTokens));
@@ -137,6 +137,21 @@ public sealed class PackBuilderTests
         File.WriteAllText(config, File.ReadAllText(f.TrainConfigPath).Replace("\"downsample-ratio-video\": 2,", "", StringComparison.Ordinal));
         var e = Assert.Throws<EdgeAvsrException>(() => PackBuilder.Build(Request(dir.File("pack")) with { TrainConfig = config }));
         Assert.Contains("'downsample-ratio-video' is missing", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetDirectories(dir.Path));
+    }
+
+    [Theory]
+    [InlineData("\"MoP-topk\": 2", "\"MoP-topk\": 5", "training argument 'MoP-topk' 5 must be between 1 and training argument 'MoP-experts' 4")]
+    [InlineData("\"downsample-ratio-audio\": 4", "\"downsample-ratio-audio\": 0", "training argument 'downsample-ratio-audio' 0 must be >= 1")]
+    public void BadRoutingArgument_IsNamed_AndLeavesNothingBehind(string from, string to, string expected)
+    {
+        using var dir = new TempDir();
+        string config = dir.File("train.json");
+        string text = File.ReadAllText(f.TrainConfigPath);
+        Assert.Contains(from, text, StringComparison.Ordinal);
+        File.WriteAllText(config, text.Replace(from, to, StringComparison.Ordinal));
+        var e = Assert.Throws<EdgeAvsrException>(() => PackBuilder.Build(Request(dir.File("pack")) with { TrainConfig = config }));
+        Assert.Equal($"{config}: {expected}", e.Message.Split(" (frames")[0]);
         Assert.Empty(Directory.GetDirectories(dir.Path));
     }
 

@@ -1,3 +1,4 @@
+using EdgeAvsr.Runtime.Projector;
 using System.Globalization;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Audio;
@@ -23,7 +24,7 @@ public static class CalibrationMedia
     private static readonly string[] s_audio = [".wav", ".flac", ".mp3", ".ogg", ".m4a"];
     private static readonly string[] s_video = [".mp4", ".mkv", ".avi", ".mov", ".webm"];
 
-    public static CalibrationFeatures Encode(string directory, string? audioEncoder, string? videoEncoder, bool waveformNormalization, int audioPool, int videoPool)
+    public static CalibrationFeatures Encode(string directory, string? audioEncoder, string? videoEncoder, bool waveformNormalization, RoutingSettings routing)
     {
         if (!Directory.Exists(directory))
         {
@@ -49,7 +50,7 @@ public static class CalibrationMedia
             {
                 var signal = AudioLoader.Load(f);
                 return enc.EncodeAudio(FeatureJob.Compute(signal, waveformNormalization), signal.DurationSeconds);
-            }), audioPool);
+            }), routing.AudioPool);
         }
         if (videoEncoder is not null)
         {
@@ -61,7 +62,7 @@ public static class CalibrationMedia
                 {
                     var frames = FrameJob.Run(new FrameRequest { VideoPath = f, OutputPath = scratch });
                     return enc.EncodeVideo(NpyFile.ReadFloat32(scratch).Data, frames.Frames);
-                }), videoPool);
+                }), routing.VideoPool);
             }
             finally
             {

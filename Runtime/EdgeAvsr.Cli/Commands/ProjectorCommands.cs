@@ -176,7 +176,7 @@ internal static class ProjectorCommands
 
     internal static void PrintSummary(SmopProjector projector, ProjectorOutput output)
     {
-        Console.WriteLine($"projector: layout {projector.Layout.ToText()}, {projector.Options.Precision.ToText()} ({projector.KernelName}), top-{projector.Options.TopK}, pooling audio {projector.Options.AudioPool} video {projector.Options.VideoPool}");
+        Console.WriteLine($"projector: layout {projector.Layout.ToText()}, {projector.Options.Precision.ToText()} ({projector.KernelName}), top-{projector.Options.Routing.TopK}, pooling audio {projector.Options.Routing.AudioPool} video {projector.Options.Routing.VideoPool}");
         foreach (var t in new[] { output.Audio, output.Video })
         {
             if (t is not null)

@@ -39,9 +39,9 @@ public static class PackLoader
         Expect(where, "output width (d_llm)", any.OutputDim, p.OutputDim);
         if (w.IsInt8)
         {
-            Expect(where, "top_k (file metadata)", w.TopK!.Value, p.TopK);
-            Expect(where, "audio_pool (file metadata)", w.AudioPool!.Value, p.AudioPool);
-            Expect(where, "video_pool (file metadata)", w.VideoPool!.Value, p.VideoPool);
+            Expect(where, "top_k (file metadata)", w.Routing!.TopK, p.Routing.TopK);
+            Expect(where, "audio_pool (file metadata)", w.Routing.AudioPool, p.Routing.AudioPool);
+            Expect(where, "video_pool (file metadata)", w.Routing.VideoPool, p.Routing.VideoPool);
         }
         foreach (var modality in new[] { Modality.Audio, Modality.Video })
         {
@@ -54,14 +54,7 @@ public static class PackLoader
                 throw new EdgeAvsrException($"{where} {name} input width is {found}, the manifest says {(expected is null ? "none" : $"D={expected}")}");
             }
         }
-        return SmopProjector.Create(w, new SmopOptions
-        {
-            TopK = p.TopK,
-            AudioPool = p.AudioPool,
-            VideoPool = p.VideoPool,
-            Precision = p.Precision,
-            Threads = threads,
-        });
+        return SmopProjector.Create(w, new SmopOptions { Routing = p.Routing, Precision = p.Precision, Threads = threads });
     }
 
     /// <summary>

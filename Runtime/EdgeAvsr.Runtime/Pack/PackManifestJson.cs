@@ -37,9 +37,9 @@ public static class PackManifestJson
             w.WriteString("precision", p.Precision.ToText());
             w.WriteString("layout", p.Layout.ToText());
             w.WriteNumber("experts", p.Experts);
-            w.WriteNumber("top_k", p.TopK);
-            w.WriteNumber("audio_pool", p.AudioPool);
-            w.WriteNumber("video_pool", p.VideoPool);
+            w.WriteNumber("top_k", p.Routing.TopK);
+            w.WriteNumber("audio_pool", p.Routing.AudioPool);
+            w.WriteNumber("video_pool", p.Routing.VideoPool);
             WriteOptionalInt(w, "audio_input_dim", p.AudioInputDim);
             WriteOptionalInt(w, "video_input_dim", p.VideoInputDim);
             w.WriteNumber("hidden_dim", p.HiddenDim);
@@ -135,6 +135,9 @@ public static class PackManifestJson
             throw new EdgeAvsrException($"{source}: tasks is empty; a pack supports at least one of asr, vsr, avsr");
         }
         var proj = r.Child(root, "projector");
+        int experts = r.Int(proj, "projector.experts", 1);
+        var routing = RoutingSettings.Create(r.Int(proj, "projector.top_k"), r.Int(proj, "projector.audio_pool"), r.Int(proj, "projector.video_pool"),
+            experts, RoutingOrigin.Manifest(source));
         var projector = new PackProjector
         {
             File = r.String(proj, "projector.file"),
@@ -145,19 +148,13 @@ public static class PackManifestJson
                 var other => throw new EdgeAvsrException($"{source}: projector.precision '{other}' is not int8 or fp32"),
             },
             Layout = SmopNames.ParseLayout(r.String(proj, "projector.layout"), $"{source}: projector.layout"),
-            Experts = r.Int(proj, "projector.experts", 1),
-            TopK = r.Int(proj, "projector.top_k", 1),
-            AudioPool = r.Int(proj, "projector.audio_pool", 1),
-            VideoPool = r.Int(proj, "projector.video_pool", 1),
+            Experts = experts,
+            Routing = routing,
             AudioInputDim = r.OptionalInt(proj, "projector.audio_input_dim", min: 1),
             VideoInputDim = r.OptionalInt(proj, "projector.video_input_dim", min: 1),
             HiddenDim = r.Int(proj, "projector.hidden_dim", 1),
             OutputDim = r.Int(proj, "projector.output_dim", 1),
         };
-        if (projector.TopK > projector.Experts)
-        {
-            throw new EdgeAvsrException($"{source}: projector.top_k {projector.TopK} exceeds projector.experts {projector.Experts}");
-        }
         var dec = r.Child(root, "decoder");
         var decoder = new PackDecoder
         {

@@ -53,7 +53,7 @@ public sealed class PackParts
         {
             string fp32 = File(name == "projector" ? "projector.fp32.safetensors" : name + ".safetensors");
             var w = SmopWeights.Load(fp32, SmopLayout.Dedr);
-            Int8ProjectorFile.Write(File(name == "projector" ? "projector.int8.safetensors" : name + ".int8.safetensors"), w, topK: 2, audioPool: 4, videoPool: 2);
+            Int8ProjectorFile.Write(File(name == "projector" ? "projector.int8.safetensors" : name + ".int8.safetensors"), w, RoutingSettings.Create(2, 4, 2));
         }
         System.IO.File.Copy(TinyModels.Base.F32Gguf, File("decoder.gguf"));
         using var gguf = GgufFile.Open(File("decoder.gguf"));
@@ -76,8 +76,8 @@ public sealed class PackParts
         VideoEncoder = new PackEncoder { File = "video_encoder.onnx", InputName = "video", OutputName = "last_hidden_state", OutputDim = 64, ExecutionProviders = [ExecutionProvider.Cpu] },
         Projector = new PackProjector
         {
-            File = "projector.safetensors", Precision = ProjectorPrecision.Int8, Layout = SmopLayout.Dedr, Experts = 4, TopK = 2,
-            AudioPool = 4, VideoPool = 2, AudioInputDim = 64, VideoInputDim = 64, HiddenDim = 128, OutputDim = 256,
+            File = "projector.safetensors", Precision = ProjectorPrecision.Int8, Layout = SmopLayout.Dedr, Experts = 4,
+            Routing = RoutingSettings.Create(2, 4, 2), AudioInputDim = 64, VideoInputDim = 64, HiddenDim = 128, OutputDim = 256,
         },
         Decoder = new PackDecoder { File = "decoder.gguf", Type = "f32", EmbeddingDim = 256, LoraReduction = 32, LoraAlpha = 4 },
         FrontEnd = new PackFrontEnd { SampleRate = 16000, WaveformNormalization = true, MelBins = 80, MelFrames = 3000, VideoFps = 25, CropSize = 96, RoiSize = 88, RoiMean = 0.421, RoiStd = 0.165 },
@@ -289,7 +289,7 @@ public class ModelPackTests
     {
         using var dir = new TempDir();
         Has("projector top_k (file metadata) is 2, the manifest says 3",
-            OpenFails(parts.Build(dir, m => m with { Projector = m.Projector with { TopK = 3 } })).Message);
+            OpenFails(parts.Build(dir, m => m with { Projector = m.Projector with { Routing = RoutingSettings.Create(3, 4, 2) } })).Message);
         using var dir2 = new TempDir();
         Has("video encoder output is 'last_hidden_state', the manifest says 'features'",
             OpenFails(parts.Build(dir2, m => m with { VideoEncoder = m.VideoEncoder! with { OutputName = "features" } })).Message);
