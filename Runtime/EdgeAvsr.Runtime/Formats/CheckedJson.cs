@@ -124,7 +124,7 @@ public sealed class CheckedJson : IDisposable
         var c = CultureInfo.InvariantCulture;
         string range = (min <= int.MinValue, max >= int.MaxValue) switch
         {
-            (true, true) => "an integer",
+            (true, true) => min == int.MinValue && max == int.MaxValue ? "a 32-bit integer" : "an integer",
             (false, true) => string.Create(c, $"an integer >= {min}"),
             (true, false) => string.Create(c, $"an integer <= {max}"),
             _ => string.Create(c, $"an integer in {min}..{max}"),
