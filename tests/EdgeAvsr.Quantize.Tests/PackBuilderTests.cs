@@ -5,6 +5,7 @@ using EdgeAvsr.Quantize.Testing;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Pack;
 using EdgeAvsr.Runtime.Projector;
 
@@ -36,12 +37,13 @@ public sealed class PackBuilderTests
     {
         using var dir = new TempDir();
         var result = PackBuilder.Build(Request(dir.File("pack")));
-        var pack = PackInspection.Run(dir.File("pack"), new PackInspectionOptions { VerifyHashes = true, EncoderProviders = [Runtime.Onnx.ExecutionProvider.Cpu] }).Pack;
+        var pack = PackInspection.Run(dir.File("pack"), new PackInspectionOptions { VerifyHashes = true, EncoderProviders = [ExecutionProvider.Cpu] }).Pack;
         var m = pack.Manifest;
         var spec = f.Spec;
         Assert.Equal([AvsrTask.Avsr], m.Tasks);
         Assert.Equal((ProjectorPrecision.Int8, SmopLayout.Dedr, spec.Experts, spec.TopK, spec.AudioPool, spec.VideoPool, spec.IntermediateSize, spec.Llama.HiddenSize),
-            (m.Projector.Precision, m.Projector.Layout, m.Projector.Experts, m.Projector.Routing.TopK, m.Projector.Routing.AudioPool, m.Projector.Routing.VideoPool, m.Projector.HiddenDim, m.Projector.OutputDim));
+            (m.Projector.Precision, m.Projector.Layout, m.Projector.Experts, m.Projector.Routing.TopK, m.Projector.Routing.AudioPool,
+                m.Projector.Routing.VideoPool, m.Projector.HiddenDim, m.Projector.OutputDim));
         Assert.Equal((spec.Rank, spec.Alpha, "f32", spec.Llama.HiddenSize), (m.Decoder.LoraReduction, m.Decoder.LoraAlpha, m.Decoder.Type, m.Decoder.EmbeddingDim));
         Assert.Equal("Transcribe speech and video to text.", m.Prompts[AvsrTask.Avsr]);
         Assert.Equal((15, 32), (m.Decoding.Beams, m.Decoding.MaxNewTokens));
@@ -107,7 +109,7 @@ public sealed class PackBuilderTests
         SyntheticCheckpoint.Write(dir.File("ckpt.safetensors"), spec);
         SyntheticCheckpoint.TrainConfigFor(spec).Write(dir.File("train.json"));
         PackBuilder.Build(Request(dir.File("pack")) with { Checkpoint = dir.File("ckpt.safetensors"), TrainConfig = dir.File("train.json") });
-        var pack = PackInspection.Run(dir.File("pack"), new PackInspectionOptions { VerifyHashes = true, EncoderProviders = [Runtime.Onnx.ExecutionProvider.Cpu] }).Pack;
+        var pack = PackInspection.Run(dir.File("pack"), new PackInspectionOptions { VerifyHashes = true, EncoderProviders = [ExecutionProvider.Cpu] }).Pack;
         Assert.Equal(layout, pack.Manifest.Projector.Layout);
         // The train config's layout must match the checkpoint's keys.
         var wrong = SyntheticCheckpoint.TrainConfigFor(f.Spec);

@@ -30,12 +30,15 @@ public sealed record HfLlamaConfig(
         string? arch = archs is { ValueKind: JsonValueKind.Array } a && a.GetArrayLength() > 0 ? a[0].GetString() : null;
         if (modelType != "llama" || (arch is not null && arch != "LlamaForCausalLM"))
         {
-            throw new EdgeAvsrException($"{path}: unsupported architecture (model_type '{modelType}', architectures [{arch}]); expected model_type 'llama' / LlamaForCausalLM");
+            throw new EdgeAvsrException(
+                $"{path}: unsupported architecture (model_type '{modelType}', architectures [{arch}]); expected model_type 'llama' / LlamaForCausalLM");
         }
         int hidden = json.Int(root, "hidden_size", min: 1);
         int heads = json.Int(root, "num_attention_heads", min: 1);
         int kvHeads = json.OptionalInt(root, "num_key_value_heads", min: 1) ?? heads;
-        int headDim = json.OptionalInt(root, "head_dim", min: 1) ?? (hidden % heads == 0 ? hidden / heads : throw new EdgeAvsrException($"{path}: hidden_size {hidden} is not divisible by num_attention_heads {heads}"));
+        int headDim = json.OptionalInt(root, "head_dim", min: 1) ?? (hidden % heads == 0
+            ? hidden / heads
+            : throw new EdgeAvsrException($"{path}: hidden_size {hidden} is not divisible by num_attention_heads {heads}"));
         if (heads % kvHeads != 0)
         {
             throw new EdgeAvsrException($"{path}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kvHeads}");

@@ -86,7 +86,8 @@ public sealed class HfTokenizer
             foreach (var t in addedTokens.EnumerateArray())
             {
                 int id = tokJson.Int(t, "added_tokens[].id", min: 0);
-                string content = tokJson.OptionalString(t, "added_tokens[].content") ?? throw new EdgeAvsrException($"{tokPath}: added token {id} has no content");
+                string content = tokJson.OptionalString(t, "added_tokens[].content")
+                    ?? throw new EdgeAvsrException($"{tokPath}: added token {id} has no content");
                 if (byId.TryGetValue(id, out string? existing) && existing != content)
                 {
                     throw new EdgeAvsrException($"{tokPath}: added token {id} '{content}' conflicts with vocab token '{existing}'");
@@ -168,7 +169,8 @@ public sealed class HfTokenizer
     private static void CheckPreTokenizer(CheckedJson json, JsonElement root)
     {
         string path = json.Source;
-        var pre = CheckedJson.Find(root, "pre_tokenizer") ?? throw new EdgeAvsrException($"{path}: pre_tokenizer is missing; expected Llama 3's Split + ByteLevel");
+        var pre = CheckedJson.Find(root, "pre_tokenizer")
+            ?? throw new EdgeAvsrException($"{path}: pre_tokenizer is missing; expected Llama 3's Split + ByteLevel");
         bool split = false, byteLevel = false;
         IEnumerable<JsonElement> parts = json.OptionalString(pre, "pre_tokenizer.type") == "Sequence" && CheckedJson.Find(pre, "pretokenizers") is { } list
             ? list.EnumerateArray().ToArray()
@@ -176,7 +178,8 @@ public sealed class HfTokenizer
         foreach (var part in parts)
         {
             string? type = json.OptionalString(part, "pre_tokenizer.type");
-            if (type == "Split" && CheckedJson.Find(part, "pattern") is { } pattern && json.OptionalString(pattern, "pre_tokenizer.pattern.Regex") == Llama3Pattern)
+            if (type == "Split" && CheckedJson.Find(part, "pattern") is { } pattern
+                && json.OptionalString(pattern, "pre_tokenizer.pattern.Regex") == Llama3Pattern)
             {
                 split = true;
             }

@@ -126,7 +126,9 @@ public static class PackBuilder
                 projectorFile = "projector.fp32.safetensors";
                 CopyProjectorTensors(request.Checkpoint, Path.Combine(temp, projectorFile));
             }
-            log($"projector: {weights.Layout.ToText()}, {(weights.Audio ?? weights.Video)!.ExpertCount} experts, top-{config.Routing.TopK}, {request.ProjectorPrecision.ToText()} -> {projectorFile}");
+            int expertCount = (weights.Audio ?? weights.Video)!.ExpertCount;
+            log($"projector: {weights.Layout.ToText()}, {expertCount} experts, top-{config.Routing.TopK}, "
+                + $"{request.ProjectorPrecision.ToText()} -> {projectorFile}");
 
             var conversion = LlamaGgufConverter.Convert(
                 new LlamaConversionRequest(request.HfDirectory, Path.Combine(temp, DecoderFile), request.LlmType)

@@ -45,7 +45,9 @@ internal static class PackCommands
         w.WriteLine($"name      {m.Name} (manifest schema {m.SchemaVersion})");
         w.WriteLine($"tasks     {string.Join(", ", m.Tasks.Select(t => t.ToText()))}");
         var pr = m.Projector;
-        w.WriteLine(string.Create(c, $"projector {pr.Layout.ToText()}, {pr.Experts} experts, top-{pr.Routing.TopK}, pooling audio {pr.Routing.AudioPool} video {pr.Routing.VideoPool}, {pr.Precision.ToText()}, D audio {Dim(pr.AudioInputDim)} video {Dim(pr.VideoInputDim)} -> hidden {pr.HiddenDim} -> d_llm {pr.OutputDim}"));
+        var r = pr.Routing;
+        w.WriteLine(string.Create(c, $"projector {pr.Layout.ToText()}, {pr.Experts} experts, top-{r.TopK}, pooling audio {r.AudioPool} video {r.VideoPool}, "
+            + $"{pr.Precision.ToText()}, D audio {Dim(pr.AudioInputDim)} video {Dim(pr.VideoInputDim)} -> hidden {pr.HiddenDim} -> d_llm {pr.OutputDim}"));
         foreach (var (name, e) in new[] { ("audio", m.AudioEncoder), ("video", m.VideoEncoder) })
         {
             if (e is not null)

@@ -118,7 +118,8 @@ internal static class ProjectorCommands
                     throw new InvalidOperationException($"{layout.ToText()} {precision.ToText()}: {output.TotalExpertRows} expert rows computed, expected {expected} (top-2 only)");
                 }
                 reference ??= output;
-                double err = Math.Max(Runtime.RelativeL2.Of(reference.Audio!.Tokens.Data, output.Audio.Tokens.Data), Runtime.RelativeL2.Of(reference.Video!.Tokens.Data, output.Video.Tokens.Data));
+                double err = Math.Max(Runtime.RelativeL2.Of(reference.Audio!.Tokens.Data, output.Audio.Tokens.Data),
+                    Runtime.RelativeL2.Of(reference.Video!.Tokens.Data, output.Video.Tokens.Data));
                 bool sameExperts = reference.Audio.Experts.AsSpan().SequenceEqual(output.Audio.Experts) && reference.Video.Experts.AsSpan().SequenceEqual(output.Video.Experts);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{layout.ToText()} {precision.ToText(),-4} kernel {projector.KernelName,-12} audio {output.Audio.Tokens.Rows}x{output.Audio.Tokens.Columns} video {output.Video.Tokens.Rows}x{output.Video.Tokens.Columns} rel-L2 vs fp32 {err:E2} experts {(sameExperts ? "same" : "DIFFERENT")}"));
                 if (err > 2e-2 || !sameExperts)
@@ -176,7 +177,9 @@ internal static class ProjectorCommands
 
     internal static void PrintSummary(SmopProjector projector, ProjectorOutput output)
     {
-        Console.WriteLine($"projector: layout {projector.Layout.ToText()}, {projector.Options.Precision.ToText()} ({projector.KernelName}), top-{projector.Options.Routing.TopK}, pooling audio {projector.Options.Routing.AudioPool} video {projector.Options.Routing.VideoPool}");
+        var routing = projector.Options.Routing;
+        Console.WriteLine($"projector: layout {projector.Layout.ToText()}, {projector.Options.Precision.ToText()} ({projector.KernelName}), "
+            + $"top-{routing.TopK}, pooling audio {routing.AudioPool} video {routing.VideoPool}");
         foreach (var t in new[] { output.Audio, output.Video })
         {
             if (t is not null)

@@ -114,7 +114,8 @@ public sealed class AvsrModels : IDisposable
             options.Log?.Invoke($"decoder: llama.cpp backend {model.Backend}");
             if (model.SpecialTokens != manifest.SpecialTokens)
             {
-                throw new EdgeAvsrException($"{decoderPath}: llama.cpp reads the special tokens as {model.SpecialTokens}, the manifest says {manifest.SpecialTokens}");
+                throw new EdgeAvsrException(
+                    $"{decoderPath}: llama.cpp reads the special tokens as {model.SpecialTokens}, the manifest says {manifest.SpecialTokens}");
             }
             decoder = new LlamaDecoder(model, new DecoderOptions { Threads = options.Threads, ExactNumerics = options.ExactNumerics });
             if (manifest.AudioEncoder is not null && options.LoadVad)

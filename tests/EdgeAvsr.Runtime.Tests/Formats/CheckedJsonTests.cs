@@ -7,7 +7,8 @@ public class CheckedJsonTests
 {
     private const string Doc = """{"a": {"n": 3, "f": 4.0, "x": 2.5, "s": "text", "b": true, "big": 5000000000, "none": null}, "list": [1, 2]}""";
 
-    private static CheckedJson Parse(string text, CheckedJsonLabels? labels = null) => CheckedJson.Parse(Encoding.UTF8.GetBytes(text), "c.json", labels: labels);
+    private static CheckedJson Parse(string text, CheckedJsonLabels? labels = null) =>
+        CheckedJson.Parse(Encoding.UTF8.GetBytes(text), "c.json", labels: labels);
 
     private static string Fails(Action read) => Assert.Throws<EdgeAvsrException>(read).Message;
 

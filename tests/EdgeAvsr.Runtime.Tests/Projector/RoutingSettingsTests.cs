@@ -61,7 +61,8 @@ public class RoutingSettingsTests
         var manifest = Pack.PackParts.Shared.Draft() with { Files = [new PackFile("x", 1, new string('0', 64))] };
         string text = Encoding.UTF8.GetString(PackManifestJson.ToUtf8(manifest));
         Assert.Contains(from, text, StringComparison.Ordinal);
-        var e = Assert.Throws<EdgeAvsrException>(() => PackManifestJson.Parse(Encoding.UTF8.GetBytes(text.Replace(from, to, StringComparison.Ordinal)), "pack/manifest.json"));
+        byte[] edited = Encoding.UTF8.GetBytes(text.Replace(from, to, StringComparison.Ordinal));
+        var e = Assert.Throws<EdgeAvsrException>(() => PackManifestJson.Parse(edited, "pack/manifest.json"));
         Assert.StartsWith("pack/manifest.json: " + expected, e.Message, StringComparison.Ordinal);
     }
 
@@ -70,7 +71,8 @@ public class RoutingSettingsTests
     {
         using var dir = new TempDir();
         string fp32 = dir.File("w.safetensors"), int8 = dir.File("w8.safetensors");
-        SyntheticProjector.Write(fp32, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 3, AudioDim = 8, VideoDim = 8, HiddenDim = 8, OutputDim = 8 });
+        var spec = new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 3, AudioDim = 8, VideoDim = 8, HiddenDim = 8, OutputDim = 8 };
+        SyntheticProjector.Write(fp32, spec);
         Int8ProjectorFile.Write(int8, SmopWeights.Load(fp32, SmopLayout.Dedr), RoutingSettings.Create(2, 4, 2));
         Assert.Equal(RoutingSettings.Create(2, 4, 2), SmopWeights.Load(int8, null).Routing);
         // The metadata value "2" becomes "0" in place: the header keeps its length.
