@@ -50,7 +50,8 @@ public static class Program
             {
                 throw new EdgeAvsrException("--audio-pool and --video-pool must be >= 1");
             }
-            Int8ProjectorFile.Write(p.GetValue(output)!, w, k, p.GetValue(audioPool), p.GetValue(videoPool), Path.GetFileName(source));
+            var routing = RoutingSettings.Create(k, p.GetValue(audioPool), p.GetValue(videoPool));
+            Int8ProjectorFile.Write(p.GetValue(output)!, w, routing, Path.GetFileName(source));
             Console.WriteLine($"wrote {p.GetValue(output)} (layout {w.Layout.ToText()}, {experts} experts, top-{k})");
             return ExitCodes.Success;
         });

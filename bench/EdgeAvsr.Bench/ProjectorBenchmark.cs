@@ -276,7 +276,7 @@ internal static class ProjectorBenchmark
 
     private static SmopProjector Create(SmopWeights w, int k, ProjectorPrecision precision, int threads)
     {
-        var options = new SmopOptions { TopK = k, AudioPool = 1, Precision = precision, Threads = threads };
+        var options = new SmopOptions { Routing = RoutingSettings.Create(k, 1, 2), Precision = precision, Threads = threads };
         return SmopProjector.Create(w, s_rowBlock > 0 ? options with { RowBlock = s_rowBlock } : options);
     }
 

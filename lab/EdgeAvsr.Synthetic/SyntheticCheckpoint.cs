@@ -164,12 +164,10 @@ public static class SyntheticCheckpoint
             PromptAudiovisual = AvsrTask.Avsr.PromptText(),
             Rank = spec.Rank,
             Alpha = spec.Alpha,
-            DownsampleRatioAudio = spec.AudioPool,
-            DownsampleRatioVideo = spec.VideoPool,
             MaxDecTokens = 32,
             NumBeams = 15,
             MopExperts = spec.Experts,
-            MopTopK = spec.TopK,
+            Routing = RoutingSettings.Create(spec.TopK, spec.AudioPool, spec.VideoPool),
             SmopLayout = spec.Layout,
             WaveformNormalization = true,
         };

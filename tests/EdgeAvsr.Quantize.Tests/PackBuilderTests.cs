@@ -4,6 +4,7 @@ using EdgeAvsr.Quantize.Pack;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Pack;
 using EdgeAvsr.Runtime.Projector;
 using EdgeAvsr.Synthetic;
@@ -36,12 +37,13 @@ public sealed class PackBuilderTests
     {
         using var dir = new TempDir();
         var result = PackBuilder.Build(Request(dir.File("pack")));
-        var pack = ModelPack.Open(dir.File("pack"), new ModelPackOptions { VerifyHashes = true, EncoderProviders = [Runtime.Onnx.ExecutionProvider.Cpu] });
+        var pack = PackInspection.Run(dir.File("pack"), new PackInspectionOptions { VerifyHashes = true, EncoderProviders = [ExecutionProvider.Cpu] }).Pack;
         var m = pack.Manifest;
         var spec = f.Spec;
         Assert.Equal([AvsrTask.Avsr], m.Tasks);
         Assert.Equal((ProjectorPrecision.Int8, SmopLayout.Dedr, spec.Experts, spec.TopK, spec.AudioPool, spec.VideoPool, spec.IntermediateSize, spec.Llama.HiddenSize),
-            (m.Projector.Precision, m.Projector.Layout, m.Projector.Experts, m.Projector.TopK, m.Projector.AudioPool, m.Projector.VideoPool, m.Projector.HiddenDim, m.Projector.OutputDim));
+            (m.Projector.Precision, m.Projector.Layout, m.Projector.Experts, m.Projector.Routing.TopK, m.Projector.Routing.AudioPool,
+                m.Projector.Routing.VideoPool, m.Projector.HiddenDim, m.Projector.OutputDim));
         Assert.Equal((spec.Rank, spec.Alpha, "f32", spec.Llama.HiddenSize), (m.Decoder.LoraReduction, m.Decoder.LoraAlpha, m.Decoder.Type, m.Decoder.EmbeddingDim));
         Assert.Equal("Transcribe speech and video to text.", m.Prompts[AvsrTask.Avsr]);
         Assert.Equal((15, 32), (m.Decoding.Beams, m.Decoding.MaxNewTokens));
@@ -107,7 +109,7 @@ public sealed class PackBuilderTests
         SyntheticCheckpoint.Write(dir.File("ckpt.safetensors"), spec);
         SyntheticCheckpoint.TrainConfigFor(spec).Write(dir.File("train.json"));
         PackBuilder.Build(Request(dir.File("pack")) with { Checkpoint = dir.File("ckpt.safetensors"), TrainConfig = dir.File("train.json") });
-        var pack = ModelPack.Open(dir.File("pack"), new ModelPackOptions { VerifyHashes = true, EncoderProviders = [Runtime.Onnx.ExecutionProvider.Cpu] });
+        var pack = PackInspection.Run(dir.File("pack"), new PackInspectionOptions { VerifyHashes = true, EncoderProviders = [ExecutionProvider.Cpu] }).Pack;
         Assert.Equal(layout, pack.Manifest.Projector.Layout);
         // The train config's layout must match the checkpoint's keys.
         var wrong = SyntheticCheckpoint.TrainConfigFor(f.Spec);
@@ -122,7 +124,7 @@ public sealed class PackBuilderTests
         using var dir = new TempDir();
         var result = PackBuilder.Build(Request(dir.File("pack"), ProjectorPrecision.Fp32));
         Assert.Null(result.Calibration);
-        var pack = ModelPack.Open(dir.File("pack"), new ModelPackOptions { VerifyHashes = true });
+        var pack = PackInspection.Run(dir.File("pack"), new PackInspectionOptions { VerifyHashes = true }).Pack;
         using var proj = SafetensorsFile.Open(Path.Combine(dir.File("pack"), pack.Manifest.Projector.File));
         Assert.All(proj.Tensors.Keys, k => Assert.True(k.StartsWith("audio_proj.", StringComparison.Ordinal) || k.StartsWith("video_proj.", StringComparison.Ordinal), k));
         using var ckpt = SafetensorsFile.Open(f.Checkpoint);
@@ -137,6 +139,21 @@ public sealed class PackBuilderTests
         File.WriteAllText(config, File.ReadAllText(f.TrainConfigPath).Replace("\"downsample-ratio-video\": 2,", "", StringComparison.Ordinal));
         var e = Assert.Throws<EdgeAvsrException>(() => PackBuilder.Build(Request(dir.File("pack")) with { TrainConfig = config }));
         Assert.Contains("'downsample-ratio-video' is missing", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetDirectories(dir.Path));
+    }
+
+    [Theory]
+    [InlineData("\"MoP-topk\": 2", "\"MoP-topk\": 5", "training argument 'MoP-topk' 5 must be between 1 and training argument 'MoP-experts' 4")]
+    [InlineData("\"downsample-ratio-audio\": 4", "\"downsample-ratio-audio\": 0", "training argument 'downsample-ratio-audio' 0 must be >= 1")]
+    public void BadRoutingArgument_IsNamed_AndLeavesNothingBehind(string from, string to, string expected)
+    {
+        using var dir = new TempDir();
+        string config = dir.File("train.json");
+        string text = File.ReadAllText(f.TrainConfigPath);
+        Assert.Contains(from, text, StringComparison.Ordinal);
+        File.WriteAllText(config, text.Replace(from, to, StringComparison.Ordinal));
+        var e = Assert.Throws<EdgeAvsrException>(() => PackBuilder.Build(Request(dir.File("pack")) with { TrainConfig = config }));
+        Assert.Equal($"{config}: {expected}", e.Message.Split(" (frames")[0]);
         Assert.Empty(Directory.GetDirectories(dir.Path));
     }
 
@@ -187,7 +204,7 @@ public sealed class PackBuilderTests
         var (code, stdout, stderr) = Invoke(args);
         Assert.True(code == 0, stderr);
         Assert.Contains("calibration: synthetic", stdout, StringComparison.Ordinal);
-        Assert.Equal("q8_0", ModelPack.Open(dir.File("pack")).Manifest.Decoder.Type);
+        Assert.Equal("q8_0", PackInspection.Run(dir.File("pack")).Pack.Manifest.Decoder.Type);
         (code, stdout, stderr) = Invoke(args);
         Assert.Equal(2, code);
         Assert.Contains("already exists", stderr, StringComparison.Ordinal);

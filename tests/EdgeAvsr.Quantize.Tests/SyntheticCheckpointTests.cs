@@ -164,8 +164,8 @@ public sealed class OneBSyntheticCheckpointTests
         Assert.All(w.Declared, t => Assert.Equal(TensorDType.BF16, t.DType));
 
         var config = SyntheticCheckpoint.TrainConfigFor(spec);
-        Assert.Equal(("audiovisual", 32, 4.0, 4, 2), (config.Modality, config.Rank, config.Alpha, config.MopExperts, config.MopTopK));
-        Assert.Equal((4, 2, 2048, SmopLayout.Dedr), (config.DownsampleRatioAudio, config.DownsampleRatioVideo, config.IntermediateSize, config.SmopLayout));
+        Assert.Equal(("audiovisual", 32, 4.0, 4, 2), (config.Modality, config.Rank, config.Alpha, config.MopExperts, config.Routing.TopK));
+        Assert.Equal((4, 2, 2048, SmopLayout.Dedr), (config.Routing.AudioPool, config.Routing.VideoPool, config.IntermediateSize, config.SmopLayout));
         Assert.Equal((1024, 1024), (spec.AudioDim, spec.VideoDim)); // Whisper-medium and AV-HuBERT Large widths
         Assert.Throws<EdgeAvsrException>(() => SyntheticCheckpointSpec.ForSize("3b", 7));
     }

@@ -35,35 +35,35 @@ internal sealed class LoraMerge : IDisposable
     public static LoraMerge OpenPeft(string directory, HfLlamaConfig config)
     {
         string cfgPath = Path.Combine(directory, "adapter_config.json");
-        using var doc = JsonFile.Load(cfgPath);
-        var root = doc.RootElement;
-        string? peftType = JsonFile.OptionalString(cfgPath, root, "peft_type");
+        using var json = CheckedJson.Read(cfgPath, lenient: true);
+        var root = json.Root;
+        string? peftType = json.OptionalString(root, "peft_type");
         if (peftType is not null && peftType != "LORA")
         {
             throw new EdgeAvsrException($"{cfgPath}: peft_type '{peftType}' is not supported (expected LORA)");
         }
-        int r = JsonFile.RequireInt(cfgPath, root, "r");
-        double alpha = JsonFile.RequireNumber(cfgPath, root, "lora_alpha");
-        if (JsonFile.OptionalBool(cfgPath, root, "fan_in_fan_out") == true)
+        int r = json.Int(root, "r", min: 1);
+        double alpha = json.Number(root, "lora_alpha");
+        if (json.OptionalBool(root, "fan_in_fan_out") == true)
         {
             throw new EdgeAvsrException($"{cfgPath}: fan_in_fan_out true is not supported (Llama linear layers are not Conv1D)");
         }
-        if (JsonFile.OptionalBool(cfgPath, root, "use_dora") == true)
+        if (json.OptionalBool(root, "use_dora") == true)
         {
             throw new EdgeAvsrException($"{cfgPath}: DoRA adapters (use_dora) are not supported");
         }
-        if (JsonFile.OptionalString(cfgPath, root, "bias") is { } bias && bias != "none")
+        if (json.OptionalString(root, "bias") is { } bias && bias != "none")
         {
             throw new EdgeAvsrException($"{cfgPath}: bias '{bias}' is not supported (Llama has no biases)");
         }
         foreach (string pattern in new[] { "rank_pattern", "alpha_pattern" })
         {
-            if (JsonFile.Find(root, pattern) is { ValueKind: JsonValueKind.Object } p && p.EnumerateObject().Any())
+            if (CheckedJson.Find(root, pattern) is { ValueKind: JsonValueKind.Object } p && p.EnumerateObject().Any())
             {
                 throw new EdgeAvsrException($"{cfgPath}: per-module '{pattern}' is not supported");
             }
         }
-        double scale = JsonFile.OptionalBool(cfgPath, root, "use_rslora") == true ? alpha / Math.Sqrt(r) : alpha / r;
+        double scale = json.OptionalBool(root, "use_rslora") == true ? alpha / Math.Sqrt(r) : alpha / r;
         string weightsPath = Path.Combine(directory, "adapter_model.safetensors");
         if (!File.Exists(weightsPath))
         {
@@ -173,10 +173,10 @@ internal sealed class LoraMerge : IDisposable
     /// <summary>Reduction and alpha from the authors' training arguments; a missing value is an error.</summary>
     public static (int Reduction, double Alpha) ReadTrainConfig(string path)
     {
-        using var doc = JsonFile.Load(path);
-        var root = doc.RootElement;
-        var byReduction = JsonFile.OptionalNumber(path, root, "reduction_lora");
-        var byRank = JsonFile.OptionalNumber(path, root, "rank");
+        using var json = CheckedJson.Read(path, lenient: true);
+        var root = json.Root;
+        var byReduction = json.OptionalNumber(root, "reduction_lora");
+        var byRank = json.OptionalNumber(root, "rank");
         if (byReduction is not null && byRank is not null && byReduction != byRank)
         {
             throw new EdgeAvsrException($"{path}: 'reduction_lora' {byReduction} and 'rank' {byRank} disagree (both are the LoRA reduction factor)");
@@ -187,8 +187,7 @@ internal sealed class LoraMerge : IDisposable
         {
             throw new EdgeAvsrException($"{path}: the LoRA reduction factor must be a positive integer, found {reduction}");
         }
-        double alpha = JsonFile.OptionalNumber(path, root, "alpha") ?? throw new EdgeAvsrException($"{path}: 'alpha' (LoRA alpha) is missing; it is " +
-            "never defaulted");
+        double alpha = json.OptionalNumber(root, "alpha") ?? throw new EdgeAvsrException($"{path}: 'alpha' (LoRA alpha) is missing; it is never defaulted");
         return ((int)reduction, alpha);
     }
 

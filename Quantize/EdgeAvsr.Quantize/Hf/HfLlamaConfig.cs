@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Formats;
 
 namespace EdgeAvsr.Quantize.Hf;
 
@@ -18,23 +19,26 @@ public sealed record HfLlamaConfig(
 
     public static HfLlamaConfig Load(string path)
     {
-        using var doc = JsonFile.Load(path);
-        var root = doc.RootElement;
+        using var json = CheckedJson.Read(path, lenient: true);
+        var root = json.Root;
         if (root.ValueKind != JsonValueKind.Object)
         {
             throw new EdgeAvsrException($"{path}: expected a JSON object");
         }
-        string? modelType = JsonFile.OptionalString(path, root, "model_type");
-        var archs = JsonFile.Find(root, "architectures");
+        string? modelType = json.OptionalString(root, "model_type");
+        var archs = CheckedJson.Find(root, "architectures");
         string? arch = archs is { ValueKind: JsonValueKind.Array } a && a.GetArrayLength() > 0 ? a[0].GetString() : null;
         if (modelType != "llama" || (arch is not null && arch != "LlamaForCausalLM"))
         {
-            throw new EdgeAvsrException($"{path}: unsupported architecture (model_type '{modelType}', architectures [{arch}]); expected model_type 'llama' / LlamaForCausalLM");
+            throw new EdgeAvsrException(
+                $"{path}: unsupported architecture (model_type '{modelType}', architectures [{arch}]); expected model_type 'llama' / LlamaForCausalLM");
         }
-        int hidden = JsonFile.RequireInt(path, root, "hidden_size");
-        int heads = JsonFile.RequireInt(path, root, "num_attention_heads");
-        int kvHeads = JsonFile.OptionalInt(path, root, "num_key_value_heads", 1) ?? heads;
-        int headDim = JsonFile.OptionalInt(path, root, "head_dim", 1) ?? (hidden % heads == 0 ? hidden / heads : throw new EdgeAvsrException($"{path}: hidden_size {hidden} is not divisible by num_attention_heads {heads}"));
+        int hidden = json.Int(root, "hidden_size", min: 1);
+        int heads = json.Int(root, "num_attention_heads", min: 1);
+        int kvHeads = json.OptionalInt(root, "num_key_value_heads", min: 1) ?? heads;
+        int headDim = json.OptionalInt(root, "head_dim", min: 1) ?? (hidden % heads == 0
+            ? hidden / heads
+            : throw new EdgeAvsrException($"{path}: hidden_size {hidden} is not divisible by num_attention_heads {heads}"));
         if (heads % kvHeads != 0)
         {
             throw new EdgeAvsrException($"{path}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kvHeads}");
@@ -43,47 +47,47 @@ public sealed record HfLlamaConfig(
         {
             throw new EdgeAvsrException($"{path}: head dimension {headDim} must be even for rotary embeddings");
         }
-        if (JsonFile.OptionalString(path, root, "hidden_act") is { } act && act != "silu")
+        if (json.OptionalString(root, "hidden_act") is { } act && act != "silu")
         {
             throw new EdgeAvsrException($"{path}: hidden_act '{act}' is not supported; llama uses silu");
         }
-        if (JsonFile.OptionalBool(path, root, "attention_bias") == true || JsonFile.OptionalBool(path, root, "mlp_bias") == true)
+        if (json.OptionalBool(root, "attention_bias") == true || json.OptionalBool(root, "mlp_bias") == true)
         {
             throw new EdgeAvsrException($"{path}: attention_bias / mlp_bias are not supported");
         }
         Llama3RopeScaling? scaling = null;
-        if (JsonFile.Find(root, "rope_scaling") is { } rs)
+        if (CheckedJson.Find(root, "rope_scaling") is { } rs)
         {
-            string? type = JsonFile.OptionalString(path, rs, "rope_type") ?? JsonFile.OptionalString(path, rs, "type");
+            string? type = json.OptionalString(rs, "rope_type") ?? json.OptionalString(rs, "type");
             if (type != "llama3")
             {
                 throw new EdgeAvsrException($"{path}: rope_scaling type '{type}' is not supported (only 'llama3' or none)");
             }
             scaling = new Llama3RopeScaling(
-                JsonFile.RequireNumber(path, rs, "factor"),
-                JsonFile.RequireNumber(path, rs, "low_freq_factor"),
-                JsonFile.RequireNumber(path, rs, "high_freq_factor"),
-                JsonFile.RequireInt(path, rs, "original_max_position_embeddings"));
+                json.Number(rs, "rope_scaling.factor"),
+                json.Number(rs, "rope_scaling.low_freq_factor"),
+                json.Number(rs, "rope_scaling.high_freq_factor"),
+                json.Int(rs, "rope_scaling.original_max_position_embeddings", min: 1));
         }
-        int[] eos = JsonFile.Find(root, "eos_token_id") switch
+        int[] eos = CheckedJson.Find(root, "eos_token_id") switch
         {
             null => [],
-            { ValueKind: JsonValueKind.Array } arr => arr.EnumerateArray().Select(e => e.GetInt32()).ToArray(),
-            var e => [e.Value.GetInt32()],
+            { ValueKind: JsonValueKind.Array } arr => arr.EnumerateArray().Select(e => json.IntValue(e, "eos_token_id[]", min: 0)).ToArray(),
+            var e => [json.IntValue(e.Value, "eos_token_id", min: 0)],
         };
         return new HfLlamaConfig(
             hidden,
-            JsonFile.RequireInt(path, root, "intermediate_size"),
-            JsonFile.RequireInt(path, root, "num_hidden_layers"),
+            json.Int(root, "intermediate_size", min: 1),
+            json.Int(root, "num_hidden_layers", min: 1),
             heads, kvHeads, headDim,
-            JsonFile.RequireNumber(path, root, "rms_norm_eps"),
-            JsonFile.OptionalNumber(path, root, "rope_theta") ?? 10000.0,
-            JsonFile.RequireInt(path, root, "max_position_embeddings"),
-            JsonFile.RequireInt(path, root, "vocab_size"),
-            JsonFile.OptionalBool(path, root, "tie_word_embeddings") ?? false,
+            json.Number(root, "rms_norm_eps"),
+            json.OptionalNumber(root, "rope_theta") ?? 10000.0,
+            json.Int(root, "max_position_embeddings", min: 1),
+            json.Int(root, "vocab_size", min: 1),
+            json.OptionalBool(root, "tie_word_embeddings") ?? false,
             scaling,
-            JsonFile.OptionalInt(path, root, "bos_token_id"),
+            json.OptionalInt(root, "bos_token_id", min: 0),
             eos,
-            JsonFile.OptionalString(path, root, "_name_or_path"));
+            json.OptionalString(root, "_name_or_path"));
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Formats;
 
 namespace EdgeAvsr.Quantize.Hf;
 
@@ -57,44 +58,42 @@ public sealed class HfTokenizer
     {
         string tokPath = Path.Combine(directory, "tokenizer.json");
         string cfgPath = Path.Combine(directory, "tokenizer_config.json");
-        using var doc = JsonFile.Load(tokPath);
-        using var cfgDoc = JsonFile.Load(cfgPath);
-        var root = doc.RootElement;
-        var cfg = cfgDoc.RootElement;
-        var model = JsonFile.Find(root, "model") ?? throw new EdgeAvsrException($"{tokPath}: 'model' is missing");
-        string? type = JsonFile.OptionalString(tokPath, model, "type");
+        using var tokJson = CheckedJson.Read(tokPath, lenient: true);
+        using var cfgJson = CheckedJson.Read(cfgPath, lenient: true);
+        var root = tokJson.Root;
+        var cfg = cfgJson.Root;
+        var model = tokJson.Child(root, "model");
+        string? type = tokJson.OptionalString(model, "model.type");
         if (type != "BPE")
         {
             throw new EdgeAvsrException($"{tokPath}: model type '{type}' is not supported; Llama 3 uses a byte-level 'BPE' tokenizer");
         }
-        CheckPreTokenizer(tokPath, root);
+        CheckPreTokenizer(tokJson, root);
 
         var byId = new Dictionary<int, string>();
-        var vocab = JsonFile.Find(model, "vocab") ?? throw new EdgeAvsrException($"{tokPath}: model.vocab is missing");
+        var vocab = tokJson.Child(model, "model.vocab");
         foreach (var p in vocab.EnumerateObject())
         {
-            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out int id) || id < 0)
-            {
-                throw new EdgeAvsrException($"{tokPath}: model.vocab entry '{p.Name}' has id {p.Value.GetRawText()}, expected a non-negative integer");
-            }
+            int id = tokJson.IntValue(p.Value, $"model.vocab['{p.Name}']", min: 0);
             if (!byId.TryAdd(id, p.Name))
             {
                 throw new EdgeAvsrException($"{tokPath}: token id {id} is used by both '{byId[id]}' and '{p.Name}'");
             }
         }
         var added = new Dictionary<int, bool>();
-        if (JsonFile.Find(root, "added_tokens") is { ValueKind: JsonValueKind.Array } addedTokens)
+        if (CheckedJson.Find(root, "added_tokens") is { ValueKind: JsonValueKind.Array } addedTokens)
         {
             foreach (var t in addedTokens.EnumerateArray())
             {
-                int id = JsonFile.RequireInt(tokPath, t, "id", 0);
-                string content = JsonFile.OptionalString(tokPath, t, "content") ?? throw new EdgeAvsrException($"{tokPath}: added token {id} has no content");
+                int id = tokJson.Int(t, "added_tokens[].id", min: 0);
+                string content = tokJson.OptionalString(t, "added_tokens[].content")
+                    ?? throw new EdgeAvsrException($"{tokPath}: added token {id} has no content");
                 if (byId.TryGetValue(id, out string? existing) && existing != content)
                 {
                     throw new EdgeAvsrException($"{tokPath}: added token {id} '{content}' conflicts with vocab token '{existing}'");
                 }
                 byId[id] = content;
-                added[id] = JsonFile.OptionalBool(tokPath, t, "special") ?? false;
+                added[id] = tokJson.OptionalBool(t, "added_tokens[].special") ?? false;
             }
         }
         int maxId = byId.Count == 0 ? -1 : byId.Keys.Max();
@@ -125,7 +124,7 @@ public sealed class HfTokenizer
             }
         }
 
-        var mergesJson = JsonFile.Find(model, "merges") ?? throw new EdgeAvsrException($"{tokPath}: model.merges is missing");
+        var mergesJson = tokJson.Array(model, "model.merges");
         var merges = new List<string>();
         foreach (var m in mergesJson.EnumerateArray())
         {
@@ -143,15 +142,18 @@ public sealed class HfTokenizer
         {
             index[tokens[i]] = i;
         }
-        int bos = SpecialId(cfgPath, cfg, "bos_token", index);
-        int eos = SpecialId(cfgPath, cfg, "eos_token", index);
-        bool addBos = JsonFile.OptionalBool(cfgPath, cfg, "add_bos_token") ?? TemplateStartsWith(JsonFile.Find(root, "post_processor"), tokens[bos]);
-        bool addEos = JsonFile.OptionalBool(cfgPath, cfg, "add_eos_token") ?? false;
-        string? template = JsonFile.Find(cfg, "chat_template") switch
+        int bos = SpecialId(cfgJson, cfg, "bos_token", index);
+        int eos = SpecialId(cfgJson, cfg, "eos_token", index);
+        bool addBos = cfgJson.OptionalBool(cfg, "add_bos_token") ?? TemplateStartsWith(CheckedJson.Find(root, "post_processor"), tokens[bos]);
+        bool addEos = cfgJson.OptionalBool(cfg, "add_eos_token") ?? false;
+        string? template = CheckedJson.Find(cfg, "chat_template") switch
         {
             null => null,
             { ValueKind: JsonValueKind.String } s => s.GetString(),
-            { ValueKind: JsonValueKind.Array } a => a.EnumerateArray().Where(e => JsonFile.OptionalString(cfgPath, e, "name") == "default").Select(e => JsonFile.OptionalString(cfgPath, e, "template")).FirstOrDefault(),
+            { ValueKind: JsonValueKind.Array } a => a.EnumerateArray()
+                .Where(e => cfgJson.OptionalString(e, "chat_template[].name") == "default")
+                .Select(e => cfgJson.OptionalString(e, "chat_template[].template"))
+                .FirstOrDefault(),
             var other => throw new EdgeAvsrException($"{cfgPath}: chat_template must be a string, found {other.Value.ValueKind}"),
         };
         return new HfTokenizer(tokens, types, [.. merges], bos, eos, addBos, addEos, template);
@@ -164,17 +166,20 @@ public sealed class HfTokenizer
         return new HfTokenizer([.. Tokens, .. extra], [.. TokenTypes, .. extra.Select(_ => GgufTokenType.Control)], [.. Merges], BosTokenId, EosTokenId, AddBos, AddEos, ChatTemplate);
     }
 
-    private static void CheckPreTokenizer(string path, JsonElement root)
+    private static void CheckPreTokenizer(CheckedJson json, JsonElement root)
     {
-        var pre = JsonFile.Find(root, "pre_tokenizer") ?? throw new EdgeAvsrException($"{path}: pre_tokenizer is missing; expected Llama 3's Split + ByteLevel");
+        string path = json.Source;
+        var pre = CheckedJson.Find(root, "pre_tokenizer")
+            ?? throw new EdgeAvsrException($"{path}: pre_tokenizer is missing; expected Llama 3's Split + ByteLevel");
         bool split = false, byteLevel = false;
-        IEnumerable<JsonElement> parts = JsonFile.OptionalString(path, pre, "type") == "Sequence" && JsonFile.Find(pre, "pretokenizers") is { } list
+        IEnumerable<JsonElement> parts = json.OptionalString(pre, "pre_tokenizer.type") == "Sequence" && CheckedJson.Find(pre, "pretokenizers") is { } list
             ? list.EnumerateArray().ToArray()
             : [pre];
         foreach (var part in parts)
         {
-            string? type = JsonFile.OptionalString(path, part, "type");
-            if (type == "Split" && JsonFile.Find(part, "pattern") is { } pattern && JsonFile.OptionalString(path, pattern, "Regex") == Llama3Pattern)
+            string? type = json.OptionalString(part, "pre_tokenizer.type");
+            if (type == "Split" && CheckedJson.Find(part, "pattern") is { } pattern
+                && json.OptionalString(pattern, "pre_tokenizer.pattern.Regex") == Llama3Pattern)
             {
                 split = true;
             }
@@ -189,10 +194,12 @@ public sealed class HfTokenizer
         }
     }
 
-    private static int SpecialId(string path, JsonElement cfg, string key, Dictionary<string, int> index)
+    private static int SpecialId(CheckedJson json, JsonElement cfg, string key, Dictionary<string, int> index)
     {
-        var v = JsonFile.Find(cfg, key) ?? throw new EdgeAvsrException($"{path}: '{key}' is missing");
-        string? content = v.ValueKind == JsonValueKind.Object ? JsonFile.OptionalString(path, v, "content") : v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        string path = json.Source;
+        var v = CheckedJson.Find(cfg, key) ?? throw new EdgeAvsrException($"{path}: '{key}' is missing");
+        string? content = v.ValueKind == JsonValueKind.Object ? json.OptionalString(v, key + ".content")
+            : v.ValueKind == JsonValueKind.String ? v.GetString() : null;
         if (content is null || !index.TryGetValue(content, out int id))
         {
             throw new EdgeAvsrException($"{path}: '{key}' {v.GetRawText()} is not a token of tokenizer.json");

@@ -42,10 +42,9 @@ public sealed class HfWeights : IDisposable
         string index = Path.Combine(directory, "model.safetensors.index.json");
         if (File.Exists(index))
         {
-            using var doc = JsonFile.Load(index);
-            var map = JsonFile.Find(doc.RootElement, "weight_map") ?? throw new EdgeAvsrException($"{index}: 'weight_map' is missing");
-            var shards = map.EnumerateObject().Select(p => p.Value.GetString() ?? throw new EdgeAvsrException($"{index}: weight_map['{p.Name}'] is " +
-                "not a file name")).Distinct(StringComparer.Ordinal).ToArray();
+            using var json = CheckedJson.Read(index, lenient: true);
+            var map = json.Child(json.Root, "weight_map");
+            var shards = map.EnumerateObject().Select(p => json.StringValue(p.Value, $"weight_map['{p.Name}']")).Distinct(StringComparer.Ordinal).ToArray();
             var files = OpenAll(shards.Select(s => Path.Combine(directory, s)));
             var w = new HfWeights(files, "", index);
             foreach (var p in map.EnumerateObject())

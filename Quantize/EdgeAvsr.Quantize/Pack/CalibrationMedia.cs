@@ -1,3 +1,4 @@
+using EdgeAvsr.Runtime.Projector;
 using System.Globalization;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Audio;
@@ -23,7 +24,7 @@ public static class CalibrationMedia
     private static readonly string[] s_audio = [".wav", ".flac", ".mp3", ".ogg", ".m4a"];
     private static readonly string[] s_video = [".mp4", ".mkv", ".avi", ".mov", ".webm"];
 
-    public static CalibrationFeatures Encode(string directory, string? audioEncoder, string? videoEncoder, bool waveformNormalization, int audioPool, int videoPool)
+    public static CalibrationFeatures Encode(string directory, string? audioEncoder, string? videoEncoder, bool waveformNormalization, RoutingSettings routing)
     {
         if (!Directory.Exists(directory))
         {
@@ -49,7 +50,7 @@ public static class CalibrationMedia
             {
                 var signal = AudioLoader.Load(f);
                 return enc.EncodeAudio(LogMelFeatures.Compute(signal, waveformNormalization), signal.DurationSeconds);
-            }), audioPool);
+            }), routing.AudioPool);
         }
         if (videoEncoder is not null)
         {
@@ -58,7 +59,7 @@ public static class CalibrationMedia
             {
                 var (roi, crops) = MouthCropReader.ReadRoi(f);
                 return enc.EncodeVideo(roi, crops.Crops.Count);
-            }), videoPool);
+            }), routing.VideoPool);
         }
         string source = string.Create(CultureInfo.InvariantCulture,
             $"media: {directory} ({audioFiles.Count} file(s) -> {audio?.Rows ?? 0} audio states, {videoFiles.Count} file(s) -> {video?.Rows ?? 0} video frames), encoded by the pack's encoders");

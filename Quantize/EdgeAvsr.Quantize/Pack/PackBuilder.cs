@@ -53,7 +53,7 @@ public sealed record PackResult(string Directory, PackManifest Manifest, Calibra
 /// state dict (INT8 with a calibration report, or fp32), the LLM through the HF->GGUF converter with its LoRA merged
 /// and the AVSR tokens added, the encoders copied and checked against the projector; everything the state dict does
 /// not hold comes from the training config. The pack is assembled in a temporary folder beside the output and
-/// renamed into place at the end, then opened with <see cref="ModelPack.Open"/> as a final check.
+/// renamed into place at the end, then opened with <see cref="PackInspection.Run"/> as a final check.
 /// </summary>
 public static class PackBuilder
 {
@@ -101,17 +101,17 @@ public static class PackBuilder
                 projectorFile = "projector.int8.safetensors";
                 // Quantized once: the file written and the calibration measure the same weights.
                 var int8 = weights.ToInt8();
-                Int8ProjectorFile.Write(Path.Combine(temp, projectorFile), int8, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo, Path.GetFileName(request.Checkpoint));
+                Int8ProjectorFile.Write(Path.Combine(temp, projectorFile), int8, config.Routing, Path.GetFileName(request.Checkpoint));
                 if (request.CalibrationDirectory is null)
                 {
-                    report = ProjectorCalibration.Synthetic(weights, int8, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo);
+                    report = ProjectorCalibration.Synthetic(weights, int8, config.Routing);
                 }
                 else
                 {
                     var features = CalibrationMedia.Encode(request.CalibrationDirectory,
                         audio is null ? null : Path.Combine(temp, audio.File), video is null ? null : Path.Combine(temp, video.File),
-                        config.WaveformNormalization, config.DownsampleRatioAudio, config.DownsampleRatioVideo);
-                    report = ProjectorCalibration.Measure(weights, int8, config.MopTopK, config.DownsampleRatioAudio, config.DownsampleRatioVideo, features.Audio, features.Video, features.Source);
+                        config.WaveformNormalization, config.Routing);
+                    report = ProjectorCalibration.Measure(weights, int8, config.Routing, features.Audio, features.Video, features.Source);
                 }
                 report.Write(Path.Combine(temp, CalibrationReport.FileName));
                 extra.Add(CalibrationReport.FileName);
@@ -126,7 +126,9 @@ public static class PackBuilder
                 projectorFile = "projector.fp32.safetensors";
                 CopyProjectorTensors(request.Checkpoint, Path.Combine(temp, projectorFile));
             }
-            log($"projector: {weights.Layout.ToText()}, {(weights.Audio ?? weights.Video)!.ExpertCount} experts, top-{config.MopTopK}, {request.ProjectorPrecision.ToText()} -> {projectorFile}");
+            int expertCount = (weights.Audio ?? weights.Video)!.ExpertCount;
+            log($"projector: {weights.Layout.ToText()}, {expertCount} experts, top-{config.Routing.TopK}, "
+                + $"{request.ProjectorPrecision.ToText()} -> {projectorFile}");
 
             var conversion = LlamaGgufConverter.Convert(
                 new LlamaConversionRequest(request.HfDirectory, Path.Combine(temp, DecoderFile), request.LlmType)
@@ -163,9 +165,7 @@ public static class PackBuilder
                     Precision = request.ProjectorPrecision,
                     Layout = weights.Layout,
                     Experts = any.ExpertCount,
-                    TopK = config.MopTopK,
-                    AudioPool = config.DownsampleRatioAudio,
-                    VideoPool = config.DownsampleRatioVideo,
+                    Routing = config.Routing,
                     AudioInputDim = weights.Audio?.InputDim,
                     VideoInputDim = weights.Video?.InputDim,
                     HiddenDim = any.Experts[0].HiddenDim,
@@ -198,7 +198,7 @@ public static class PackBuilder
             };
             var manifest = PackWriter.WriteManifest(temp, draft, [.. extra]);
             // The same checks a runtime load makes, on the CPU provider (the machine building a pack need not have the GPU).
-            ModelPack.Open(temp, new ModelPackOptions { VerifyHashes = false, EncoderProviders = [ExecutionProvider.Cpu] });
+            PackInspection.Run(temp, new PackInspectionOptions { VerifyHashes = false, EncoderProviders = [ExecutionProvider.Cpu] });
             if (Directory.Exists(output))
             {
                 Directory.Delete(output);

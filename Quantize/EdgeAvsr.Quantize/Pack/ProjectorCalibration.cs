@@ -90,17 +90,17 @@ public static class ProjectorCalibration
     /// Seeded standard-normal features, <paramref name="frames"/> per modality, when no media is given;
     /// <paramref name="int8"/> is <see cref="SmopWeights.ToInt8"/> of <paramref name="fp32"/> (the weights written).
     /// </summary>
-    public static CalibrationReport Synthetic(SmopWeights fp32, SmopWeights int8, int topK, int audioPool, int videoPool, int frames = 400, int seed = 11)
+    public static CalibrationReport Synthetic(SmopWeights fp32, SmopWeights int8, RoutingSettings routing, int frames = 400, int seed = 11)
     {
         ArgumentNullException.ThrowIfNull(fp32);
         var audio = fp32.Audio is null ? null : SyntheticProjector.Features(frames, fp32.Audio.InputDim, seed);
         var video = fp32.Video is null ? null : SyntheticProjector.Features(frames, fp32.Video.InputDim, seed + 1);
-        return Measure(fp32, int8, topK, audioPool, videoPool, audio, video,
+        return Measure(fp32, int8, routing, audio, video,
             string.Create(CultureInfo.InvariantCulture, $"synthetic: {frames} seeded standard-normal frames per modality (seed {seed}); no --calibration media given"));
     }
 
     /// <summary>Measures <paramref name="int8"/> (<see cref="SmopWeights.ToInt8"/> of <paramref name="fp32"/>) against <paramref name="fp32"/> on the given features.</summary>
-    public static CalibrationReport Measure(SmopWeights fp32, SmopWeights int8, int topK, int audioPool, int videoPool, FloatMatrix? audio, FloatMatrix? video, string source)
+    public static CalibrationReport Measure(SmopWeights fp32, SmopWeights int8, RoutingSettings routing, FloatMatrix? audio, FloatMatrix? video, string source)
     {
         ArgumentNullException.ThrowIfNull(fp32);
         ArgumentNullException.ThrowIfNull(int8);
@@ -108,11 +108,11 @@ public static class ProjectorCalibration
         {
             throw new ArgumentException("expected the INT8 weights", nameof(int8));
         }
-        var options = new SmopOptions { TopK = topK, AudioPool = audioPool, VideoPool = videoPool, Precision = ProjectorPrecision.Fp32 };
+        var options = new SmopOptions { Routing = routing, Precision = ProjectorPrecision.Fp32 };
         var reference = SmopProjector.Create(fp32, options);
         var quantized = SmopProjector.Create(int8, options with { Precision = ProjectorPrecision.Int8 });
         var mixtures = new List<MixtureCalibration>();
-        foreach (var (modality, frames, pool) in new[] { (Modality.Audio, audio, audioPool), (Modality.Video, video, videoPool) })
+        foreach (var (modality, frames) in new[] { (Modality.Audio, audio), (Modality.Video, video) })
         {
             var mixture = fp32.For(modality);
             var mixture8 = int8.For(modality);
@@ -122,7 +122,7 @@ public static class ProjectorCalibration
             }
             var r = Tokens(reference.Project(modality == Modality.Audio ? frames : null, modality == Modality.Video ? frames : null), modality);
             var q = Tokens(quantized.Project(modality == Modality.Audio ? frames : null, modality == Modality.Video ? frames : null), modality);
-            var pooled = TemporalPooling.Average(frames, pool);
+            var pooled = TemporalPooling.Average(frames, routing.Pool(modality));
             var experts = new List<ExpertCalibration>();
             for (int e = 0; e < mixture.ExpertCount; e++)
             {
@@ -136,7 +136,7 @@ public static class ProjectorCalibration
                 }
                 experts.Add(new ExpertCalibration(e, rows.Count, rows.Count == 0 ? double.NaN : ExpertError(mixture.Experts[e], mixture8.Experts[e], pooled, rows)));
             }
-            mixtures.Add(new MixtureCalibration(modality.ToText(), mixture.Name, r.Tokens.Rows, Relative(q.Tokens.Data, r.Tokens.Data), experts));
+            mixtures.Add(new MixtureCalibration(modality.ToText(), mixture.Name, r.Tokens.Rows, RelativeL2.Of(r.Tokens.Data, q.Tokens.Data), experts));
         }
         return new CalibrationReport(source, quantized.KernelName, mixtures);
     }
@@ -157,21 +157,9 @@ public static class ProjectorCalibration
             Audio = new MixtureWeights { Name = "calibration", RouterKey = "calibration", Router = new float[pooled.Columns], Experts = [expert] },
             IsInt8 = expert.IsInt8,
         };
-        var options = new SmopOptions { TopK = 1, AudioPool = 1, VideoPool = 1, Precision = ProjectorPrecision.Fp32 };
+        var options = new SmopOptions { Routing = RoutingSettings.Create(1, 1, 1), Precision = ProjectorPrecision.Fp32 };
         var y32 = SmopProjector.Create(Single(expert32), options).Project(x, null).Audio!.Tokens.Data;
         var y8 = SmopProjector.Create(Single(expert8), options with { Precision = ProjectorPrecision.Int8 }).Project(x, null).Audio!.Tokens.Data;
-        return Relative(y8, y32);
-    }
-
-    private static double Relative(float[] actual, float[] reference)
-    {
-        double num = 0, den = 0;
-        for (int i = 0; i < reference.Length; i++)
-        {
-            double d = (double)actual[i] - reference[i];
-            num += d * d;
-            den += (double)reference[i] * reference[i];
-        }
-        return den == 0 ? Math.Sqrt(num) : Math.Sqrt(num / den);
+        return RelativeL2.Of(y32, y8);
     }
 }

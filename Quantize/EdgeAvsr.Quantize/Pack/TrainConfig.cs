@@ -1,6 +1,5 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using EdgeAvsr.Quantize.Hf;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats;
@@ -39,17 +38,14 @@ public sealed record TrainConfig
 
     public required double Alpha { get; init; }
 
-    public required int DownsampleRatioAudio { get; init; }
-
-    public required int DownsampleRatioVideo { get; init; }
-
     public required int MaxDecTokens { get; init; }
 
     public required int NumBeams { get; init; }
 
     public required int MopExperts { get; init; }
 
-    public required int MopTopK { get; init; }
+    /// <summary><c>MoP-topk</c>, <c>downsample-ratio-audio</c> and <c>downsample-ratio-video</c>, checked against <see cref="MopExperts"/> when read.</summary>
+    public required RoutingSettings Routing { get; init; }
 
     /// <summary>EdgeAvsr addition <c>smop-layout</c>.</summary>
     public required SmopLayout SmopLayout { get; init; }
@@ -83,98 +79,65 @@ public sealed record TrainConfig
         w.WriteBoolean("add-PEFT-LLM", true);
         w.WriteNumber("rank", Rank);
         w.WriteNumber("alpha", Alpha);
-        w.WriteNumber("downsample-ratio-audio", DownsampleRatioAudio);
-        w.WriteNumber("downsample-ratio-video", DownsampleRatioVideo);
+        w.WriteNumber("downsample-ratio-audio", Routing.AudioPool);
+        w.WriteNumber("downsample-ratio-video", Routing.VideoPool);
         w.WriteNumber("max-dec-tokens", MaxDecTokens);
         w.WriteNumber("num-beams", NumBeams);
         w.WriteNumber("MoP-experts", MopExperts);
-        w.WriteNumber("MoP-topk", MopTopK);
+        w.WriteNumber("MoP-topk", Routing.TopK);
         w.WriteString("smop-layout", SmopLayout.ToText());
         w.WriteBoolean("waveform-normalization", WaveformNormalization);
         w.WriteEndObject();
     });
 
+    /// <summary>How errors name the routing values of a training-config file.</summary>
+    public static RoutingOrigin RoutingOrigin(string path) => new(path, "training argument 'MoP-topk'", "training argument 'downsample-ratio-audio'",
+        "training argument 'downsample-ratio-video'", "training argument 'MoP-experts'");
+
     public static TrainConfig Read(string path)
     {
-        if (!File.Exists(path))
+        using var json = CheckedJson.Read(path, what: "training-config file", labels: new CheckedJsonLabels("training argument ", "; it is never guessed"));
+        var root = json.Root;
+        if (root.ValueKind != JsonValueKind.Object)
         {
-            throw new EdgeAvsrException($"{path}: no such training-config file");
+            throw new EdgeAvsrException($"{path}: expected a JSON object of training arguments");
         }
-        JsonDocument doc;
-        try
+        string Str(string key) => json.String(root, key);
+        int Int(string key) => json.Int(root, key, min: 1);
+        string modality = Str("modality");
+        if (modality is not ("audio" or "video" or "audiovisual"))
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            throw new EdgeAvsrException($"{path}: training argument 'modality' is '{modality}', expected audio, video or audiovisual");
         }
-        catch (JsonException e)
+        int experts = Int("MoP-experts");
+        var config = new TrainConfig
         {
-            throw new EdgeAvsrException($"{path}: not valid JSON ({e.Message})");
-        }
-        using (doc)
+            Modality = modality,
+            LlmModel = Str("llm-model"),
+            AudioEncoderName = Str("audio-encoder-name"),
+            IntermediateSize = Int("intermediate-size"),
+            PromptAudio = Str("prompt-audio"),
+            PromptVideo = Str("prompt-video"),
+            PromptAudiovisual = Str("prompt-audiovisual"),
+            Rank = Int("rank"),
+            Alpha = json.Number(root, "alpha"),
+            MaxDecTokens = Int("max-dec-tokens"),
+            NumBeams = Int("num-beams"),
+            MopExperts = experts,
+            Routing = RoutingSettings.Create(json.Int(root, "MoP-topk"), json.Int(root, "downsample-ratio-audio"), json.Int(root, "downsample-ratio-video"),
+                experts, RoutingOrigin(path)),
+            SmopLayout = SmopNames.ParseLayout(Str("smop-layout"), $"{path}: training argument 'smop-layout'"),
+            WaveformNormalization = json.Bool(root, "waveform-normalization"),
+        };
+        if (!json.Bool(root, "add-PEFT-LLM"))
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new EdgeAvsrException($"{path}: expected a JSON object of training arguments");
-            }
-            JsonElement Get(string key) => root.TryGetProperty(key, out var e)
-                ? e
-                : throw new EdgeAvsrException($"{path}: training argument '{key}' is missing; it is never guessed");
-            string Str(string key) => Get(key) is { ValueKind: JsonValueKind.String } e
-                ? e.GetString()!
-                : throw new EdgeAvsrException($"{path}: training argument '{key}' must be a string");
-            double Num(string key) => Get(key) is { ValueKind: JsonValueKind.Number } e && e.TryGetDouble(out double v) && double.IsFinite(v)
-                ? v
-                : throw new EdgeAvsrException($"{path}: training argument '{key}' must be a number");
-            int Int(string key)
-            {
-                double v = Num(key);
-                return v >= 1 && v <= int.MaxValue && v == Math.Floor(v) ? (int)v : throw new EdgeAvsrException($"{path}: training argument '{key}' must be a positive integer, found {v}");
-            }
-            bool Bool(string key) => Get(key).ValueKind switch
-            {
-                JsonValueKind.True => true,
-                JsonValueKind.False => false,
-                _ => throw new EdgeAvsrException($"{path}: training argument '{key}' must be true or false"),
-            };
-            string modality = Str("modality");
-            if (modality is not ("audio" or "video" or "audiovisual"))
-            {
-                throw new EdgeAvsrException($"{path}: training argument 'modality' is '{modality}', expected audio, video or audiovisual");
-            }
-            var config = new TrainConfig
-            {
-                Modality = modality,
-                LlmModel = Str("llm-model"),
-                AudioEncoderName = Str("audio-encoder-name"),
-                IntermediateSize = Int("intermediate-size"),
-                PromptAudio = Str("prompt-audio"),
-                PromptVideo = Str("prompt-video"),
-                PromptAudiovisual = Str("prompt-audiovisual"),
-                Rank = Int("rank"),
-                Alpha = Num("alpha"),
-                DownsampleRatioAudio = Int("downsample-ratio-audio"),
-                DownsampleRatioVideo = Int("downsample-ratio-video"),
-                MaxDecTokens = Int("max-dec-tokens"),
-                NumBeams = Int("num-beams"),
-                MopExperts = Int("MoP-experts"),
-                MopTopK = Int("MoP-topk"),
-                SmopLayout = SmopNames.ParseLayout(Str("smop-layout"), $"{path}: training argument 'smop-layout'"),
-                WaveformNormalization = Bool("waveform-normalization"),
-            };
-            if (!Bool("add-PEFT-LLM"))
-            {
-                throw new EdgeAvsrException($"{path}: training argument 'add-PEFT-LLM' is false; the pack path expects the LoRA keys of a PEFT-trained LLM");
-            }
-            // The converter takes the LoRA reduction from here; the authors' other name for it must agree (as LoraMerge.ReadTrainConfig checks).
-            if (JsonFile.OptionalNumber(path, root, "reduction_lora") is { } reduction && reduction != config.Rank)
-            {
-                throw new EdgeAvsrException($"{path}: 'reduction_lora' {reduction} and 'rank' {(double)config.Rank} disagree (both are the LoRA reduction factor)");
-            }
-            if (config.MopTopK > config.MopExperts)
-            {
-                throw new EdgeAvsrException($"{path}: 'MoP-topk' {config.MopTopK} exceeds 'MoP-experts' {config.MopExperts}");
-            }
-            return config;
+            throw new EdgeAvsrException($"{path}: training argument 'add-PEFT-LLM' is false; the pack path expects the LoRA keys of a PEFT-trained LLM");
         }
+        // The converter takes the LoRA reduction from here; the authors' other name for it must agree (as LoraMerge.ReadTrainConfig checks).
+        if (json.OptionalNumber(root, "reduction_lora") is { } reduction && reduction != config.Rank)
+        {
+            throw new EdgeAvsrException($"{path}: 'reduction_lora' {reduction} and 'rank' {(double)config.Rank} disagree (both are the LoRA reduction factor)");
+        }
+        return config;
     }
 }

@@ -23,7 +23,7 @@ internal static class InfoCommand
         CommandActions.Set(command, parse =>
         {
             string? providers = parse.GetValue(ep);
-            var p = ModelPack.Open(parse.GetValue(pack)!, new ModelPackOptions
+            var p = PackInspection.Run(parse.GetValue(pack)!, new PackInspectionOptions
             {
                 VerifyHashes = parse.GetValue(verify),
                 ResolveDecoderBackend = true,
@@ -35,8 +35,9 @@ internal static class InfoCommand
         return command;
     }
 
-    internal static string Describe(ModelPack pack, bool verified)
+    internal static string Describe(PackInspection inspection, bool verified)
     {
+        var pack = inspection.Pack;
         var m = pack.Manifest;
         var c = CultureInfo.InvariantCulture;
         var w = new StringWriter(c);
@@ -44,7 +45,8 @@ internal static class InfoCommand
         w.WriteLine($"name      {m.Name} (manifest schema {m.SchemaVersion})");
         w.WriteLine($"tasks     {string.Join(", ", m.Tasks.Select(t => t.ToText()))}");
         var pr = m.Projector;
-        w.WriteLine(string.Create(c, $"projector {pr.Layout.ToText()}, {pr.Experts} experts, top-{pr.TopK}, pooling audio {pr.AudioPool} video {pr.VideoPool}, "
+        var r = pr.Routing;
+        w.WriteLine(string.Create(c, $"projector {pr.Layout.ToText()}, {pr.Experts} experts, top-{r.TopK}, pooling audio {r.AudioPool} video {r.VideoPool}, "
             + $"{pr.Precision.ToText()}, D audio {Dim(pr.AudioInputDim)} video {Dim(pr.VideoInputDim)} -> hidden {pr.HiddenDim} -> d_llm {pr.OutputDim}"));
         foreach (var (name, e) in new[] { ("audio", m.AudioEncoder), ("video", m.VideoEncoder) })
         {
@@ -67,7 +69,7 @@ internal static class InfoCommand
         }
         w.WriteLine(string.Create(c, $"decoding  {m.Decoding.Beams} beam(s), at most {m.Decoding.MaxNewTokens} new tokens"));
         w.WriteLine("runs on");
-        foreach (var pl in pack.Placements)
+        foreach (var pl in inspection.Placements)
         {
             w.WriteLine(string.Create(c, $"  {pl.Part,-14} {pl.File} ({pl.Bytes:N0} bytes): {pl.Where}"));
         }

@@ -115,16 +115,14 @@ internal static class ProjectCommand
     private static SmopProjector Load(ProjectRequest request)
     {
         var weights = SmopWeights.Load(request.WeightsPath, request.Layout);
-        int topK = Setting(request.TopK, weights.TopK, "top-k", "top_k", request.WeightsPath)
+        int topK = Setting(request.TopK, weights.Routing?.TopK, "top-k", "top_k", request.WeightsPath)
             ?? throw new EdgeAvsrException($"{request.WeightsPath}: a float projector file does not record top-k: pass --top-k");
-        int audioPool = Setting(request.AudioPool, weights.AudioPool, "audio-pool", "audio_pool", request.WeightsPath) ?? 4;
-        int videoPool = Setting(request.VideoPool, weights.VideoPool, "video-pool", "video_pool", request.WeightsPath) ?? 2;
+        int audioPool = Setting(request.AudioPool, weights.Routing?.AudioPool, "audio-pool", "audio_pool", request.WeightsPath) ?? 4;
+        int videoPool = Setting(request.VideoPool, weights.Routing?.VideoPool, "video-pool", "video_pool", request.WeightsPath) ?? 2;
         var precision = request.Precision ?? (weights.IsInt8 ? ProjectorPrecision.Int8 : ProjectorPrecision.Fp32);
         return SmopProjector.Create(weights, new SmopOptions
         {
-            TopK = topK,
-            AudioPool = audioPool,
-            VideoPool = videoPool,
+            Routing = RoutingSettings.Create(topK, audioPool, videoPool),
             Precision = precision,
             Threads = request.Threads,
         });
@@ -160,8 +158,8 @@ internal static class ProjectCommand
     internal static void PrintSummary(SmopProjector projector, ProjectorOutput output)
     {
         var o = projector.Options;
-        Console.WriteLine($"projector: layout {projector.Layout.ToText()}, {o.Precision.ToText()} ({projector.KernelName}), top-{o.TopK}, "
-            + $"pooling audio {o.AudioPool} video {o.VideoPool}");
+        Console.WriteLine($"projector: layout {projector.Layout.ToText()}, {o.Precision.ToText()} ({projector.KernelName}), top-{o.Routing.TopK}, "
+            + $"pooling audio {o.Routing.AudioPool} video {o.Routing.VideoPool}");
         foreach (var t in new[] { output.Audio, output.Video })
         {
             if (t is not null)

@@ -68,8 +68,8 @@ internal static class SelfTestProjectorCommand
                         $"{layout.ToText()} {precision.ToText()}: {output.TotalExpertRows} expert rows computed, expected {expected} (top-2 only)");
                 }
                 reference ??= output;
-                double err = Math.Max(RelativeL2(reference.Audio!.Tokens.Data, output.Audio.Tokens.Data),
-                    RelativeL2(reference.Video!.Tokens.Data, output.Video.Tokens.Data));
+                double err = Math.Max(Runtime.RelativeL2.Of(reference.Audio!.Tokens.Data, output.Audio.Tokens.Data),
+                    Runtime.RelativeL2.Of(reference.Video!.Tokens.Data, output.Video.Tokens.Data));
                 bool sameExperts = reference.Audio.Experts.AsSpan().SequenceEqual(output.Audio.Experts)
                     && reference.Video.Experts.AsSpan().SequenceEqual(output.Video.Experts);
                 var (a, v) = (output.Audio.Tokens, output.Video.Tokens);
@@ -128,16 +128,4 @@ internal static class SelfTestProjectorCommand
         a.Experts.AsSpan().SequenceEqual(b.Experts)
         && System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.Tokens.Data.AsSpan())
             .SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.Tokens.Data.AsSpan()));
-
-    internal static double RelativeL2(float[] reference, float[] actual)
-    {
-        double num = 0, den = 0;
-        for (int i = 0; i < reference.Length; i++)
-        {
-            double d = (double)actual[i] - reference[i];
-            num += d * d;
-            den += (double)reference[i] * reference[i];
-        }
-        return Math.Sqrt(num / Math.Max(den, 1e-300));
-    }
 }

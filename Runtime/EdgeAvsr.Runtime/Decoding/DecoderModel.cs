@@ -79,7 +79,7 @@ public sealed class DecoderModel : IDisposable
     public static DecoderModel Load(string path, LlamaBackendKind backend = LlamaBackendKind.Auto) => Load(path, backend, validated: false);
 
     /// <summary>
-    /// Loads the model; unless <paramref name="validated"/> (the caller, e.g. <c>ModelPack.Open</c>, ran the managed
+    /// Loads the model; unless <paramref name="validated"/> (the caller, e.g. <c>PackLoader.CheckDecoder</c>, ran the managed
     /// GGUF validator on this file already) the file must exist and pass <see cref="LlamaGgufValidator"/> first:
     /// llama.cpp aborts the process on some malformed files.
     /// </summary>

@@ -32,11 +32,8 @@ public sealed record PackProjector
 
     public required int Experts { get; init; }
 
-    public required int TopK { get; init; }
-
-    public required int AudioPool { get; init; }
-
-    public required int VideoPool { get; init; }
+    /// <summary>top_k, audio_pool and video_pool, checked against <see cref="Experts"/> when read.</summary>
+    public required RoutingSettings Routing { get; init; }
 
     /// <summary>Input width of the audio experts; null when the projector has no audio mixture.</summary>
     public int? AudioInputDim { get; init; }

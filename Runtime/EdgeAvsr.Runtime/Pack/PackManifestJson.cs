@@ -37,9 +37,9 @@ public static class PackManifestJson
             w.WriteString("precision", p.Precision.ToText());
             w.WriteString("layout", p.Layout.ToText());
             w.WriteNumber("experts", p.Experts);
-            w.WriteNumber("top_k", p.TopK);
-            w.WriteNumber("audio_pool", p.AudioPool);
-            w.WriteNumber("video_pool", p.VideoPool);
+            w.WriteNumber("top_k", p.Routing.TopK);
+            w.WriteNumber("audio_pool", p.Routing.AudioPool);
+            w.WriteNumber("video_pool", p.Routing.VideoPool);
             WriteOptionalInt(w, "audio_input_dim", p.AudioInputDim);
             WriteOptionalInt(w, "video_input_dim", p.VideoInputDim);
             w.WriteNumber("hidden_dim", p.HiddenDim);
@@ -100,142 +100,130 @@ public static class PackManifestJson
 
     public static PackManifest Read(string path)
     {
-        if (!File.Exists(path))
-        {
-            throw new EdgeAvsrException($"{path}: no such file (a model pack folder holds manifest.json)");
-        }
-        return Parse(File.ReadAllBytes(path), path);
+        using var json = CheckedJson.Read(path, what: "file (a model pack folder holds manifest.json)");
+        return Parse(json);
     }
 
     public static PackManifest Parse(ReadOnlyMemory<byte> utf8, string source)
     {
-        JsonDocument doc;
-        try
+        using var json = CheckedJson.Parse(utf8, source);
+        return Parse(json);
+    }
+
+    private static PackManifest Parse(CheckedJson r)
+    {
+        string source = r.Source;
+        var root = r.Object(r.Root, "(root)");
+        int version = r.Int(root, "schema_version");
+        if (version != PackManifest.CurrentSchemaVersion)
         {
-            doc = JsonDocument.Parse(utf8);
+            throw new EdgeAvsrException($"{source}: schema_version {version}; this build reads schema version {PackManifest.CurrentSchemaVersion}");
         }
-        catch (JsonException e)
+        var tasks = new List<AvsrTask>();
+        foreach (var t in r.Array(root, "tasks").EnumerateArray())
         {
-            throw new EdgeAvsrException($"{source}: not valid JSON ({e.Message})");
+            string text = r.StringValue(t, "tasks[]");
+            var task = AvsrTasks.Parse(text, $"{source}: tasks[]");
+            if (tasks.Contains(task))
+            {
+                throw new EdgeAvsrException($"{source}: tasks lists '{text}' twice");
+            }
+            tasks.Add(task);
         }
-        using (doc)
+        if (tasks.Count == 0)
         {
-            var r = new Reader(source);
-            var root = r.Object(doc.RootElement, "(root)");
-            int version = r.Int(root, "schema_version");
-            if (version != PackManifest.CurrentSchemaVersion)
-            {
-                throw new EdgeAvsrException($"{source}: schema_version {version}; this build reads schema version {PackManifest.CurrentSchemaVersion}");
-            }
-            var tasks = new List<AvsrTask>();
-            foreach (var t in r.Array(root, "tasks").EnumerateArray())
-            {
-                string text = r.StringValue(t, "tasks[]");
-                var task = AvsrTasks.Parse(text, $"{source}: tasks[]");
-                if (tasks.Contains(task))
-                {
-                    throw new EdgeAvsrException($"{source}: tasks lists '{text}' twice");
-                }
-                tasks.Add(task);
-            }
-            if (tasks.Count == 0)
-            {
-                throw new EdgeAvsrException($"{source}: tasks is empty; a pack supports at least one of asr, vsr, avsr");
-            }
-            var proj = r.Child(root, "projector");
-            var projector = new PackProjector
-            {
-                File = r.String(proj, "projector.file"),
-                Precision = r.String(proj, "projector.precision") switch
-                {
-                    "int8" => ProjectorPrecision.Int8,
-                    "fp32" => ProjectorPrecision.Fp32,
-                    var other => throw new EdgeAvsrException($"{source}: projector.precision '{other}' is not int8 or fp32"),
-                },
-                Layout = SmopNames.ParseLayout(r.String(proj, "projector.layout"), $"{source}: projector.layout"),
-                Experts = r.Int(proj, "projector.experts", 1),
-                TopK = r.Int(proj, "projector.top_k", 1),
-                AudioPool = r.Int(proj, "projector.audio_pool", 1),
-                VideoPool = r.Int(proj, "projector.video_pool", 1),
-                AudioInputDim = r.OptionalInt(proj, "projector.audio_input_dim"),
-                VideoInputDim = r.OptionalInt(proj, "projector.video_input_dim"),
-                HiddenDim = r.Int(proj, "projector.hidden_dim", 1),
-                OutputDim = r.Int(proj, "projector.output_dim", 1),
-            };
-            if (projector.TopK > projector.Experts)
-            {
-                throw new EdgeAvsrException($"{source}: projector.top_k {projector.TopK} exceeds projector.experts {projector.Experts}");
-            }
-            var dec = r.Child(root, "decoder");
-            var decoder = new PackDecoder
-            {
-                File = r.String(dec, "decoder.file"),
-                Type = r.String(dec, "decoder.type"),
-                EmbeddingDim = r.Int(dec, "decoder.embedding_dim", 1),
-                LoraReduction = r.Int(dec, "decoder.lora_reduction", 1),
-                LoraAlpha = r.Number(dec, "decoder.lora_alpha"),
-            };
-            var fe = r.Child(root, "front_end");
-            var frontEnd = new PackFrontEnd
-            {
-                SampleRate = r.Int(fe, "front_end.sample_rate", 1),
-                WaveformNormalization = r.Bool(fe, "front_end.waveform_normalization"),
-                MelBins = r.Int(fe, "front_end.mel_bins", 1),
-                MelFrames = r.Int(fe, "front_end.mel_frames", 1),
-                VideoFps = r.Number(fe, "front_end.video_fps"),
-                CropSize = r.Int(fe, "front_end.crop_size", 1),
-                RoiSize = r.Int(fe, "front_end.roi_size", 1),
-                RoiMean = r.Number(fe, "front_end.roi_mean"),
-                RoiStd = r.Number(fe, "front_end.roi_std"),
-            };
-            var pr = r.Child(root, "prompts");
-            var prompts = new Dictionary<AvsrTask, string>();
-            foreach (var task in tasks)
-            {
-                prompts[task] = r.String(pr, "prompts." + task.ToText());
-            }
-            var st = r.Child(root, "special_tokens");
-            var special = AvsrSpecialTokens.FromIds([.. AvsrSpecialTokens.Table.Select(t => r.Int(st, "special_tokens." + t.Name, 0))]);
-            var de = r.Child(root, "decoding");
-            var decoding = new PackDecoding { Beams = r.Int(de, "decoding.beams", 1), MaxNewTokens = r.Int(de, "decoding.max_new_tokens", 1) };
-            var files = new List<PackFile>();
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            int index = 0;
-            foreach (var f in r.Array(root, "files").EnumerateArray())
-            {
-                string at = $"files[{index++}]";
-                var o = r.Object(f, at);
-                string rel = r.String(o, at + ".path");
-                CheckRelative(source, at + ".path", rel);
-                if (!seen.Add(rel))
-                {
-                    throw new EdgeAvsrException($"{source}: files lists '{rel}' twice");
-                }
-                string sha = r.String(o, at + ".sha256");
-                if (sha.Length != 64 || !sha.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f')))
-                {
-                    throw new EdgeAvsrException($"{source}: {at}.sha256 '{sha}' is not 64 lowercase hex digits");
-                }
-                files.Add(new PackFile(rel, r.Long(o, at + ".bytes", 0), sha));
-            }
-            var manifest = new PackManifest
-            {
-                SchemaVersion = version,
-                Name = r.String(root, "name"),
-                Tasks = tasks,
-                AudioEncoder = ReadEncoder(r, root, "audio_encoder"),
-                VideoEncoder = ReadEncoder(r, root, "video_encoder"),
-                Projector = projector,
-                Decoder = decoder,
-                FrontEnd = frontEnd,
-                Prompts = prompts,
-                SpecialTokens = special,
-                Decoding = decoding,
-                Files = files,
-            };
-            CheckConsistency(source, manifest, seen);
-            return manifest;
+            throw new EdgeAvsrException($"{source}: tasks is empty; a pack supports at least one of asr, vsr, avsr");
         }
+        var proj = r.Child(root, "projector");
+        int experts = r.Int(proj, "projector.experts", 1);
+        var routing = RoutingSettings.Create(r.Int(proj, "projector.top_k"), r.Int(proj, "projector.audio_pool"), r.Int(proj, "projector.video_pool"),
+            experts, RoutingOrigin.Manifest(source));
+        var projector = new PackProjector
+        {
+            File = r.String(proj, "projector.file"),
+            Precision = r.String(proj, "projector.precision") switch
+            {
+                "int8" => ProjectorPrecision.Int8,
+                "fp32" => ProjectorPrecision.Fp32,
+                var other => throw new EdgeAvsrException($"{source}: projector.precision '{other}' is not int8 or fp32"),
+            },
+            Layout = SmopNames.ParseLayout(r.String(proj, "projector.layout"), $"{source}: projector.layout"),
+            Experts = experts,
+            Routing = routing,
+            AudioInputDim = r.OptionalInt(proj, "projector.audio_input_dim", min: 1),
+            VideoInputDim = r.OptionalInt(proj, "projector.video_input_dim", min: 1),
+            HiddenDim = r.Int(proj, "projector.hidden_dim", 1),
+            OutputDim = r.Int(proj, "projector.output_dim", 1),
+        };
+        var dec = r.Child(root, "decoder");
+        var decoder = new PackDecoder
+        {
+            File = r.String(dec, "decoder.file"),
+            Type = r.String(dec, "decoder.type"),
+            EmbeddingDim = r.Int(dec, "decoder.embedding_dim", 1),
+            LoraReduction = r.Int(dec, "decoder.lora_reduction", 1),
+            LoraAlpha = r.Number(dec, "decoder.lora_alpha"),
+        };
+        var fe = r.Child(root, "front_end");
+        var frontEnd = new PackFrontEnd
+        {
+            SampleRate = r.Int(fe, "front_end.sample_rate", 1),
+            WaveformNormalization = r.Bool(fe, "front_end.waveform_normalization"),
+            MelBins = r.Int(fe, "front_end.mel_bins", 1),
+            MelFrames = r.Int(fe, "front_end.mel_frames", 1),
+            VideoFps = r.Number(fe, "front_end.video_fps"),
+            CropSize = r.Int(fe, "front_end.crop_size", 1),
+            RoiSize = r.Int(fe, "front_end.roi_size", 1),
+            RoiMean = r.Number(fe, "front_end.roi_mean"),
+            RoiStd = r.Number(fe, "front_end.roi_std"),
+        };
+        var pr = r.Child(root, "prompts");
+        var prompts = new Dictionary<AvsrTask, string>();
+        foreach (var task in tasks)
+        {
+            prompts[task] = r.String(pr, "prompts." + task.ToText());
+        }
+        var st = r.Child(root, "special_tokens");
+        var special = AvsrSpecialTokens.FromIds([.. AvsrSpecialTokens.Table.Select(t => r.Int(st, "special_tokens." + t.Name, 0))]);
+        var de = r.Child(root, "decoding");
+        var decoding = new PackDecoding { Beams = r.Int(de, "decoding.beams", 1), MaxNewTokens = r.Int(de, "decoding.max_new_tokens", 1) };
+        var files = new List<PackFile>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        int index = 0;
+        foreach (var f in r.Array(root, "files").EnumerateArray())
+        {
+            string at = $"files[{index++}]";
+            var o = r.Object(f, at);
+            string rel = r.String(o, at + ".path");
+            CheckRelative(source, at + ".path", rel);
+            if (!seen.Add(rel))
+            {
+                throw new EdgeAvsrException($"{source}: files lists '{rel}' twice");
+            }
+            string sha = r.String(o, at + ".sha256");
+            if (sha.Length != 64 || !sha.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f')))
+            {
+                throw new EdgeAvsrException($"{source}: {at}.sha256 '{sha}' is not 64 lowercase hex digits");
+            }
+            files.Add(new PackFile(rel, r.Long(o, at + ".bytes", min: 0), sha));
+        }
+        var manifest = new PackManifest
+        {
+            SchemaVersion = version,
+            Name = r.String(root, "name"),
+            Tasks = tasks,
+            AudioEncoder = ReadEncoder(r, root, "audio_encoder"),
+            VideoEncoder = ReadEncoder(r, root, "video_encoder"),
+            Projector = projector,
+            Decoder = decoder,
+            FrontEnd = frontEnd,
+            Prompts = prompts,
+            SpecialTokens = special,
+            Decoding = decoding,
+            Files = files,
+        };
+        CheckConsistency(source, manifest, seen);
+        return manifest;
     }
 
     private static void CheckConsistency(string source, PackManifest m, HashSet<string> listed)
@@ -297,7 +285,7 @@ public static class PackManifestJson
         w.WriteEndObject();
     }
 
-    private static PackEncoder? ReadEncoder(Reader r, JsonElement root, string key)
+    private static PackEncoder? ReadEncoder(CheckedJson r, JsonElement root, string key)
     {
         if (!root.TryGetProperty(key, out var el) || el.ValueKind == JsonValueKind.Null)
         {
@@ -326,81 +314,5 @@ public static class PackManifestJson
         {
             w.WriteNumber(key, v);
         }
-    }
-
-    /// <summary>Typed access with the dotted key path in every error.</summary>
-    private sealed class Reader(string source)
-    {
-        public string Source { get; } = source;
-
-        public JsonElement Object(JsonElement e, string path) => e.ValueKind == JsonValueKind.Object
-            ? e
-            : throw new EdgeAvsrException($"{Source}: {path} is {Kind(e)}, expected an object");
-
-        public JsonElement Child(JsonElement parent, string key) => Object(Get(parent, key, key), key);
-
-        public JsonElement Array(JsonElement parent, string key)
-        {
-            var e = Get(parent, Last(key), key);
-            return e.ValueKind == JsonValueKind.Array ? e : throw new EdgeAvsrException($"{Source}: {key} is {Kind(e)}, expected an array");
-        }
-
-        public string String(JsonElement parent, string path) => StringValue(Get(parent, Last(path), path), path);
-
-        public string StringValue(JsonElement e, string path) => e.ValueKind == JsonValueKind.String
-            ? e.GetString()!
-            : throw new EdgeAvsrException($"{Source}: {path} is {Kind(e)}, expected a string");
-
-        public bool Bool(JsonElement parent, string path)
-        {
-            var e = Get(parent, Last(path), path);
-            return e.ValueKind switch
-            {
-                JsonValueKind.True => true,
-                JsonValueKind.False => false,
-                _ => throw new EdgeAvsrException($"{Source}: {path} is {Kind(e)}, expected true or false"),
-            };
-        }
-
-        public double Number(JsonElement parent, string path)
-        {
-            var e = Get(parent, Last(path), path);
-            return e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out double v) && double.IsFinite(v)
-                ? v
-                : throw new EdgeAvsrException($"{Source}: {path} is {Kind(e)}, expected a number");
-        }
-
-        public long Long(JsonElement parent, string path, long min)
-        {
-            var e = Get(parent, Last(path), path);
-            if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out long v))
-            {
-                throw new EdgeAvsrException($"{Source}: {path} is {Kind(e)}, expected an integer");
-            }
-            return v >= min ? v : throw new EdgeAvsrException($"{Source}: {path} is {v}, expected >= {min}");
-        }
-
-        public int Int(JsonElement parent, string path, int min = int.MinValue)
-        {
-            long v = Long(parent, path, min);
-            return v <= int.MaxValue ? (int)v : throw new EdgeAvsrException($"{Source}: {path} is {v}, too large");
-        }
-
-        public int? OptionalInt(JsonElement parent, string path) =>
-            parent.TryGetProperty(Last(path), out var e) && e.ValueKind != JsonValueKind.Null ? Int(parent, path, 1) : null;
-
-        private JsonElement Get(JsonElement parent, string key, string path) => parent.TryGetProperty(key, out var e)
-            ? e
-            : throw new EdgeAvsrException($"{Source}: '{path}' is missing");
-
-        private static string Last(string path) => path[(path.LastIndexOf('.') + 1)..];
-
-        private static string Kind(JsonElement e) => e.ValueKind switch
-        {
-            JsonValueKind.Number => "a number (" + e.GetRawText() + ")",
-            JsonValueKind.String => "a string (\"" + e.GetString() + "\")",
-            JsonValueKind.Null => "null",
-            _ => e.ValueKind.ToString().ToLowerInvariant(),
-        };
     }
 }

@@ -39,18 +39,20 @@ public sealed record AvsrModelOptions
 }
 
 /// <summary>
-/// A model pack loaded for inference: checked as <see cref="ModelPack.Open(string, ModelPackOptions?)"/> checks it, with the
-/// encoder sessions and projector kept open, the decoder loaded in llama.cpp and the VAD ready. The stages are used by one
-/// thread each (<see cref="AvsrPipeline"/> runs encoders and decoder concurrently, never one of them twice at once).
+/// A model pack loaded for inference: opened with <see cref="ModelPack.Open"/>, each component opened once by
+/// <see cref="PackLoader"/> (which checks it against the manifest and the components before it), the decoder loaded in
+/// llama.cpp and the VAD ready. The stages are used by one thread each (<see cref="AvsrPipeline"/> runs encoders and
+/// decoder concurrently, never one of them twice at once).
 /// </summary>
 public sealed class AvsrModels : IDisposable
 {
-    private readonly PackComponents _components;
-
-    private AvsrModels(ModelPack pack, PackComponents components, DecoderModel decoderModel, LlamaDecoder decoder, SileroVad? vad)
+    private AvsrModels(ModelPack pack, EncoderSession? audio, EncoderSession? video, SmopProjector projector, DecoderModel decoderModel,
+        LlamaDecoder decoder, SileroVad? vad)
     {
         Pack = pack;
-        _components = components;
+        AudioEncoder = audio;
+        VideoEncoder = video;
+        Projector = projector;
         DecoderModel = decoderModel;
         Decoder = decoder;
         Vad = vad;
@@ -60,11 +62,11 @@ public sealed class AvsrModels : IDisposable
 
     public PackManifest Manifest => Pack.Manifest;
 
-    public EncoderSession? AudioEncoder => _components.AudioEncoder;
+    public EncoderSession? AudioEncoder { get; }
 
-    public EncoderSession? VideoEncoder => _components.VideoEncoder;
+    public EncoderSession? VideoEncoder { get; }
 
-    public SmopProjector Projector => _components.Projector!;
+    public SmopProjector Projector { get; }
 
     public DecoderModel DecoderModel { get; }
 
@@ -79,43 +81,57 @@ public sealed class AvsrModels : IDisposable
         options ??= new AvsrModelOptions();
         ThreadCount.Check(options.Threads);
         NativeEngines.InitializeOnnxRuntime();
-        var components = new PackComponents(options.Threads);
+        var pack = ModelPack.Open(packDirectory, new ModelPackOptions { VerifyHashes = options.VerifyHashes });
+        var manifest = pack.Manifest;
+        EncoderSession? audio = null, video = null;
         DecoderModel? model = null;
         LlamaDecoder? decoder = null;
         SileroVad? vad = null;
         try
         {
-            var pack = ModelPack.Open(packDirectory, new ModelPackOptions
+            var projector = PackLoader.OpenProjector(pack, options.Threads);
+            var encoderOptions = new PackEncoderOptions { Providers = options.EncoderProviders, Threads = options.Threads, Log = options.Log };
+            var placements = new List<PackPlacement>();
+            if (manifest.AudioEncoder is not null)
             {
-                VerifyHashes = options.VerifyHashes,
-                EncoderProviders = options.EncoderProviders,
-                Log = options.Log,
-            }, components);
-            foreach (var placement in pack.Placements)
+                audio = PackLoader.OpenEncoder(pack, Modality.Audio, projector, encoderOptions);
+                placements.Add(PackLoader.Placement(pack, Modality.Audio, audio));
+            }
+            if (manifest.VideoEncoder is not null)
+            {
+                video = PackLoader.OpenEncoder(pack, Modality.Video, projector, encoderOptions);
+                placements.Add(PackLoader.Placement(pack, Modality.Video, video));
+            }
+            placements.Add(PackLoader.Placement(pack, projector));
+            var hyperparameters = PackLoader.CheckDecoder(pack, projector);
+            placements.Add(PackLoader.Placement(pack, hyperparameters, backend: null));
+            foreach (var placement in placements)
             {
                 options.Log?.Invoke($"{placement.Part}: {placement.File} ({placement.Bytes} bytes) on {placement.Where}");
             }
-            string decoderPath = pack.PathOf(pack.Manifest.Decoder.File);
+            string decoderPath = pack.PathOf(manifest.Decoder.File);
             model = DecoderModel.Load(decoderPath, options.DecoderBackend, validated: true);
             options.Log?.Invoke($"decoder: llama.cpp backend {model.Backend}");
-            if (model.SpecialTokens != pack.Manifest.SpecialTokens)
+            if (model.SpecialTokens != manifest.SpecialTokens)
             {
-                throw new EdgeAvsrException($"{decoderPath}: llama.cpp reads the special tokens as {model.SpecialTokens}, the manifest says {pack.Manifest.SpecialTokens}");
+                throw new EdgeAvsrException(
+                    $"{decoderPath}: llama.cpp reads the special tokens as {model.SpecialTokens}, the manifest says {manifest.SpecialTokens}");
             }
             decoder = new LlamaDecoder(model, new DecoderOptions { Threads = options.Threads, ExactNumerics = options.ExactNumerics });
-            if (pack.Manifest.AudioEncoder is not null && options.LoadVad)
+            if (manifest.AudioEncoder is not null && options.LoadVad)
             {
                 vad = SileroVad.Open(options.VadModelPath);
                 options.Log?.Invoke($"voice activity: {vad.ModelPath}");
             }
-            return new AvsrModels(pack, components, model, decoder, vad);
+            return new AvsrModels(pack, audio, video, projector, model, decoder, vad);
         }
         catch
         {
             vad?.Dispose();
             decoder?.Dispose();
             model?.Dispose();
-            components.Dispose();
+            video?.Dispose();
+            audio?.Dispose();
             throw;
         }
     }
@@ -125,6 +141,7 @@ public sealed class AvsrModels : IDisposable
         Vad?.Dispose();
         Decoder.Dispose();
         DecoderModel.Dispose();
-        _components.Dispose();
+        VideoEncoder?.Dispose();
+        AudioEncoder?.Dispose();
     }
 }

@@ -89,7 +89,7 @@ public sealed class UtteranceRecognizer
         _scaleWithDuration ? Math.Max(MaxNewTokens, (int)Math.Ceiling(TokensPerSecond * seconds)) : MaxNewTokens;
 
     /// <summary>The fewest frames a video utterance needs (one pooled token).</summary>
-    public int MinVideoFrames => _models.Manifest.Projector.VideoPool;
+    public int MinVideoFrames => _models.Manifest.Projector.Routing.VideoPool;
 
     /// <summary>Front-ends: waveform normalisation and Whisper log-mel; mouth ROI.</summary>
     internal FeaturedUtterance FrontEnd(UtteranceJob job)

@@ -11,17 +11,23 @@ namespace EdgeAvsr.Runtime.Projector;
 /// </summary>
 public static class Int8ProjectorFile
 {
-    public static void Write(string path, SmopWeights weights, int topK, int audioPool, int videoPool, string? source = null)
+    /// <summary>Writes <paramref name="weights"/> quantized, recording <paramref name="routing"/> and the <paramref name="source"/> file name.</summary>
+    public static void Write(string path, SmopWeights weights, RoutingSettings routing, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(routing);
         var q = weights.ToInt8();
+        foreach (var mixture in new[] { q.Audio, q.Video }.OfType<MixtureWeights>())
+        {
+            routing.CheckFits(mixture.ExpertCount, mixture.Name);
+        }
         var writer = new SafetensorsWriter();
         writer.SetMetadata("format", SmopWeights.Int8Format);
         writer.SetMetadata("format_version", SmopWeights.Int8FormatVersion);
         writer.SetMetadata("layout", q.Layout.ToText());
-        writer.SetMetadata("top_k", topK.ToString(CultureInfo.InvariantCulture));
-        writer.SetMetadata("audio_pool", audioPool.ToString(CultureInfo.InvariantCulture));
-        writer.SetMetadata("video_pool", videoPool.ToString(CultureInfo.InvariantCulture));
+        writer.SetMetadata("top_k", routing.TopK.ToString(CultureInfo.InvariantCulture));
+        writer.SetMetadata("audio_pool", routing.AudioPool.ToString(CultureInfo.InvariantCulture));
+        writer.SetMetadata("video_pool", routing.VideoPool.ToString(CultureInfo.InvariantCulture));
         // One count when every mixture has it; DEDR may give each modality its own, recorded per modality.
         var counts = new[] { q.Audio, q.Video }.OfType<MixtureWeights>().Select(m => m.ExpertCount).Distinct().ToArray();
         if (counts.Length == 1)

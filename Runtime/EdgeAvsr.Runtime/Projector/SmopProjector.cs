@@ -7,11 +7,8 @@ namespace EdgeAvsr.Runtime.Projector;
 /// <summary>How to run a projector.</summary>
 public sealed record SmopOptions
 {
-    public required int TopK { get; init; }
-
-    public int AudioPool { get; init; } = 4;
-
-    public int VideoPool { get; init; } = 2;
+    /// <summary>Top-k and the pooling rates, checked when made.</summary>
+    public required RoutingSettings Routing { get; init; }
 
     public ProjectorPrecision Precision { get; init; } = ProjectorPrecision.Fp32;
 
@@ -82,17 +79,14 @@ public sealed class SmopProjector
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.Routing);
         // Under DEDR each modality has its own router, so the expert counts may differ: k must fit the smaller.
         foreach (var mixture in new[] { weights.Audio, weights.Video })
         {
-            if (mixture is not null && (options.TopK < 1 || options.TopK > mixture.ExpertCount))
+            if (mixture is not null)
             {
-                throw new EdgeAvsrException($"top-k {options.TopK} must be between 1 and the {mixture.ExpertCount} experts of {mixture.Name}");
+                options.Routing.CheckFits(mixture.ExpertCount, mixture.Name);
             }
-        }
-        if (options.AudioPool < 1 || options.VideoPool < 1)
-        {
-            throw new EdgeAvsrException($"pooling rates must be >= 1 (audio {options.AudioPool}, video {options.VideoPool})");
         }
         var source = options.Precision == ProjectorPrecision.Int8 ? weights.ToInt8() : weights;
         if (options.Precision == ProjectorPrecision.Fp32 && weights.IsInt8)
@@ -128,8 +122,8 @@ public sealed class SmopProjector
         {
             throw new EdgeAvsrException("nothing to project: give audio features, video features or both");
         }
-        var audio = audioFrames is null ? null : Pool(Modality.Audio, audioFrames, _audio, Options.AudioPool);
-        var video = videoFrames is null ? null : Pool(Modality.Video, videoFrames, _video, Options.VideoPool);
+        var audio = audioFrames is null ? null : Pool(Modality.Audio, audioFrames, _audio, Options.Routing.AudioPool);
+        var video = videoFrames is null ? null : Pool(Modality.Video, videoFrames, _video, Options.Routing.VideoPool);
         var rows = new Dictionary<string, long[]>(StringComparer.Ordinal);
         ModalityTokens? audioOut = null, videoOut = null;
         if (Layout == SmopLayout.Jejr && audio is not null && video is not null)
@@ -212,7 +206,7 @@ public sealed class SmopProjector
 
     private ModalityTokens Run(MixtureRuntime mixture, FloatMatrix x, Dictionary<string, long[]> rowCounts)
     {
-        int tokens = x.Rows, k = Options.TopK, d = mixture.Weights.OutputDim, e = mixture.Weights.ExpertCount;
+        int tokens = x.Rows, k = Options.Routing.TopK, d = mixture.Weights.OutputDim, e = mixture.Weights.ExpertCount;
         var (experts, weights) = Route(mixture.Weights, x, k);
 
         if (!rowCounts.TryGetValue(mixture.Weights.Name, out long[]? counts))

@@ -112,12 +112,8 @@ public sealed class SmopWeights
 
     public bool IsInt8 { get; init; }
 
-    /// <summary>Settings recorded in the file (INT8 files); null where the file is silent.</summary>
-    public int? TopK { get; init; }
-
-    public int? AudioPool { get; init; }
-
-    public int? VideoPool { get; init; }
+    /// <summary>Top-k and pooling recorded in the file (INT8 files); null where the file is silent.</summary>
+    public RoutingSettings? Routing { get; init; }
 
     public MixtureWeights? For(Modality modality) => modality == Modality.Audio ? Audio : Video;
 
@@ -126,7 +122,7 @@ public sealed class SmopWeights
     {
         using var file = SafetensorsFile.Open(path);
         bool int8 = file.Metadata.TryGetValue("format", out string? format) && format == Int8Format;
-        int? topK = null, audioPool = null, videoPool = null;
+        RoutingSettings? routing = null;
         if (int8)
         {
             string version = MetadataValue(file, "format_version");
@@ -140,9 +136,8 @@ public sealed class SmopWeights
                 throw new EdgeAvsrException("layout", name => $"{path}: the file's layout is {fileLayout.ToText()}, {name} asked for {layout.Value.ToText()}");
             }
             layout = fileLayout;
-            topK = MetadataInt(file, "top_k");
-            audioPool = MetadataInt(file, "audio_pool");
-            videoPool = MetadataInt(file, "video_pool");
+            routing = RoutingSettings.Create(MetadataInt(file, "top_k"), MetadataInt(file, "audio_pool"), MetadataInt(file, "video_pool"), null,
+                RoutingOrigin.Int8Metadata(path));
         }
         else if (file.Metadata.TryGetValue("format", out string? other) && other.StartsWith("edgeavsr", StringComparison.Ordinal))
         {
@@ -176,7 +171,7 @@ public sealed class SmopWeights
         {
             throw new EdgeAvsrException($"{path}: audio experts write d_llm={audio.OutputDim}, video experts d_llm={video.OutputDim}; both feed one LLM");
         }
-        return new SmopWeights { Layout = layout.Value, Audio = audio, Video = video, IsInt8 = int8, TopK = topK, AudioPool = audioPool, VideoPool = videoPool };
+        return new SmopWeights { Layout = layout.Value, Audio = audio, Video = video, IsInt8 = int8, Routing = routing };
     }
 
     /// <summary>The same model with every expert quantized to int8 (router and LayerNorm stay float32).</summary>
@@ -188,7 +183,7 @@ public sealed class SmopWeights
         }
         var audio = Audio?.ToInt8();
         var video = Layout == SmopLayout.Jejr ? audio : Video?.ToInt8();
-        return new SmopWeights { Layout = Layout, Audio = audio, Video = video, IsInt8 = true, TopK = TopK, AudioPool = AudioPool, VideoPool = VideoPool };
+        return new SmopWeights { Layout = Layout, Audio = audio, Video = video, IsInt8 = true, Routing = Routing };
     }
 
     private static void CheckLayoutKeys(SafetensorsFile file, SmopLayout layout)
@@ -325,12 +320,13 @@ public sealed class SmopWeights
     private static string MetadataValue(SafetensorsFile file, string key) =>
         file.Metadata.TryGetValue(key, out string? v) ? v : throw new EdgeAvsrException($"{file.FilePath}: INT8 projector __metadata__ lacks '{key}'");
 
+    /// <summary>A metadata value as an integer; its range is checked by <see cref="RoutingSettings"/>, which it feeds.</summary>
     private static int MetadataInt(SafetensorsFile file, string key)
     {
         string v = MetadataValue(file, key);
-        return int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1
+        return int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int n)
             ? n
-            : throw new EdgeAvsrException($"{file.FilePath}: __metadata__ '{key}' is '{v}', expected a positive integer");
+            : throw new EdgeAvsrException($"{file.FilePath}: __metadata__ '{key}' is '{v}', expected an integer");
     }
 }
 

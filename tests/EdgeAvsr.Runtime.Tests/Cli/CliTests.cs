@@ -36,7 +36,7 @@ public class CliTests
         Assert.Equal(new long[] { 10, 2 }, NpyFile.ReadInt32(dir.File("out/experts_video.npy")).Shape);
 
         // --precision int8 on the float file == the INT8 file written for it.
-        Int8ProjectorFile.Write(dir.File("w8.safetensors"), SmopWeights.Load(w, SmopLayout.Dedr), 2, 4, 2);
+        Int8ProjectorFile.Write(dir.File("w8.safetensors"), SmopWeights.Load(w, SmopLayout.Dedr), RoutingSettings.Create(2, 4, 2));
         Assert.Equal(0, Invoke("project", "--weights", w, "--layout", "dedr", "--top-k", "2", "--precision", "int8", "--audio", dir.File("a.npy"), "--out", dir.File("q1")).Code);
         Assert.Equal(0, Invoke("project", "--weights", dir.File("w8.safetensors"), "--audio", dir.File("a.npy"), "--out", dir.File("q2")).Code);
         Assert.Equal(NpyFile.ReadFloat32(dir.File("q1/audio_tokens.npy")).Data, NpyFile.ReadFloat32(dir.File("q2/audio_tokens.npy")).Data);
@@ -122,7 +122,7 @@ public class CliTests
             case "layout-mismatch":
             case "topk-mismatch":
             case "no-layout":
-                Int8ProjectorFile.Write(dir.File("w8.safetensors"), SmopWeights.Load(w, SmopLayout.Dedr), 2, 4, 2);
+                Int8ProjectorFile.Write(dir.File("w8.safetensors"), SmopWeights.Load(w, SmopLayout.Dedr), RoutingSettings.Create(2, 4, 2));
                 Arg("--weights", kind == "no-layout" ? w : dir.File("w8.safetensors"));
                 if (kind == "layout-mismatch") Arg("--layout", "jejr");
                 if (kind == "topk-mismatch") Arg("--top-k", "3");

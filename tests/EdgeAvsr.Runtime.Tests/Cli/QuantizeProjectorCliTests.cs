@@ -22,13 +22,14 @@ public class QuantizeProjectorCliTests
         Assert.True(code == 0, err);
         var loaded = SmopWeights.Load(dir.File("q.safetensors"), null);
         Assert.Equal(SmopLayout.Dejr, loaded.Layout);
-        Assert.Equal(2, loaded.TopK);
+        Assert.Equal(2, loaded.Routing!.TopK);
         using var f = SafetensorsFile.Open(dir.File("q.safetensors"));
         Assert.Equal("w.safetensors", f.Metadata["source"]);
         Assert.True(f.Contains("av_router.weight"));
         var x = SyntheticProjector.Features(12, 24, 3);
-        var a = SmopProjector.Create(SmopWeights.Load(w, SmopLayout.Dejr), new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8 }).Project(x, x);
-        var b = SmopProjector.Create(loaded, new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8 }).Project(x, x);
+        var int8Options = new SmopOptions { Routing = RoutingSettings.Create(2, 4, 2), Precision = ProjectorPrecision.Int8 };
+        var a = SmopProjector.Create(SmopWeights.Load(w, SmopLayout.Dejr), int8Options).Project(x, x);
+        var b = SmopProjector.Create(loaded, int8Options).Project(x, x);
         Assert.Equal(a.Video!.Tokens.Data, b.Video!.Tokens.Data);
     }
 

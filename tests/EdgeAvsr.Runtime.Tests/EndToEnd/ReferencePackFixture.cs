@@ -264,18 +264,11 @@ public sealed record ReferenceRun(JsonElement Result, string FirstLogits, string
 /// <summary>Comparisons the end-to-end tests share.</summary>
 internal static class Compare
 {
-    /// <summary>||a - b|| / ||b|| in fp64 over equally long arrays.</summary>
+    /// <summary>||a - b|| / ||b|| (b the reference) over equally long arrays.</summary>
     public static double RelativeL2(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         Assert.Equal(b.Length, a.Length);
-        double num = 0, den = 0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            double d = (double)a[i] - b[i];
-            num += d * d;
-            den += (double)b[i] * b[i];
-        }
-        return Math.Sqrt(num / Math.Max(den, double.Epsilon));
+        return Runtime.RelativeL2.Of(b, a);
     }
 
     /// <summary>Positions where both sequences hold the same token, over the longer length.</summary>

@@ -2,9 +2,11 @@ using System.Security.Cryptography;
 using EdgeAvsr.Cli;
 using EdgeAvsr.Quantize.Pack;
 using EdgeAvsr.Runtime.Decoding;
+using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Formats.Gguf;
 using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Pack;
+using EdgeAvsr.Runtime.Pipeline;
 using EdgeAvsr.Runtime.Projector;
 using EdgeAvsr.Runtime.Tests.Decoding;
 
@@ -52,7 +54,7 @@ public sealed class PackParts
         {
             string fp32 = File(name == "projector" ? "projector.fp32.safetensors" : name + ".safetensors");
             var w = SmopWeights.Load(fp32, SmopLayout.Dedr);
-            Int8ProjectorFile.Write(File(name == "projector" ? "projector.int8.safetensors" : name + ".int8.safetensors"), w, topK: 2, audioPool: 4, videoPool: 2);
+            Int8ProjectorFile.Write(File(name == "projector" ? "projector.int8.safetensors" : name + ".int8.safetensors"), w, RoutingSettings.Create(2, 4, 2));
         }
         System.IO.File.Copy(TinyModels.Base.F32Gguf, File("decoder.gguf"));
         using var gguf = GgufFile.Open(File("decoder.gguf"));
@@ -75,8 +77,8 @@ public sealed class PackParts
         VideoEncoder = new PackEncoder { File = "video_encoder.onnx", InputName = "video", OutputName = "last_hidden_state", OutputDim = 64, ExecutionProviders = [ExecutionProvider.Cpu] },
         Projector = new PackProjector
         {
-            File = "projector.safetensors", Precision = ProjectorPrecision.Int8, Layout = SmopLayout.Dedr, Experts = 4, TopK = 2,
-            AudioPool = 4, VideoPool = 2, AudioInputDim = 64, VideoInputDim = 64, HiddenDim = 128, OutputDim = 256,
+            File = "projector.safetensors", Precision = ProjectorPrecision.Int8, Layout = SmopLayout.Dedr, Experts = 4,
+            Routing = RoutingSettings.Create(2, 4, 2), AudioInputDim = 64, VideoInputDim = 64, HiddenDim = 128, OutputDim = 256,
         },
         Decoder = new PackDecoder { File = "decoder.gguf", Type = "f32", EmbeddingDim = 256, LoraReduction = 32, LoraAlpha = 4 },
         FrontEnd = new PackFrontEnd { SampleRate = 16000, WaveformNormalization = true, MelBins = 80, MelFrames = 3000, VideoFps = 25, CropSize = 96, RoiSize = 88, RoiMean = 0.421, RoiStd = 0.165 },
@@ -111,8 +113,9 @@ public class ModelPackTests
     /// <summary>Assert.Contains with the whole message shown on failure.</summary>
     private static void Has(string expected, string actual) => Assert.True(actual.Contains(expected, StringComparison.Ordinal), $"expected '{expected}' in: {actual}");
 
+    /// <summary>The whole check: the pack opened, then every component opened and cross-checked by the loader.</summary>
     private static EdgeAvsrException OpenFails(string pack, bool verify = false) =>
-        Assert.Throws<EdgeAvsrException>(() => ModelPack.Open(pack, new ModelPackOptions { VerifyHashes = verify }));
+        Assert.Throws<EdgeAvsrException>(() => PackInspection.Run(pack, new PackInspectionOptions { VerifyHashes = verify }));
 
     [Fact]
     public void Manifest_RoundTrips_ByteForByte_AndFieldForField()
@@ -147,11 +150,69 @@ public class ModelPackTests
     public void Open_ChecksEveryPart_AndReportsWhereEachRuns()
     {
         using var dir = new TempDir();
-        var pack = ModelPack.Open(parts.Build(dir), new ModelPackOptions { VerifyHashes = true });
+        var pack = PackInspection.Run(parts.Build(dir), new PackInspectionOptions { VerifyHashes = true });
         Assert.Equal(["audio encoder", "video encoder", "projector", "decoder"], pack.Placements.Select(p => p.Part));
         Has("cpu", pack.Placements[0].Where);
         Has("int8", pack.Placements[2].Where);
         Has("d=256", pack.Placements[3].Where);
+    }
+
+    /// <summary>A pack whose <paramref name="file"/> holds seeded garbage, the manifest rewritten so that sizes and hashes match.</summary>
+    private string BuildWithGarbage(TempDir dir, string file)
+    {
+        string pack = parts.Build(dir);
+        string path = Path.Combine(pack, file);
+        var garbage = new byte[new FileInfo(path).Length];
+        new Random(7).NextBytes(garbage);
+        File.WriteAllBytes(path, garbage);
+        PackWriter.WriteManifest(pack, parts.Draft());
+        return pack;
+    }
+
+    [Theory]
+    [InlineData("audio_encoder.onnx")]
+    [InlineData("video_encoder.onnx")]
+    [InlineData("projector.safetensors")]
+    [InlineData("decoder.gguf")]
+    public void Open_ReadsOnlyTheManifestAndFiles_TheLoaderNamesAGarbageComponent(string file)
+    {
+        using var dir = new TempDir();
+        string pack = BuildWithGarbage(dir, file);
+        // Open checks sizes and hashes only: no ONNX Runtime session, projector or llama.cpp model is made.
+        var opened = ModelPack.Open(pack, new ModelPackOptions { VerifyHashes = true });
+        Assert.Equal(Path.GetFullPath(pack), opened.Directory);
+        Assert.Contains(opened.Manifest.Files, f => f.Path == file);
+        var e = Assert.Throws<EdgeAvsrException>(() => AvsrModels.Load(pack, new AvsrModelOptions { Threads = 1, LoadVad = false }));
+        Has(Path.Combine(opened.Directory, file) + ": ", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        Has(file, OpenFails(pack).Message);
+    }
+
+    [Fact]
+    public void Loader_ReportsTheSameMismatchAsTheInspection()
+    {
+        using var dir = new TempDir();
+        string pack = parts.Build(dir, m => m with { VideoEncoder = m.VideoEncoder! with { OutputName = "features" } });
+        var e = Assert.Throws<EdgeAvsrException>(() => AvsrModels.Load(pack, new AvsrModelOptions { Threads = 1, LoadVad = false }));
+        Has("video encoder output is 'last_hidden_state', the manifest says 'features'", e.Message);
+        Assert.Equal(OpenFails(pack).Message, e.Message);
+    }
+
+    [Fact]
+    public void Loader_OpensEachComponentOnce_AndKeepsThem()
+    {
+        using var dir = new TempDir();
+        var logged = new List<string>();
+        using var models = AvsrModels.Load(parts.Build(dir), new AvsrModelOptions { Threads = 1, LoadVad = false, Log = logged.Add });
+        Assert.Equal(EncoderKind.Audio, models.AudioEncoder!.Kind);
+        Assert.Equal(EncoderKind.Video, models.VideoEncoder!.Kind);
+        Assert.Equal(256, models.Projector.OutputDim);
+        Assert.Equal(models.Projector.OutputDim, models.DecoderModel.InputWidth);
+        Assert.Equal(parts.Special, models.DecoderModel.SpecialTokens);
+        foreach (string part in new[] { "audio encoder: ", "video encoder: ", "projector: ", "decoder: decoder.gguf" })
+        {
+            Assert.Single(logged, line => line.StartsWith(part, StringComparison.Ordinal));
+        }
     }
 
     [Fact]
@@ -159,7 +220,7 @@ public class ModelPackTests
     {
         using var dir = new TempDir();
         string pack = parts.Build(dir, m => m with { Projector = m.Projector with { Precision = ProjectorPrecision.Fp32 } }, projector: "projector.fp32.safetensors");
-        Has("fp32", ModelPack.Open(pack).Placements[2].Where);
+        Has("fp32", PackInspection.Run(pack).Placements[2].Where);
         using var dir2 = new TempDir();
         Has("is a float state dict, the manifest says precision int8", OpenFails(parts.Build(dir2, projector: "projector.fp32.safetensors")).Message);
     }
@@ -229,7 +290,7 @@ public class ModelPackTests
     {
         using var dir = new TempDir();
         Has("projector top_k (file metadata) is 2, the manifest says 3",
-            OpenFails(parts.Build(dir, m => m with { Projector = m.Projector with { TopK = 3 } })).Message);
+            OpenFails(parts.Build(dir, m => m with { Projector = m.Projector with { Routing = RoutingSettings.Create(3, 4, 2) } })).Message);
         using var dir2 = new TempDir();
         Has("video encoder output is 'last_hidden_state', the manifest says 'features'",
             OpenFails(parts.Build(dir2, m => m with { VideoEncoder = m.VideoEncoder! with { OutputName = "features" } })).Message);

@@ -7,6 +7,9 @@ namespace EdgeAvsr.Runtime.Tests.Projector;
 
 public class ProjectorTests
 {
+    /// <summary>Top-k <paramref name="k"/> with the paper's pooling (audio 4 unless given, video 2).</summary>
+    private static RoutingSettings Top(int k, int audioPool = 4) => RoutingSettings.Create(k, audioPool, 2);
+
     // Odd sizes on purpose: no dimension is a multiple of a SIMD width or tile.
     private const int Dim = 37, Hidden = 29, Out = 23;
 
@@ -35,7 +38,7 @@ public class ProjectorTests
         {
             for (int k = 1; k <= experts; k++)
             {
-                var p = SmopProjector.Create(weights, new SmopOptions { TopK = k, Fp32Kernel = kernel, RowBlock = 3 });
+                var p = SmopProjector.Create(weights, new SmopOptions { Routing = Top(k), Fp32Kernel = kernel, RowBlock = 3 });
                 var got = p.Project(audio, video);
                 var (ra, rv) = ReferenceSmop.Run(weights, audio, video, k, 4, 2, int8Weights: false);
                 Assert.Equal(10, got.Audio!.Tokens.Rows);
@@ -60,7 +63,7 @@ public class ProjectorTests
         {
             for (int k = 1; k <= experts; k++)
             {
-                var p = SmopProjector.Create(weights, new SmopOptions { TopK = k, Precision = ProjectorPrecision.Int8, Int8Kernel = kernel });
+                var p = SmopProjector.Create(weights, new SmopOptions { Routing = Top(k), Precision = ProjectorPrecision.Int8, Int8Kernel = kernel });
                 var got = p.Project(audio, video);
                 var (ra, rv) = ReferenceSmop.Run(weights, audio, video, k, 4, 2, int8Weights: false);
                 Assert.Equal(ra!.Experts, got.Audio!.Experts);
@@ -86,7 +89,8 @@ public class ProjectorTests
         float[]? first = null;
         foreach (int threads in new[] { 1, 2, 3 })
         {
-            var got = SmopProjector.Create(weights, new SmopOptions { TopK = 2, AudioPool = 1, Precision = ProjectorPrecision.Int8, Threads = threads }).Project(x, null).Audio!;
+            var options = new SmopOptions { Routing = Top(2, audioPool: 1), Precision = ProjectorPrecision.Int8, Threads = threads };
+            var got = SmopProjector.Create(weights, options).Project(x, null).Audio!;
             first ??= got.Tokens.Data;
             Assert.Equal(first, got.Tokens.Data);
         }
@@ -137,7 +141,8 @@ public class ProjectorTests
         float[]? first = null;
         foreach (var kernel in KernelRegistry.Int8Variants.Where(k => k.CanRun))
         {
-            var got = SmopProjector.Create(weights, new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8, Int8Kernel = kernel }).Project(audio, null);
+            var got = SmopProjector.Create(weights, new SmopOptions { Routing = Top(2), Precision = ProjectorPrecision.Int8, Int8Kernel = kernel })
+                .Project(audio, null);
             first ??= got.Audio!.Tokens.Data;
             Assert.Equal(first, got.Audio!.Tokens.Data);
         }
@@ -155,7 +160,7 @@ public class ProjectorTests
     {
         using var dir = new TempDir();
         var weights = Make(dir, SmopLayout.Dedr, 4);
-        var options = new SmopOptions { TopK = 2, Precision = precision };
+        var options = new SmopOptions { Routing = Top(2), Precision = precision };
         var audio = SyntheticProjector.Features(48, Dim, seed: 31);
         var video = SyntheticProjector.Features(20, Dim, seed: 32);
         var other = SyntheticProjector.Features(36, Dim, seed: 33);
@@ -182,7 +187,7 @@ public class ProjectorTests
         var weights = Make(dir, SmopLayout.Dedr, 6);
         var audio = SyntheticProjector.Features(200, Dim, seed: 9);
         var video = SyntheticProjector.Features(60, Dim, seed: 10);
-        var got = SmopProjector.Create(weights, new SmopOptions { TopK = 2, Precision = precision, RowBlock = 7 }).Project(audio, video);
+        var got = SmopProjector.Create(weights, new SmopOptions { Routing = Top(2), Precision = precision, RowBlock = 7 }).Project(audio, video);
         foreach (var (name, tokens) in new[] { ("audio_proj", got.Audio!), ("video_proj", got.Video!) })
         {
             var histogram = new long[6];
@@ -202,7 +207,7 @@ public class ProjectorTests
     {
         using var dir = new TempDir();
         var weights = Make(dir, SmopLayout.Jejr, 5);
-        var got = SmopProjector.Create(weights, new SmopOptions { TopK = 3 }).Project(SyntheticProjector.Features(40, Dim, 1), null);
+        var got = SmopProjector.Create(weights, new SmopOptions { Routing = Top(3) }).Project(SyntheticProjector.Features(40, Dim, 1), null);
         for (int t = 0; t < got.Audio!.Tokens.Rows; t++)
         {
             var w = got.Audio.Weights.AsSpan(t * 3, 3);
@@ -234,7 +239,7 @@ public class ProjectorTests
     {
         using var dir = new TempDir();
         var weights = Make(dir, layout, 3);
-        var p = SmopProjector.Create(weights, new SmopOptions { TopK = 2 });
+        var p = SmopProjector.Create(weights, new SmopOptions { Routing = Top(2) });
         var audio = SyntheticProjector.Features(17, Dim, 1);
         var video = SyntheticProjector.Features(9, Dim, 2);
         var asr = p.Project(audio, null);
@@ -254,11 +259,12 @@ public class ProjectorTests
     {
         using var dir = new TempDir();
         var dedr = Make(dir, SmopLayout.Dedr, 2, videoDim: 19);
-        var got = SmopProjector.Create(dedr, new SmopOptions { TopK = 1 }).Project(SyntheticProjector.Features(8, Dim, 1), SyntheticProjector.Features(4, 19, 2));
+        var got = SmopProjector.Create(dedr, new SmopOptions { Routing = Top(1) })
+            .Project(SyntheticProjector.Features(8, Dim, 1), SyntheticProjector.Features(4, 19, 2));
         Assert.Equal(Out, got.Video!.Tokens.Columns);
 
         // JEJR: one expert set, so video features must have the audio width.
-        var jejr = SmopProjector.Create(Make(dir, SmopLayout.Jejr, 2), new SmopOptions { TopK = 1 });
+        var jejr = SmopProjector.Create(Make(dir, SmopLayout.Jejr, 2), new SmopOptions { Routing = Top(1) });
         string message = Assert.Throws<EdgeAvsrException>(() => jejr.Project(SyntheticProjector.Features(8, Dim, 1), SyntheticProjector.Features(4, 19, 2))).Message;
         Assert.Contains("video features have D=19, the audiovisual_proj weights expect D=37", message, StringComparison.Ordinal);
 
@@ -284,7 +290,7 @@ public class ProjectorTests
         Assert.Equal((5, 2), (weights.Audio!.ExpertCount, weights.Video!.ExpertCount));
         var audio = SyntheticProjector.Features(21, Dim, seed: 1);
         var video = SyntheticProjector.Features(9, Dim, seed: 2);
-        var got = SmopProjector.Create(weights, new SmopOptions { TopK = 2 }).Project(audio, video);
+        var got = SmopProjector.Create(weights, new SmopOptions { Routing = Top(2) }).Project(audio, video);
         var (ra, rv) = ReferenceSmop.Run(weights, audio, video, 2, 4, 2, int8Weights: false);
         Assert.Equal(ra!.Experts, got.Audio!.Experts);
         Assert.Equal(rv!.Experts, got.Video!.Experts);
@@ -293,12 +299,12 @@ public class ProjectorTests
         Assert.Equal(2, got.ExpertRows["video_proj"].Length);
 
         // k = 3 fits audio's 5 experts but not video's 2: refused up front, naming the mixture.
-        string message = Assert.Throws<EdgeAvsrException>(() => SmopProjector.Create(weights, new SmopOptions { TopK = 3 })).Message;
+        string message = Assert.Throws<EdgeAvsrException>(() => SmopProjector.Create(weights, new SmopOptions { Routing = Top(3) })).Message;
         Assert.Contains("top-k 3 must be between 1 and the 2 experts of video_proj", message, StringComparison.Ordinal);
 
         // The INT8 file records each modality's count, and reads back to the same model.
         string int8 = dir.File("mixed.int8.safetensors");
-        Int8ProjectorFile.Write(int8, weights, topK: 2, audioPool: 4, videoPool: 2);
+        Int8ProjectorFile.Write(int8, weights, Top(2));
         using (var f = SafetensorsFile.Open(int8))
         {
             Assert.Equal("5", f.Metadata["audio_num_experts"]);
@@ -306,7 +312,7 @@ public class ProjectorTests
             Assert.False(f.Metadata.ContainsKey("num_experts"));
         }
         var loaded = SmopWeights.Load(int8, null);
-        var q = SmopProjector.Create(loaded, new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8 }).Project(audio, video);
+        var q = SmopProjector.Create(loaded, new SmopOptions { Routing = Top(2), Precision = ProjectorPrecision.Int8 }).Project(audio, video);
         var (qa, qv) = ReferenceSmop.Run(loaded, audio, video, 2, 4, 2, int8Weights: true);
         Assert.Equal(qa!.Experts, q.Audio!.Experts);
         Assert.Equal(qv!.Experts, q.Video!.Experts);
@@ -318,10 +324,11 @@ public class ProjectorTests
     {
         using var dir = new TempDir();
         var weights = Make(dir, SmopLayout.Dedr, 3);
-        var p = SmopProjector.Create(weights, new SmopOptions { TopK = 2 });
+        var p = SmopProjector.Create(weights, new SmopOptions { Routing = Top(2) });
         Assert.Contains("audio features have D=12, the audio_proj weights expect D=37", Assert.Throws<EdgeAvsrException>(() => p.Project(SyntheticProjector.Features(8, 12, 1), null)).Message, StringComparison.Ordinal);
         Assert.Contains("fewer than the pooling window of 4", Assert.Throws<EdgeAvsrException>(() => p.Project(SyntheticProjector.Features(3, Dim, 1), null)).Message, StringComparison.Ordinal);
-        Assert.Contains("top-k 4 must be between 1 and the 3 experts", Assert.Throws<EdgeAvsrException>(() => SmopProjector.Create(weights, new SmopOptions { TopK = 4 })).Message, StringComparison.Ordinal);
+        Assert.Contains("top-k 4 must be between 1 and the 3 experts",
+            Assert.Throws<EdgeAvsrException>(() => SmopProjector.Create(weights, new SmopOptions { Routing = Top(4) })).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -332,11 +339,11 @@ public class ProjectorTests
         {
             var weights = Make(dir, layout, 4);
             string path = dir.File($"{layout}.int8.safetensors");
-            Int8ProjectorFile.Write(path, weights, topK: 2, audioPool: 4, videoPool: 2);
+            Int8ProjectorFile.Write(path, weights, Top(2));
             var loaded = SmopWeights.Load(path, null);
             Assert.True(loaded.IsInt8);
             Assert.Equal(layout, loaded.Layout);
-            Assert.Equal((2, 4, 2), (loaded.TopK, loaded.AudioPool, loaded.VideoPool));
+            Assert.Equal((2, 4, 2), (loaded.Routing!.TopK, loaded.Routing.AudioPool, loaded.Routing.VideoPool));
             using (var f = SafetensorsFile.Open(path))
             {
                 string p = layout == SmopLayout.Jejr ? "audiovisual_proj." : "audio_proj.";
@@ -347,12 +354,12 @@ public class ProjectorTests
             }
             var audio = SyntheticProjector.Features(20, Dim, 1);
             var video = SyntheticProjector.Features(10, Dim, 2);
-            var a = SmopProjector.Create(weights, new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8 }).Project(audio, video);
-            var b = SmopProjector.Create(loaded, new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8 }).Project(audio, video);
+            var a = SmopProjector.Create(weights, new SmopOptions { Routing = Top(2), Precision = ProjectorPrecision.Int8 }).Project(audio, video);
+            var b = SmopProjector.Create(loaded, new SmopOptions { Routing = Top(2), Precision = ProjectorPrecision.Int8 }).Project(audio, video);
             Assert.Equal(a.Audio!.Tokens.Data, b.Audio!.Tokens.Data);
             Assert.Equal(a.Video!.Tokens.Data, b.Video!.Tokens.Data);
             // The library names the parameter; `edgeavsr project` says --precision (QuantizeProjectorCliTests).
-            var e = Assert.Throws<EdgeAvsrException>(() => SmopProjector.Create(loaded, new SmopOptions { TopK = 2 }));
+            var e = Assert.Throws<EdgeAvsrException>(() => SmopProjector.Create(loaded, new SmopOptions { Routing = Top(2) }));
             Assert.Contains("precision int8", e.Message, StringComparison.Ordinal);
             Assert.Equal(["precision"], e.Parameters);
         }
@@ -390,7 +397,7 @@ public class ProjectorTests
         using var dir = new TempDir();
         var weights = Make(dir, SmopLayout.Dedr, 3, dtype);
         var audio = SyntheticProjector.Features(16, Dim, 1);
-        var got = SmopProjector.Create(weights, new SmopOptions { TopK = 2 }).Project(audio, null);
+        var got = SmopProjector.Create(weights, new SmopOptions { Routing = Top(2) }).Project(audio, null);
         var (ra, _) = ReferenceSmop.Run(weights, audio, null, 2, 4, 2, false);
         Assert.True(ReferenceSmop.RelativeL2(ra!.Tokens, got.Audio!.Tokens.Data) <= 1e-5);
 

@@ -7,6 +7,9 @@ namespace EdgeAvsr.Runtime.Tests.Projector;
 /// <summary>The projector against the authors' Top_K_MoE in PyTorch (Models/reference/smop_reference.py) on the same files.</summary>
 public class PyTorchReferenceTests
 {
+    /// <summary>Top-k <paramref name="k"/> with the paper's pooling (audio 4 unless given, video 2).</summary>
+    private static RoutingSettings Top(int k, int audioPool = 4) => RoutingSettings.Create(k, audioPool, 2);
+
     private const string Script = "Models/reference/smop_reference.py";
 
     public static TheoryData<SmopLayout, TensorDType> Cases => new()
@@ -33,7 +36,7 @@ public class PyTorchReferenceTests
             string outDir = dir.File($"torch-{k}");
             Python.Script(Script, "run", "--weights", weights, "--layout", layout.ToText(), "--top-k", k.ToString(CultureInfo.InvariantCulture),
                 "--audio", dir.File("a.npy"), "--video", dir.File("v.npy"), "--out", outDir);
-            var got = SmopProjector.Create(loaded, new SmopOptions { TopK = k }).Project(audio, video);
+            var got = SmopProjector.Create(loaded, new SmopOptions { Routing = Top(k) }).Project(audio, video);
             Compare(outDir, got, 1e-5, k);
         }
     }
@@ -47,13 +50,14 @@ public class PyTorchReferenceTests
         using var dir = new TempDir();
         string fp32 = dir.File("w.safetensors"), int8 = dir.File("w.int8.safetensors");
         SyntheticProjector.Write(fp32, new SyntheticProjectorSpec { Layout = layout, Experts = 3, AudioDim = 64, VideoDim = 64, HiddenDim = 72, OutputDim = 40, Seed = 22 });
-        Int8ProjectorFile.Write(int8, SmopWeights.Load(fp32, layout), topK: 2, audioPool: 4, videoPool: 2);
+        Int8ProjectorFile.Write(int8, SmopWeights.Load(fp32, layout), Top(2));
         var audio = SyntheticProjector.Features(80, 64, 7);
         var video = SyntheticProjector.Features(40, 64, 8);
         NpyFile.Write(dir.File("a.npy"), audio.Data, audio.Rows, audio.Columns);
         NpyFile.Write(dir.File("v.npy"), video.Data, video.Rows, video.Columns);
         Python.Script(Script, "run", "--weights", int8, "--layout", layout.ToText(), "--top-k", "2", "--audio", dir.File("a.npy"), "--video", dir.File("v.npy"), "--out", dir.File("torch"));
-        var got = SmopProjector.Create(SmopWeights.Load(int8, null), new SmopOptions { TopK = 2, Precision = ProjectorPrecision.Int8 }).Project(audio, video);
+        var got = SmopProjector.Create(SmopWeights.Load(int8, null), new SmopOptions { Routing = Top(2), Precision = ProjectorPrecision.Int8 })
+            .Project(audio, video);
         // Weights are identical on both sides; the difference is the runtime's per-token activation quantization.
         Compare(dir.File("torch"), got, 2e-2, 2);
     }

@@ -123,14 +123,5 @@ internal static class ReferenceSmop
                 v is null ? null : Mixture(weights.Video!, v, vRows, topK, int8Weights));
     }
 
-    public static double RelativeL2(double[] reference, float[] actual)
-    {
-        double num = 0, den = 0;
-        for (int i = 0; i < reference.Length; i++)
-        {
-            num += (actual[i] - reference[i]) * (actual[i] - reference[i]);
-            den += reference[i] * reference[i];
-        }
-        return Math.Sqrt(num / den);
-    }
+    public static double RelativeL2(double[] reference, float[] actual) => Runtime.RelativeL2.Of(reference, actual);
 }
