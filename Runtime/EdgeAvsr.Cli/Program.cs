@@ -25,6 +25,7 @@ public static class Program
         root.Subcommands.Add(FramesCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(TranscribeCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         return root;
     }
 }

@@ -90,8 +90,10 @@ public static class PackBuilder
         Directory.CreateDirectory(temp);
         try
         {
-            var audio = request.AudioEncoder is null ? null : CopyEncoder(request.AudioEncoder, Modality.Audio, weights, temp, AudioEncoderFile, request.ExecutionProviders, log);
-            var video = request.VideoEncoder is null ? null : CopyEncoder(request.VideoEncoder, Modality.Video, weights, temp, VideoEncoderFile, request.ExecutionProviders, log);
+            var audio = request.AudioEncoder is null ? null : CopyEncoder(request.AudioEncoder, Modality.Audio, weights, temp, AudioEncoderFile, request.ExecutionProviders, log,
+                    (config.MelFrames, request.TrainConfig));
+            var video = request.VideoEncoder is null ? null : CopyEncoder(request.VideoEncoder, Modality.Video, weights, temp, VideoEncoderFile, request.ExecutionProviders, log,
+                    null);
 
             string projectorFile;
             CalibrationReport? report = null;
@@ -184,7 +186,7 @@ public static class PackBuilder
                     SampleRate = 16000,
                     WaveformNormalization = config.WaveformNormalization,
                     MelBins = EncoderSession.MelBins,
-                    MelFrames = EncoderSession.MelFrames,
+                    MelFrames = config.MelFrames,
                     VideoFps = 25,
                     CropSize = Runtime.Video.MouthRoi.CropSize,
                     RoiSize = Runtime.Video.MouthRoi.RoiSize,
@@ -236,7 +238,8 @@ public static class PackBuilder
         return w;
     }
 
-    private static PackEncoder CopyEncoder(string source, Modality modality, SmopWeights weights, string temp, string name, IReadOnlyList<ExecutionProvider> providers, Action<string> log)
+    private static PackEncoder CopyEncoder(string source, Modality modality, SmopWeights weights, string temp, string name,
+        IReadOnlyList<ExecutionProvider> providers, Action<string> log, (int Frames, string TrainConfig)? melWindow)
     {
         if (!File.Exists(source))
         {
@@ -249,6 +252,11 @@ public static class PackBuilder
         if (session.Kind != kind)
         {
             throw new EdgeAvsrException($"{source}: given as the {modality.ToText()} encoder, but it is a {session.Kind.ToString().ToLowerInvariant()} encoder (input {session.Input.Describe()})");
+        }
+        if (melWindow is { } window && session.AudioWindowFrames != window.Frames)
+        {
+            throw new EdgeAvsrException($"{source}: the audio encoder takes {session.AudioWindowFrames} log-mel frames, {window.TrainConfig} says " +
+                $"'mel-frames' {window.Frames}{(window.Frames == EncoderSession.MelFrames ? " (the default: Whisper's 30 s)" : "")}");
         }
         long d = session.Output.Shape[^1];
         int projectorD = weights.For(modality)!.InputDim;

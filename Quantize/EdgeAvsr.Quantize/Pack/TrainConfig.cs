@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
+using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Projector;
 
@@ -11,7 +12,8 @@ namespace EdgeAvsr.Quantize.Pack;
 /// The training arguments a Llama-SMoP checkpoint does not carry, under the authors' argparse names
 /// (<c>eval_LlamaSMoP.py</c>, dashes as on the command line; shared/docs/paper.md), plus two EdgeAvsr additions the
 /// public code has no argument for: <c>smop-layout</c> (it implements JEJR only) and <c>waveform-normalization</c>
-/// (its data module always layer-normalises the waveform). Every value is required; nothing is defaulted.
+/// (its data module always layer-normalises the waveform). Every value is required; nothing is defaulted, except two
+/// optional EdgeAvsr additions for models trained here: <c>mel-frames</c> and <c>tasks</c> (docs/model-pack.md).
 /// </summary>
 public sealed record TrainConfig
 {
@@ -53,13 +55,32 @@ public sealed record TrainConfig
     /// <summary>EdgeAvsr addition <c>waveform-normalization</c>.</summary>
     public required bool WaveformNormalization { get; init; }
 
-    /// <summary>The tasks a model trained on <see cref="Modality"/> runs: audio -> asr, video -> vsr, audiovisual -> avsr.</summary>
-    public IReadOnlyList<AvsrTask> Tasks => Modality switch
+    /// <summary>
+    /// EdgeAvsr addition <c>mel-frames</c>: the log-mel window the audio encoder was trained on; default 3000 (Whisper's 30 s).
+    /// </summary>
+    public int MelFrames { get; init; } = EncoderSession.MelFrames;
+
+    /// <summary>
+    /// The tasks the model runs: EdgeAvsr addition <c>tasks</c> for a model trained with modality dropout (audiovisual may list
+    /// asr, vsr and avsr), else the one task of <see cref="Modality"/>: audio -> asr, video -> vsr, audiovisual -> avsr.
+    /// </summary>
+    public IReadOnlyList<AvsrTask> Tasks
+    {
+        get => _tasks ?? DefaultTasks(Modality);
+        init => _tasks = value;
+    }
+
+    private readonly IReadOnlyList<AvsrTask>? _tasks;
+
+    private static AvsrTask[] DefaultTasks(string modality) => modality switch
     {
         "audio" => [AvsrTask.Asr],
         "video" => [AvsrTask.Vsr],
         _ => [AvsrTask.Avsr],
     };
+
+    // The tasks a modality's inputs can serve: dropout training of an audiovisual model makes ASR and VSR possible too.
+    private static AvsrTask[] PossibleTasks(string modality) => modality == "audiovisual" ? [AvsrTask.Asr, AvsrTask.Vsr, AvsrTask.Avsr] : DefaultTasks(modality);
 
     public bool UsesAudio => Modality != "video";
 
@@ -76,6 +97,19 @@ public sealed record TrainConfig
         w.WriteString("prompt-audio", PromptAudio);
         w.WriteString("prompt-video", PromptVideo);
         w.WriteString("prompt-audiovisual", PromptAudiovisual);
+        if (MelFrames != EncoderSession.MelFrames)
+        {
+            w.WriteNumber("mel-frames", MelFrames);
+        }
+        if (!Tasks.SequenceEqual(DefaultTasks(Modality)))
+        {
+            w.WriteStartArray("tasks");
+            foreach (var task in Tasks)
+            {
+                w.WriteStringValue(task.ToText());
+            }
+            w.WriteEndArray();
+        }
         w.WriteBoolean("add-PEFT-LLM", true);
         w.WriteNumber("rank", Rank);
         w.WriteNumber("alpha", Alpha);
@@ -128,6 +162,8 @@ public sealed record TrainConfig
                 experts, RoutingOrigin(path)),
             SmopLayout = SmopNames.ParseLayout(Str("smop-layout"), $"{path}: training argument 'smop-layout'"),
             WaveformNormalization = json.Bool(root, "waveform-normalization"),
+            MelFrames = json.OptionalInt(root, "mel-frames", min: 1, max: EncoderSession.MelFrames) ?? EncoderSession.MelFrames,
+            Tasks = ReadTasks(json, root, path, modality) ?? DefaultTasks(modality),
         };
         if (!json.Bool(root, "add-PEFT-LLM"))
         {
@@ -139,5 +175,36 @@ public sealed record TrainConfig
             throw new EdgeAvsrException($"{path}: 'reduction_lora' {reduction} and 'rank' {(double)config.Rank} disagree (both are the LoRA reduction factor)");
         }
         return config;
+    }
+
+    private static AvsrTask[]? ReadTasks(CheckedJson json, JsonElement root, string path, string modality)
+    {
+        if (CheckedJson.Find(root, "tasks") is null)
+        {
+            return null;
+        }
+        var tasks = new List<AvsrTask>();
+        foreach (var item in json.Array(root, "tasks").EnumerateArray())
+        {
+            string text = json.StringValue(item, "tasks[]");
+            if (!EnumText<AvsrTask>.TryParse(text, out var task))
+            {
+                throw new EdgeAvsrException($"{path}: training argument 'tasks' lists '{text}', expected asr, vsr or avsr");
+            }
+            if (!PossibleTasks(modality).Contains(task))
+            {
+                throw new EdgeAvsrException($"{path}: training argument 'tasks' lists {text}, which a model of modality '{modality}' cannot serve");
+            }
+            if (tasks.Contains(task))
+            {
+                throw new EdgeAvsrException($"{path}: training argument 'tasks' lists {text} twice");
+            }
+            tasks.Add(task);
+        }
+        if (tasks.Count == 0)
+        {
+            throw new EdgeAvsrException($"{path}: training argument 'tasks' is empty; list at least one of asr, vsr, avsr");
+        }
+        return [.. tasks];
     }
 }

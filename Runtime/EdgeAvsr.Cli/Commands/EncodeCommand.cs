@@ -89,12 +89,13 @@ internal static class EncodeCommand
         long[] s = input.Shape;
         if (encoder.Kind == EncoderKind.Audio)
         {
-            bool ok = (s.Length == 2 && s[0] == EncoderSession.MelBins && s[1] == EncoderSession.MelFrames)
-                || (s.Length == 3 && s[0] == 1 && s[1] == EncoderSession.MelBins && s[2] == EncoderSession.MelFrames);
+            int frames = encoder.AudioWindowFrames;
+            bool ok = (s.Length == 2 && s[0] == EncoderSession.MelBins && s[1] == frames)
+                || (s.Length == 3 && s[0] == 1 && s[1] == EncoderSession.MelBins && s[2] == frames);
             if (!ok)
             {
                 throw new EdgeAvsrException($"{request.InputPath}: shape {TensorDTypes.FormatShape(s)} is not a log-mel for the audio encoder "
-                    + $"{request.ModelPath}; expected [80, 3000] or [1, 80, 3000]");
+                    + $"{request.ModelPath}; expected [80, {frames}] or [1, 80, {frames}]");
             }
             double? seconds = request.AudioSeconds;
             if (seconds is not null)

@@ -32,9 +32,14 @@ internal static class FeaturesCommand
             Description = "Normalise the waveform to zero mean and unit variance first (as Llama-AVSR does for some models)",
         };
         var threads = CommonOptions.Threads();
+        var melFrames = new Option<int>("--mel-frames")
+        {
+            Description = "Log-mel frames of the window: 3000 (Whisper's 30 s) or a pack's front_end.mel_frames",
+            DefaultValueFactory = _ => WhisperLogMel.Frames,
+        };
         var command = new Command("features",
             "Whisper log-mel features of an audio file (resampled to 16 kHz, padded or trimmed to 30 s); prints the duration in seconds");
-        foreach (var o in new Option[] { audio, output, normalize, threads })
+        foreach (var o in new Option[] { audio, output, normalize, threads, melFrames })
         {
             command.Options.Add(o);
         }
@@ -48,9 +53,14 @@ internal static class FeaturesCommand
             int workers = parse.GetValue(threads);
             ThreadCount.Check(workers);
             var signal = AudioLoader.Load(parse.GetValue(audio)!);
-            float[] mel = LogMelFeatures.Compute(signal, parse.GetValue(normalize), workers);
+            int frames = parse.GetValue(melFrames);
+            if (frames is < 1 or > WhisperLogMel.Frames)
+            {
+                throw new EdgeAvsrException($"--mel-frames {frames}: expected 1 to {WhisperLogMel.Frames}");
+            }
+            float[] mel = LogMelFeatures.Compute(signal, parse.GetValue(normalize), workers, frames);
             string sidecar = SidecarPath(outPath);
-            NpyFile.Write(outPath, mel, WhisperLogMel.MelBins, WhisperLogMel.Frames);
+            NpyFile.Write(outPath, mel, WhisperLogMel.MelBins, frames);
             WriteSidecar(sidecar, signal.DurationSeconds);
             var c = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Create(c, $"duration_seconds: {signal.DurationSeconds:0.######}"));

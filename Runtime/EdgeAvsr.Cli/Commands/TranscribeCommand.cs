@@ -177,9 +177,10 @@ internal static class TranscribeCommand
             OverlapEncodersAndDecoder = request.OverlapEncodersAndDecoder,
             Recognition = request.Recognition with { KeepFirstLogits = request.Recognition.KeepFirstLogits || request.FirstLogitsPath is not null },
         });
+        string most = pipeline.MaxUtterance.TotalSeconds.ToString("0.##", CultureInfo.InvariantCulture);
         request.Log?.Invoke(pipeline.UsesVad
-            ? "utterances: cut at the VAD's speech boundaries, at most 30 s"
-            : "utterances: windows of at most 30 s (no audio for the VAD)");
+            ? $"utterances: cut at the VAD's speech boundaries, at most {most} s"
+            : $"utterances: windows of at most {most} s (no audio for the VAD)");
         request.Log?.Invoke(pipeline.OverlapsEncodersAndDecoder
             ? "stages: encoders and decoder compute concurrently"
             : "stages: encoders and decoder take turns (both on the CPU)");

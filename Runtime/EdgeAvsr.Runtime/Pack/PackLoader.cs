@@ -74,7 +74,7 @@ public static class PackLoader
             Providers = options.Providers ?? e.ExecutionProviders,
             IntraOpThreads = options.Threads,
             Log = options.Log,
-        });
+        }, modality == Modality.Audio ? pack.Manifest.FrontEnd.MelFrames : null);
         try
         {
             var kind = modality == Modality.Audio ? EncoderKind.Audio : EncoderKind.Video;

@@ -13,7 +13,7 @@ public sealed record AvsrPipelineOptions
     /// <summary>Stream time between partial captions of running speech; null: finals only (file transcription).</summary>
     public TimeSpan? PartialInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Longest utterance: the Whisper encoder sees 30 s.</summary>
+    /// <summary>Longest utterance: the Whisper encoder sees 30 s; an audio encoder with a shorter window caps it there.</summary>
     public TimeSpan MaxUtterance { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Shorter utterances are dropped (slivers left by a forced cut).</summary>
@@ -74,6 +74,8 @@ public sealed class AvsrPipeline
             throw new EdgeAvsrException($"utterances of at most {_options.MaxUtterance.TotalSeconds} s: the audio encoder takes 30 s at most");
         }
         Recognizer = new UtteranceRecognizer(models, task, _options.Recognition);
+        // The cutter never hands the audio encoder more than its window.
+        MaxUtterance = Recognizer.AudioWindow is { } window && window < _options.MaxUtterance ? window : _options.MaxUtterance;
         TaskSelection.RequireStreams(task, streams);
         UsesVad = streams.HasAudio && models.Vad is not null;
         bool encodersOnCpu = (Recognizer.UsesAudio && models.AudioEncoder!.Provider == Onnx.ExecutionProvider.Cpu)
@@ -88,6 +90,9 @@ public sealed class AvsrPipeline
     public UtteranceRecognizer Recognizer { get; }
 
     public AvsrTask Task => Recognizer.Task;
+
+    /// <summary>The longest utterance cut: <see cref="AvsrPipelineOptions.MaxUtterance"/>, capped at the audio encoder's window.</summary>
+    public TimeSpan MaxUtterance { get; }
 
     /// <summary>Partials not computed because a stage was busy or a newer caption of the utterance was waiting (<see cref="AvsrPipelineOptions.SkipPartialsWhenBusy"/>).</summary>
     public int PartialsDropped => Volatile.Read(ref _partialsDropped);
@@ -214,7 +219,7 @@ public sealed class AvsrPipeline
         var video = new FrameBuffer();
         var vad = UsesVad ? _models.Vad!.OpenStream(_options.Vad) : null;
         var cutter = new UtteranceCutter(
-            StreamClock.Samples(_options.MaxUtterance),
+            StreamClock.Samples(MaxUtterance),
             StreamClock.Samples(_options.MinUtterance),
             (long)_options.Vad.SpeechPadMs * StreamClock.SampleRate / 1000,
             _options.PartialInterval is { } p ? StreamClock.Samples(p) : null);
@@ -256,7 +261,7 @@ public sealed class AvsrPipeline
             }
             await SendReadyAsync(waiting, audio, video, jobs, sourceEnded: false, token).ConfigureAwait(false);
             // Keep what an utterance still being decided may need: from the last final cut, and at most the longest utterance plus slack.
-            long keepFrom = Math.Max(cutter.FinalizedUpTo, position - StreamClock.Samples(_options.MaxUtterance) - StreamClock.SampleRate * 2L);
+            long keepFrom = Math.Max(cutter.FinalizedUpTo, position - StreamClock.Samples(MaxUtterance) - StreamClock.SampleRate * 2L);
             if (waiting.Count > 0)
             {
                 keepFrom = Math.Min(keepFrom, waiting.Peek().StartSample);

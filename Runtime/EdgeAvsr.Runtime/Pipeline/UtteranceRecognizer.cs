@@ -58,7 +58,8 @@ public sealed class UtteranceRecognizer
         }
         Task = task;
         _prompt = m.Prompts[task];
-        _logMel = new WhisperLogMel(_options.FrontEndThreads);
+        // The encoder's window (front_end.mel_frames): Whisper's 3000 frames, or the shorter one a model was trained on.
+        _logMel = new WhisperLogMel(_options.FrontEndThreads, models.AudioEncoder?.AudioWindowFrames ?? m.FrontEnd.MelFrames);
         Beams = _options.Beams ?? m.Decoding.Beams;
         MaxNewTokens = _options.MaxNewTokens ?? m.Decoding.MaxNewTokens;
         _scaleWithDuration = _options.MaxNewTokens is null;
@@ -77,6 +78,9 @@ public sealed class UtteranceRecognizer
     public int Beams { get; }
 
     public int MaxNewTokens { get; }
+
+    /// <summary>Longest audio the audio encoder takes (its log-mel window); null when the task reads no audio.</summary>
+    public TimeSpan? AudioWindow => UsesAudio ? TimeSpan.FromSeconds((double)_logMel.WindowSamples / WhisperLogMel.SampleRate) : null;
 
     /// <summary>
     /// Token budget per second of an utterance when the pack's default is used: fast read speech runs about 3.5 words
