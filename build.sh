@@ -7,6 +7,7 @@
 #   ./build.sh quantize ARGS...  build + run the edgeavsr-quantize CLI with ARGS
 #   ./build.sh bench [WHAT] ARGS build + edgeavsr-bench WHAT ARGS (projector|logmel|encoders|decoder|pipeline|quantize;
 #                               default projector), ratios printed; `bench e2e` runs tools/bench-e2e/run.sh
+#   ./build.sh lint              the style check (tools/style/check.sh; also the first step of test)
 #   ./build.sh publish           NativeAOT publish of the edgeavsr host (net10.0)
 #   ./build.sh arm64             build + cross-publish NativeAOT linux-arm64, run it under qemu-aarch64 (tools/arm64/run.sh)
 set -euo pipefail
@@ -121,7 +122,10 @@ verb=${1:-test}; shift || true
 case "$verb" in
   setup) setup ;;
   build) build ;;
+  lint) tools/style/check.sh ;;
   test)
+    # The style rules first (seconds): C# lines of at most 160 characters, commit subjects of at most 72 with a body.
+    tools/style/check.sh
     apt_install "${TEST_APT_PACKAGES[@]}"
     build
     dotnet test EdgeAvsr.sln -c "$CONFIG" --no-build --verbosity quiet -nologo --logger "console;verbosity=normal" "$@"
@@ -156,5 +160,5 @@ case "$verb" in
     build
     tools/arm64/run.sh
     ;;
-  *) echo "usage: ./build.sh setup|build|test|run ARGS|quantize ARGS|bench [WHAT] ARGS|publish|arm64" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh setup|build|lint|test|run ARGS|quantize ARGS|bench [WHAT] ARGS|publish|arm64" >&2; exit 2 ;;
 esac

@@ -87,10 +87,12 @@ public sealed class LoraTests
         {
             string p = $"base_model.model.model.layers.{layer}.self_attn.";
             AssertClose(
-                Expected(Read(model, $"model.layers.{layer}.self_attn.q_proj.weight"), Read(adapter, p + "q_proj.lora_B.weight"), Read(adapter, p + "q_proj.lora_A.weight"), 16.0 / 8, h, h, Spec.Heads),
+                Expected(Read(model, $"model.layers.{layer}.self_attn.q_proj.weight"), Read(adapter, p + "q_proj.lora_B.weight"),
+                    Read(adapter, p + "q_proj.lora_A.weight"), 16.0 / 8, h, h, Spec.Heads),
                 GgufF32(output, $"blk.{layer}.attn_q.weight"), $"layer {layer} q");
             AssertClose(
-                Expected(Read(model, $"model.layers.{layer}.self_attn.v_proj.weight"), Read(adapter, p + "v_proj.lora_B.weight"), Read(adapter, p + "v_proj.lora_A.weight"), 16.0 / 8, kv, h, 0),
+                Expected(Read(model, $"model.layers.{layer}.self_attn.v_proj.weight"), Read(adapter, p + "v_proj.lora_B.weight"),
+                    Read(adapter, p + "v_proj.lora_A.weight"), 16.0 / 8, kv, h, 0),
                 GgufF32(output, $"blk.{layer}.attn_v.weight"), $"layer {layer} v");
             // K has no adapter: only permuted.
             var k = Read(model, $"model.layers.{layer}.self_attn.k_proj.weight");
@@ -109,7 +111,8 @@ public sealed class LoraTests
         string train = dir.File("train.json");
         TinyLlamaGenerator.WriteAvsrCheckpoint(ckpt, Spec, reduction: 32, alpha: 4, trainConfig: train);
         string output = dir.File("avsr.gguf");
-        var result = LlamaGgufConverter.Convert(new LlamaConversionRequest(hf, output, LlamaFileType.F32) { CheckpointPath = ckpt, TrainConfigPath = train, Threads = 2 });
+        var result = LlamaGgufConverter.Convert(new LlamaConversionRequest(hf, output, LlamaFileType.F32) { CheckpointPath = ckpt,
+            TrainConfigPath = train, Threads = 2 });
         Assert.Equal(baseVocab, result.AddedTokenIds["<pad>"]);
         Assert.Equal(baseVocab + 4, result.AddedTokenIds["</video>"]);
         int h = Spec.HiddenSize, kv = Spec.KvWidth;
@@ -157,7 +160,8 @@ public sealed class LoraTests
                 train = dir.File("train.json");
                 File.WriteAllText(train, trainJson);
             }
-            var e = Assert.Throws<EdgeAvsrException>(() => LlamaGgufConverter.Convert(new LlamaConversionRequest(hf, output, LlamaFileType.F32) { CheckpointPath = ckpt, TrainConfigPath = train }));
+            var e = Assert.Throws<EdgeAvsrException>(() =>
+                LlamaGgufConverter.Convert(new LlamaConversionRequest(hf, output, LlamaFileType.F32) { CheckpointPath = ckpt, TrainConfigPath = train }));
             Assert.False(File.Exists(output));
             return e.Message;
         }
@@ -179,7 +183,8 @@ public sealed class LoraTests
         string hf = dir.File("hf");
         TinyLlamaGenerator.WriteModel(hf, Spec);
         var lora = TinyLlamaGenerator.WriteLora(dir.File("lora"), Spec with { HiddenSize = 512, IntermediateSize = 1024 });
-        var e = Assert.Throws<EdgeAvsrException>(() => LlamaGgufConverter.Convert(new LlamaConversionRequest(hf, dir.File("x.gguf"), LlamaFileType.F32) { LoraDirectory = lora.PeftDirectory }));
+        var e = Assert.Throws<EdgeAvsrException>(() =>
+            LlamaGgufConverter.Convert(new LlamaConversionRequest(hf, dir.File("x.gguf"), LlamaFileType.F32) { LoraDirectory = lora.PeftDirectory }));
         Assert.Contains("does not fit", e.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(dir.File("x.gguf")));
     }

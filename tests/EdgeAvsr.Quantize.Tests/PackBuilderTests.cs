@@ -41,10 +41,12 @@ public sealed class PackBuilderTests
         var m = pack.Manifest;
         var spec = f.Spec;
         Assert.Equal([AvsrTask.Avsr], m.Tasks);
-        Assert.Equal((ProjectorPrecision.Int8, SmopLayout.Dedr, spec.Experts, spec.TopK, spec.AudioPool, spec.VideoPool, spec.IntermediateSize, spec.Llama.HiddenSize),
+        Assert.Equal((ProjectorPrecision.Int8, SmopLayout.Dedr, spec.Experts, spec.TopK, spec.AudioPool, spec.VideoPool, spec.IntermediateSize,
+            spec.Llama.HiddenSize),
             (m.Projector.Precision, m.Projector.Layout, m.Projector.Experts, m.Projector.Routing.TopK, m.Projector.Routing.AudioPool,
                 m.Projector.Routing.VideoPool, m.Projector.HiddenDim, m.Projector.OutputDim));
-        Assert.Equal((spec.Rank, spec.Alpha, "f32", spec.Llama.HiddenSize), (m.Decoder.LoraReduction, m.Decoder.LoraAlpha, m.Decoder.Type, m.Decoder.EmbeddingDim));
+        Assert.Equal((spec.Rank, spec.Alpha, "f32", spec.Llama.HiddenSize), (m.Decoder.LoraReduction, m.Decoder.LoraAlpha, m.Decoder.Type,
+            m.Decoder.EmbeddingDim));
         Assert.Equal("Transcribe speech and video to text.", m.Prompts[AvsrTask.Avsr]);
         Assert.Equal((15, 32), (m.Decoding.Beams, m.Decoding.MaxNewTokens));
         Assert.Equal(64, m.AudioEncoder!.OutputDim);
@@ -114,7 +116,8 @@ public sealed class PackBuilderTests
         // The train config's layout must match the checkpoint's keys.
         var wrong = SyntheticCheckpoint.TrainConfigFor(f.Spec);
         wrong.Write(dir.File("wrong.json"));
-        var e = Assert.Throws<EdgeAvsrException>(() => PackBuilder.Build(Request(dir.File("pack2")) with { Checkpoint = dir.File("ckpt.safetensors"), TrainConfig = dir.File("wrong.json") }));
+        var e = Assert.Throws<EdgeAvsrException>(() =>
+            PackBuilder.Build(Request(dir.File("pack2")) with { Checkpoint = dir.File("ckpt.safetensors"), TrainConfig = dir.File("wrong.json") }));
         Assert.Contains("layout dedr needs", e.Message, StringComparison.Ordinal);
     }
 
@@ -126,9 +129,11 @@ public sealed class PackBuilderTests
         Assert.Null(result.Calibration);
         var pack = PackInspection.Run(dir.File("pack"), new PackInspectionOptions { VerifyHashes = true }).Pack;
         using var proj = SafetensorsFile.Open(Path.Combine(dir.File("pack"), pack.Manifest.Projector.File));
-        Assert.All(proj.Tensors.Keys, k => Assert.True(k.StartsWith("audio_proj.", StringComparison.Ordinal) || k.StartsWith("video_proj.", StringComparison.Ordinal), k));
+        Assert.All(proj.Tensors.Keys, k =>
+            Assert.True(k.StartsWith("audio_proj.", StringComparison.Ordinal) || k.StartsWith("video_proj.", StringComparison.Ordinal), k));
         using var ckpt = SafetensorsFile.Open(f.Checkpoint);
-        Assert.Equal(ckpt.Tensors.Keys.Count(k => k.StartsWith("audio_proj.", StringComparison.Ordinal) || k.StartsWith("video_proj.", StringComparison.Ordinal)), proj.Tensors.Count);
+        Assert.Equal(ckpt.Tensors.Keys.Count(k => k.StartsWith("audio_proj.", StringComparison.Ordinal)
+            || k.StartsWith("video_proj.", StringComparison.Ordinal)), proj.Tensors.Count);
     }
 
     [Fact]
@@ -178,7 +183,8 @@ public sealed class PackBuilderTests
         Directory.CreateDirectory(media);
         Run("espeak-ng", "-w", Path.Combine(media, "a.wav"), "hello edge device");
         // A 2 s mouth-crop clip (96x96, 25 fps) with a tone as its audio track.
-        Run("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=96x96:rate=25:duration=2", "-f", "lavfi", "-i", "sine=frequency=300:duration=2:sample_rate=16000",
+        Run("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=96x96:rate=25:duration=2", "-f", "lavfi", "-i",
+            "sine=frequency=300:duration=2:sample_rate=16000",
             "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", Path.Combine(media, "b.mp4"));
         var result = PackBuilder.Build(Request(dir.File("pack")) with { CalibrationDirectory = media });
         var report = result.Calibration!;

@@ -29,8 +29,10 @@ public sealed class SyntheticCheckpointFixture
         var rng = new Random(17);
         NpyFile.Write(File("mel.npy"), Enumerable.Range(0, 80 * 3000).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(), 80, 3000);
         NpyFile.Write(File("roi.npy"), Enumerable.Range(0, 5 * 88 * 88).Select(_ => (float)((rng.NextDouble() - 0.421) / 0.165)).ToArray(), 5, 88, 88);
-        Export("whisper", "3", File("audio.onnx"), "--save-weights", File("audio.safetensors"), "--check-input", File("mel.npy"), "--check-output", File("audio_ref.npy"));
-        Export("avhubert", "4", File("video.onnx"), "--save-weights", File("video.safetensors"), "--check-input", File("roi.npy"), "--check-output", File("video_ref.npy"));
+        Export("whisper", "3", File("audio.onnx"), "--save-weights", File("audio.safetensors"), "--check-input", File("mel.npy"), "--check-output",
+            File("audio_ref.npy"));
+        Export("avhubert", "4", File("video.onnx"), "--save-weights", File("video.safetensors"), "--check-input", File("roi.npy"), "--check-output",
+            File("video_ref.npy"));
         Spec = SyntheticCheckpointSpec.Tiny() with { AudioEncoderWeights = File("audio.safetensors"), VideoEncoderWeights = File("video.safetensors") };
         SyntheticCheckpoint.Write(Checkpoint, Spec, Hf);
         SyntheticCheckpoint.TrainConfigFor(Spec).Write(TrainConfigPath);
@@ -47,7 +49,8 @@ public sealed class SyntheticCheckpointFixture
     public string File(string name) => _dir.File(name);
 
     public static void Export(string arch, string seed, string onnx, params string[] more) =>
-        Python.Script("Models/encoders/export_encoder.py", ["export", "--arch", arch, .. (seed.Length > 0 ? new[] { "--size", "tiny", "--seed", seed } : []), "--out", onnx, .. more]);
+        Python.Script("Models/encoders/export_encoder.py",
+            ["export", "--arch", arch, .. (seed.Length > 0 ? new[] { "--size", "tiny", "--seed", seed } : []), "--out", onnx, .. more]);
 }
 
 public sealed class SyntheticCheckpointTests
@@ -73,7 +76,8 @@ public sealed class SyntheticCheckpointTests
         Assert.Equal([spec.Llama.HiddenSize], ckpt.Get("video_proj.experts.0.3.weight").Shape);
         // No stray keys: every key belongs to one of the four parts.
         Assert.All(ckpt.Tensors.Keys, k => Assert.True(
-            k.StartsWith("llm.", StringComparison.Ordinal) || k.StartsWith("audio_proj.", StringComparison.Ordinal) || k.StartsWith("video_proj.", StringComparison.Ordinal)
+            k.StartsWith("llm.", StringComparison.Ordinal) || k.StartsWith("audio_proj.", StringComparison.Ordinal)
+                || k.StartsWith("video_proj.", StringComparison.Ordinal)
             || k.StartsWith("audio_encoder.", StringComparison.Ordinal) || k.StartsWith("video_encoder.", StringComparison.Ordinal), k));
         // The encoder tensors are the exporter's, byte for byte.
         foreach (string enc in new[] { "audio", "video" })
@@ -103,7 +107,8 @@ public sealed class SyntheticCheckpointTests
     {
         using var dir = new TempDir();
         string output = dir.File(arch + "_from_ckpt.npy");
-        SyntheticCheckpointFixture.Export(arch, "", dir.File(arch + "_from_ckpt.onnx"), "--checkpoint", f.Checkpoint, "--check-input", f.File(input), "--check-output", output);
+        SyntheticCheckpointFixture.Export(arch, "", dir.File(arch + "_from_ckpt.onnx"), "--checkpoint", f.Checkpoint, "--check-input", f.File(input),
+            "--check-output", output);
         Assert.Equal(NpyFile.ReadFloat32(f.File(reference)).Data, NpyFile.ReadFloat32(output).Data);
     }
 
@@ -112,7 +117,8 @@ public sealed class SyntheticCheckpointTests
     {
         using var dir = new TempDir();
         string gguf = dir.File("d.gguf");
-        LlamaGgufConverter.Convert(new LlamaConversionRequest(f.Hf, gguf, LlamaFileType.F32) { CheckpointPath = f.Checkpoint, TrainConfigPath = f.TrainConfigPath, Threads = 1 });
+        LlamaGgufConverter.Convert(new LlamaConversionRequest(f.Hf, gguf, LlamaFileType.F32) { CheckpointPath = f.Checkpoint,
+            TrainConfigPath = f.TrainConfigPath, Threads = 1 });
         using var file = GgufFile.Open(gguf);
         Assert.NotNull(file.Find("edgeavsr.video_end_token_id"));
         Assert.Equal(f.Spec.Llama.HiddenSize, (int)(uint)file.Find("llama.embedding_length")!.Value);

@@ -38,7 +38,8 @@ foreach (string t in types)
     string gguf = Path.Combine(outDir, $"llama-3.2-1b-shaped.{t}.gguf");
     clock.Restart();
     var result = LlamaGgufConverter.Convert(new LlamaConversionRequest(hf, gguf, type));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{gguf}: {result.TensorCount} tensors, {result.FileBytes / 1e6:F0} MB in {clock.Elapsed.TotalSeconds:F0} s"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{gguf}: {result.TensorCount} tensors, {result.FileBytes / 1e6:F0} MB in {clock.Elapsed.TotalSeconds:F0} s"));
 }
 return 0;
 
@@ -58,7 +59,8 @@ static void PadVocabulary(string hf, TinyLlamaSpec spec, int baseVocab)
     {
         added.Add((JsonNode)new JsonObject
         {
-            ["id"] = baseVocab + i, ["content"] = $"<|reserved_special_token_{i + 1}|>", ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
+            ["id"] = baseVocab + i, ["content"] = $"<|reserved_special_token_{i + 1}|>", ["single_word"] = false, ["lstrip"] = false,
+                ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
         });
     }
     File.WriteAllText(tokPath, tok.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));

@@ -163,7 +163,8 @@ public sealed class HfTokenizer
     public HfTokenizer WithAppendedControlTokens(IReadOnlyList<string> extra)
     {
         ArgumentNullException.ThrowIfNull(extra);
-        return new HfTokenizer([.. Tokens, .. extra], [.. TokenTypes, .. extra.Select(_ => GgufTokenType.Control)], [.. Merges], BosTokenId, EosTokenId, AddBos, AddEos, ChatTemplate);
+        return new HfTokenizer([.. Tokens, .. extra], [.. TokenTypes, .. extra.Select(_ => GgufTokenType.Control)], [.. Merges], BosTokenId,
+            EosTokenId, AddBos, AddEos, ChatTemplate);
     }
 
     private static void CheckPreTokenizer(CheckedJson json, JsonElement root)
@@ -190,7 +191,8 @@ public sealed class HfTokenizer
         }
         if (!split || !byteLevel)
         {
-            throw new EdgeAvsrException($"{path}: the pre-tokenizer is not Llama 3's (a Split with the Llama-3 regex and ByteLevel); only 'llama-bpe' tokenizers are supported");
+            throw new EdgeAvsrException($"{path}: the pre-tokenizer is not Llama 3's (a Split with the Llama-3 regex and ByteLevel); only 'llama-bpe' " +
+                "tokenizers are supported");
         }
     }
 
@@ -213,7 +215,8 @@ public sealed class HfTokenizer
         {
             return false;
         }
-        if (p.TryGetProperty("type", out var t) && t.GetString() == "TemplateProcessing" && p.TryGetProperty("single", out var single) && single.GetArrayLength() > 0)
+        if (p.TryGetProperty("type", out var t) && t.GetString() == "TemplateProcessing" && p.TryGetProperty("single", out var single)
+            && single.GetArrayLength() > 0)
         {
             var first = single[0];
             return first.TryGetProperty("SpecialToken", out var st) && st.TryGetProperty("id", out var id) && id.GetString() == bos;

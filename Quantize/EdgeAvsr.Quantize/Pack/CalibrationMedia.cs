@@ -35,7 +35,8 @@ public static class CalibrationMedia
         var videoFiles = files.Where(f => videoEncoder is not null && Has(s_video, f)).ToList();
         if (audioEncoder is not null && audioFiles.Count == 0)
         {
-            throw new EdgeAvsrException($"{directory}: no audio or video files ({string.Join(" ", s_audio.Concat(s_video))}) to calibrate the audio experts with");
+            throw new EdgeAvsrException($"{directory}: no audio or video files ({string.Join(" ", s_audio.Concat(s_video))}) to calibrate the audio " +
+                "experts with");
         }
         if (videoEncoder is not null && videoFiles.Count == 0)
         {
@@ -62,7 +63,8 @@ public static class CalibrationMedia
             }), routing.VideoPool);
         }
         string source = string.Create(CultureInfo.InvariantCulture,
-            $"media: {directory} ({audioFiles.Count} file(s) -> {audio?.Rows ?? 0} audio states, {videoFiles.Count} file(s) -> {video?.Rows ?? 0} video frames), encoded by the pack's encoders");
+            $"media: {directory} ({audioFiles.Count} file(s) -> {audio?.Rows ?? 0} audio states, {videoFiles.Count} file(s) -> {video?.Rows ?? 0} ")
+            + "video frames), encoded by the pack's encoders";
         return new CalibrationFeatures(audio, video, source);
     }
 

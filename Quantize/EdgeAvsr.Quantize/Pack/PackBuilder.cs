@@ -72,7 +72,8 @@ public static class PackBuilder
         }
         var config = TrainConfig.Read(request.TrainConfig);
         var weights = LoadProjector(request.Checkpoint, config);
-        foreach (var (uses, path, option, name) in new[] { (config.UsesAudio, request.AudioEncoder, "--audio-encoder", "audio"), (config.UsesVideo, request.VideoEncoder, "--video-encoder", "video") })
+        foreach (var (uses, path, option, name) in new[] { (config.UsesAudio, request.AudioEncoder, "--audio-encoder", "audio"),
+            (config.UsesVideo, request.VideoEncoder, "--video-encoder", "video") })
         {
             if (uses && path is null)
             {
@@ -90,9 +91,11 @@ public static class PackBuilder
         Directory.CreateDirectory(temp);
         try
         {
-            var audio = request.AudioEncoder is null ? null : CopyEncoder(request.AudioEncoder, Modality.Audio, weights, temp, AudioEncoderFile, request.ExecutionProviders, log,
+            var audio = request.AudioEncoder is null ? null : CopyEncoder(request.AudioEncoder, Modality.Audio, weights, temp, AudioEncoderFile,
+                request.ExecutionProviders, log,
                     (config.MelFrames, request.TrainConfig));
-            var video = request.VideoEncoder is null ? null : CopyEncoder(request.VideoEncoder, Modality.Video, weights, temp, VideoEncoderFile, request.ExecutionProviders, log,
+            var video = request.VideoEncoder is null ? null : CopyEncoder(request.VideoEncoder, Modality.Video, weights, temp, VideoEncoderFile,
+                request.ExecutionProviders, log,
                     null);
 
             string projectorFile;
@@ -141,7 +144,8 @@ public static class PackBuilder
                     Threads = request.Threads,
                 },
                 progress);
-            log(string.Create(CultureInfo.InvariantCulture, $"decoder: {request.LlmType.ToString().ToLowerInvariant()}, {conversion.TensorCount} tensors, {conversion.FileBytes} bytes -> {DecoderFile}"));
+            log(string.Create(CultureInfo.InvariantCulture,
+                $"decoder: {request.LlmType.ToString().ToLowerInvariant()}, {conversion.TensorCount} tensors, {conversion.FileBytes} bytes -> {DecoderFile}"));
             var special = AvsrSpecialTokens.FromIds([.. AvsrSpecialTokens.Table.Select(t => conversion.AddedTokenIds[t.Text])]);
 
             var any = (weights.Audio ?? weights.Video)!;
@@ -222,17 +226,20 @@ public static class PackBuilder
         var any = (w.Audio ?? w.Video)!;
         if (any.ExpertCount != config.MopExperts)
         {
-            throw new EdgeAvsrException($"{checkpoint}: the projector has {any.ExpertCount} experts, the training config's 'MoP-experts' says {config.MopExperts}");
+            throw new EdgeAvsrException($"{checkpoint}: the projector has {any.ExpertCount} experts, the training config's 'MoP-experts' says " +
+                $"{config.MopExperts}");
         }
         if (any.Experts[0].HiddenDim != config.IntermediateSize)
         {
-            throw new EdgeAvsrException($"{checkpoint}: the experts' hidden width is {any.Experts[0].HiddenDim}, the training config's 'intermediate-size' says {config.IntermediateSize}");
+            throw new EdgeAvsrException($"{checkpoint}: the experts' hidden width is {any.Experts[0].HiddenDim}, the training config's " +
+                $"'intermediate-size' says {config.IntermediateSize}");
         }
         foreach (var (uses, modality) in new[] { (config.UsesAudio, Modality.Audio), (config.UsesVideo, Modality.Video) })
         {
             if (uses && w.For(modality) is null)
             {
-                throw new EdgeAvsrException($"{checkpoint}: modality '{config.Modality}' needs {modality.ToText()} projector weights, which the checkpoint lacks");
+                throw new EdgeAvsrException($"{checkpoint}: modality '{config.Modality}' needs {modality.ToText()} projector weights, which the " +
+                    "checkpoint lacks");
             }
         }
         return w;
@@ -251,7 +258,8 @@ public static class PackBuilder
         var kind = modality == Modality.Audio ? EncoderKind.Audio : EncoderKind.Video;
         if (session.Kind != kind)
         {
-            throw new EdgeAvsrException($"{source}: given as the {modality.ToText()} encoder, but it is a {session.Kind.ToString().ToLowerInvariant()} encoder (input {session.Input.Describe()})");
+            string actual = session.Kind.ToString().ToLowerInvariant();
+            throw new EdgeAvsrException($"{source}: given as the {modality.ToText()} encoder, but it is a {actual} encoder (input {session.Input.Describe()})");
         }
         if (melWindow is { } window && session.AudioWindowFrames != window.Frames)
         {
@@ -262,10 +270,13 @@ public static class PackBuilder
         int projectorD = weights.For(modality)!.InputDim;
         if (d != projectorD)
         {
-            throw new EdgeAvsrException($"{source}: {modality.ToText()} encoder output width D={(d < 0 ? "? (symbolic)" : d.ToString(CultureInfo.InvariantCulture))} does not equal the projector's {modality.ToText()} input width D={projectorD}");
+            throw new EdgeAvsrException($"{source}: {modality.ToText()} encoder output width " +
+                $"D={(d < 0 ? "? (symbolic)" : d.ToString(CultureInfo.InvariantCulture))} does not equal the projector's {modality.ToText()} input " +
+                $"width D={projectorD}");
         }
         log($"{modality.ToText()} encoder: {session.Input.Describe()} -> {session.Output.Describe()} -> {name}");
-        return new PackEncoder { File = name, InputName = session.Input.Name, OutputName = session.Output.Name, OutputDim = (int)d, ExecutionProviders = providers };
+        return new PackEncoder { File = name, InputName = session.Input.Name, OutputName = session.Output.Name, OutputDim = (int)d,
+            ExecutionProviders = providers };
     }
 
     private static void CopyProjectorTensors(string checkpoint, string target)

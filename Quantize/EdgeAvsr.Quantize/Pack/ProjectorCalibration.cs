@@ -10,7 +10,8 @@ namespace EdgeAvsr.Quantize.Pack;
 /// <summary>One expert's share of the calibration tokens and its INT8 error on them.</summary>
 /// <param name="Expert">Expert index.</param>
 /// <param name="Tokens">Token slots the fp32 router sent it (each token counts once per top-k slot it takes).</param>
-/// <param name="RelativeError">||y_int8 - y_fp32||_F / ||y_fp32||_F of the expert's own output on the tokens the fp32 router sent it (NaN when it received none).</param>
+/// <param name="RelativeError">||y_int8 - y_fp32||_F / ||y_fp32||_F of the expert's own output on the tokens the fp32 router sent it (NaN when it
+/// received none).</param>
 public sealed record ExpertCalibration(int Expert, int Tokens, double RelativeError);
 
 /// <summary>One modality's mixture: tokens, the mixed output's error, and per expert.</summary>
@@ -30,7 +31,8 @@ public sealed record CalibrationReport(string Source, string Kernel, IReadOnlyLi
         w.WriteStartObject();
         w.WriteString("features", Source);
         w.WriteString("int8_kernel", Kernel);
-        w.WriteString("relative_error", "||y_int8 - y_fp32||_F / ||y_fp32||_F; per expert on the tokens the fp32 router sent it (top-k slots), mixed = the projector's output tokens");
+        w.WriteString("relative_error", "||y_int8 - y_fp32||_F / ||y_fp32||_F; per expert on the tokens the fp32 router sent it (top-k slots), mixed " +
+            "= the projector's output tokens");
         w.WriteStartArray("mixtures");
         foreach (var m in Mixtures)
         {
@@ -72,7 +74,9 @@ public sealed record CalibrationReport(string Source, string Kernel, IReadOnlyLi
             s.WriteLine(string.Create(c, $"  {m.Modality} ({m.Mixture}): {m.Tokens} tokens, mixed output relative error {m.MixedRelativeError:0.0000e+0}"));
             foreach (var e in m.Experts)
             {
-                s.WriteLine(string.Create(c, $"    expert {e.Expert}: {e.Tokens} token slots, relative error {(double.IsNaN(e.RelativeError) ? "- (no tokens)" : e.RelativeError.ToString("0.0000e+0", c))}"));
+                s.WriteLine(string.Create(c,
+                    $"    expert {e.Expert}: {e.Tokens} token slots, relative error " +
+                    $"{(double.IsNaN(e.RelativeError) ? "- (no tokens)" : e.RelativeError.ToString("0.0000e+0", c))}"));
             }
         }
         return s.ToString();
@@ -96,10 +100,12 @@ public static class ProjectorCalibration
         var audio = fp32.Audio is null ? null : SyntheticProjector.Features(frames, fp32.Audio.InputDim, seed);
         var video = fp32.Video is null ? null : SyntheticProjector.Features(frames, fp32.Video.InputDim, seed + 1);
         return Measure(fp32, int8, routing, audio, video,
-            string.Create(CultureInfo.InvariantCulture, $"synthetic: {frames} seeded standard-normal frames per modality (seed {seed}); no --calibration media given"));
+            string.Create(CultureInfo.InvariantCulture,
+                $"synthetic: {frames} seeded standard-normal frames per modality (seed {seed}); no --calibration media given"));
     }
 
-    /// <summary>Measures <paramref name="int8"/> (<see cref="SmopWeights.ToInt8"/> of <paramref name="fp32"/>) against <paramref name="fp32"/> on the given features.</summary>
+    /// <summary>Measures <paramref name="int8"/> (<see cref="SmopWeights.ToInt8"/> of <paramref name="fp32"/>) against <paramref name="fp32"/> on the
+    /// given features.</summary>
     public static CalibrationReport Measure(SmopWeights fp32, SmopWeights int8, RoutingSettings routing, FloatMatrix? audio, FloatMatrix? video, string source)
     {
         ArgumentNullException.ThrowIfNull(fp32);
@@ -134,7 +140,8 @@ public static class ProjectorCalibration
                         rows.Add(i / r.TopK);
                     }
                 }
-                experts.Add(new ExpertCalibration(e, rows.Count, rows.Count == 0 ? double.NaN : ExpertError(mixture.Experts[e], mixture8.Experts[e], pooled, rows)));
+                experts.Add(new ExpertCalibration(e, rows.Count, rows.Count == 0 ? double.NaN : ExpertError(mixture.Experts[e], mixture8.Experts[e],
+                    pooled, rows)));
             }
             mixtures.Add(new MixtureCalibration(modality.ToText(), mixture.Name, r.Tokens.Rows, RelativeL2.Of(r.Tokens.Data, q.Tokens.Data), experts));
         }
@@ -142,7 +149,8 @@ public static class ProjectorCalibration
     }
 
     private static ModalityTokens Tokens(ProjectorOutput output, Modality modality) =>
-        (modality == Modality.Audio ? output.Audio : output.Video) ?? throw new InvalidOperationException("the projector returned no tokens for " + modality.ToText());
+        (modality == Modality.Audio ? output.Audio : output.Video) ?? throw new InvalidOperationException("the projector returned no tokens for " +
+            "" + modality.ToText());
 
     private static double ExpertError(ExpertWeights expert32, ExpertWeights expert8, FloatMatrix pooled, List<int> rows)
     {

@@ -80,7 +80,8 @@ public sealed record TrainConfig
     };
 
     // The tasks a modality's inputs can serve: dropout training of an audiovisual model makes ASR and VSR possible too.
-    private static AvsrTask[] PossibleTasks(string modality) => modality == "audiovisual" ? [AvsrTask.Asr, AvsrTask.Vsr, AvsrTask.Avsr] : DefaultTasks(modality);
+    private static AvsrTask[] PossibleTasks(string modality) => modality == "audiovisual" ? [AvsrTask.Asr, AvsrTask.Vsr, AvsrTask.Avsr]
+        : DefaultTasks(modality);
 
     public bool UsesAudio => Modality != "video";
 

@@ -33,8 +33,13 @@ internal static class EvalCommand
         var backend = CommonOptions.Backend("Decoder backend: auto | cpu | cuda");
         var exact = new Option<bool>("--exact-numerics") { Description = "Decoder without flash attention and with an F32 KV cache" };
         var output = new Option<string?>("--out") { Description = "Write the results (WER per task/noise/snr, every hypothesis) here as JSON" };
+        var workers = new Option<int>("--jobs")
+        {
+            Description = "Files transcribed at once, each worker with its own copy of the models (media decoding waits on ffmpeg)",
+            DefaultValueFactory = _ => 1,
+        };
         var command = new Command("eval", "Word error rate of a pack on a test set of media files, per task and noise condition");
-        foreach (var o in new Option[] { model, manifest, tasks, snrs, limit, beams, vad, ep, threads, backend, exact, output })
+        foreach (var o in new Option[] { model, manifest, tasks, snrs, limit, beams, vad, ep, threads, backend, exact, output, workers })
         {
             command.Options.Add(o);
         }
@@ -59,10 +64,15 @@ internal static class EvalCommand
             {
                 throw new EdgeAvsrException($"--beams {parse.GetValue(beams)} must be at least 1");
             }
+            int jobCount = parse.GetValue(workers);
+            if (jobCount < 1)
+            {
+                throw new EdgeAvsrException($"--jobs {jobCount} must be at least 1");
+            }
             string pack = parse.GetValue(model)!;
             string? providers = parse.GetValue(ep);
             var clock = Stopwatch.StartNew();
-            using var models = AvsrModels.Load(pack, new AvsrModelOptions
+            var loadOptions = new AvsrModelOptions
             {
                 Threads = parse.GetValue(threads),
                 EncoderProviders = providers is null ? null : CommonOptions.ParseProviders(providers),
@@ -70,8 +80,15 @@ internal static class EvalCommand
                 DecoderBackend = parse.GetValue(backend),
                 LoadVad = parse.GetValue(vad),
                 Log = _ => { },
-            });
-            var supported = models.Manifest.Tasks;
+            };
+            // Each worker's stages are used by one thread at a time, so every worker loads its own models.
+            var modelSets = new List<AvsrModels>();
+            using var release = new ModelSets(modelSets);
+            for (int i = 0; i < jobCount; i++)
+            {
+                modelSets.Add(AvsrModels.Load(pack, loadOptions));
+            }
+            var supported = modelSets[0].Manifest.Tasks;
             var chosen = parse.GetValue(tasks) is { } taskText
                 ? Split(taskText, "--task", [.. supported.Select(t => t.ToText())]).Select(t => EnumText<AvsrTask>.Parse(t, "task")).ToList()
                 : [.. supported];
@@ -84,24 +101,38 @@ internal static class EvalCommand
                 PartialInterval = null,
                 Recognition = new RecognitionOptions { Beams = parse.GetValue(beams) },
             };
-            foreach (var (item, task) in jobs)
+            var answers = new string[jobs.Count];
+            int next = -1;
+            var gate = new object();
+            await Task.WhenAll(modelSets.Select(models => Task.Run(async () =>
             {
-                string hypothesis = await TranscribeAsync(models, item, task, options, cancellation).ConfigureAwait(false);
+                for (int j = Interlocked.Increment(ref next); j < jobs.Count; j = Interlocked.Increment(ref next))
+                {
+                    answers[j] = await TranscribeAsync(models, jobs[j].Item, jobs[j].Task, options, cancellation).ConfigureAwait(false);
+                    lock (gate)
+                    {
+                        progress?.Advance(Key(jobs[j].Item, jobs[j].Task));
+                    }
+                }
+            }, cancellation))).ConfigureAwait(false);
+            for (int j = 0; j < jobs.Count; j++)
+            {
+                var (item, task) = jobs[j];
                 string key = Key(item, task);
                 if (!results.TryGetValue(key, out var errors))
                 {
                     results[key] = errors = new WordErrors();
                 }
-                errors.Add(item.Text, hypothesis);
-                hypotheses.Add((item, task, hypothesis));
-                progress?.Advance(key);
+                errors.Add(item.Text, answers[j]);
+                hypotheses.Add((item, task, answers[j]));
             }
             progress?.Clear();
             double seconds = clock.Elapsed.TotalSeconds;
             Console.Out.Write(Table(results, chosen));
             int utterances = items.Select(i => i.Id).Distinct().Count();
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{utterances} utterances, {jobs.Count} transcriptions of {items.Count} files in {seconds:0.#} s ({pack}, beams {parse.GetValue(beams)})"));
+                $"{utterances} utterances, {jobs.Count} transcriptions of {items.Count} files in {seconds:0.#} s ({pack}, beams {parse.GetValue(beams)}, " +
+                $"{jobCount} job(s))"));
             if (parse.GetValue(output) is { } path)
             {
                 AtomicFile.WriteAllText(path, Json(pack, utterances, items.Count, seconds, results, hypotheses));
@@ -226,6 +257,17 @@ internal static class EvalCommand
             throw new EdgeAvsrException($"{flag} '{text}': each of {string.Join(", ", allowed)} expected");
         }
         return words;
+    }
+
+    private sealed class ModelSets(List<AvsrModels> sets) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var m in sets)
+            {
+                m.Dispose();
+            }
+        }
     }
 
     /// <summary>A one-line bar on stderr (a terminal only): transcriptions done, rate, and the current condition.</summary>

@@ -1,3 +1,4 @@
+using EdgeAvsr.Runtime.Interop;
 using System.Text;
 using EdgeAvsr.Runtime.Formats.Gguf;
 using LLama.Exceptions;
@@ -241,7 +242,8 @@ public sealed class DecoderModel : IDisposable
         {
             var (name, _, key) = AvsrSpecialTokens.Table[i];
             string? recorded = MetadataString(key);
-            if (recorded is not null && int.TryParse(recorded, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int id))
+            if (recorded is not null && int.TryParse(recorded, System.Globalization.NumberStyles.Integer,
+                System.Globalization.CultureInfo.InvariantCulture, out int id))
             {
                 if ((uint)id >= (uint)VocabularySize)
                 {
@@ -255,7 +257,8 @@ public sealed class DecoderModel : IDisposable
             }
             else
             {
-                throw new EdgeAvsrException($"{FilePath}: the vocabulary has no '{name}' token (an AVSR decoder GGUF made by edgeavsr-quantize from an AVSR checkpoint holds <pad>, <audio>, </audio>, <video>, </video>)");
+                throw new EdgeAvsrException($"{FilePath}: the vocabulary has no '{name}' token (an AVSR decoder GGUF made by edgeavsr-quantize from " +
+                    "an AVSR checkpoint holds <pad>, <audio>, </audio>, <video>, </video>)");
             }
         }
         return AvsrSpecialTokens.FromIds(ids);

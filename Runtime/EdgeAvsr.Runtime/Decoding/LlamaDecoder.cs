@@ -1,3 +1,4 @@
+using EdgeAvsr.Runtime.Interop;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;

@@ -77,7 +77,8 @@ public static class NpyFile
             long needed = checked(count * Marshal.SizeOf<T>());
             if (needed != bytes.Length - dataOffset)
             {
-                throw new EdgeAvsrException($"{path}: .npy shape {TensorDTypes.FormatShape(shape)} needs {needed} data bytes, the file holds {bytes.Length - dataOffset} (truncated?)");
+                throw new EdgeAvsrException($"{path}: .npy shape {TensorDTypes.FormatShape(shape)} needs {needed} data bytes, the file holds " +
+                    $"{bytes.Length - dataOffset} (truncated?)");
             }
         }
         catch (OverflowException)

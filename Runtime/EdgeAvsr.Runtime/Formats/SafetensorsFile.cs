@@ -92,7 +92,8 @@ public sealed class SafetensorsFile : IDisposable
         ArgumentNullException.ThrowIfNull(tensor);
         if (tensor.DType is not (TensorDType.F32 or TensorDType.F16 or TensorDType.BF16 or TensorDType.F64))
         {
-            throw new EdgeAvsrException($"{FilePath}: tensor '{tensor.Name}' has dtype {TensorDTypes.ToSafetensorsName(tensor.DType)}, expected F32, F16 or BF16");
+            throw new EdgeAvsrException($"{FilePath}: tensor '{tensor.Name}' has dtype {TensorDTypes.ToSafetensorsName(tensor.DType)}, expected F32, " +
+                "F16 or BF16");
         }
         int size = TensorDTypes.SizeOf(tensor.DType);
         var result = GC.AllocateUninitializedArray<float>(checked((int)tensor.ElementCount));
@@ -207,7 +208,8 @@ public sealed class SafetensorsFile : IDisposable
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (headerLength > MaxHeaderBytes || (long)headerLength > fileLength - 8)
         {
-            throw new EdgeAvsrException($"{path}: safetensors header length {headerLength} exceeds the file ({fileLength} bytes) or the 100 MB limit (truncated or not a safetensors file?)");
+            throw new EdgeAvsrException($"{path}: safetensors header length {headerLength} exceeds the file ({fileLength} bytes) or the 100 MB limit " +
+                "(truncated or not a safetensors file?)");
         }
         if (headerLength < 2)
         {
@@ -354,7 +356,8 @@ public sealed class SafetensorsFile : IDisposable
             long expectedBytes = checked(elements * TensorDTypes.SizeOf(dtype));
             if (expectedBytes != end - begin)
             {
-                throw new EdgeAvsrException($"{path}: tensor '{name}' shape {TensorDTypes.FormatShape(shape.ToArray())} x {dtypeName} needs {expectedBytes} bytes, data_offsets give {end - begin}");
+                throw new EdgeAvsrException($"{path}: tensor '{name}' shape {TensorDTypes.FormatShape(shape.ToArray())} x {dtypeName} needs " +
+                    $"{expectedBytes} bytes, data_offsets give {end - begin}");
             }
         }
         catch (OverflowException)
@@ -383,7 +386,8 @@ public sealed class SafetensorsFile : IDisposable
             var b = sorted[i];
             if (a.FileOffset + a.ByteLength > b.FileOffset)
             {
-                throw new EdgeAvsrException($"{path}: tensors '{a.Name}' [{a.FileOffset - dataStart}, {a.FileOffset - dataStart + a.ByteLength}) and '{b.Name}' [{b.FileOffset - dataStart}, ...) overlap");
+                throw new EdgeAvsrException($"{path}: tensors '{a.Name}' [{a.FileOffset - dataStart}, {a.FileOffset - dataStart + a.ByteLength}) and " +
+                    $"'{b.Name}' [{b.FileOffset - dataStart}, ...) overlap");
             }
         }
     }
@@ -451,7 +455,8 @@ public sealed class SafetensorsWriter
     /// The header of a safetensors file: the 8-byte length, the JSON (metadata first, then each tensor's dtype, shape and
     /// data offsets in the order given, back to back) padded with spaces so the data starts 8-byte aligned.
     /// </summary>
-    public static void WriteHeader(Stream stream, IReadOnlyDictionary<string, string> metadata, IEnumerable<(string Name, TensorDType DType, long[] Shape, long Bytes)> tensors)
+    public static void WriteHeader(Stream stream, IReadOnlyDictionary<string, string> metadata, IEnumerable<(string Name, TensorDType DType,
+        long[] Shape, long Bytes)> tensors)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(metadata);

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using EdgeAvsr.Runtime.Decoding;
 using LLama.Native;
 
 namespace EdgeAvsr.Runtime.Interop;

@@ -251,7 +251,8 @@ public static class PackManifestJson
             }
             if (m.Projector.InputDim(modality) is null)
             {
-                throw new EdgeAvsrException($"{source}: tasks {string.Join(",", m.Tasks.Select(t => t.ToText()))} need projector.{name}_input_dim, which is missing");
+                throw new EdgeAvsrException($"{source}: tasks {string.Join(",", m.Tasks.Select(t => t.ToText()))} need projector.{name}_input_dim, " +
+                    "which is missing");
             }
         }
     }

@@ -84,7 +84,8 @@ public sealed class AvsrPipeline
         OverlapsEncodersAndDecoder = _options.OverlapEncodersAndDecoder ?? !(encodersOnCpu && decoderOnCpu);
     }
 
-    /// <summary>Encoders and decoder compute at the same time (else they take turns; see <see cref="AvsrPipelineOptions.OverlapEncodersAndDecoder"/>).</summary>
+    /// <summary>Encoders and decoder compute at the same time (else they take turns; see <see
+    /// cref="AvsrPipelineOptions.OverlapEncodersAndDecoder"/>).</summary>
     public bool OverlapsEncodersAndDecoder { get; }
 
     public UtteranceRecognizer Recognizer { get; }
@@ -94,7 +95,8 @@ public sealed class AvsrPipeline
     /// <summary>The longest utterance cut: <see cref="AvsrPipelineOptions.MaxUtterance"/>, capped at the audio encoder's window.</summary>
     public TimeSpan MaxUtterance { get; }
 
-    /// <summary>Partials not computed because a stage was busy or a newer caption of the utterance was waiting (<see cref="AvsrPipelineOptions.SkipPartialsWhenBusy"/>).</summary>
+    /// <summary>Partials not computed because a stage was busy or a newer caption of the utterance was waiting (<see
+    /// cref="AvsrPipelineOptions.SkipPartialsWhenBusy"/>).</summary>
     public int PartialsDropped => Volatile.Read(ref _partialsDropped);
 
     /// <summary>Utterances come from the VAD (audio present) rather than fixed windows.</summary>
@@ -114,9 +116,14 @@ public sealed class AvsrPipeline
         Task[] stages =
         [
             System.Threading.Tasks.Task.Run(() => Guard(jobs.Writer, () => SegmentAsync(source, jobs.Writer, token)), token),
-            System.Threading.Tasks.Task.Run(() => Guard(featured.Writer, () => PumpAsync(jobs.Reader, featured.Writer, Recognizer.FrontEnd, j => j.Span, token)), token),
-            System.Threading.Tasks.Task.Run(() => Guard(projected.Writer, () => PumpAsync(featured.Reader, projected.Writer, u => Exclusive(gate, () => Recognizer.Encode(u)), u => u.Job.Span, token)), token),
-            System.Threading.Tasks.Task.Run(() => Guard(captions.Writer, () => PumpAsync(projected.Reader, captions.Writer, p => Exclusive(gate, () => Recognizer.Decode(p, token)), p => p.Job.Span, token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(featured.Writer, () => PumpAsync(jobs.Reader, featured.Writer, Recognizer.FrontEnd, j =>
+                j.Span, token)), token),
+            System.Threading.Tasks.Task.Run(() =>
+                Guard(projected.Writer, () => PumpAsync(featured.Reader, projected.Writer, u => Exclusive(gate, () => Recognizer.Encode(u)), u =>
+                u.Job.Span, token)), token),
+            System.Threading.Tasks.Task.Run(() =>
+                Guard(captions.Writer, () => PumpAsync(projected.Reader, captions.Writer, p => Exclusive(gate, () => Recognizer.Decode(p, token)), p =>
+                p.Job.Span, token)), token),
         ];
         try
         {
@@ -192,7 +199,8 @@ public sealed class AvsrPipeline
         }
     }
 
-    private async Task PumpAsync<TIn, TOut>(ChannelReader<TIn> input, ChannelWriter<TOut> output, Func<TIn, TOut> work, Func<TIn, UtteranceSpan> span, CancellationToken token)
+    private async Task PumpAsync<TIn, TOut>(ChannelReader<TIn> input, ChannelWriter<TOut> output, Func<TIn, TOut> work, Func<TIn, UtteranceSpan> span,
+        CancellationToken token)
     {
         while (await input.WaitToReadAsync(token).ConfigureAwait(false))
         {
@@ -243,7 +251,8 @@ public sealed class AvsrPipeline
                     video.Append(v);
                     break;
                 default:
-                    throw new EdgeAvsrException($"the source declared {_streams} but sent a {(chunk is AudioChunk ? "audio" : "video")} chunk at {chunk.Timestamp.TotalSeconds:0.###} s");
+                    throw new EdgeAvsrException($"the source declared {_streams} but sent a {(chunk is AudioChunk ? "audio" : "video")} chunk at " +
+                        $"{chunk.Timestamp.TotalSeconds:0.###} s");
             }
             long position = _streams.HasAudio ? audio.End : video.End * StreamClock.SamplesPerFrame;
             spans.Clear();
@@ -287,7 +296,8 @@ public sealed class AvsrPipeline
     }
 
     /// <summary>Hands out the utterances whose video has arrived (or all, at the end of the source).</summary>
-    private async Task SendReadyAsync(Queue<UtteranceSpan> waiting, SampleBuffer audio, FrameBuffer video, ChannelWriter<UtteranceJob> jobs, bool sourceEnded, CancellationToken token)
+    private async Task SendReadyAsync(Queue<UtteranceSpan> waiting, SampleBuffer audio, FrameBuffer video, ChannelWriter<UtteranceJob> jobs,
+        bool sourceEnded, CancellationToken token)
     {
         while (waiting.Count > 0)
         {
@@ -332,7 +342,8 @@ public sealed class AvsrPipeline
                 {
                     return null;
                 }
-                throw new EdgeAvsrException($"utterance {span.Start:0.###}-{span.End:0.###} s has {Math.Max(0, end - first)} video frames; the video stream covers {video.Offset / 25.0:0.###}-{video.End / 25.0:0.###} s and the projector needs at least {Recognizer.MinVideoFrames}");
+                throw new EdgeAvsrException($"utterance {span.Start:0.###}-{span.End:0.###} s has {Math.Max(0, end - first)} video frames; the video " +
+                    $"stream covers {video.Offset / 25.0:0.###}-{video.End / 25.0:0.###} s and the projector needs at least {Recognizer.MinVideoFrames}");
             }
             frames = video.Slice(first, end);
         }

@@ -11,7 +11,8 @@ namespace EdgeAvsr.Runtime.Pipeline;
 /// <summary>
 /// A media file played into the pipeline while it is decoded, so a long recording never sits in memory whole: audio
 /// from ffmpeg (32-bit float at the stream's own rate, channels averaged, resampled by <see cref="ResamplerStream"/>:
-/// the same samples the whole-file front-end gives (<see cref="AudioLoader"/> then <see cref="Resampler"/>), bit for bit) and mouth crops from ffmpeg (96x96 gray at 25 fps).
+/// the same samples the whole-file front-end gives (<see cref="AudioLoader"/> then <see cref="Resampler"/>), bit for bit) and mouth crops from ffmpeg
+/// (96x96 gray at 25 fps).
 /// WAV files are read whole by the native reader (as the front-end reads them), and full-face video goes through the
 /// landmark model whole (its smoothing looks ahead), as <c>edgeavsr frames</c> does.
 /// </summary>
@@ -120,12 +121,14 @@ public sealed class MediaFileSource
         {
             // The front-end's native reader (and ffmpeg for WAV codecs it does not read), whole: a WAV is already PCM.
             var signal = AudioLoader.Load(path);
-            return new AudioReader(Resampler.To(signal, StreamClock.SampleRate).Samples, Inv($"audio {path} (WAV, {signal.SampleRate} Hz, {signal.DurationSeconds:0.###} s)"));
+            return new AudioReader(Resampler.To(signal, StreamClock.SampleRate).Samples,
+                Inv($"audio {path} (WAV, {signal.SampleRate} Hz, {signal.DurationSeconds:0.###} s)"));
         }
         var probe = Ffmpeg.Probe(path, 'a', "sample_rate,channels");
         int rate = Ffmpeg.ProbeInt(path, probe, "sample_rate");
         int channels = Ffmpeg.ProbeInt(path, probe, "channels");
-        var pipe = Ffmpeg.Open("ffmpeg", path, ["-v", "error", "-nostdin", "-i", path, "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le", "-ar", rate.ToString(CultureInfo.InvariantCulture), "pipe:1"]);
+        var pipe = Ffmpeg.Open("ffmpeg", path, ["-v", "error", "-nostdin", "-i", path, "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le",
+            "-ar", rate.ToString(CultureInfo.InvariantCulture), "pipe:1"]);
         return new AudioReader(pipe, path, rate, channels, Inv($"audio {path} ({rate} Hz, {channels} channel(s), streamed)"));
     }
 
@@ -136,7 +139,8 @@ public sealed class MediaFileSource
         if (kind == VideoInputKind.Face)
         {
             var crops = MouthCropReader.LoadCrops(path, _request.LandmarkModel, _request.VideoKind, _request.LandmarkSession);
-            return new VideoReader(crops.Crops, Inv($"video {path} ({width}x{height}, face, {crops.Crops.Count} frames at 25 fps, {crops.FramesWithFace} with a face)"));
+            return new VideoReader(crops.Crops,
+                Inv($"video {path} ({width}x{height}, face, {crops.Crops.Count} frames at 25 fps, {crops.FramesWithFace} with a face)"));
         }
         var pipe = Ffmpeg.Open("ffmpeg", path, VideoDecoder.Arguments(path, width, height, (MouthRoi.CropSize, MouthRoi.CropSize)));
         return new VideoReader(pipe, Inv($"video {path} ({width}x{height}, crops, streamed at 25 fps)"));

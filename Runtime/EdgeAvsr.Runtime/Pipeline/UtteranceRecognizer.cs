@@ -32,7 +32,8 @@ internal sealed record UtteranceJob(UtteranceSpan Span, float[]? Audio, GrayFram
 internal sealed record FeaturedUtterance(UtteranceJob Job, float[]? LogMel, double AudioSeconds, float[]? Roi, int Frames, TimeSpan FrontEnd);
 
 /// <summary>An utterance after the projector: the decoder's embeddings and what the earlier stages cost.</summary>
-internal sealed record ProjectedUtterance(UtteranceJob Job, ModalityTokens? Audio, ModalityTokens? Video, TimeSpan FrontEnd, TimeSpan Encoders, TimeSpan Projector);
+internal sealed record ProjectedUtterance(UtteranceJob Job, ModalityTokens? Audio, ModalityTokens? Video, TimeSpan FrontEnd, TimeSpan Encoders,
+    TimeSpan Projector);
 
 /// <summary>
 /// One utterance through the model: front-ends (waveform normalisation and Whisper log-mel; mouth ROI: <see cref="FrontEnd"/>),
@@ -54,7 +55,8 @@ public sealed class UtteranceRecognizer
         var m = models.Manifest;
         if (!m.Tasks.Contains(task))
         {
-            throw new EdgeAvsrException($"{models.Pack.Directory}: the pack does not support task {task.ToText()} (it supports {string.Join(", ", m.Tasks.Select(t => t.ToText()))})");
+            throw new EdgeAvsrException($"{models.Pack.Directory}: the pack does not support task {task.ToText()} (it supports " +
+                $"{string.Join(", ", m.Tasks.Select(t => t.ToText()))})");
         }
         Task = task;
         _prompt = m.Prompts[task];

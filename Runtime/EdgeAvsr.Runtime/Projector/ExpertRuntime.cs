@@ -73,7 +73,8 @@ internal abstract class ExpertRuntime(ExpertWeights weights)
 
     /// <summary><c>y[c] = acc[c] * tokenScale * channelScale[c] + bias[c]</c>, optionally ReLU; int32 accumulators to float.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Dequantize(ReadOnlySpan<int> acc, float tokenScale, ReadOnlySpan<float> channelScale, ReadOnlySpan<float> bias, Span<float> y, bool relu)
+    internal static void Dequantize(ReadOnlySpan<int> acc, float tokenScale, ReadOnlySpan<float> channelScale, ReadOnlySpan<float> bias,
+        Span<float> y, bool relu)
     {
         int c = 0;
         if (Vector.IsHardwareAccelerated)

@@ -39,7 +39,8 @@ public static class Int8ProjectorFile
             writer.SetMetadata("audio_num_experts", q.Audio!.ExpertCount.ToString(CultureInfo.InvariantCulture));
             writer.SetMetadata("video_num_experts", q.Video!.ExpertCount.ToString(CultureInfo.InvariantCulture));
         }
-        writer.SetMetadata("modalities", string.Join(",", new[] { q.Audio is null ? null : "audio", q.Video is null ? null : "video" }.Where(s => s is not null)));
+        writer.SetMetadata("modalities", string.Join(",", new[] { q.Audio is null ? null : "audio", q.Video is null ? null : "video" }.Where(s =>
+            s is not null)));
         if (source is not null)
         {
             writer.SetMetadata("source", source);

@@ -20,7 +20,8 @@ public sealed record SmopOptions
 
     public Fp32GemmKernel? Fp32Kernel { get; init; }
 
-    /// <summary>Rows of one work item in the float32 path (tokens of one expert computed together); the INT8 path splits work by output channels instead.</summary>
+    /// <summary>Rows of one work item in the float32 path (tokens of one expert computed together); the INT8 path splits work by output channels
+    /// instead.</summary>
     public int RowBlock { get; init; } = 64;
 }
 
@@ -168,7 +169,8 @@ public sealed class SmopProjector
         }
     }
 
-    /// <summary>Throws <see cref="EdgeAvsrException"/> unless this projector takes <paramref name="modality"/> features <paramref name="width"/> wide.</summary>
+    /// <summary>Throws <see cref="EdgeAvsrException"/> unless this projector takes <paramref name="modality"/> features <paramref name="width"/>
+    /// wide.</summary>
     public void CheckInput(Modality modality, int width) => CheckInput(modality, width, modality == Modality.Audio ? _audio : _video);
 
     private static void CheckInput(Modality modality, int width, MixtureRuntime? mixture)
@@ -249,7 +251,8 @@ public sealed class SmopProjector
         }
     }
 
-    private void RunItems(MixtureRuntime mixture, FloatMatrix x, int[] slotOfRow, List<(int Expert, int Start, int Count)> items, long[] counts, float[] slotOutputs, int k, int d)
+    private void RunItems(MixtureRuntime mixture, FloatMatrix x, int[] slotOfRow, List<(int Expert, int Start, int Count)> items, long[] counts,
+        float[] slotOutputs, int k, int d)
     {
         int next = 0;
         WorkerGang.Shared.Run(Math.Min(_threads, items.Count), _ =>
@@ -262,7 +265,8 @@ public sealed class SmopProjector
         });
     }
 
-    private static void RunItem(MixtureRuntime mixture, FloatMatrix x, int[] slotOfRow, (int Expert, int Start, int Count) item, long[] counts, float[] slotOutputs, int k, int d)
+    private static void RunItem(MixtureRuntime mixture, FloatMatrix x, int[] slotOfRow, (int Expert, int Start, int Count) item, long[] counts,
+        float[] slotOutputs, int k, int d)
     {
         var (expert, start, count) = item;
         var runtime = mixture.Experts[expert];

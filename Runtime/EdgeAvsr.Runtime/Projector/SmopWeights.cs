@@ -155,17 +155,22 @@ public sealed class SmopWeights
                 audio = video = LoadMixture(file, "audiovisual_proj", SmopNames.JointPrefix + "gate.weight", SmopNames.JointPrefix + "experts.", int8);
                 break;
             case SmopLayout.Dedr:
-                audio = HasMixture(file, SmopNames.AudioPrefix, "gate.weight") ? LoadMixture(file, "audio_proj", SmopNames.AudioPrefix + "gate.weight", SmopNames.AudioPrefix + "experts.", int8) : null;
-                video = HasMixture(file, SmopNames.VideoPrefix, "gate.weight") ? LoadMixture(file, "video_proj", SmopNames.VideoPrefix + "gate.weight", SmopNames.VideoPrefix + "experts.", int8) : null;
+                audio = HasMixture(file, SmopNames.AudioPrefix, "gate.weight") ? LoadMixture(file, "audio_proj", SmopNames.AudioPrefix
+                    + "gate.weight", SmopNames.AudioPrefix + "experts.", int8) : null;
+                video = HasMixture(file, SmopNames.VideoPrefix, "gate.weight") ? LoadMixture(file, "video_proj", SmopNames.VideoPrefix
+                    + "gate.weight", SmopNames.VideoPrefix + "experts.", int8) : null;
                 break;
             default:
-                audio = HasMixture(file, SmopNames.AudioPrefix, "experts.0.0.weight") ? LoadMixture(file, "audio_proj", SmopNames.SharedRouter, SmopNames.AudioPrefix + "experts.", int8) : null;
-                video = HasMixture(file, SmopNames.VideoPrefix, "experts.0.0.weight") ? LoadMixture(file, "video_proj", SmopNames.SharedRouter, SmopNames.VideoPrefix + "experts.", int8) : null;
+                audio = HasMixture(file, SmopNames.AudioPrefix, "experts.0.0.weight") ? LoadMixture(file, "audio_proj", SmopNames.SharedRouter,
+                    SmopNames.AudioPrefix + "experts.", int8) : null;
+                video = HasMixture(file, SmopNames.VideoPrefix, "experts.0.0.weight") ? LoadMixture(file, "video_proj", SmopNames.SharedRouter,
+                    SmopNames.VideoPrefix + "experts.", int8) : null;
                 break;
         }
         if (audio is null && video is null)
         {
-            throw new EdgeAvsrException($"{path}: no projector weights for layout {layout.Value.ToText()} (expected {SmopNames.AudioPrefix}* or {SmopNames.VideoPrefix}*)");
+            throw new EdgeAvsrException($"{path}: no projector weights for layout {layout.Value.ToText()} (expected {SmopNames.AudioPrefix}* or " +
+                $"{SmopNames.VideoPrefix}*)");
         }
         if (audio is not null && video is not null && audio.OutputDim != video.OutputDim)
         {
@@ -242,7 +247,8 @@ public sealed class SmopWeights
         var first = file.Get($"{expertPrefix}0.0.weight");
         if (first.Shape.Length != 2 || first.Shape[1] != inputDim)
         {
-            throw new EdgeAvsrException($"{file.FilePath}: tensor '{expertPrefix}0.0.weight' has shape {first.ShapeText}, expected [I, {inputDim}] (D from '{routerKey}')");
+            throw new EdgeAvsrException($"{file.FilePath}: tensor '{expertPrefix}0.0.weight' has shape {first.ShapeText}, expected [I, {inputDim}] (D " +
+                $"from '{routerKey}')");
         }
         int hidden = checked((int)first.Shape[0]);
         var second = file.Get($"{expertPrefix}0.2.weight");

@@ -63,7 +63,8 @@ public static class SyntheticProjector
             default:
                 if (spec.AudioDim != spec.VideoDim)
                 {
-                    throw new EdgeAvsrException($"dejr shares one router, so audio and video widths must match (audio D={spec.AudioDim}, video D={spec.VideoDim})");
+                    throw new EdgeAvsrException($"dejr shares one router, so audio and video widths must match (audio D={spec.AudioDim}, video " +
+                        $"D={spec.VideoDim})");
                 }
                 Linear(writer, rng, spec, SmopNames.SharedRouter, spec.Experts, spec.AudioDim, bias: false);
                 if (spec.Audio)

@@ -20,7 +20,8 @@ public class AudioInputTests
     {
         using var dir = new TempDir();
         string wav = dir.File("x.wav"), raw = dir.File("x.f32");
-        var synth = new List<string> { "-n", "-r", rate.ToString(System.Globalization.CultureInfo.InvariantCulture), "-c", channels.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var synth = new List<string> { "-n", "-r", rate.ToString(System.Globalization.CultureInfo.InvariantCulture), "-c",
+            channels.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         synth.AddRange(format.Split(' '));
         synth.AddRange([wav, "synth", "0.3"]);
         for (int c = 0; c < channels; c++)
@@ -71,7 +72,8 @@ public class AudioInputTests
         Assert.Equal(reference.Samples.Length, alaw.Samples.Length);
         Assert.True(MaxAbsDiff(reference.Samples, alaw.Samples) < 0.02);
         // the audio track of an mp4 (AAC) next to a video track, and an mp3.
-        Tools.Run("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=32x32:r=25:d=0.5", "-i", wav, "-c:v", "libx264", "-c:a", "aac", "-shortest", dir.File("x.mp4"));
+        Tools.Run("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=32x32:r=25:d=0.5", "-i", wav, "-c:v", "libx264", "-c:a", "aac",
+            "-shortest", dir.File("x.mp4"));
         var mp4 = AudioLoader.Load(dir.File("x.mp4"));
         Assert.Equal(22050, mp4.SampleRate);
         Assert.InRange(mp4.DurationSeconds, 0.4, 0.6);
@@ -282,7 +284,8 @@ public class AudioInputTests
         // Same as torch.nn.functional.layer_norm over the whole utterance (eps 1e-8).
         using var dir = new TempDir();
         Runtime.Formats.NpyFile.Write(dir.File("x.npy"), x, x.Length);
-        Python.Run($"import numpy as np, torch; x=torch.from_numpy(np.load('{dir.File("x.npy")}')); np.save('{dir.File("y.npy")}', torch.nn.functional.layer_norm(x, x.shape, eps=1e-8).numpy())");
+        Python.Run($"import numpy as np, torch; x=torch.from_numpy(np.load('{dir.File("x.npy")}')); np.save('{dir.File("y.npy")}', " +
+            "torch.nn.functional.layer_norm(x, x.shape, eps=1e-8).numpy())");
         var reference = Runtime.Formats.NpyFile.ReadFloat32(dir.File("y.npy")).Data;
         Assert.True(MaxAbsDiff(reference, y) < 1e-4, $"max diff {MaxAbsDiff(reference, y)}");
     }

@@ -35,7 +35,8 @@ public sealed class SpeechFixture : IDisposable
         string name = Dir.File(string.Create(CultureInfo.InvariantCulture, $"speech-{seconds}-{rate}.wav"));
         if (!File.Exists(name))
         {
-            Tools.Run("sox", Speech, "-r", rate.ToString(CultureInfo.InvariantCulture), "-b", "16", name, "trim", "0", seconds.ToString(CultureInfo.InvariantCulture));
+            Tools.Run("sox", Speech, "-r", rate.ToString(CultureInfo.InvariantCulture), "-b", "16", name, "trim", "0",
+                seconds.ToString(CultureInfo.InvariantCulture));
         }
         return name;
     }
@@ -58,7 +59,8 @@ public class LogMelTests : IClassFixture<SpeechFixture>
         using var dir = new TempDir();
         // 16 kHz: the reference reads the WAV itself (Python's wave module); other rates: the reference gets our
         // 16 kHz signal (the resampler is tested on its own in ResamplerTests).
-        foreach (var (seconds, rate) in new[] { (0.2, 16000), (3.0, 16000), (12.0, 16000), (40.0, 16000), (0.2, 22050), (12.0, 22050), (40.0, 44100), (3.0, 44100), (12.0, 8000) })
+        foreach (var (seconds, rate) in new[] { (0.2, 16000), (3.0, 16000), (12.0, 16000), (40.0, 16000), (0.2, 22050), (12.0, 22050), (40.0, 44100),
+            (3.0, 44100), (12.0, 8000) })
         {
             string wav = _speech.Cut(seconds, rate);
             var signal = AudioLoader.Load(wav);
@@ -199,7 +201,8 @@ public class LogMelTests : IClassFixture<SpeechFixture>
     public void MelFilters_MatchSlaneyDefinition_Reference()
     {
         using var dir = new TempDir();
-        Python.Run($"import sys, numpy as np; sys.path.insert(0, '{Path.Combine(Python.RepoRoot, "Models/reference")}'); import logmel_reference as r; np.save('{dir.File("f.npy")}', r.mel_filters().astype(np.float32))");
+        Python.Run($"import sys, numpy as np; sys.path.insert(0, '{Path.Combine(Python.RepoRoot, "Models/reference")}'); import logmel_reference as " +
+            $"r; np.save('{dir.File("f.npy")}', r.mel_filters().astype(np.float32))");
         var reference = NpyFile.ReadFloat32(dir.File("f.npy"));
         Assert.Equal(new long[] { 80, 201 }, reference.Shape);
         var bank = new MelFilterBank(16000, 400, 80, 0, 8000);

@@ -104,8 +104,10 @@ public class ResamplerTests
             }
             ours.Add(new Resampler(inputRate, outputRate, design).Process(x));
             NpyFile.Write(dir.File($"x{c}.npy"), x, x.Length);
-            args.AddRange([dir.File($"x{c}.npy"), dir.File($"y{c}.npy"), inputRate.ToString(CultureInfo.InvariantCulture), outputRate.ToString(CultureInfo.InvariantCulture),
-                design.ZeroCrossings.ToString(CultureInfo.InvariantCulture), design.Rolloff.ToString(CultureInfo.InvariantCulture), design.Beta.ToString(CultureInfo.InvariantCulture)]);
+            args.AddRange([dir.File($"x{c}.npy"), dir.File($"y{c}.npy"), inputRate.ToString(CultureInfo.InvariantCulture),
+                outputRate.ToString(CultureInfo.InvariantCulture),
+                design.ZeroCrossings.ToString(CultureInfo.InvariantCulture), design.Rolloff.ToString(CultureInfo.InvariantCulture),
+                    design.Beta.ToString(CultureInfo.InvariantCulture)]);
         }
         Python.Script("Models/reference/resample_reference.py", [.. args]);
         for (int c = 0; c < cases.Length; c++)
@@ -155,7 +157,8 @@ public class ResamplerTests
             Assert.Equal(whole.Length, pieces.Count);
             for (int i = 0; i < whole.Length; i++)
             {
-                Assert.True(BitConverter.SingleToInt32Bits(whole[i]) == BitConverter.SingleToInt32Bits(pieces[i]), $"pieces up to {maxPiece}: output {i} is {pieces[i]}, whole gives {whole[i]}");
+                Assert.True(BitConverter.SingleToInt32Bits(whole[i]) == BitConverter.SingleToInt32Bits(pieces[i]), $"pieces up to {maxPiece}: output " +
+                    $"{i} is {pieces[i]}, whole gives {whole[i]}");
             }
         }
     }

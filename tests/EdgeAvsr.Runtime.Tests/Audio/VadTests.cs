@@ -39,7 +39,8 @@ public sealed class SpokenSentences : IDisposable
             }
             string raw = _dir.File($"raw{i}.wav"), speech = _dir.File($"s{i}.wav");
             Tools.Run("espeak-ng", "-s", "160", "-w", raw, s_sentences[i]);
-            Tools.Run("sox", raw, "-r", "16000", "-c", "1", "-b", "16", speech, "silence", "1", "0.02", "1%", "reverse", "silence", "1", "0.02", "1%", "reverse");
+            Tools.Run("sox", raw, "-r", "16000", "-c", "1", "-b", "16", speech, "silence", "1", "0.02", "1%", "reverse", "silence", "1", "0.02", "1%",
+                "reverse");
             double length = VadAudioInput.Read(speech).Length / 16000.0;
             truth.Add((t, t + length));
             parts.Add(speech);
@@ -73,7 +74,8 @@ public class VadTests(SpokenSentences audio) : IClassFixture<SpokenSentences>
         Assert.Equal(audio.Truth.Count, segments.Count);
         for (int i = 0; i < segments.Count; i++)
         {
-            Assert.True(Math.Abs(segments[i].Start - audio.Truth[i].Start) <= 0.150, $"utterance {i}: start {segments[i].Start:F3} vs {audio.Truth[i].Start:F3}");
+            Assert.True(Math.Abs(segments[i].Start - audio.Truth[i].Start) <= 0.150, $"utterance {i}: start {segments[i].Start:F3} vs " +
+                $"{audio.Truth[i].Start:F3}");
             Assert.True(Math.Abs(segments[i].End - audio.Truth[i].End) <= 0.150, $"utterance {i}: end {segments[i].End:F3} vs {audio.Truth[i].End:F3}");
         }
     }
@@ -303,7 +305,8 @@ public class VadTests(SpokenSentences audio) : IClassFixture<SpokenSentences>
             {
                 for (int j = 0; j < 2; j++)
                 {
-                    Assert.True(Math.Abs(lines[i][j] - reference[i][j]) <= 0.07, $"{other}: segment {i} {lines[i][0]}-{lines[i][1]} vs {reference[i][0]}-{reference[i][1]}");
+                    Assert.True(Math.Abs(lines[i][j] - reference[i][j]) <= 0.07, $"{other}: segment {i} {lines[i][0]}-{lines[i][1]} vs " +
+                        $"{reference[i][0]}-{reference[i][1]}");
                 }
             }
         }

@@ -14,7 +14,8 @@ public class CliTests
     private static string Weights(TempDir dir, SmopLayout layout = SmopLayout.Dedr)
     {
         string path = dir.File($"{layout}.safetensors");
-        SyntheticProjector.Write(path, new SyntheticProjectorSpec { Layout = layout, Experts = 4, AudioDim = 32, VideoDim = 32, HiddenDim = 24, OutputDim = 20 });
+        SyntheticProjector.Write(path, new SyntheticProjectorSpec { Layout = layout, Experts = 4, AudioDim = 32, VideoDim = 32, HiddenDim = 24,
+            OutputDim = 20 });
         return path;
     }
 
@@ -26,7 +27,8 @@ public class CliTests
         var audio = SyntheticProjector.Features(41, 32, 1);
         NpyFile.Write(dir.File("a.npy"), audio.Data, 1, 41, 32);
         NpyFile.Write(dir.File("v.npy"), SyntheticProjector.Features(21, 32, 2).Data, 21, 32);
-        var (code, stdout, stderr) = Invoke("project", "--weights", w, "--layout", "dedr", "--top-k", "2", "--audio", dir.File("a.npy"), "--video", dir.File("v.npy"), "--out", dir.File("out"));
+        var (code, stdout, stderr) = Invoke("project", "--weights", w, "--layout", "dedr", "--top-k", "2", "--audio", dir.File("a.npy"), "--video",
+            dir.File("v.npy"), "--out", dir.File("out"));
         Assert.True(code == 0, stderr);
         Assert.Contains("audio_proj: expert rows computed", stdout, StringComparison.Ordinal);
         var tokens = NpyFile.ReadFloat32(dir.File("out/audio_tokens.npy"));
@@ -37,7 +39,8 @@ public class CliTests
 
         // --precision int8 on the float file == the INT8 file written for it.
         Int8ProjectorFile.Write(dir.File("w8.safetensors"), SmopWeights.Load(w, SmopLayout.Dedr), RoutingSettings.Create(2, 4, 2));
-        Assert.Equal(0, Invoke("project", "--weights", w, "--layout", "dedr", "--top-k", "2", "--precision", "int8", "--audio", dir.File("a.npy"), "--out", dir.File("q1")).Code);
+        Assert.Equal(0, Invoke("project", "--weights", w, "--layout", "dedr", "--top-k", "2", "--precision", "int8", "--audio", dir.File("a.npy"),
+            "--out", dir.File("q1")).Code);
         Assert.Equal(0, Invoke("project", "--weights", dir.File("w8.safetensors"), "--audio", dir.File("a.npy"), "--out", dir.File("q2")).Code);
         Assert.Equal(NpyFile.ReadFloat32(dir.File("q1/audio_tokens.npy")).Data, NpyFile.ReadFloat32(dir.File("q2/audio_tokens.npy")).Data);
     }
@@ -93,18 +96,22 @@ public class CliTests
                 TensorSplice.Drop(w, n => n == "audio_proj.experts.2.0.bias");
                 break;
             case "int8-dtype":
-                TensorSplice.Write(w, [(w, _ => true)], (t, data) => t.Name == "audio_proj.experts.1.3.weight" ? (TensorDType.I8, data[..(int)t.Shape[0]]) : (t.DType, data));
+                TensorSplice.Write(w, [(w, _ => true)], (t, data) => t.Name == "audio_proj.experts.1.3.weight"
+                    ? (TensorDType.I8, data[..(int)t.Shape[0]]) : (t.DType, data));
                 break;
             case "no-video-mixture":
-                SyntheticProjector.Write(w, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 4, AudioDim = 32, VideoDim = 32, HiddenDim = 24, OutputDim = 20, Video = false });
+                SyntheticProjector.Write(w, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 4, AudioDim = 32, VideoDim = 32,
+                    HiddenDim = 24, OutputDim = 20, Video = false });
                 NpyFile.Write(dir.File("v.npy"), SyntheticProjector.Features(8, 32, 2).Data, 8, 32);
                 args = [.. args[..^2], "--video", dir.File("v.npy"), "--out", dir.File("out")];
                 break;
             case "topk-over-smaller-mixture":
                 // DEDR lets each modality have its own expert count: here audio 4, video 2.
                 string small = dir.File("small.safetensors");
-                SyntheticProjector.Write(small, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 2, AudioDim = 32, VideoDim = 32, HiddenDim = 24, OutputDim = 20, Seed = 3 });
-                TensorSplice.Write(w, [(w, n => n.StartsWith(SmopNames.AudioPrefix, StringComparison.Ordinal)), (small, n => n.StartsWith(SmopNames.VideoPrefix, StringComparison.Ordinal))]);
+                SyntheticProjector.Write(small, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 2, AudioDim = 32, VideoDim = 32,
+                    HiddenDim = 24, OutputDim = 20, Seed = 3 });
+                TensorSplice.Write(w, [(w, n => n.StartsWith(SmopNames.AudioPrefix, StringComparison.Ordinal)), (small, n =>
+                    n.StartsWith(SmopNames.VideoPrefix, StringComparison.Ordinal))]);
                 NpyFile.Write(dir.File("v.npy"), SyntheticProjector.Features(8, 32, 2).Data, 8, 32);
                 Arg("--top-k", "3");
                 args = [.. args[..^2], "--video", dir.File("v.npy"), "--out", dir.File("out")];

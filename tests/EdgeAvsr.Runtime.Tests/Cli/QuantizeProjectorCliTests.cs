@@ -17,7 +17,8 @@ public class QuantizeProjectorCliTests
     {
         using var dir = new TempDir();
         string w = dir.File("w.safetensors");
-        SyntheticProjector.Write(w, new SyntheticProjectorSpec { Layout = SmopLayout.Dejr, Experts = 3, AudioDim = 24, VideoDim = 24, HiddenDim = 20, OutputDim = 16, DType = TensorDType.BF16 });
+        SyntheticProjector.Write(w, new SyntheticProjectorSpec { Layout = SmopLayout.Dejr, Experts = 3, AudioDim = 24, VideoDim = 24, HiddenDim = 20,
+            OutputDim = 16, DType = TensorDType.BF16 });
         var (code, err) = Invoke("projector", "--weights", w, "--layout", "dejr", "--top-k", "2", "--out", dir.File("q.safetensors"));
         Assert.True(code == 0, err);
         var loaded = SmopWeights.Load(dir.File("q.safetensors"), null);
@@ -38,7 +39,8 @@ public class QuantizeProjectorCliTests
     {
         using var dir = new TempDir();
         string w = dir.File("w.safetensors");
-        SyntheticProjector.Write(w, new SyntheticProjectorSpec { Layout = SmopLayout.Jejr, Experts = 3, AudioDim = 8, VideoDim = 8, HiddenDim = 8, OutputDim = 8 });
+        SyntheticProjector.Write(w, new SyntheticProjectorSpec { Layout = SmopLayout.Jejr, Experts = 3, AudioDim = 8, VideoDim = 8, HiddenDim = 8,
+            OutputDim = 8 });
         var (code, err) = Invoke("projector", "--weights", w, "--layout", "jejr", "--top-k", "4", "--out", dir.File("q.safetensors"));
         Assert.Equal(2, code);
         Assert.Contains("--top-k 4 must be between 1 and the 3 experts", err, StringComparison.Ordinal);
@@ -51,7 +53,8 @@ public class QuantizeProjectorCliTests
         // The library's messages name the parameters (precision, layout); edgeavsr project says them as its flags.
         using var dir = new TempDir();
         string w = dir.File("w.safetensors");
-        SyntheticProjector.Write(w, new SyntheticProjectorSpec { Layout = SmopLayout.Dejr, Experts = 3, AudioDim = 8, VideoDim = 8, HiddenDim = 8, OutputDim = 8 });
+        SyntheticProjector.Write(w, new SyntheticProjectorSpec { Layout = SmopLayout.Dejr, Experts = 3, AudioDim = 8, VideoDim = 8, HiddenDim = 8,
+            OutputDim = 8 });
         Assert.Equal(0, Invoke("projector", "--weights", w, "--layout", "dejr", "--top-k", "2", "--out", dir.File("q.safetensors")).Code);
         NpyFile.Write(dir.File("a.npy"), SyntheticProjector.Features(5, 8, 1).Data, 5, 8);
         var (code, _, err) = CliHarness.Edgeavsr("project", "--weights", dir.File("q.safetensors"), "--audio", dir.File("a.npy"), "--precision", "fp32",

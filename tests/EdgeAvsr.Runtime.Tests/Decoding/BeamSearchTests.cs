@@ -59,7 +59,8 @@ public class BeamSearchTests
             var f = Synthetic(vocab, seed, eosIds, eosBoost);
             var expected = ReferenceBeamSearch.Run(f, vocab, eos, beams, maxNew);
             var actual = RunRuntime(f, vocab, eos, beams, maxNew);
-            Assert.True(expected.Tokens.AsSpan().SequenceEqual(actual.Tokens), $"seed {seed}: reference [{string.Join(' ', expected.Tokens)}], runtime [{string.Join(' ', actual.Tokens)}]");
+            Assert.True(expected.Tokens.AsSpan().SequenceEqual(actual.Tokens), $"seed {seed}: reference [{string.Join(' ', expected.Tokens)}], " +
+                $"runtime [{string.Join(' ', actual.Tokens)}]");
             Assert.Equal(expected.Score, actual.Score, 9);
             finishedEarly += actual.Tokens.Length < maxNew ? 1 : 0;
         }

@@ -66,13 +66,15 @@ public class DecoderCliModelTests
             NpyFile.Write(dir.File("a.npy"), audio.Data, 1, audio.Rows, width);
             NpyFile.Write(dir.File("v.npy"), video.Data, video.Rows, width);
             using var decoder = new LlamaDecoder(model, new DecoderOptions { Threads = 1 });
-            var r = decoder.Generate(DecoderPrompt.ForAvsr(model, AvsrTask.Avsr, audio, video), new GenerationOptions { MaxNewTokens = 5, Beams = 3, KeepFirstLogits = true });
+            var r = decoder.Generate(DecoderPrompt.ForAvsr(model, AvsrTask.Avsr, audio, video), new GenerationOptions { MaxNewTokens = 5, Beams = 3,
+                KeepFirstLogits = true });
             expectedFirst = r.FirstLogits!;
             expectedTokens = r.Tokens;
         }
         NpyFile.Write(dir.File("narrow.npy"), new float[2 * (width - 1)], 2, width - 1);
 
-        var (code, stdout, stderr) = Invoke("decode", "--model", m.F32Gguf, "--audio-tokens", dir.File("a.npy"), "--video-tokens", dir.File("v.npy"), "--task", "avsr",
+        var (code, stdout, stderr) = Invoke("decode", "--model", m.F32Gguf, "--audio-tokens", dir.File("a.npy"), "--video-tokens", dir.File("v.npy"),
+            "--task", "avsr",
             "--beams", "3", "--max-tokens", "5", "--threads", "1", "--logits-out", dir.File("logits.npy"));
         Assert.True(code == 0, stderr);
         Assert.Contains("llama.cpp backend: CPU", stderr, StringComparison.Ordinal);

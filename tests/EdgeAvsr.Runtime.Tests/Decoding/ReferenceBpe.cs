@@ -44,7 +44,8 @@ internal sealed class ReferenceBpe
             _ranks.TryAdd(pair, rank++);
         }
         _ignoreMerges = model.TryGetProperty("ignore_merges", out var im) && im.ValueKind == JsonValueKind.True;
-        _split = new Regex(FindSplitPattern(doc.RootElement.GetProperty("pre_tokenizer")) ?? throw new InvalidOperationException("no Split pre-tokenizer in " + tokenizerJson), RegexOptions.CultureInvariant);
+        _split = new Regex(FindSplitPattern(doc.RootElement.GetProperty("pre_tokenizer"))
+            ?? throw new InvalidOperationException("no Split pre-tokenizer in " + tokenizerJson), RegexOptions.CultureInvariant);
     }
 
     public bool IgnoreMerges => _ignoreMerges;

@@ -20,7 +20,8 @@ internal sealed class ReferenceLlama
     private readonly float[] _embed, _lmHead, _finalNorm;
     private readonly Layer[] _blocks;
 
-    private sealed record Layer(float[] InNorm, float[] Q, float[] K, float[] V, float[] O, float[] PostNorm, float[] Gate, float[] Up, float[] Down, ReferenceLora? LoraQ, ReferenceLora? LoraV);
+    private sealed record Layer(float[] InNorm, float[] Q, float[] K, float[] V, float[] O, float[] PostNorm, float[] Gate, float[] Up, float[] Down,
+        ReferenceLora? LoraQ, ReferenceLora? LoraV);
 
     /// <summary>
     /// The HF model in <paramref name="hfDir"/>; with <paramref name="avsrCheckpoint"/>, the LLM weights come from a
@@ -51,7 +52,8 @@ internal sealed class ReferenceLlama
         {
             string type = rs.TryGetProperty("rope_type", out var rt) ? rt.GetString()! : rs.GetProperty("type").GetString()!;
             Assert.Equal("llama3", type);
-            double factor = rs.GetProperty("factor").GetDouble(), low = rs.GetProperty("low_freq_factor").GetDouble(), high = rs.GetProperty("high_freq_factor").GetDouble();
+            double factor = rs.GetProperty("factor").GetDouble(), low = rs.GetProperty("low_freq_factor").GetDouble(),
+                high = rs.GetProperty("high_freq_factor").GetDouble();
             double original = rs.GetProperty("original_max_position_embeddings").GetDouble();
             double lowWavelen = original / low, highWavelen = original / high;
             for (int i = 0; i < _invFreq.Length; i++)

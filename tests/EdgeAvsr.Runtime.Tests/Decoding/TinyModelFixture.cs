@@ -40,7 +40,8 @@ internal static class TinyModels
     {
         string ckpt = s_dir.Value.File("avsr.safetensors"), train = s_dir.Value.File("train.json"), gguf = s_dir.Value.File("avsr.f32.gguf");
         TinyLlamaGenerator.WriteAvsrCheckpoint(ckpt, Spec, reduction: 32, alpha: 4, trainConfig: train);
-        LlamaGgufConverter.Convert(new LlamaConversionRequest(s_hf.Value, gguf, LlamaFileType.F32) { CheckpointPath = ckpt, TrainConfigPath = train, Threads = 1 });
+        LlamaGgufConverter.Convert(new LlamaConversionRequest(s_hf.Value, gguf, LlamaFileType.F32) { CheckpointPath = ckpt, TrainConfigPath = train,
+            Threads = 1 });
         return new TinyModel(s_hf.Value, gguf, new ReferenceLlama(s_hf.Value, ckpt, train));
     });
 

@@ -16,7 +16,8 @@ public class TokenizerTests
 
     private static IEnumerable<string> RandomStrings(int count, int seed)
     {
-        string[] pieces = ["the", " cat", " sat", "on", " mat", "There", " THE", "in", " morning", "'s", "'re", "123", "4567", " ", "  ", "\n", "\t", ",", ".", "!", "?",
+        string[] pieces = ["the", " cat", " sat", "on", " mat", "There", " THE", "in", " morning", "'s", "'re", "123", "4567", " ", "  ", "\n", "\t",
+            ",", ".", "!", "?",
             "é", "ñ", "ü", "語", "🙂", "-", "(", ")", "\"", "x", "Z", "0", "99", " and", "then", " ran", "hat", "birds", " dogs", "\r\n"];
         var rng = new Random(seed);
         for (int i = 0; i < count; i++)
@@ -49,7 +50,8 @@ public class TokenizerTests
         {
             int[] expected = reference.Encode(s);
             int[] actual = model.Tokenize(s);
-            Assert.True(expected.AsSpan().SequenceEqual(actual), $"'{s.ReplaceLineEndings("\\n")}': reference [{string.Join(' ', expected)}], llama.cpp [{string.Join(' ', actual)}]");
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"'{s.ReplaceLineEndings("\\n")}': reference [{string.Join(' ', expected)}], " +
+                $"llama.cpp [{string.Join(' ', actual)}]");
             // Decoding gives the text back (byte-level BPE is lossless).
             Assert.Equal(s, model.Detokenize(actual));
             checkedStrings++;
@@ -66,7 +68,8 @@ public class TokenizerTests
         var m = TinyModels.Base;
         using var model = DecoderModel.Load(m.F32Gguf, LlamaBackendKind.Cpu);
         var s = model.SpecialTokens;
-        Assert.Equal(["<pad>", "<audio>", "</audio>", "<video>", "</video>"], new[] { s.Pad, s.AudioStart, s.AudioEnd, s.VideoStart, s.VideoEnd }.Select(t => model.TokenText(t)));
+        Assert.Equal(["<pad>", "<audio>", "</audio>", "<video>", "</video>"], new[] { s.Pad, s.AudioStart, s.AudioEnd, s.VideoStart,
+            s.VideoEnd }.Select(t => model.TokenText(t)));
         Assert.Equal(5, new[] { s.Pad, s.AudioStart, s.AudioEnd, s.VideoStart, s.VideoEnd }.Distinct().Count());
         Assert.Contains(model.Eos, model.EndOfGeneration);
     }

@@ -21,10 +21,14 @@ public sealed class TinyEncoders : IDisposable
         NpyFile.Write(Mel, Enumerable.Range(0, 80 * 3000).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(), 80, 3000);
         NpyFile.Write(Roi7, Enumerable.Range(0, 7 * 88 * 88).Select(_ => (float)((rng.NextDouble() - 0.421) / 0.165)).ToArray(), 7, 88, 88);
         NpyFile.Write(Roi3, Enumerable.Range(0, 3 * 88 * 88).Select(_ => (float)((rng.NextDouble() - 0.421) / 0.165)).ToArray(), 3, 88, 88);
-        Python.Script(Script, "export", "--arch", "whisper", "--size", "tiny", "--seed", "3", "--out", Audio, "--check-input", Mel, "--check-output", File("audio_ref.npy"), "--save-weights", File("audio.safetensors"));
-        Python.Script(Script, "export", "--arch", "whisper", "--checkpoint", File("audio.safetensors"), "--out", File("audio_ckpt.onnx"), "--check-input", Mel, "--check-output", File("audio_ckpt_ref.npy"));
-        Python.Script(Script, "export", "--arch", "avhubert", "--size", "tiny", "--seed", "4", "--out", Video, "--check-input", Roi7, "--check-output", File("video7_ref.npy"), "--save-weights", File("video.safetensors"));
-        Python.Script(Script, "export", "--arch", "avhubert", "--checkpoint", File("video.safetensors"), "--out", File("video_ckpt.onnx"), "--check-input", Roi3, "--check-output", File("video3_ref.npy"));
+        Python.Script(Script, "export", "--arch", "whisper", "--size", "tiny", "--seed", "3", "--out", Audio, "--check-input", Mel, "--check-output",
+            File("audio_ref.npy"), "--save-weights", File("audio.safetensors"));
+        Python.Script(Script, "export", "--arch", "whisper", "--checkpoint", File("audio.safetensors"), "--out", File("audio_ckpt.onnx"),
+            "--check-input", Mel, "--check-output", File("audio_ckpt_ref.npy"));
+        Python.Script(Script, "export", "--arch", "avhubert", "--size", "tiny", "--seed", "4", "--out", Video, "--check-input", Roi7,
+            "--check-output", File("video7_ref.npy"), "--save-weights", File("video.safetensors"));
+        Python.Script(Script, "export", "--arch", "avhubert", "--checkpoint", File("video.safetensors"), "--out", File("video_ckpt.onnx"),
+            "--check-input", Roi3, "--check-output", File("video3_ref.npy"));
         // The audio graph with its input renamed: a model that is ONNX but not an encoder this runtime accepts.
         Python.Run($$"""
             import onnx
@@ -102,7 +106,8 @@ public class EncoderTests(TinyEncoders m) : IClassFixture<TinyEncoders>
         Assert.True(Relative(states, NpyFile.ReadFloat32(m.File("audio_ref.npy")), 160) <= 1e-4);
 
         // --audio-seconds wins over the sidecar; without either, all 1500 states (and still equal to PyTorch).
-        Assert.Equal(25, EncodeCommand.Run(new EncodeRequest { ModelPath = m.Audio, InputPath = mel, OutputPath = dir.File("s2.npy"), AudioSeconds = 0.2 }).States);
+        Assert.Equal(25, EncodeCommand.Run(new EncodeRequest { ModelPath = m.Audio, InputPath = mel, OutputPath = dir.File("s2.npy"),
+            AudioSeconds = 0.2 }).States);
         var all = EncodeCommand.Run(new EncodeRequest { ModelPath = m.Audio, InputPath = m.Mel, OutputPath = dir.File("s3.npy") });
         Assert.Equal(1500, all.States);
         Assert.True(Relative(NpyFile.ReadFloat32(dir.File("s3.npy")), NpyFile.ReadFloat32(m.File("audio_ref.npy")), 1500) <= 1e-4);
@@ -141,7 +146,8 @@ public class EncoderTests(TinyEncoders m) : IClassFixture<TinyEncoders>
             del sd["video_encoder.encoder.layers.1.fc2.weight"]
             encoders.write_safetensors(r"{{partial}}", sd, meta)
             """);
-        var e = Assert.Throws<InvalidOperationException>(() => Python.Script("Models/encoders/export_encoder.py", "export", "--arch", "avhubert", "--checkpoint", partial, "--out", dir.File("x.onnx")));
+        var e = Assert.Throws<InvalidOperationException>(() => Python.Script("Models/encoders/export_encoder.py", "export", "--arch", "avhubert",
+            "--checkpoint", partial, "--out", dir.File("x.onnx")));
         Assert.Contains("missing video_encoder.encoder.layers.1.fc2.weight", e.Message, StringComparison.Ordinal);
         Assert.False(System.IO.File.Exists(dir.File("x.onnx")));
     }
@@ -161,7 +167,8 @@ public class EncoderTests(TinyEncoders m) : IClassFixture<TinyEncoders>
     public void Cli_ProviderList_TensorRtCudaCpu_LogsTwoFailures_AndRunsOnCpu()
     {
         using var dir = new TempDir();
-        var (code, stdout, stderr) = Invoke("encode", "--model", m.Video, "--input", m.Roi3, "--out", dir.File("v.npy"), "--ep", "tensorrt,cuda,cpu", "--trt-fp16", "--trt-engine-cache", dir.File("engines"), "--threads", "1");
+        var (code, stdout, stderr) = Invoke("encode", "--model", m.Video, "--input", m.Roi3, "--out", dir.File("v.npy"), "--ep", "tensorrt,cuda,cpu",
+            "--trt-fp16", "--trt-engine-cache", dir.File("engines"), "--threads", "1");
         Assert.True(code == 0, stderr);
         var lines = stderr.TrimEnd().Split('\n');
         Assert.Equal(3, lines.Length);

@@ -33,7 +33,8 @@ public sealed class ReferencePackFixture : IDisposable
     {
         // Seed 5: a random tiny Llama soon repeats one token; with this seed the greedy path changes token within
         // MaxNewTokens on this clip, so later steps are compared too, not one token copied.
-        var spec = SyntheticCheckpointSpec.Tiny(5) with { AudioEncoderWeights = PackParts.EncoderFile("audio.safetensors"), VideoEncoderWeights = PackParts.EncoderFile("video.safetensors") };
+        var spec = SyntheticCheckpointSpec.Tiny(5) with { AudioEncoderWeights = PackParts.EncoderFile("audio.safetensors"),
+            VideoEncoderWeights = PackParts.EncoderFile("video.safetensors") };
         SyntheticCheckpoint.Write(Checkpoint, spec, Hf);
         SyntheticCheckpoint.TrainConfigFor(spec).Write(TrainConfig);
         WriteLoraTrapTrainConfig();
@@ -44,9 +45,11 @@ public sealed class ReferencePackFixture : IDisposable
             var one = spec with { Modality = modality };
             SyntheticCheckpoint.Write(CheckpointFor(task), one);
             SyntheticCheckpoint.TrainConfigFor(one).Write(TrainConfigFor(task));
-            Build(CheckpointFor(task), TrainConfigFor(task), PackFor(task), LlamaFileType.F32, ProjectorPrecision.Fp32, audio: task == "asr", video: task == "vsr");
+            Build(CheckpointFor(task), TrainConfigFor(task), PackFor(task), LlamaFileType.F32, ProjectorPrecision.Fp32, audio: task == "asr",
+                video: task == "vsr");
         }
-        string clip = Python.Script("Models/media/make_clip.py", "--text", "hello edge device", "--text", "we listen and watch", "--gap", "0.3", "--seed", "5", "--out", Clip);
+        string clip = Python.Script("Models/media/make_clip.py", "--text", "hello edge device", "--text", "we listen and watch", "--gap", "0.3",
+            "--seed", "5", "--out", Clip);
         using var doc = JsonDocument.Parse(clip);
         ClipSeconds = doc.RootElement.GetProperty("duration").GetDouble();
     }

@@ -74,7 +74,8 @@ public sealed class StageReferenceTests(ReferencePackFixture f, ITestOutputHelpe
             var b = NpyFile.ReadFloat32(reference.Tensor(theirs));
             Assert.Equal(b.Data.Length, a.Data.Length);
             double rel = Compare.RelativeL2(a.Data, b.Data);
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{ours,-24} vs reference {theirs,-14} [{string.Join(", ", b.Shape)}]: relative L2 {rel:E2}"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{ours,-24} vs reference {theirs,-14} [{string.Join(", ", b.Shape)}]: relative L2 {rel:E2}"));
             Assert.True(rel <= bound, $"{ours}: relative L2 {rel:E3} > {bound:E0} against the reference's {theirs}");
         }
         foreach (string m in new[] { "audio", "video" })
@@ -100,7 +101,8 @@ public sealed class StageReferenceTests(ReferencePackFixture f, ITestOutputHelpe
         var wrong = f.LoraTrapReference();
         var right = f.WholeClipReference();
         double rel = Compare.RelativeL2(Compare.Npy(wrong.FirstLogits), Compare.Npy(right.FirstLogits));
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"LoRA scale alpha/8 instead of alpha/32: first-step logits relative L2 {rel:E2} from the right reference"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"LoRA scale alpha/8 instead of alpha/32: first-step logits relative L2 {rel:E2} from the right reference"));
         Assert.True(rel > 0.1, $"a 4x LoRA scale moved the logits by only {rel:E3}");
     }
 

@@ -26,7 +26,8 @@ public sealed class TranscribeReferenceTests(ReferencePackFixture f, ITestOutput
         Assert.Equal(task, reference.Result.GetProperty("task").GetString());
         double rel = Compare.RelativeL2(Compare.Npy(ours.FirstLogits), Compare.Npy(reference.FirstLogits));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{task}: segment audio {Range(segment, "audio_samples")} video {Range(segment, "video_frames")}; text '{segment.GetProperty("text").GetString()}'"));
+            $"{task}: segment audio {Range(segment, "audio_samples")} video {Range(segment, "video_frames")}; text " +
+                $"'{segment.GetProperty("text").GetString()}'"));
         output.WriteLine($"reference tokens {string.Join(' ', reference.Tokens)}; EdgeAvsr {string.Join(' ', ours.Tokens)}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"first-step logits: relative L2 {rel:E2}"));
         Assert.Equal(reference.Tokens, ours.Tokens);
@@ -51,5 +52,6 @@ public sealed class TranscribeReferenceTests(ReferencePackFixture f, ITestOutput
     }
 
     private static string Range(JsonElement segment, string key) =>
-        segment.TryGetProperty(key, out var r) && r.ValueKind == JsonValueKind.Array ? $"[{string.Join(", ", r.EnumerateArray().Select(e => e.GetInt64()))}]" : "(none)";
+        segment.TryGetProperty(key, out var r) && r.ValueKind == JsonValueKind.Array
+            ? $"[{string.Join(", ", r.EnumerateArray().Select(e => e.GetInt64()))}]" : "(none)";
 }

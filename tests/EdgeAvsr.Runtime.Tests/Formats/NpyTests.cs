@@ -24,7 +24,8 @@ public class NpyTests
     {
         using var dir = new TempDir();
         NpyFile.Write(dir.File("ours.npy"), new float[] { 1.5f, -2, 3, 4 }, 1, 2, 2);
-        string script = $"import numpy as np; a=np.load('{dir.File("ours.npy")}'); assert a.shape==(1,2,2) and a.dtype==np.float32 and a[0,1,0]==3; np.save('{dir.File("theirs.npy")}', np.arange(12, dtype=np.float32).reshape(3,4))";
+        string script = $"import numpy as np; a=np.load('{dir.File("ours.npy")}'); assert a.shape==(1,2,2) and a.dtype==np.float32 and a[0,1,0]==3; " +
+            $"np.save('{dir.File("theirs.npy")}', np.arange(12, dtype=np.float32).reshape(3,4))";
         Python.Run(script);
         var t = NpyFile.ReadFloat32(dir.File("theirs.npy"));
         Assert.Equal(new long[] { 3, 4 }, t.Shape);
@@ -45,7 +46,8 @@ public class NpyTests
         { "wrong dtype", Npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", 16), "dtype '<f8', expected float32" },
         { "fortran", Npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", 16), "Fortran order" },
         { "truncated", Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4), }", 20), "needs 64 data bytes, the file holds 20" },
-        { "header overflow", Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", 4, 2)[..12].Concat(new byte[] { 1, 2 }).ToArray(), "exceeds the file" },
+        { "header overflow", Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", 4, 2)[..12].Concat(new byte[] { 1, 2 }).ToArray(),
+            "exceeds the file" },
         { "bad shape", Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (a, 2), }", 0), "not a non-negative integer" },
         { "shape overflow", Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }", 0), "overflows" },
         { "version 9", Npy("{}", 0, 9), "version 9" },

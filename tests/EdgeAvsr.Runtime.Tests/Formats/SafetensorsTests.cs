@@ -53,12 +53,18 @@ public class SafetensorsTests
         { "bad dtype", Raw("{\"a\":{\"dtype\":\"Q4\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1), "unsupported dtype 'Q4'" },
         { "size mismatch", Raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4), "needs 8 bytes, data_offsets give 4" },
         { "truncated data", Raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8), "past the 8 data bytes" },
-        { "overlap", Raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12), "overlap" },
+        {
+            "overlap",
+            Raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}," + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12),
+            "overlap"
+        },
         { "offsets reversed", Raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,0]}}", 8), "end before they begin" },
         { "negative dim", Raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,0]}}", 0), "not a non-negative integer" },
         { "shape overflow", Raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],\"data_offsets\":[0,0]}}", 0), "overflows" },
         { "offset overflow", Raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,99999999999999999999]}}", 4), "fit in 64 bits" },
-        { "duplicate", Raw("{\"a\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"a\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1), "lists 'a' twice" },
+        { "duplicate",
+            Raw("{\"a\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"a\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1),
+            "lists 'a' twice" },
         { "missing field", Raw("{\"a\":{\"dtype\":\"I8\",\"shape\":[1]}}", 1), "lacks dtype, shape or data_offsets" },
         { "metadata not string", Raw("{\"__metadata__\":{\"k\":1}}", 0), "metadata values are strings" },
     };
@@ -85,8 +91,10 @@ public class SafetensorsTests
         w.Write(dir.File("m.safetensors"));
         using var f = SafetensorsFile.Open(dir.File("m.safetensors"));
         Assert.Contains("tensor 'nope' is missing", Assert.Throws<EdgeAvsrException>(() => f.Get("nope")).Message, StringComparison.Ordinal);
-        Assert.Contains("'gate.weight' has shape [2, 3], expected [3, 2]", Assert.Throws<EdgeAvsrException>(() => f.ReadFloat32("gate.weight", 3, 2)).Message, StringComparison.Ordinal);
+        Assert.Contains("'gate.weight' has shape [2, 3], expected [3, 2]", Assert.Throws<EdgeAvsrException>(() =>
+            f.ReadFloat32("gate.weight", 3, 2)).Message, StringComparison.Ordinal);
         Assert.Contains("'q' has dtype I8, expected F32", Assert.Throws<EdgeAvsrException>(() => f.ReadFloat32("q", 2)).Message, StringComparison.Ordinal);
-        Assert.Contains("'gate.weight' has dtype F32, expected I8", Assert.Throws<EdgeAvsrException>(() => f.ReadInt8("gate.weight", 2, 3)).Message, StringComparison.Ordinal);
+        Assert.Contains("'gate.weight' has dtype F32, expected I8", Assert.Throws<EdgeAvsrException>(() => f.ReadInt8("gate.weight", 2, 3)).Message,
+            StringComparison.Ordinal);
     }
 }

@@ -9,7 +9,8 @@ internal static class TensorSplice
     /// Writes <paramref name="target"/> (which may be one of the sources) from each source's tensors that its filter
     /// keeps, in order, with the sources' metadata dropped; <paramref name="edit"/> may replace a tensor's dtype and bytes.
     /// </summary>
-    public static void Write(string target, IEnumerable<(string Path, Func<string, bool> Keep)> sources, Func<SafetensorsTensor, byte[], (TensorDType, byte[])>? edit = null)
+    public static void Write(string target, IEnumerable<(string Path, Func<string, bool> Keep)> sources, Func<SafetensorsTensor, byte[],
+        (TensorDType, byte[])>? edit = null)
     {
         var tensors = new List<(string Name, TensorDType DType, long[] Shape, byte[] Data)>();
         foreach (var (path, keep) in sources)

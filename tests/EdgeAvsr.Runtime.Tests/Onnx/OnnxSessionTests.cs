@@ -95,11 +95,15 @@ public class OnnxSessionTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     public void SessionConfigEntries_AreApplied()
     {
         // allow_spinning=0 is accepted; load_model_format=ORT visibly takes effect: the .onnx file is then refused.
-        using (var s = OnnxSession.Create(model.Path, new OnnxSessionOptions { ConfigEntries = new Dictionary<string, string> { ["session.intra_op.allow_spinning"] = "0" } }))
+        using (var s = OnnxSession.Create(model.Path, new OnnxSessionOptions { ConfigEntries = new Dictionary<string,
+            string> { ["session.intra_op.allow_spinning"] = "0" } }))
         {
-            Assert.Equal(2, s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) }, ["n"])[0].Int64s[0]);
+            Assert.Equal(2, s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3),
+                ["count"] = OnnxTensor.Int64([1], 1) }, ["n"])[0].Int64s[0]);
         }
-        var e = Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(model.Path, new OnnxSessionOptions { ConfigEntries = new Dictionary<string, string> { ["session.load_model_format"] = "ORT" } }));
+        var e = Assert.Throws<EdgeAvsrException>(() =>
+            OnnxSession.Create(model.Path, new OnnxSessionOptions { ConfigEntries = new Dictionary<string,
+            string> { ["session.load_model_format"] = "ORT" } }));
         var ort = OrtError.Of(Assert.IsType<OnnxRuntimeException>(e.InnerException));
         Assert.Contains(ort.Message, e.Message, StringComparison.Ordinal);
     }
@@ -118,7 +122,8 @@ public class OnnxSessionTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         Assert.False(string.IsNullOrWhiteSpace(ort.Message));
         Assert.Contains($"({ort.Code}): {ort.Message}", e.Message, StringComparison.Ordinal);
 
-        Assert.Contains("model file not found", Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(dir.File("missing.onnx"))).Message, StringComparison.Ordinal);
+        Assert.Contains("model file not found", Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(dir.File("missing.onnx"))).Message,
+            StringComparison.Ordinal);
     }
 
     [Fact]
@@ -147,11 +152,14 @@ public class OnnxSessionTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     public void WrongInputs_AreNamedWithTheExpectedShape()
     {
         using var s = OnnxSession.Create(model.Path);
-        var shape = Assert.Throws<EdgeAvsrException>(() => s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[8], 2, 4), ["count"] = OnnxTensor.Int64([1], 1) }));
+        var shape = Assert.Throws<EdgeAvsrException>(() =>
+            s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[8], 2, 4), ["count"] = OnnxTensor.Int64([1], 1) }));
         Assert.Contains("input 'x' expects float32 [?, 3], got float32 [2, 4]", shape.Message, StringComparison.Ordinal);
-        var name = Assert.Throws<EdgeAvsrException>(() => s.Run(new Dictionary<string, OnnxTensor> { ["input"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) }));
+        var name = Assert.Throws<EdgeAvsrException>(() =>
+            s.Run(new Dictionary<string, OnnxTensor> { ["input"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) }));
         Assert.Contains("no input 'input'", name.Message, StringComparison.Ordinal);
-        var type = Assert.Throws<EdgeAvsrException>(() => s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int32([1], 1) }));
+        var type = Assert.Throws<EdgeAvsrException>(() =>
+            s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int32([1], 1) }));
         Assert.Contains("input 'count' expects int64 [1], got int32 [1]", type.Message, StringComparison.Ordinal);
     }
 
@@ -205,7 +213,8 @@ public class OnnxSessionTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
         Assert.Contains(CudaAbsent, log[1], StringComparison.Ordinal);
         Assert.Equal("execution provider: cpu (from providers tensorrt,cuda,cpu)", log[2]);
         Assert.Equal(log, s.ProviderLog);
-        Assert.Equal(2, s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3), ["count"] = OnnxTensor.Int64([1], 1) }, ["n"])[0].Int64s[0]);
+        Assert.Equal(2, s.Run(new Dictionary<string, OnnxTensor> { ["x"] = OnnxTensor.Float(new float[3], 1, 3),
+            ["count"] = OnnxTensor.Int64([1], 1) }, ["n"])[0].Int64s[0]);
     }
 
     // ORT's words for a provider the CPU package was built without.
@@ -218,7 +227,8 @@ public class OnnxSessionTests(TinyOnnxModel model) : IClassFixture<TinyOnnxModel
     [InlineData("cuda")]
     public void ProviderOrder_WithoutCpu_CannotBeSatisfied_IsOneLineQuotingOrt(string ep)
     {
-        var e = Assert.Throws<EdgeAvsrException>(() => OnnxSession.Create(model.Path, new OnnxSessionOptions { Providers = OnnxSessionOptions.ParseProviders(ep) }));
+        var e = Assert.Throws<EdgeAvsrException>(() =>
+            OnnxSession.Create(model.Path, new OnnxSessionOptions { Providers = OnnxSessionOptions.ParseProviders(ep) }));
         Assert.StartsWith($"none of the execution providers listed ({ep}) can be used here: execution provider ", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
         foreach (var p in OnnxSessionOptions.ParseProviders(ep))

@@ -32,8 +32,10 @@ public sealed class PackParts
     {
         const string script = "Models/encoders/export_encoder.py";
         var dir = s_dir.Value;
-        Python.Script(script, "export", "--arch", "whisper", "--size", "tiny", "--seed", "3", "--out", dir.File("audio.onnx"), "--save-weights", dir.File("audio.safetensors"));
-        Python.Script(script, "export", "--arch", "avhubert", "--size", "tiny", "--seed", "4", "--out", dir.File("video.onnx"), "--save-weights", dir.File("video.safetensors"));
+        Python.Script(script, "export", "--arch", "whisper", "--size", "tiny", "--seed", "3", "--out", dir.File("audio.onnx"), "--save-weights",
+            dir.File("audio.safetensors"));
+        Python.Script(script, "export", "--arch", "avhubert", "--size", "tiny", "--seed", "4", "--out", dir.File("video.onnx"), "--save-weights",
+            dir.File("video.safetensors"));
         return dir;
     });
 
@@ -67,29 +69,35 @@ public sealed class PackParts
     public string File(string name) => s_dir.Value.File(name);
 
     private static void Projector(string path, int audioDim, int outputDim) =>
-        SyntheticProjector.Write(path, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 4, AudioDim = audioDim, VideoDim = 64, HiddenDim = 128, OutputDim = outputDim, Seed = 5 });
+        SyntheticProjector.Write(path, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 4, AudioDim = audioDim, VideoDim = 64,
+            HiddenDim = 128, OutputDim = outputDim, Seed = 5 });
 
     public PackManifest Draft(string name = "tiny") => new()
     {
         Name = name,
         Tasks = [AvsrTask.Asr, AvsrTask.Vsr, AvsrTask.Avsr],
-        AudioEncoder = new PackEncoder { File = "audio_encoder.onnx", InputName = "input_features", OutputName = "last_hidden_state", OutputDim = 64, ExecutionProviders = [ExecutionProvider.Cpu] },
-        VideoEncoder = new PackEncoder { File = "video_encoder.onnx", InputName = "video", OutputName = "last_hidden_state", OutputDim = 64, ExecutionProviders = [ExecutionProvider.Cpu] },
+        AudioEncoder = new PackEncoder { File = "audio_encoder.onnx", InputName = "input_features", OutputName = "last_hidden_state", OutputDim = 64,
+            ExecutionProviders = [ExecutionProvider.Cpu] },
+        VideoEncoder = new PackEncoder { File = "video_encoder.onnx", InputName = "video", OutputName = "last_hidden_state", OutputDim = 64,
+            ExecutionProviders = [ExecutionProvider.Cpu] },
         Projector = new PackProjector
         {
             File = "projector.safetensors", Precision = ProjectorPrecision.Int8, Layout = SmopLayout.Dedr, Experts = 4,
             Routing = RoutingSettings.Create(2, 4, 2), AudioInputDim = 64, VideoInputDim = 64, HiddenDim = 128, OutputDim = 256,
         },
         Decoder = new PackDecoder { File = "decoder.gguf", Type = "f32", EmbeddingDim = 256, LoraReduction = 32, LoraAlpha = 4 },
-        FrontEnd = new PackFrontEnd { SampleRate = 16000, WaveformNormalization = true, MelBins = 80, MelFrames = 3000, VideoFps = 25, CropSize = 96, RoiSize = 88, RoiMean = 0.421, RoiStd = 0.165 },
-        Prompts = new Dictionary<AvsrTask, string> { [AvsrTask.Asr] = AvsrTask.Asr.PromptText(), [AvsrTask.Vsr] = AvsrTask.Vsr.PromptText(), [AvsrTask.Avsr] = AvsrTask.Avsr.PromptText() },
+        FrontEnd = new PackFrontEnd { SampleRate = 16000, WaveformNormalization = true, MelBins = 80, MelFrames = 3000, VideoFps = 25, CropSize = 96,
+            RoiSize = 88, RoiMean = 0.421, RoiStd = 0.165 },
+        Prompts = new Dictionary<AvsrTask, string> { [AvsrTask.Asr] = AvsrTask.Asr.PromptText(), [AvsrTask.Vsr] = AvsrTask.Vsr.PromptText(),
+            [AvsrTask.Avsr] = AvsrTask.Avsr.PromptText() },
         SpecialTokens = Special,
         Decoding = new PackDecoding { Beams = 3, MaxNewTokens = 96 },
         Files = [],
     };
 
     /// <summary>A pack folder inside <paramref name="dir"/> with the given projector file and (edited) manifest, hashed and written.</summary>
-    public string Build(TempDir dir, Func<PackManifest, PackManifest>? edit = null, string projector = "projector.int8.safetensors", string audioEncoder = "audio.onnx")
+    public string Build(TempDir dir, Func<PackManifest, PackManifest>? edit = null, string projector = "projector.int8.safetensors",
+        string audioEncoder = "audio.onnx")
     {
         string pack = dir.File("pack");
         Directory.CreateDirectory(pack);
@@ -111,7 +119,8 @@ public class ModelPackTests
     private static (int Code, string Out, string Err) Invoke(params string[] args) => CliHarness.Edgeavsr(args);
 
     /// <summary>Assert.Contains with the whole message shown on failure.</summary>
-    private static void Has(string expected, string actual) => Assert.True(actual.Contains(expected, StringComparison.Ordinal), $"expected '{expected}' in: {actual}");
+    private static void Has(string expected, string actual) => Assert.True(actual.Contains(expected, StringComparison.Ordinal), $"expected " +
+        $"'{expected}' in: {actual}");
 
     /// <summary>The whole check: the pack opened, then every component opened and cross-checked by the loader.</summary>
     private static EdgeAvsrException OpenFails(string pack, bool verify = false) =>
@@ -219,7 +228,8 @@ public class ModelPackTests
     public void Open_Fp32Projector_WhenTheManifestSaysFp32()
     {
         using var dir = new TempDir();
-        string pack = parts.Build(dir, m => m with { Projector = m.Projector with { Precision = ProjectorPrecision.Fp32 } }, projector: "projector.fp32.safetensors");
+        string pack = parts.Build(dir, m => m with { Projector = m.Projector with { Precision = ProjectorPrecision.Fp32 } },
+            projector: "projector.fp32.safetensors");
         Has("fp32", PackInspection.Run(pack).Placements[2].Where);
         using var dir2 = new TempDir();
         Has("is a float state dict, the manifest says precision int8", OpenFails(parts.Build(dir2, projector: "projector.fp32.safetensors")).Message);
@@ -318,7 +328,8 @@ public class ModelPackTests
     [Theory]
     [InlineData("\"top_k\": 2,", "", "'projector.top_k' is missing")]
     [InlineData("\"schema_version\": 1", "\"schema_version\": 2", "schema_version 2; this build reads schema version 1")]
-    [InlineData("\"waveform_normalization\": true", "\"waveform_normalization\": 1", "front_end.waveform_normalization is a number (1), expected true or false")]
+    [InlineData("\"waveform_normalization\": true", "\"waveform_normalization\": 1",
+        "front_end.waveform_normalization is a number (1), expected true or false")]
     [InlineData("\"file\": \"decoder.gguf\"", "\"file\": \"../decoder.gguf\"", "must be a plain relative path")]
     [InlineData("\"cpu\"", "\"tpu\"", "'tpu' is not an execution provider")]
     public void BadManifest_NamesTheKey(string from, string to, string expected)

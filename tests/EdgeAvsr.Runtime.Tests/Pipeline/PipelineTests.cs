@@ -57,7 +57,8 @@ public sealed class PipelineFixture : IDisposable
 [Collection("console")]
 public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClassFixture<PipelineFixture>
 {
-    private static void Has(string expected, string actual) => Assert.True(actual.Contains(expected, StringComparison.Ordinal), $"expected '{expected}' in: {actual}");
+    private static void Has(string expected, string actual) => Assert.True(actual.Contains(expected, StringComparison.Ordinal), $"expected " +
+        $"'{expected}' in: {actual}");
 
     private (int Code, string Out, string Err) Transcribe(params string[] args) =>
         CliHarness.Edgeavsr(["transcribe", "--model", f.Pack, "--threads", "1", "--beams", "1", .. args]);
@@ -183,7 +184,8 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
         string clip = f.File("long.mp4");
         if (!System.IO.File.Exists(clip))
         {
-            Python.Script("Models/media/make_clip.py", "--text", "hello edge device", "--text", "captions on a kiosk", "--text", "the quick brown fox jumps over the lazy dog",
+            Python.Script("Models/media/make_clip.py", "--text", "hello edge device", "--text", "captions on a kiosk", "--text", "the quick brown fox " +
+                "jumps over the lazy dog",
                 "--text", "one more sentence", "--gap", "1.2", "--out", clip);
         }
         string config = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
@@ -259,7 +261,8 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
         Assert.False(new AvsrPipeline(models, AvsrTask.Avsr, streams).OverlapsEncodersAndDecoder);
         foreach (var (chunk, overlap) in new[] { (0.1, (bool?)null), (0.37, true) })
         {
-            var pipeline = new AvsrPipeline(models, AvsrTask.Avsr, streams, new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 }, OverlapEncodersAndDecoder = overlap });
+            var pipeline = new AvsrPipeline(models, AvsrTask.Avsr, streams,
+                new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 }, OverlapEncodersAndDecoder = overlap });
             Assert.Equal(overlap ?? false, pipeline.OverlapsEncodersAndDecoder);
             var captions = new List<Caption>();
             await foreach (var c in pipeline.RunAsync(Clip().ReadAsync(TimeSpan.FromSeconds(chunk))))
@@ -276,7 +279,8 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
                 var events = captions.Where(c => c.Utterance == final.Utterance).ToList();
                 Assert.Same(final, events[^1]);
                 Assert.True(events.Count >= 2, $"utterance {final.Utterance} ({final.Start}-{final.End} s) had no partial caption");
-                Assert.True(events[0].DecidedAt - final.Start <= 1.0 + chunk + 0.032 + 1e-6, $"first partial at {events[0].DecidedAt} s, utterance from {final.Start} s");
+                Assert.True(events[0].DecidedAt - final.Start <= 1.0 + chunk + 0.032 + 1e-6, $"first partial at {events[0].DecidedAt} s, utterance " +
+                    $"from {final.Start} s");
                 for (int i = 1; i < events.Count; i++)
                 {
                     double gap = events[i].DecidedAt - events[i - 1].DecidedAt;
@@ -287,7 +291,8 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
             }
         }
         // The live policy may skip partials, never a final: the same finals, and no more partials than computing all of them.
-        var live = new AvsrPipeline(models, AvsrTask.Avsr, streams, new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 }, SkipPartialsWhenBusy = true });
+        var live = new AvsrPipeline(models, AvsrTask.Avsr, streams, new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 },
+            SkipPartialsWhenBusy = true });
         var liveCaptions = new List<Caption>();
         await foreach (var c in live.RunAsync(Clip().ReadAsync(TimeSpan.FromSeconds(0.1))))
         {
@@ -371,7 +376,8 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
         using var models = Load();
         async Task<List<Caption>> Finals(bool sendSilence)
         {
-            var pipeline = new AvsrPipeline(models, AvsrTask.Asr, new MediaStreams(true, false), new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 } });
+            var pipeline = new AvsrPipeline(models, AvsrTask.Asr, new MediaStreams(true, false),
+                new AvsrPipelineOptions { Recognition = new RecognitionOptions { Beams = 1 } });
             var finals = new List<Caption>();
             await foreach (var c in pipeline.RunAsync(Source(sendSilence)))
             {
@@ -398,7 +404,8 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
         string stereo = f.File("stereo.mkv");
         if (!System.IO.File.Exists(stereo))
         {
-            Tools.Run("ffmpeg", "-v", "error", "-i", f.VideoOnly, "-i", f.Wav, "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-ar", "44100", "-ac", "2", stereo);
+            Tools.Run("ffmpeg", "-v", "error", "-i", f.VideoOnly, "-i", f.Wav, "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-ar",
+                "44100", "-ac", "2", stereo);
         }
         foreach (string path in new[] { f.Clip, stereo, f.Wav })
         {

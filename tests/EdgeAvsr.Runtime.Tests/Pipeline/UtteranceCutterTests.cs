@@ -39,7 +39,8 @@ public class UtteranceCutterTests
             }
             cutter.Advance(position, newlyClosed, open, output);
         }
-        var last = speech.Select((x, i) => (x, i)).Where(p => !closed.Contains(p.i)).Select(p => new SpeechSegment(Math.Max(0, p.x.Start - 0.2), Math.Min(seconds, p.x.End + 0.2))).ToList();
+        var last = speech.Select((x, i) => (x, i)).Where(p => !closed.Contains(p.i)).Select(p =>
+            new SpeechSegment(Math.Max(0, p.x.Start - 0.2), Math.Min(seconds, p.x.End + 0.2))).ToList();
         cutter.Finish((long)Math.Round(seconds * Rate), last, output);
         return output;
     }

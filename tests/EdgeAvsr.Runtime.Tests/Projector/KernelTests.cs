@@ -115,7 +115,8 @@ public class KernelTests(ITestOutputHelper output)
                 {
                     for (int j = 0; j < count; j++)
                     {
-                        Assert.True(expected[i * n + c0 + j] == acc[i * count + j], $"{name}: m={m} n={n} k={k} columns {c0}+{count}: [{i},{j}] differs from scalar");
+                        Assert.True(expected[i * n + c0 + j] == acc[i * count + j], $"{name}: m={m} n={n} k={k} columns {c0}+{count}: [{i},{j}] " +
+                            "differs from scalar");
                     }
                 }
             }

@@ -16,7 +16,8 @@ public class ProjectorTests
     private static SmopWeights Make(TempDir dir, SmopLayout layout, int experts, TensorDType dtype = TensorDType.F32, int seed = 5, int videoDim = Dim)
     {
         string path = dir.File($"{layout}-{experts}-{dtype}-{seed}.safetensors");
-        SyntheticProjector.Write(path, new SyntheticProjectorSpec { Layout = layout, Experts = experts, AudioDim = Dim, VideoDim = videoDim, HiddenDim = Hidden, OutputDim = Out, DType = dtype, Seed = seed });
+        SyntheticProjector.Write(path, new SyntheticProjectorSpec { Layout = layout, Experts = experts, AudioDim = Dim, VideoDim = videoDim,
+            HiddenDim = Hidden, OutputDim = Out, DType = dtype, Seed = seed });
         return SmopWeights.Load(path, layout);
     }
 
@@ -83,7 +84,8 @@ public class ProjectorTests
     {
         using var dir = new TempDir();
         string path = dir.File("wide.safetensors");
-        SyntheticProjector.Write(path, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 4, AudioDim = 70, HiddenDim = 150, OutputDim = 131, Video = false, Seed = 21 });
+        SyntheticProjector.Write(path, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 4, AudioDim = 70, HiddenDim = 150,
+            OutputDim = 131, Video = false, Seed = 21 });
         var weights = SmopWeights.Load(path, SmopLayout.Dedr);
         var x = SyntheticProjector.Features(57, 70, seed: 22);
         float[]? first = null;
@@ -224,7 +226,8 @@ public class ProjectorTests
             Name = "m",
             RouterKey = "r",
             Router = new float[4 * 2], // all-zero router: every expert has probability 1/4
-            Experts = Enumerable.Range(0, 4).Select(_ => new ExpertWeights { InputDim = 2, HiddenDim = 1, OutputDim = 1, Up = [0, 0], UpBias = [0], Down = [0], DownBias = [0], NormWeight = [1], NormBias = [0] }).ToArray(),
+            Experts = Enumerable.Range(0, 4).Select(_ => new ExpertWeights { InputDim = 2, HiddenDim = 1, OutputDim = 1, Up = [0, 0], UpBias = [0],
+                Down = [0], DownBias = [0], NormWeight = [1], NormBias = [0] }).ToArray(),
         };
         var (experts, weights) = SmopProjector.Route(mixture, new FloatMatrix([1, 2], 1, 2), 3);
         Assert.Equal(new[] { 0, 1, 2 }, experts);
@@ -265,16 +268,21 @@ public class ProjectorTests
 
         // JEJR: one expert set, so video features must have the audio width.
         var jejr = SmopProjector.Create(Make(dir, SmopLayout.Jejr, 2), new SmopOptions { Routing = Top(1) });
-        string message = Assert.Throws<EdgeAvsrException>(() => jejr.Project(SyntheticProjector.Features(8, Dim, 1), SyntheticProjector.Features(4, 19, 2))).Message;
+        string message = Assert.Throws<EdgeAvsrException>(() =>
+            jejr.Project(SyntheticProjector.Features(8, Dim, 1), SyntheticProjector.Features(4, 19, 2))).Message;
         Assert.Contains("video features have D=19, the audiovisual_proj weights expect D=37", message, StringComparison.Ordinal);
 
         // DEJR: the shared router fixes D, so video experts 19 wide (spliced in from a DEDR file) are refused at load.
         string dejr = dir.File("dejr-19.safetensors");
-        SyntheticProjector.Write(dir.File("dejr.safetensors"), new SyntheticProjectorSpec { Layout = SmopLayout.Dejr, Experts = 2, AudioDim = Dim, VideoDim = Dim, HiddenDim = Hidden, OutputDim = Out });
-        SyntheticProjector.Write(dir.File("dedr.safetensors"), new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 2, AudioDim = Dim, VideoDim = 19, HiddenDim = Hidden, OutputDim = Out });
-        TensorSplice.Write(dejr, [(dir.File("dejr.safetensors"), n => !n.StartsWith(SmopNames.VideoPrefix, StringComparison.Ordinal)), (dir.File("dedr.safetensors"), n => n.StartsWith(SmopNames.VideoPrefix + "experts.", StringComparison.Ordinal))]);
+        SyntheticProjector.Write(dir.File("dejr.safetensors"), new SyntheticProjectorSpec { Layout = SmopLayout.Dejr, Experts = 2, AudioDim = Dim,
+            VideoDim = Dim, HiddenDim = Hidden, OutputDim = Out });
+        SyntheticProjector.Write(dir.File("dedr.safetensors"), new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 2, AudioDim = Dim,
+            VideoDim = 19, HiddenDim = Hidden, OutputDim = Out });
+        TensorSplice.Write(dejr, [(dir.File("dejr.safetensors"), n => !n.StartsWith(SmopNames.VideoPrefix, StringComparison.Ordinal)),
+            (dir.File("dedr.safetensors"), n => n.StartsWith(SmopNames.VideoPrefix + "experts.", StringComparison.Ordinal))]);
         message = Assert.Throws<EdgeAvsrException>(() => SmopWeights.Load(dejr, SmopLayout.Dejr)).Message;
-        Assert.Contains("tensor 'video_proj.experts.0.0.weight' has shape [29, 19], expected [I, 37] (D from 'av_router.weight')", message, StringComparison.Ordinal);
+        Assert.Contains("tensor 'video_proj.experts.0.0.weight' has shape [29, 19], expected [I, 37] (D from 'av_router.weight')", message,
+            StringComparison.Ordinal);
     }
 
     [Fact]
@@ -283,9 +291,12 @@ public class ProjectorTests
         // DEDR gives each modality its own router, so audio may have 5 experts and video 2.
         using var dir = new TempDir();
         string five = dir.File("five.safetensors"), two = dir.File("two.safetensors"), mixed = dir.File("mixed.safetensors");
-        SyntheticProjector.Write(five, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 5, AudioDim = Dim, VideoDim = Dim, HiddenDim = Hidden, OutputDim = Out, Seed = 3 });
-        SyntheticProjector.Write(two, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 2, AudioDim = Dim, VideoDim = Dim, HiddenDim = Hidden, OutputDim = Out, Seed = 4 });
-        TensorSplice.Write(mixed, [(five, n => n.StartsWith(SmopNames.AudioPrefix, StringComparison.Ordinal)), (two, n => n.StartsWith(SmopNames.VideoPrefix, StringComparison.Ordinal))]);
+        SyntheticProjector.Write(five, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 5, AudioDim = Dim, VideoDim = Dim,
+            HiddenDim = Hidden, OutputDim = Out, Seed = 3 });
+        SyntheticProjector.Write(two, new SyntheticProjectorSpec { Layout = SmopLayout.Dedr, Experts = 2, AudioDim = Dim, VideoDim = Dim,
+            HiddenDim = Hidden, OutputDim = Out, Seed = 4 });
+        TensorSplice.Write(mixed, [(five, n => n.StartsWith(SmopNames.AudioPrefix, StringComparison.Ordinal)),
+            (two, n => n.StartsWith(SmopNames.VideoPrefix, StringComparison.Ordinal))]);
         var weights = SmopWeights.Load(mixed, SmopLayout.Dedr);
         Assert.Equal((5, 2), (weights.Audio!.ExpertCount, weights.Video!.ExpertCount));
         var audio = SyntheticProjector.Features(21, Dim, seed: 1);
@@ -325,8 +336,10 @@ public class ProjectorTests
         using var dir = new TempDir();
         var weights = Make(dir, SmopLayout.Dedr, 3);
         var p = SmopProjector.Create(weights, new SmopOptions { Routing = Top(2) });
-        Assert.Contains("audio features have D=12, the audio_proj weights expect D=37", Assert.Throws<EdgeAvsrException>(() => p.Project(SyntheticProjector.Features(8, 12, 1), null)).Message, StringComparison.Ordinal);
-        Assert.Contains("fewer than the pooling window of 4", Assert.Throws<EdgeAvsrException>(() => p.Project(SyntheticProjector.Features(3, Dim, 1), null)).Message, StringComparison.Ordinal);
+        Assert.Contains("audio features have D=12, the audio_proj weights expect D=37", Assert.Throws<EdgeAvsrException>(() =>
+            p.Project(SyntheticProjector.Features(8, 12, 1), null)).Message, StringComparison.Ordinal);
+        Assert.Contains("fewer than the pooling window of 4", Assert.Throws<EdgeAvsrException>(() =>
+            p.Project(SyntheticProjector.Features(3, Dim, 1), null)).Message, StringComparison.Ordinal);
         Assert.Contains("top-k 4 must be between 1 and the 3 experts",
             Assert.Throws<EdgeAvsrException>(() => SmopProjector.Create(weights, new SmopOptions { Routing = Top(4) })).Message, StringComparison.Ordinal);
     }
@@ -385,8 +398,10 @@ public class ProjectorTests
             }
             return (t.DType, raw);
         });
-        Assert.Contains("tensor 'audiovisual_proj.experts.1.2.bias' is missing", Assert.Throws<EdgeAvsrException>(() => SmopWeights.Load(dir.File("missing.safetensors"), SmopLayout.Jejr)).Message, StringComparison.Ordinal);
-        Assert.Contains("'audiovisual_proj.experts.1.0.weight' holds NaN at flat index 2", Assert.Throws<EdgeAvsrException>(() => SmopWeights.Load(dir.File("nan.safetensors"), SmopLayout.Jejr)).Message, StringComparison.Ordinal);
+        Assert.Contains("tensor 'audiovisual_proj.experts.1.2.bias' is missing", Assert.Throws<EdgeAvsrException>(() =>
+            SmopWeights.Load(dir.File("missing.safetensors"), SmopLayout.Jejr)).Message, StringComparison.Ordinal);
+        Assert.Contains("'audiovisual_proj.experts.1.0.weight' holds NaN at flat index 2", Assert.Throws<EdgeAvsrException>(() =>
+            SmopWeights.Load(dir.File("nan.safetensors"), SmopLayout.Jejr)).Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -25,7 +25,8 @@ public class PyTorchReferenceTests
         using var dir = new TempDir();
         const int experts = 4;
         string weights = dir.File("w.safetensors");
-        SyntheticProjector.Write(weights, new SyntheticProjectorSpec { Layout = layout, Experts = experts, AudioDim = 45, VideoDim = 45, HiddenDim = 51, OutputDim = 33, DType = dtype, Seed = 21 });
+        SyntheticProjector.Write(weights, new SyntheticProjectorSpec { Layout = layout, Experts = experts, AudioDim = 45, VideoDim = 45,
+            HiddenDim = 51, OutputDim = 33, DType = dtype, Seed = 21 });
         var audio = SyntheticProjector.Features(61, 45, 5);
         var video = SyntheticProjector.Features(31, 45, 6);
         NpyFile.Write(dir.File("a.npy"), audio.Data, 1, audio.Rows, audio.Columns);
@@ -49,13 +50,15 @@ public class PyTorchReferenceTests
     {
         using var dir = new TempDir();
         string fp32 = dir.File("w.safetensors"), int8 = dir.File("w.int8.safetensors");
-        SyntheticProjector.Write(fp32, new SyntheticProjectorSpec { Layout = layout, Experts = 3, AudioDim = 64, VideoDim = 64, HiddenDim = 72, OutputDim = 40, Seed = 22 });
+        SyntheticProjector.Write(fp32, new SyntheticProjectorSpec { Layout = layout, Experts = 3, AudioDim = 64, VideoDim = 64, HiddenDim = 72,
+            OutputDim = 40, Seed = 22 });
         Int8ProjectorFile.Write(int8, SmopWeights.Load(fp32, layout), Top(2));
         var audio = SyntheticProjector.Features(80, 64, 7);
         var video = SyntheticProjector.Features(40, 64, 8);
         NpyFile.Write(dir.File("a.npy"), audio.Data, audio.Rows, audio.Columns);
         NpyFile.Write(dir.File("v.npy"), video.Data, video.Rows, video.Columns);
-        Python.Script(Script, "run", "--weights", int8, "--layout", layout.ToText(), "--top-k", "2", "--audio", dir.File("a.npy"), "--video", dir.File("v.npy"), "--out", dir.File("torch"));
+        Python.Script(Script, "run", "--weights", int8, "--layout", layout.ToText(), "--top-k", "2", "--audio", dir.File("a.npy"), "--video",
+            dir.File("v.npy"), "--out", dir.File("torch"));
         var got = SmopProjector.Create(SmopWeights.Load(int8, null), new SmopOptions { Routing = Top(2), Precision = ProjectorPrecision.Int8 })
             .Project(audio, video);
         // Weights are identical on both sides; the difference is the runtime's per-token activation quantization.

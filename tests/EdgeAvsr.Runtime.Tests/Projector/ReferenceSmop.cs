@@ -107,7 +107,8 @@ internal static class ReferenceSmop
         int8 ? (double)w.DownInt8![j * w.HiddenDim + c] * w.DownScale![j] : w.Down![j * w.HiddenDim + c];
 
     /// <summary>Whole model: returns (audio, video) results per the layout.</summary>
-    public static (Result? Audio, Result? Video) Run(SmopWeights weights, FloatMatrix? audio, FloatMatrix? video, int topK, int audioPool, int videoPool, bool int8Weights)
+    public static (Result? Audio, Result? Video) Run(SmopWeights weights, FloatMatrix? audio, FloatMatrix? video, int topK, int audioPool,
+        int videoPool, bool int8Weights)
     {
         double[]? a = audio is null ? null : Pool(audio, audioPool);
         double[]? v = video is null ? null : Pool(video, videoPool);

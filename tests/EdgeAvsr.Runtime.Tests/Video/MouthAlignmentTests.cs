@@ -57,7 +57,8 @@ public class MouthAlignmentTests
     {
         var rng = new Random(4);
         const int frames = 20;
-        var landmarks = Enumerable.Range(0, frames).Select(t => Face(Placement(1.2 + 0.01 * t, 3 * Math.Sin(t), 100 + t + rng.NextDouble(), 80 + rng.NextDouble()))).ToArray();
+        var landmarks = Enumerable.Range(0, frames).Select(t =>
+            Face(Placement(1.2 + 0.01 * t, 3 * Math.Sin(t), 100 + t + rng.NextDouble(), 80 + rng.NextDouble()))).ToArray();
         var transforms = MouthAlignment.FrameTransforms(landmarks);
         for (int t = 0; t < frames; t++)
         {

@@ -26,7 +26,8 @@ public class VideoTests
     }
 
     /// <summary>Frames from <paramref name="pixel"/>(t, x, y) encoded at <paramref name="fps"/> with the given codec arguments.</summary>
-    internal static string MakeVideo(TempDir dir, string name, int frames, int width, int height, int fps, Func<int, int, int, byte> pixel, params string[] codec)
+    internal static string MakeVideo(TempDir dir, string name, int frames, int width, int height, int fps, Func<int, int, int, byte> pixel,
+        params string[] codec)
     {
         string framesDir = dir.File(name + "-frames");
         Directory.CreateDirectory(framesDir);
@@ -36,7 +37,8 @@ public class VideoTests
             WritePgm(Path.Combine(framesDir, $"f{t:D3}.pgm"), width, height, (x, y) => pixel(tt, x, y));
         }
         string output = dir.File(name);
-        Tools.Run("ffmpeg", ["-v", "error", "-framerate", fps.ToString(CultureInfo.InvariantCulture), "-i", Path.Combine(framesDir, "f%03d.pgm"), .. codec, output]);
+        Tools.Run("ffmpeg", ["-v", "error", "-framerate", fps.ToString(CultureInfo.InvariantCulture), "-i", Path.Combine(framesDir, "f%03d.pgm"),
+            .. codec, output]);
         return output;
     }
 
@@ -131,7 +133,8 @@ public class VideoTests
         Assert.Equal(ExitCodes.InvalidInput, code);
         Assert.Contains("landmark model not found", stderr, StringComparison.Ordinal);
         // A model with the wrong input contract (an identity over [1, 3, H, W]).
-        Python.Run($"import torch; torch.onnx.export(torch.nn.Identity(), (torch.zeros(1, 3, 8, 8),), '{dir.File("wrong.onnx")}', input_names=['pixels'], output_names=['landmarks'], opset_version=17)");
+        Python.Run($"import torch; torch.onnx.export(torch.nn.Identity(), (torch.zeros(1, 3, 8, 8),), '{dir.File("wrong.onnx")}', " +
+            "input_names=['pixels'], output_names=['landmarks'], opset_version=17)");
         (code, _, stderr) = FrontendCliTests.Invoke("frames", "--video", video, "--landmarks", dir.File("wrong.onnx"), "--out", dir.File("roi.npy"));
         Assert.Equal(ExitCodes.InvalidInput, code);
         Assert.Contains("a landmark model takes one input 'image' float32 [1, 1, H, W]; this model takes 'pixels'", stderr, StringComparison.Ordinal);
