@@ -164,8 +164,12 @@ public sealed record TrainConfig
             SmopLayout = SmopNames.ParseLayout(Str("smop-layout"), $"{path}: training argument 'smop-layout'"),
             WaveformNormalization = json.Bool(root, "waveform-normalization"),
             MelFrames = json.OptionalInt(root, "mel-frames", min: 1, max: EncoderSession.MelFrames) ?? EncoderSession.MelFrames,
-            Tasks = ReadTasks(json, root, path, modality) ?? DefaultTasks(modality),
         };
+        // Only a listed 'tasks' is kept: an absent one stays the modality's default (equal configs compare equal).
+        if (ReadTasks(json, root, path, modality) is { } tasks)
+        {
+            config = config with { Tasks = tasks };
+        }
         if (!json.Bool(root, "add-PEFT-LLM"))
         {
             throw new EdgeAvsrException($"{path}: training argument 'add-PEFT-LLM' is false; the pack path expects the LoRA keys of a PEFT-trained LLM");
