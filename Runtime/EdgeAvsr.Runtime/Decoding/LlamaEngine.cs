@@ -5,68 +5,6 @@ using NativeDecodeResult = LLama.Native.DecodeResult;
 
 namespace EdgeAvsr.Runtime.Decoding;
 
-/// <summary>Which ggml devices a model runs on.</summary>
-public enum LlamaBackendKind
-{
-    /// <summary>CUDA when a GPU device is registered, else CPU (the choice is reported, never silent).</summary>
-    Auto,
-    Cpu,
-    /// <summary>CUDA only: an error when no GPU device is registered.</summary>
-    Cuda,
-}
-
-/// <summary>The devices chosen for a model and why.</summary>
-/// <param name="Kind">"CPU" or "CUDA".</param>
-/// <param name="Devices">The ggml devices used.</param>
-/// <param name="Reason">How the choice was made.</param>
-public sealed record LlamaBackendChoice(string Kind, IReadOnlyList<string> Devices, string Reason)
-{
-    /// <summary>Offload every layer to the GPU devices (false: llama.cpp keeps every layer on the CPU).</summary>
-    internal bool Offload => Kind == "CUDA";
-
-    public override string ToString() => $"{Kind} [{string.Join("; ", Devices)}] ({Reason})";
-}
-
-/// <summary>A llama.cpp call failed: the call, its status and llama.cpp's own last warnings.</summary>
-public sealed class LlamaException : Exception
-{
-    public LlamaException(string function, int status, string message) : base(message)
-    {
-        Function = function;
-        Status = status;
-    }
-
-    public LlamaException() { }
-
-    public LlamaException(string message) : base(message) { }
-
-    public LlamaException(string message, Exception inner) : base(message, inner) { }
-
-    /// <summary>The llama.h function that failed.</summary>
-    public string Function { get; } = "";
-
-    /// <summary>Its return code.</summary>
-    public int Status { get; }
-
-    /// <summary>Throws for a <c>llama_decode</c> result other than Ok.</summary>
-    internal static void CheckDecode(NativeDecodeResult status, int batchEntries)
-    {
-        if (status != NativeDecodeResult.Ok)
-        {
-            string what = status switch
-            {
-                NativeDecodeResult.NoKvSlot => $"no KV-cache slot for a batch of {batchEntries} entries (context too small)",
-                NativeDecodeResult.ComputeAborted => "aborted",
-                NativeDecodeResult.InvalidInputBatch => $"invalid input batch of {batchEntries} entries",
-                _ => $"{status}",
-            };
-            string native = LlamaLog.RecentProblems();
-            throw new LlamaException("llama_decode", (int)status,
-                $"llama.cpp llama_decode returned {(int)status}: {what}{(native.Length > 0 ? $" (llama.cpp: {native})" : "")}");
-        }
-    }
-}
-
 /// <summary>Start-up of llama.cpp through LLamaSharp and the choice of devices.</summary>
 public static class LlamaEngine
 {
@@ -116,35 +54,4 @@ public static class LlamaEngine
     private static bool IsGpu(string device) =>
         !device.StartsWith("CPU", StringComparison.OrdinalIgnoreCase) && !device.StartsWith("BLAS", StringComparison.OrdinalIgnoreCase)
         && !device.StartsWith("RPC", StringComparison.OrdinalIgnoreCase);
-}
-/// <summary>
-/// libllama's own GGUF quantizer (<c>llama_model_quantize</c> through LLamaSharp's <see cref="LLama.LLamaQuantizer"/>), the
-/// reference EdgeAvsr's quantizer is compared with in tests and in <c>edgeavsr-bench quantize</c>.
-/// </summary>
-public static class LlamaModelQuantizer
-{
-    /// <summary>Quantizes <paramref name="input"/> to <paramref name="output"/> with llama_ftype <paramref name="ftype"/>.</summary>
-    public static void Quantize(string input, string output, int ftype, int threads)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(output);
-        LlamaEngine.Initialize();
-        LlamaLog.ClearRecent();
-        bool ok;
-        try
-        {
-            // llama_model_quantize_default_params has quantize_output_tensor = true; LLamaQuantizer's parameter defaults to false.
-            ok = LLama.LLamaQuantizer.Quantize(input, output, (LLamaFtype)ftype, threads, allowRequantize: false, quantizeOutputTensor: true);
-        }
-        catch (ArgumentException e)
-        {
-            throw new EdgeAvsrException($"llama.cpp: llama_model_quantize({input} -> {output}): {e.Message}");
-        }
-        if (!ok)
-        {
-            string native = LlamaLog.RecentProblems();
-            string reason = native.Length > 0 ? $" ({native})" : "";
-            throw new EdgeAvsrException($"llama.cpp: llama_model_quantize({input} -> {output}, ftype {ftype}) failed{reason}");
-        }
-    }
 }

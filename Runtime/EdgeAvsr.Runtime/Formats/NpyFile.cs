@@ -5,31 +5,6 @@ using System.Text;
 
 namespace EdgeAvsr.Runtime.Formats;
 
-/// <summary>A dense little-endian array read from or written to a NumPy .npy file.</summary>
-public sealed class NpyArray<T> where T : unmanaged
-{
-    public NpyArray(T[] data, long[] shape)
-    {
-        ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(shape);
-        long n = 1;
-        foreach (long d in shape)
-        {
-            n *= d;
-        }
-        if (n != data.Length)
-        {
-            throw new ArgumentException($"{data.Length} elements do not fill shape {TensorDTypes.FormatShape(shape)}");
-        }
-        Data = data;
-        Shape = shape;
-    }
-
-    public T[] Data { get; }
-
-    public long[] Shape { get; }
-}
-
 /// <summary>
 /// NumPy .npy (format 1.0, 2.0 and 3.0): magic, version, header length, a Python dict literal
 /// (<c>descr</c>, <c>fortran_order</c>, <c>shape</c>), then the data. Lengths are checked against the

@@ -3,19 +3,6 @@ using EdgeAvsr.Runtime.Audio.Vad;
 namespace EdgeAvsr.Runtime.Pipeline;
 
 /// <summary>
-/// A stretch of the stream to transcribe, in 16 kHz samples: final when it will not grow any more, partial while its speech
-/// is still running. <see cref="DecidedAtSample"/> is the stream position when it was cut (a caption's latency counts from there).
-/// </summary>
-public readonly record struct UtteranceSpan(int Id, long StartSample, long EndSample, bool IsFinal, long DecidedAtSample)
-{
-    public double Start => StreamClock.Seconds(StartSample);
-
-    public double End => StreamClock.Seconds(EndSample);
-
-    public long Length => EndSample - StartSample;
-}
-
-/// <summary>
 /// Turns speech segments (from the VAD, as they become final) and the speech running now into utterances: each closed
 /// segment is a final utterance of at most <c>maxSamples</c> (a longer one is split into equal parts); speech still running
 /// gets a partial utterance every <c>partialInterval</c> of stream time and is cut into a final one when it reaches the

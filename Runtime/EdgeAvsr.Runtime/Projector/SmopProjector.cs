@@ -4,41 +4,6 @@ using EdgeAvsr.Runtime.Projector.Kernels;
 
 namespace EdgeAvsr.Runtime.Projector;
 
-/// <summary>How to run a projector.</summary>
-public sealed record SmopOptions
-{
-    /// <summary>Top-k and the pooling rates, checked when made.</summary>
-    public required RoutingSettings Routing { get; init; }
-
-    public ProjectorPrecision Precision { get; init; } = ProjectorPrecision.Fp32;
-
-    /// <summary>Worker threads; 0 means one per logical core.</summary>
-    public int Threads { get; init; }
-
-    /// <summary>Force a kernel variant (tests, benchmarks); null picks the best this CPU runs.</summary>
-    public Int8GemmKernel? Int8Kernel { get; init; }
-
-    public Fp32GemmKernel? Fp32Kernel { get; init; }
-
-    /// <summary>Rows of one work item in the float32 path (tokens of one expert computed together); the INT8 path splits work by output channels
-    /// instead.</summary>
-    public int RowBlock { get; init; } = 64;
-}
-
-/// <summary>The projected tokens of one modality.</summary>
-/// <param name="Modality">Which stream the tokens came from.</param>
-/// <param name="Tokens">[T', d_llm] LLM-space embeddings.</param>
-/// <param name="Experts">[T', k] expert of each token's top-k slots, by descending router probability.</param>
-/// <param name="Weights">[T', k] the renormalised router weights of those slots.</param>
-/// <param name="TopK">k, the slots per token.</param>
-public sealed record ModalityTokens(Modality Modality, FloatMatrix Tokens, int[] Experts, float[] Weights, int TopK);
-
-/// <summary>Projector output. <see cref="ExpertRows"/> counts the token rows each expert actually computed, per mixture.</summary>
-public sealed record ProjectorOutput(ModalityTokens? Audio, ModalityTokens? Video, IReadOnlyDictionary<string, long[]> ExpertRows)
-{
-    public long TotalExpertRows => ExpertRows.Values.Sum(r => r.Sum());
-}
-
 /// <summary>
 /// The Sparse Mixture of Projectors (the authors' <c>Top_K_MoE</c>): <c>p = softmax(router(x))</c> over all
 /// experts in float32, the top-k renormalised, <c>y = sum p_e * expert_e(x)</c>. Tokens are grouped by

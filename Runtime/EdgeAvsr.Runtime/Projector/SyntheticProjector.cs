@@ -3,30 +3,6 @@ using EdgeAvsr.Runtime.Formats;
 
 namespace EdgeAvsr.Runtime.Projector;
 
-/// <summary>Sizes of a seeded synthetic projector.</summary>
-public sealed record SyntheticProjectorSpec
-{
-    public required SmopLayout Layout { get; init; }
-
-    public int Experts { get; init; } = 4;
-
-    public int AudioDim { get; init; } = 1024;
-
-    public int VideoDim { get; init; } = 1024;
-
-    public int HiddenDim { get; init; } = 2048;
-
-    public int OutputDim { get; init; } = 2048;
-
-    public bool Audio { get; init; } = true;
-
-    public bool Video { get; init; } = true;
-
-    public TensorDType DType { get; init; } = TensorDType.F32;
-
-    public int Seed { get; init; } = 7;
-}
-
 /// <summary>
 /// Writes projector weights in the authors' key layout with PyTorch's default Linear initialisation
 /// (uniform in +-1/sqrt(fan_in)) and perturbed LayerNorm affine terms, from a fixed seed. No download needed.

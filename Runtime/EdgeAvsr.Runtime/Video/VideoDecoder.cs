@@ -3,33 +3,6 @@ using EdgeAvsr.Runtime.Formats;
 
 namespace EdgeAvsr.Runtime.Video;
 
-/// <summary>8-bit grayscale frames, row-major, frame after frame.</summary>
-public sealed class GrayFrames
-{
-    public GrayFrames(byte[] pixels, int count, int width, int height)
-    {
-        ArgumentNullException.ThrowIfNull(pixels);
-        if ((long)count * width * height != pixels.Length)
-        {
-            throw new ArgumentException($"{pixels.Length} bytes are not {count} frames of {width}x{height}");
-        }
-        Pixels = pixels;
-        Count = count;
-        Width = width;
-        Height = height;
-    }
-
-    public byte[] Pixels { get; }
-
-    public int Count { get; }
-
-    public int Width { get; }
-
-    public int Height { get; }
-
-    public ReadOnlySpan<byte> Frame(int t) => Pixels.AsSpan(t * Width * Height, Width * Height);
-}
-
 /// <summary>
 /// Decodes the first video stream of any file ffmpeg reads to 25 fps 8-bit grayscale:
 /// <c>ffmpeg -i FILE -map 0:v:0 -vf fps=25[,scale=W:H],format=gray -f rawvideo -pix_fmt gray pipe:1</c>.

@@ -1,11 +1,5 @@
 namespace EdgeAvsr.Runtime.Audio.Vad;
 
-/// <summary>A stretch of speech, in seconds from the start of the audio.</summary>
-public readonly record struct SpeechSegment(double Start, double End)
-{
-    public double Duration => End - Start;
-}
-
 /// <summary>
 /// How speech probabilities become segments (the usual Silero rule): speech starts at a window whose probability is
 /// at least <see cref="Threshold"/>; it ends at the first window below <see cref="NegativeThreshold"/> after which
@@ -50,22 +44,6 @@ public sealed record VadOptions
         {
             throw new EdgeAvsrException($"VAD window {WindowSamples} samples: Silero takes 512, 1024 or 1536 at 16 kHz");
         }
-    }
-}
-
-/// <summary>Turns per-window speech probabilities into segments (<see cref="VadOptions"/>); pure, no model.</summary>
-public static class VadSegmenter
-{
-    public static IReadOnlyList<SpeechSegment> Segments(ReadOnlySpan<float> probabilities, long totalSamples, VadOptions options)
-    {
-        var tracker = new VadTracker(options);
-        var result = new List<SpeechSegment>();
-        for (int i = 0; i < probabilities.Length; i++)
-        {
-            tracker.Push(probabilities[i], result);
-        }
-        tracker.Finish(totalSamples, result);
-        return result;
     }
 }
 

@@ -1,10 +1,5 @@
 namespace EdgeAvsr.Runtime.Formats.Gguf;
 
-/// <summary>The hyperparameters of a llama-architecture GGUF, after validation.</summary>
-public sealed record LlamaHyperparameters(
-    int BlockCount, int EmbeddingLength, int FeedForwardLength, int HeadCount, int HeadCountKv, int HeadDim,
-    int ContextLength, float RmsEpsilon, float RopeFreqBase, int VocabSize, bool TiedOutput);
-
 /// <summary>
 /// Checks, in managed code, everything about a llama GGUF that llama.cpp v0.5.0 would otherwise abort
 /// the process on (GGML_ASSERT in hyperparameter loading) or reject with a vaguer message: required keys

@@ -3,29 +3,6 @@ using EdgeAvsr.Runtime.Formats;
 namespace EdgeAvsr.Runtime.Onnx;
 
 /// <summary>
-/// <c>ONNXTensorElementDataType</c>: the element types this runtime moves in and out of ORT (the same numbers as the
-/// package's <c>TensorElementType</c>).
-/// </summary>
-public enum OnnxElementType
-{
-    Undefined = 0,
-    Float = 1,
-    UInt8 = 2,
-    Int8 = 3,
-    Int32 = 6,
-    Int64 = 7,
-    Bool = 9,
-    Float16 = 10,
-    Double = 11,
-}
-
-/// <summary>A model input or output as the session reports it; symbolic (dynamic) dimensions are -1.</summary>
-public sealed record OnnxNodeInfo(string Name, OnnxElementType ElementType, long[] Shape)
-{
-    public string Describe() => $"'{Name}' {ElementType.ToText()} {TensorDTypes.FormatShape(Shape)}";
-}
-
-/// <summary>
 /// A dense tensor in managed memory (float32, int64 or int32). Inputs are handed to ORT over the pinned array,
 /// without a copy; outputs whose shape the model fixes are written by ORT straight into a new array, the others are
 /// copied out of ORT's buffer once.
@@ -91,20 +68,4 @@ public sealed class OnnxTensor
             _ => throw new EdgeAvsrException($"model output of type {type.ToText()} is not supported (float32, int64, int32)"),
         };
     }
-}
-
-public static class OnnxElementTypeExtensions
-{
-    public static string ToText(this OnnxElementType type) => type switch
-    {
-        OnnxElementType.Float => "float32",
-        OnnxElementType.UInt8 => "uint8",
-        OnnxElementType.Int8 => "int8",
-        OnnxElementType.Int32 => "int32",
-        OnnxElementType.Int64 => "int64",
-        OnnxElementType.Bool => "bool",
-        OnnxElementType.Float16 => "float16",
-        OnnxElementType.Double => "float64",
-        _ => $"type {(int)type}",
-    };
 }
