@@ -1,5 +1,6 @@
-using System.Text.Json;
+using System.Text;
 using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Formats;
 
 namespace EdgeAvsr.Cli.Evaluation;
 
@@ -33,31 +34,19 @@ internal static class EvalManifest
             {
                 continue;
             }
-            try
+            using var json = CheckedJson.Parse(Encoding.UTF8.GetBytes(line), $"{path}:{lineNumber}");
+            var root = json.Object(json.Root, "line");
+            string noise = json.String(root, "noise");
+            if (noise is not ("clean" or "babble" or "white"))
             {
-                using var doc = JsonDocument.Parse(line);
-                var root = doc.RootElement;
-                string Field(string name) =>
-                    root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
-                        ? v.GetString()!
-                        : throw new EdgeAvsrException($"{path}:{lineNumber}: '{name}' must be a string");
-                string media = Field("media");
-                string noise = Field("noise");
-                if (noise is not ("clean" or "babble" or "white"))
-                {
-                    throw new EdgeAvsrException($"{path}:{lineNumber}: noise '{noise}' is not clean, babble or white");
-                }
-                string snr = Field("snr");
-                if (snr is not ("clean" or "10" or "5" or "0" or "-5"))
-                {
-                    throw new EdgeAvsrException($"{path}:{lineNumber}: snr '{snr}' is not clean, 10, 5, 0 or -5");
-                }
-                items.Add(new EvalItem(Path.Combine(folder, media), Field("text"), noise, snr, Field("id")));
+                throw new EdgeAvsrException($"{path}:{lineNumber}: noise '{noise}' is not clean, babble or white");
             }
-            catch (JsonException e)
+            string snr = json.String(root, "snr");
+            if (snr is not ("clean" or "10" or "5" or "0" or "-5"))
             {
-                throw new EdgeAvsrException($"{path}:{lineNumber}: not a JSON object ({e.Message})");
+                throw new EdgeAvsrException($"{path}:{lineNumber}: snr '{snr}' is not clean, 10, 5, 0 or -5");
             }
+            items.Add(new EvalItem(Path.Combine(folder, json.String(root, "media")), json.String(root, "text"), noise, snr, json.String(root, "id")));
         }
         if (items.Count == 0)
         {
