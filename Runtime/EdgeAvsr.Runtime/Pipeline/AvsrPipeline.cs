@@ -212,6 +212,9 @@ public sealed class AvsrPipeline
                 case VideoChunk v when _streams.HasVideo:
                     video.Append(v);
                     break;
+                case StreamStateChunk:
+                    // This pipeline's task is fixed; whoever built it decides what a change of live streams means.
+                    continue;
                 default:
                     throw new EdgeAvsrException($"the source declared {_streams} but sent a {(chunk is AudioChunk ? "audio" : "video")} chunk at " +
                         $"{chunk.Timestamp.TotalSeconds:0.###} s");
