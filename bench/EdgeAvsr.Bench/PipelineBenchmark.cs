@@ -39,14 +39,15 @@ internal static class PipelineBenchmark
     private static async Task<int> RunAsync(string packPath, string input, int threads, int? beams, double chunkSeconds, CancellationToken token)
     {
         var media = new MediaClipRequest { InputPath = input };
-        var streams = MediaClip.Probe(media);
+        var inspected = MediaClip.Inspect(media);
+        var streams = inspected.Streams;
         using var models = AvsrModels.Load(packPath, new AvsrModelOptions { Threads = threads, Log = _ => { } });
         var (task, reason) = TaskSelection.Choose(null, streams, models.Manifest.Tasks);
         var recognition = new RecognitionOptions { Beams = beams };
         Console.WriteLine(Inv($"machine: {Environment.ProcessorCount} cores; threads {ThreadCount.Resolve(threads)} per stage; load average ") +
             Inv($"{BenchStats.LoadAverage()}"));
         // Each run reads the file afresh: the live run decodes as a capture would deliver, the file run as transcribe does.
-        MediaFileSource Source() => new(media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr, streams);
+        MediaFileSource Source() => new(media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr, inspected);
         var first = Source();
         Console.WriteLine(Inv($"clip: {input}; {first.EstimatedDurationSeconds:0.##} s; task {task.ToText()} ({reason}); pack {models.Manifest.Name}: ") +
             Inv($"decoder {models.Manifest.Decoder.Type}, projector {models.Manifest.Projector.Precision.ToText()}"));

@@ -102,16 +102,23 @@ internal static class EvalCommand
                 Recognition = new RecognitionOptions { Beams = parse.GetValue(beams) },
             };
             var answers = new string[jobs.Count];
+            // A file is decoded once for all of its tasks: the work unit is one file with the jobs that read it.
+            var units = jobs.Select((job, index) => (job.Item, job.Task, Index: index)).GroupBy(j => j.Item).Select(g => g.ToList()).ToList();
             int next = -1;
             var gate = new object();
             await Task.WhenAll(modelSets.Select(models => Task.Run(async () =>
             {
-                for (int j = Interlocked.Increment(ref next); j < jobs.Count; j = Interlocked.Increment(ref next))
+                for (int u = Interlocked.Increment(ref next); u < units.Count; u = Interlocked.Increment(ref next))
                 {
-                    answers[j] = await TranscribeAsync(models, jobs[j].Item, jobs[j].Task, options, cancellation).ConfigureAwait(false);
+                    var unit = units[u];
+                    string[] said = await TranscribeAsync(models, unit[0].Item, [.. unit.Select(j => j.Task)], options, cancellation).ConfigureAwait(false);
                     lock (gate)
                     {
-                        progress?.Advance(Key(jobs[j].Item, jobs[j].Task));
+                        for (int k = 0; k < unit.Count; k++)
+                        {
+                            answers[unit[k].Index] = said[k];
+                            progress?.Advance(Key(unit[k].Item, unit[k].Task));
+                        }
                     }
                 }
             }, cancellation))).ConfigureAwait(false);
@@ -160,23 +167,51 @@ internal static class EvalCommand
         return jobs;
     }
 
-    private static async Task<string> TranscribeAsync(AvsrModels models, EvalItem item, AvsrTask task, AvsrPipelineOptions options,
+    private static async Task<string[]> TranscribeAsync(AvsrModels models, EvalItem item, IReadOnlyList<AvsrTask> tasks, AvsrPipelineOptions options,
         CancellationToken cancellation)
     {
         var request = new MediaClipRequest { InputPath = item.MediaPath };
-        var streams = MediaClip.Probe(request);
-        TaskSelection.RequireStreams(task, streams);
-        var source = new MediaFileSource(request, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr, streams);
-        var pipeline = new AvsrPipeline(models, task, source.Streams, options);
-        var words = new StringBuilder();
-        await foreach (var caption in pipeline.RunAsync(source.ReadAsync(TimeSpan.FromSeconds(0.5), cancellation), cancellation).ConfigureAwait(false))
+        var inspected = MediaClip.Inspect(request);
+        foreach (var task in tasks)
         {
-            if (caption.Text.Length > 0)
+            TaskSelection.RequireStreams(task, inspected.Streams);
+        }
+        // Evaluation clips are seconds long: their chunks are kept and replayed to each task's pipeline, which sees the
+        // streams it would have read on its own (ASR no video), chunk for chunk.
+        var source = new MediaFileSource(request, wantAudio: inspected.Streams.HasAudio, wantVideo: tasks.Any(t => t != AvsrTask.Asr), inspected);
+        var chunks = new List<MediaChunk>();
+        await foreach (var chunk in source.ReadAsync(TimeSpan.FromSeconds(0.5), cancellation).ConfigureAwait(false))
+        {
+            chunks.Add(chunk);
+        }
+        var said = new string[tasks.Count];
+        for (int t = 0; t < tasks.Count; t++)
+        {
+            bool video = tasks[t] != AvsrTask.Asr && source.Streams.HasVideo;
+            var pipeline = new AvsrPipeline(models, tasks[t], new MediaStreams(source.Streams.HasAudio, video), options);
+            var words = new StringBuilder();
+            await foreach (var caption in pipeline.RunAsync(Replay(chunks, video), cancellation).ConfigureAwait(false))
             {
-                words.Append(words.Length > 0 ? " " : "").Append(caption.Text.Trim());
+                if (caption.Text.Length > 0)
+                {
+                    words.Append(words.Length > 0 ? " " : "").Append(caption.Text.Trim());
+                }
+            }
+            said[t] = words.ToString();
+        }
+        return said;
+    }
+
+    private static async IAsyncEnumerable<MediaChunk> Replay(List<MediaChunk> chunks, bool withVideo)
+    {
+        foreach (var chunk in chunks)
+        {
+            if (withVideo || chunk is not VideoChunk)
+            {
+                yield return chunk;
             }
         }
-        return words.ToString();
+        await Task.CompletedTask.ConfigureAwait(false);
     }
 
     private static string Key(EvalItem item, AvsrTask task) =>

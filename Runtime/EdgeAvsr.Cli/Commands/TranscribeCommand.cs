@@ -149,7 +149,8 @@ internal static class TranscribeCommand
     {
         ArgumentNullException.ThrowIfNull(request);
         // Cheap checks first: the media's streams and the pack's manifest decide the task before anything heavy loads.
-        var streams = MediaClip.Probe(request.Media);
+        var inspected = MediaClip.Inspect(request.Media);
+        var streams = inspected.Streams;
         if (!Directory.Exists(request.PackPath))
         {
             throw new EdgeAvsrException($"{request.PackPath}: no such model pack folder");
@@ -162,7 +163,7 @@ internal static class TranscribeCommand
             throw new EdgeAvsrException($"{logitsPath}: the folder does not exist");
         }
         // Audio is decoded for the VAD even when the task reads only the lips.
-        var source = new MediaFileSource(request.Media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr, streams);
+        var source = new MediaFileSource(request.Media, wantAudio: streams.HasAudio, wantVideo: task != AvsrTask.Asr, inspected);
         var loadClock = Stopwatch.StartNew();
         // Without sound the pipeline cuts fixed windows: the VAD (and its model file) is not needed.
         using var models = AvsrModels.Load(request.PackPath, request.Models with

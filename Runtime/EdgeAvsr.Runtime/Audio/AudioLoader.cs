@@ -32,9 +32,7 @@ public static class AudioLoader
 
     private static AudioSignal Decode(string path)
     {
-        var probe = Ffmpeg.Probe(path, 'a', "sample_rate,channels");
-        int rate = Ffmpeg.ProbeInt(path, probe, "sample_rate");
-        int channels = Ffmpeg.ProbeInt(path, probe, "channels");
+        var (rate, channels) = Ffmpeg.Inspect(path).AudioFormat();
         // All channels at the native rate; the mix-down (as for WAV) and the resampling are ours.
         byte[] raw = Ffmpeg.Run("ffmpeg", path, ["-v", "error", "-nostdin", "-i", path, "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le",
             "-ar", rate.ToString(System.Globalization.CultureInfo.InvariantCulture), "pipe:1"]);

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 
 namespace EdgeAvsr.Runtime.Formats;
 
@@ -79,44 +80,57 @@ public static class Ffmpeg
         }
     }
 
-    /// <summary>The container's duration in seconds (ffprobe's format=duration), or null when it does not say.</summary>
-    public static double? ProbeDuration(string mediaPath)
+    /// <summary>
+    /// The file's duration and stream entries from one ffprobe run (each run costs a process start, which dominates on
+    /// short clips).
+    /// </summary>
+    public static MediaFileInfo Inspect(string mediaPath)
     {
-        byte[] output = Run("ffprobe", mediaPath, ["-v", "error", "-show_entries", "format=duration", "-of", "default=noprint_wrappers=1:nokey=1", mediaPath]);
-        return double.TryParse(System.Text.Encoding.UTF8.GetString(output).Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d)
-            && d > 0 ? d : null;
+        byte[] output = Run("ffprobe", mediaPath, ["-v", "error", "-show_entries",
+            "format=duration:stream=codec_type,sample_rate,channels,width,height:stream_disposition=attached_pic", "-of", "json", mediaPath]);
+        try
+        {
+            using var json = JsonDocument.Parse(output);
+            var root = json.RootElement;
+            Dictionary<string, string>? audio = null, video = null;
+            if (root.TryGetProperty("streams", out var streams) && streams.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var stream in streams.EnumerateArray())
+                {
+                    string? type = stream.TryGetProperty("codec_type", out var t) ? t.GetString() : null;
+                    bool coverArt = stream.TryGetProperty("disposition", out var d) && d.TryGetProperty("attached_pic", out var a)
+                        && a.ValueKind == JsonValueKind.Number && a.GetInt32() == 1;
+                    if (type == "audio" && audio is null)
+                    {
+                        audio = Entries(stream);
+                    }
+                    else if (type == "video" && !coverArt && video is null)
+                    {
+                        video = Entries(stream);
+                    }
+                }
+            }
+            double? duration = root.TryGetProperty("format", out var format) && format.TryGetProperty("duration", out var dur)
+                && double.TryParse(dur.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds > 0 ? seconds : null;
+            return new MediaFileInfo(mediaPath, duration, audio, video);
+        }
+        catch (JsonException e)
+        {
+            throw new EdgeAvsrException($"{mediaPath}: ffprobe's report is not JSON ({e.Message})");
+        }
     }
 
-    /// <summary>The first stream of a kind (<c>a</c> audio, <c>v</c> video) with the entries asked, as key=value pairs.</summary>
-    public static Dictionary<string, string> Probe(string mediaPath, char kind, string entries)
+    private static Dictionary<string, string> Entries(JsonElement stream)
     {
-        byte[] output = Run("ffprobe", mediaPath, ["-v", "error", "-select_streams", $"{kind}:0", "-show_entries", $"stream={entries}", "-of",
-            "default=noprint_wrappers=1", mediaPath]);
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (string line in System.Text.Encoding.UTF8.GetString(output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var entries = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in stream.EnumerateObject())
         {
-            int eq = line.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0)
+            if (p.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number)
             {
-                result.TryAdd(line[..eq], line[(eq + 1)..]);
+                entries[p.Name] = p.Value.ToString();
             }
         }
-        if (result.Count == 0)
-        {
-            throw new EdgeAvsrException($"{mediaPath}: no {(kind == 'a' ? "audio" : "video")} stream found");
-        }
-        return result;
-    }
-
-    /// <summary>A positive integer entry of <see cref="Probe"/>'s result.</summary>
-    public static int ProbeInt(string mediaPath, Dictionary<string, string> probe, string key)
-    {
-        ArgumentNullException.ThrowIfNull(probe);
-        if (!probe.TryGetValue(key, out string? text) || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value < 1)
-        {
-            throw new EdgeAvsrException($"{mediaPath}: ffprobe reports {key}='{text ?? "(none)"}', expected a positive integer");
-        }
-        return value;
+        return entries;
     }
 
     internal static string LastLines(string stderr)

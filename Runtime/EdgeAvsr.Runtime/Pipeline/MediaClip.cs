@@ -1,4 +1,3 @@
-using System.Text;
 using EdgeAvsr.Runtime.Audio;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Onnx;
@@ -10,20 +9,27 @@ namespace EdgeAvsr.Runtime.Pipeline;
 public static class MediaClip
 {
     /// <summary>Which streams the request's files hold, without decoding them (ffprobe).</summary>
-    public static MediaStreams Probe(MediaClipRequest request)
+    public static MediaStreams Probe(MediaClipRequest request) => Inspect(request).Streams;
+
+    /// <summary>
+    /// The request's streams and each file's ffprobe report, one ffprobe run per file: hand it to <see
+    /// cref="MediaFileSource"/> so that nothing is probed twice.
+    /// </summary>
+    public static MediaClipInfo Inspect(MediaClipRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         Validate(request);
         if (request.InputPath is { } input)
         {
-            var kinds = StreamKinds(input);
-            if (!kinds.HasAudio && !kinds.HasVideo)
+            var info = Ffmpeg.Inspect(input);
+            if (!info.HasAudio && !info.HasVideo)
             {
                 throw new EdgeAvsrException($"{input}: no audio or video stream found");
             }
-            return kinds;
+            return new(new(info.HasAudio, info.HasVideo), [info]);
         }
-        return new(request.AudioPath is not null, request.VideoPath is not null);
+        var files = new[] { request.AudioPath, request.VideoPath }.OfType<string>().Distinct(StringComparer.Ordinal).Select(Ffmpeg.Inspect).ToList();
+        return new(new(request.AudioPath is not null, request.VideoPath is not null), files);
     }
 
     private static void Validate(MediaClipRequest r)
@@ -44,24 +50,5 @@ public static class MediaClip
                 throw new EdgeAvsrException($"{path}: file not found");
             }
         }
-    }
-
-    private static MediaStreams StreamKinds(string path)
-    {
-        if (WavReader.LooksLikeWav(path))
-        {
-            return new(true, false);
-        }
-        // Cover art (attached pictures) in audio files is not a video stream.
-        byte[] output = Ffmpeg.Run("ffprobe", path,
-            ["-v", "error", "-show_entries", "stream=codec_type:stream_disposition=attached_pic", "-of", "csv=p=0", path]);
-        bool audio = false, video = false;
-        foreach (string line in Encoding.UTF8.GetString(output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            string[] fields = line.Split(',');
-            audio |= fields[0] == "audio";
-            video |= fields[0] == "video" && !(fields.Length > 1 && fields[1] == "1");
-        }
-        return new(audio, video);
     }
 }

@@ -20,6 +20,7 @@ public sealed class MediaFileSource
 {
     private const int ReadBytes = 1 << 16;
     private readonly MediaClipRequest _request;
+    private readonly MediaClipInfo _inspected;
     private readonly bool _wantAudio, _wantVideo;
     private readonly Stopwatch _decoding = new();
     private long _audioSamples, _videoFrames;
@@ -27,22 +28,23 @@ public sealed class MediaFileSource
     /// <param name="request">The files.</param>
     /// <param name="wantAudio">Read the audio stream if there is one.</param>
     /// <param name="wantVideo">Read the video stream if there is one.</param>
-    /// <param name="present">What <see cref="MediaClip.Probe"/> found, when the caller has probed already (else probed here).</param>
-    public MediaFileSource(MediaClipRequest request, bool wantAudio, bool wantVideo, MediaStreams? present = null)
+    /// <param name="inspected">What <see cref="MediaClip.Inspect"/> found, when the caller has inspected the clip already
+    /// (else inspected here).</param>
+    public MediaFileSource(MediaClipRequest request, bool wantAudio, bool wantVideo, MediaClipInfo? inspected = null)
     {
         _request = request ?? throw new ArgumentNullException(nameof(request));
-        var streams = present ?? MediaClip.Probe(request);
+        _inspected = inspected ?? MediaClip.Inspect(request);
+        var streams = _inspected.Streams;
         _wantAudio = wantAudio && streams.HasAudio;
         _wantVideo = wantVideo && streams.HasVideo;
         if (!_wantAudio && !_wantVideo)
         {
             throw new EdgeAvsrException($"{request.InputPath ?? request.AudioPath ?? request.VideoPath}: none of the wanted streams is present");
         }
-        // One clip with both streams is one file: its duration is asked once.
         double duration = 0;
         foreach (string path in new[] { AudioPath, VideoPath }.OfType<string>().Distinct(StringComparer.Ordinal))
         {
-            duration = Math.Max(duration, Ffmpeg.ProbeDuration(path) ?? 0);
+            duration = Math.Max(duration, Info(path).DurationSeconds ?? 0);
         }
         EstimatedDurationSeconds = duration;
     }
@@ -115,7 +117,10 @@ public sealed class MediaFileSource
         }
     }
 
-    private static AudioReader OpenAudio(string path)
+    /// <summary>The inspection's report of <paramref name="path"/> (a file inspected apart is probed once more).</summary>
+    private MediaFileInfo Info(string path) => _inspected.File(path) ?? Ffmpeg.Inspect(path);
+
+    private AudioReader OpenAudio(string path)
     {
         if (WavReader.LooksLikeWav(path))
         {
@@ -124,9 +129,7 @@ public sealed class MediaFileSource
             return new AudioReader(Resampler.To(signal, StreamClock.SampleRate).Samples,
                 Inv($"audio {path} (WAV, {signal.SampleRate} Hz, {signal.DurationSeconds:0.###} s)"));
         }
-        var probe = Ffmpeg.Probe(path, 'a', "sample_rate,channels");
-        int rate = Ffmpeg.ProbeInt(path, probe, "sample_rate");
-        int channels = Ffmpeg.ProbeInt(path, probe, "channels");
+        var (rate, channels) = Info(path).AudioFormat();
         var pipe = Ffmpeg.Open("ffmpeg", path, ["-v", "error", "-nostdin", "-i", path, "-map", "0:a:0", "-vn", "-f", "f32le", "-acodec", "pcm_f32le",
             "-ar", rate.ToString(CultureInfo.InvariantCulture), "pipe:1"]);
         return new AudioReader(pipe, path, rate, channels, Inv($"audio {path} ({rate} Hz, {channels} channel(s), streamed)"));
@@ -134,7 +137,7 @@ public sealed class MediaFileSource
 
     private VideoReader OpenVideo(string path)
     {
-        var (width, height) = VideoDecoder.Probe(path);
+        var (width, height) = Info(path).VideoSize();
         var kind = MouthCropReader.Resolve(_request.VideoKind, width, height, _request.LandmarkModel is not null);
         if (kind == VideoInputKind.Face)
         {

@@ -20,8 +20,7 @@ public static class VideoDecoder
         {
             throw new EdgeAvsrException($"{path}: video file not found");
         }
-        var probe = Ffmpeg.Probe(path, 'v', "width,height");
-        return (Ffmpeg.ProbeInt(path, probe, "width"), Ffmpeg.ProbeInt(path, probe, "height"));
+        return Ffmpeg.Inspect(path).VideoSize();
     }
 
     /// <summary>All frames at 25 fps, grayscale, resized to <paramref name="resize"/> (bilinear) when given.</summary>

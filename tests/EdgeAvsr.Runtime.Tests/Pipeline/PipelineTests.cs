@@ -440,36 +440,41 @@ public class PipelineTests(PipelineFixture f, ITestOutputHelper output) : IClass
     }
 
     [Fact]
-    public void FileSource_ProbesEachFilesDurationOnce()
+    public async Task FileSource_ProbesEachFileOnce()
     {
-        var durationProbes = new List<string>();
-        MediaFileSource Open(MediaClipRequest request, MediaStreams streams)
+        var probes = new List<string>();
+        async Task<MediaFileSource> Play(MediaClipRequest request)
         {
-            durationProbes.Clear();
+            probes.Clear();
             Ffmpeg.StartObserver.Value = (tool, path, args) =>
             {
-                if (tool == "ffprobe" && args.Contains("format=duration"))
+                if (tool == "ffprobe")
                 {
-                    durationProbes.Add(path);
+                    probes.Add(path);
                 }
             };
             try
             {
-                return new MediaFileSource(request, wantAudio: true, wantVideo: true, streams);
+                // What transcribe does: inspect, open, read everything.
+                var source = new MediaFileSource(request, wantAudio: true, wantVideo: true, MediaClip.Inspect(request));
+                await foreach (var _ in source.ReadAsync(TimeSpan.FromSeconds(0.5)))
+                {
+                }
+                return source;
             }
             finally
             {
                 Ffmpeg.StartObserver.Value = null;
             }
         }
-        // One file carries both streams: its duration is asked once, not once per stream.
-        var clip = Open(new MediaClipRequest { InputPath = f.Clip }, new MediaStreams(true, true));
-        Assert.Equal([f.Clip], durationProbes);
+        // One file carries both streams: it is probed once, not once per stream and once more for its duration.
+        var clip = await Play(new MediaClipRequest { InputPath = f.Clip });
+        Assert.Equal([f.Clip], probes);
         Assert.Equal(f.Duration, clip.EstimatedDurationSeconds, 1);
-        // Two files: each is asked, and the longer one is the estimate.
-        var pair = Open(new MediaClipRequest { AudioPath = f.Wav, VideoPath = f.VideoOnly }, new MediaStreams(true, true));
-        Assert.Equal([f.Wav, f.VideoOnly], durationProbes);
-        Assert.Equal(Math.Max(Ffmpeg.ProbeDuration(f.Wav) ?? 0, Ffmpeg.ProbeDuration(f.VideoOnly) ?? 0), pair.EstimatedDurationSeconds);
+        // Two files: each is probed once, and the longer one is the estimate.
+        var pair = await Play(new MediaClipRequest { AudioPath = f.Wav, VideoPath = f.VideoOnly });
+        Assert.Equal([f.Wav, f.VideoOnly], probes);
+        Assert.Equal(Math.Max(Ffmpeg.Inspect(f.Wav).DurationSeconds ?? 0, Ffmpeg.Inspect(f.VideoOnly).DurationSeconds ?? 0), pair.EstimatedDurationSeconds);
     }
 
     [Fact]
