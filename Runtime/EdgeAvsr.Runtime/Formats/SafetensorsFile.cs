@@ -76,8 +76,13 @@ public sealed class SafetensorsFile : IDisposable
             throw new EdgeAvsrException($"{FilePath}: tensor '{tensor.Name}' has dtype {TensorDTypes.ToSafetensorsName(tensor.DType)}, expected F32, " +
                 "F16 or BF16");
         }
+        if (tensor.ElementCount > Array.MaxLength)
+        {
+            throw new EdgeAvsrException($"{FilePath}: tensor '{tensor.Name}' has {tensor.ElementCount} elements, more than one array can hold " +
+                $"({Array.MaxLength})");
+        }
         int size = TensorDTypes.SizeOf(tensor.DType);
-        var result = GC.AllocateUninitializedArray<float>(checked((int)tensor.ElementCount));
+        var result = GC.AllocateUninitializedArray<float>((int)tensor.ElementCount);
         const int piece = 1 << 24;
         var buffer = new byte[(long)Math.Min(piece, result.LongLength) * size];
         for (long i = 0; i < result.LongLength; i += piece)
