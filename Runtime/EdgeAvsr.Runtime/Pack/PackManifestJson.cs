@@ -1,13 +1,11 @@
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using EdgeAvsr.Runtime.Audio;
 using EdgeAvsr.Runtime.Decoding;
+using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Onnx;
-using EdgeAvsr.Runtime.Pipeline;
 using EdgeAvsr.Runtime.Projector;
-using EdgeAvsr.Runtime.Video;
 
 namespace EdgeAvsr.Runtime.Pack;
 
@@ -174,7 +172,7 @@ public static class PackManifestJson
             SampleRate = r.Int(fe, "front_end.sample_rate", 1),
             WaveformNormalization = r.Bool(fe, "front_end.waveform_normalization"),
             MelBins = r.Int(fe, "front_end.mel_bins", 1),
-            MelFrames = r.Int(fe, "front_end.mel_frames", 1, WhisperLogMel.Frames),
+            MelFrames = r.Int(fe, "front_end.mel_frames", 1, EncoderSession.MelFrames),
             VideoFps = r.Number(fe, "front_end.video_fps"),
             CropSize = r.Int(fe, "front_end.crop_size", 1),
             RoiSize = r.Int(fe, "front_end.roi_size", 1),
@@ -239,20 +237,20 @@ public static class PackManifestJson
     {
         if (f.RoiStd <= 0)
         {
-            throw FrontEndError(source, "roi_std", f.RoiStd, MouthRoi.Std, "the ROI normalisation divides by it");
+            throw FrontEndError(source, "roi_std", f.RoiStd, PackFrontEnd.FixedRoiStd, "the ROI normalisation divides by it");
         }
         if (f.CropSize < f.RoiSize)
         {
             throw new EdgeAvsrException(string.Create(CultureInfo.InvariantCulture,
                 $"{source}: front_end.crop_size {f.CropSize} is smaller than front_end.roi_size {f.RoiSize} (the ROI is cut from the crop's centre)"));
         }
-        Expect(source, "sample_rate", f.SampleRate, WhisperLogMel.SampleRate);
-        Expect(source, "mel_bins", f.MelBins, WhisperLogMel.MelBins);
-        Expect(source, "video_fps", f.VideoFps, StreamClock.FrameRate);
-        Expect(source, "crop_size", f.CropSize, MouthRoi.CropSize);
-        Expect(source, "roi_size", f.RoiSize, MouthRoi.RoiSize);
-        Expect(source, "roi_mean", f.RoiMean, MouthRoi.Mean);
-        Expect(source, "roi_std", f.RoiStd, MouthRoi.Std);
+        Expect(source, "sample_rate", f.SampleRate, PackFrontEnd.FixedSampleRate);
+        Expect(source, "mel_bins", f.MelBins, EncoderSession.MelBins);
+        Expect(source, "video_fps", f.VideoFps, PackFrontEnd.FixedVideoFps);
+        Expect(source, "crop_size", f.CropSize, PackFrontEnd.FixedCropSize);
+        Expect(source, "roi_size", f.RoiSize, EncoderSession.RoiSize);
+        Expect(source, "roi_mean", f.RoiMean, PackFrontEnd.FixedRoiMean);
+        Expect(source, "roi_std", f.RoiStd, PackFrontEnd.FixedRoiStd);
     }
 
     // The float constants are compared at float precision: the manifest holds their shortest decimal text (0.421).

@@ -345,6 +345,19 @@ public class ModelPackTests
         Has("manifest.json", e.Message);
     }
 
+    [Fact]
+    public void FixedFrontEnd_IsTheRuntimesOwn()
+    {
+        Assert.Equal(EdgeAvsr.Runtime.Audio.WhisperLogMel.SampleRate, PackFrontEnd.FixedSampleRate);
+        Assert.Equal(StreamClock.FrameRate, PackFrontEnd.FixedVideoFps);
+        Assert.Equal(EdgeAvsr.Runtime.Video.MouthRoi.CropSize, PackFrontEnd.FixedCropSize);
+        Assert.Equal(EdgeAvsr.Runtime.Video.MouthRoi.RoiSize, EncoderSession.RoiSize);
+        Assert.Equal(EdgeAvsr.Runtime.Audio.WhisperLogMel.MelBins, EncoderSession.MelBins);
+        Assert.Equal(EdgeAvsr.Runtime.Audio.WhisperLogMel.Frames, EncoderSession.MelFrames);
+        Assert.Equal(EdgeAvsr.Runtime.Video.MouthRoi.Mean, PackFrontEnd.FixedRoiMean);
+        Assert.Equal(EdgeAvsr.Runtime.Video.MouthRoi.Std, PackFrontEnd.FixedRoiStd);
+    }
+
     // docs/model-pack.md: the front-end values are the runtime's fixed constants (mel_frames 1..3000); anything else is an error.
     [Theory]
     [InlineData("\"roi_std\": 0.165", "\"roi_std\": 0", "front_end.roi_std is 0, expected 0.165")]
