@@ -246,7 +246,8 @@ public sealed class GgufFile : IDisposable
             }
         }
         long dataOffset = GgufLayout.Pad(r.Position, alignment);
-        long dataEnd = tensors.Count == 0 ? dataOffset : dataOffset + tensors[^1].Offset + tensors[^1].ByteSize;
+        // Without tensors there is no data section to check (its padding may run past the end of the file).
+        long dataEnd = tensors.Count == 0 ? 0 : dataOffset + tensors[^1].Offset + tensors[^1].ByteSize;
         if (dataEnd > length)
         {
             var last = tensors.First(t => dataOffset + t.Offset + t.ByteSize > length);
