@@ -12,6 +12,8 @@
 #   ./build.sh lint              the style check (tools/style/check.sh; also the first step of test)
 #   ./build.sh publish           NativeAOT publish of the edgeavsr host (net10.0)
 #   ./build.sh arm64             build + cross-publish NativeAOT linux-arm64, run it under qemu-aarch64 (tools/arm64/run.sh)
+#   ./build.sh fuzz [TARGET] [SECONDS]  afl-fuzz each parser's harness (fuzz/EdgeAvsr.Fuzz; every target unless one is named)
+#                               for SECONDS each (default 5), from fuzz/corpus/TARGET; findings fail it (docs/fuzzing.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -152,6 +154,48 @@ aot_smoke() {
   log "NativeAOT smoke passed"
 }
 
+# Fuzzing: the harness project published apart, our assemblies instrumented by sharpfuzz (the local tool of
+# .config/dotnet-tools.json), each target run under afl-fuzz (Debian's afl++) with a 1 s timeout and a 2 GB GC heap.
+FUZZ_DIR="$ROOT/artifacts/fuzz"
+fuzz() {
+  local only=${1:-all} seconds=${2:-5}
+  apt_install afl++
+  dotnet tool restore >/dev/null
+  rm -rf "$FUZZ_DIR/bin"
+  dotnet publish fuzz/EdgeAvsr.Fuzz/EdgeAvsr.Fuzz.csproj -c Release -o "$FUZZ_DIR/bin" --verbosity quiet -nologo
+  for dll in EdgeAvsr.Runtime.dll EdgeAvsr.Quantize.dll; do
+    dotnet tool run sharpfuzz "$FUZZ_DIR/bin/$dll" >/dev/null
+  done
+  local targets; targets=$(dotnet "$FUZZ_DIR/bin/edgeavsr-fuzz.dll" list)
+  if [ "$only" != all ]; then
+    grep -qx "$only" <<<"$targets" || { echo "build.sh: no fuzz target '$only' (targets: $(echo $targets))" >&2; exit 2; }
+    targets=$only
+  fi
+  local failed=0
+  for t in $targets; do
+    local out="$FUZZ_DIR/findings/$t"
+    rm -rf "$out"
+    mkdir -p "$out"
+    # afl-fuzz's -m cannot bound .NET (it reserves far more address space than it uses): the GC heap limit does.
+    AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+      AFL_FORKSRV_INIT_TMOUT=120000 AFL_QUIET=1 DOTNET_GCHeapHardLimit=0x80000000 DOTNET_TieredPGO=0 \
+      afl-fuzz -i "fuzz/corpus/$t" -o "$out" -t 1000 -m none -V "$seconds" -- dotnet "$FUZZ_DIR/bin/edgeavsr-fuzz.dll" run "$t" \
+      >"$out/afl.log" 2>&1 || { tail -20 "$out/afl.log" >&2; failed=1; continue; }
+    local stats="$out/default/fuzzer_stats"
+    local crashes hangs
+    crashes=$(awk -F' *: *' '$1=="saved_crashes"{print $2}' "$stats")
+    hangs=$(awk -F' *: *' '$1=="saved_hangs"{print $2}' "$stats")
+    awk -F' *: *' -v t="$t" '$1=="run_time"{r=$2} $1=="execs_done"{e=$2} $1=="execs_per_sec"{s=$2} $1=="corpus_count"{c=$2}
+      $1=="corpus_found"{f=$2} $1=="saved_crashes"{x=$2} $1=="saved_hangs"{h=$2}
+      END{printf "fuzz %-15s %5s s  %8s execs  %8s/s  corpus %s (+%s)  crashes %s  hangs %s\n", t, r, e, s, c, f, x, h}' "$stats" >&2
+    if [ "${crashes:-0}" != 0 ] || [ "${hangs:-0}" != 0 ]; then
+      echo "build.sh: fuzz $t: findings in $out/default/crashes and hangs (replay: dotnet $FUZZ_DIR/bin/edgeavsr-fuzz.dll replay $t FILE)" >&2
+      failed=1
+    fi
+  done
+  [ "$failed" = 0 ]
+}
+
 verb=${1:-test}; shift || true
 case "$verb" in
   setup) setup ;;
@@ -189,11 +233,12 @@ case "$verb" in
     dotnet "bench/EdgeAvsr.Bench/bin/$CONFIG/net10.0/edgeavsr-bench.dll" "$what" "$@"
     ;;
   publish) setup; publish ;;
+  fuzz) setup; fuzz "$@" ;;
   arm64)
     # The x64 build gives the reference outputs and the glibc test; the arm64 binary runs emulated, with no engines.
     apt_install "${ARM64_APT_PACKAGES[@]}" "${TEST_APT_PACKAGES[@]}"
     build
     tools/arm64/run.sh
     ;;
-  *) echo "usage: ./build.sh setup|build|demo|lint|test|run ARGS|quantize ARGS|bench [WHAT] ARGS|publish|arm64" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh setup|build|demo|lint|test|run ARGS|quantize ARGS|bench [WHAT] ARGS|publish|arm64|fuzz [TARGET] [SECONDS]" >&2; exit 2 ;;
 esac

@@ -176,6 +176,18 @@ public sealed class PackBuilderTests
     }
 
     [Fact]
+    public void BrokenEncoder_NamesTheFileThePackerWasGiven_NotItsTemporaryCopy()
+    {
+        using var dir = new TempDir();
+        string broken = dir.File("broken.onnx");
+        File.WriteAllBytes(broken, [.. "not an onnx model"u8, 0, 1, 2, 3]);
+        var e = Assert.Throws<EdgeAvsrException>(() => PackBuilder.Build(Request(dir.File("pack")) with { AudioEncoder = broken }));
+        Assert.StartsWith($"{broken}: ONNX Runtime cannot load this model", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(".tmp-", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetDirectories(dir.Path));
+    }
+
+    [Fact]
     public void Calibration_OnMedia_RunsThePacksEncoders_AndSaysSo()
     {
         using var dir = new TempDir();

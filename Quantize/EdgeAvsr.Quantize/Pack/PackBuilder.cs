@@ -252,9 +252,8 @@ public static class PackBuilder
         {
             throw new EdgeAvsrException($"{source}: no such {modality.ToText()} encoder file");
         }
-        string target = Path.Combine(temp, name);
-        File.Copy(source, target);
-        using var session = EncoderSession.Open(target, new OnnxSessionOptions { Providers = [ExecutionProvider.Cpu], IntraOpThreads = 1 });
+        // The file the user gave is checked, so every message names it (the copy in the temporary folder is gone after a failure).
+        using var session = EncoderSession.Open(source, new OnnxSessionOptions { Providers = [ExecutionProvider.Cpu], IntraOpThreads = 1 });
         var kind = modality == Modality.Audio ? EncoderKind.Audio : EncoderKind.Video;
         if (session.Kind != kind)
         {
@@ -274,6 +273,7 @@ public static class PackBuilder
                 $"D={(d < 0 ? "? (symbolic)" : d.ToString(CultureInfo.InvariantCulture))} does not equal the projector's {modality.ToText()} input " +
                 $"width D={projectorD}");
         }
+        File.Copy(source, Path.Combine(temp, name));
         log($"{modality.ToText()} encoder: {session.Input.Describe()} -> {session.Output.Describe()} -> {name}");
         return new PackEncoder { File = name, InputName = session.Input.Name, OutputName = session.Output.Name, OutputDim = (int)d,
             ExecutionProviders = providers };

@@ -143,6 +143,13 @@ internal static class ProjectCommand
         {
             throw new EdgeAvsrException($"{path}: {e.Message} ({weightsPath})", e);
         }
+        var routing = projector.Options.Routing;
+        int window = modality == Modality.Audio ? routing.AudioPool : routing.VideoPool;
+        if (features.Rows < window)
+        {
+            throw new EdgeAvsrException($"{path}: {modality.ToText()} features have {features.Rows} frames, fewer than the pooling window of {window}: " +
+                "nothing to project");
+        }
     }
 
     // A value given on the command line must agree with what the file records; either may be absent.

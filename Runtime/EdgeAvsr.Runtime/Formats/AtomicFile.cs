@@ -19,11 +19,20 @@ public static class AtomicFile
         {
             WriteThenRename(full, write);
         }
+        catch (IOException e) when (e.HResult is NoSpaceOnDevice or DiskQuotaExceeded)
+        {
+            throw new EdgeAvsrException($"{full}: cannot write: the disk is full ({e.Message.TrimEnd('.')}); nothing was written and the file " +
+                "as it was before is unchanged", e);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new EdgeAvsrException($"{full}: cannot write: {e.Message}", e);
         }
     }
+
+    // .NET on Unix gives an I/O error's errno as its HResult: ENOSPC and EDQUOT (Linux).
+    private const int NoSpaceOnDevice = 28;
+    private const int DiskQuotaExceeded = 122;
 
     private static void WriteThenRename(string full, Action<Stream> write)
     {

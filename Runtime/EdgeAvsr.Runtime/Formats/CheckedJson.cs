@@ -11,6 +11,9 @@ namespace EdgeAvsr.Runtime.Formats;
 /// </summary>
 public sealed class CheckedJson : IDisposable
 {
+    /// <summary>The largest JSON file read (256 MiB: a tokenizer.json of a 128k vocabulary is under 20 MB).</summary>
+    public const long MaxBytes = 256L << 20;
+
     private readonly JsonDocument _document;
 
     private CheckedJson(JsonDocument document, string source, CheckedJsonLabels? labels)
@@ -43,7 +46,21 @@ public sealed class CheckedJson : IDisposable
         {
             throw new EdgeAvsrException($"{path}: no such {what}");
         }
-        return Parse(File.ReadAllBytes(path), path, lenient, labels);
+        byte[] bytes;
+        try
+        {
+            long length = new FileInfo(path).Length;
+            if (length > MaxBytes)
+            {
+                throw new EdgeAvsrException($"{path}: {length} bytes, more than the {MaxBytes} bytes a JSON file may have here");
+            }
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EdgeAvsrException($"{path}: cannot read: {e.Message}");
+        }
+        return Parse(bytes, path, lenient, labels);
     }
 
     /// <summary>Parses UTF-8 JSON that came from <paramref name="source"/> (named in errors).</summary>
@@ -51,6 +68,11 @@ public sealed class CheckedJson : IDisposable
     {
         ArgumentNullException.ThrowIfNull(source);
         var options = lenient ? new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip } : default;
+        // JsonDocument checks a string's UTF-8 only when it is read, and then throws InvalidOperationException.
+        if (Utf8Check.Check(utf8.Span, source, "the JSON text") is { } notUtf8)
+        {
+            throw notUtf8;
+        }
         try
         {
             return new CheckedJson(JsonDocument.Parse(utf8, options), source, labels);

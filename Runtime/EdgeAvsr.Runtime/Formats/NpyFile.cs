@@ -96,6 +96,17 @@ public static class NpyFile
             throw new EdgeAvsrException($"{path}: .npy header length {headerLength} exceeds the file ({bytes.Length} bytes)");
         }
         string header = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(bytes, prefix, (int)headerLength);
+        // The header is one dict literal, padded with spaces and ended by a newline; the keys are only looked for inside it.
+        string dict = header.TrimEnd(' ', '\n', '\r', '\t', '\0').TrimStart(' ');
+        if (!dict.StartsWith('{'))
+        {
+            throw new EdgeAvsrException($"{path}: .npy header is not a dict literal ('{Excerpt(dict)}')");
+        }
+        if (!dict.EndsWith('}'))
+        {
+            throw new EdgeAvsrException($"{path}: .npy header dict is not closed (no '}}' before the data; truncated or not a .npy file?)");
+        }
+        header = dict;
         string descr = DictValue(path, header, "descr");
         string fortranText = DictValue(path, header, "fortran_order");
         string shapeText = DictValue(path, header, "shape");
@@ -125,6 +136,8 @@ public static class NpyFile
         }
         return (descr, fortran, dims.ToArray(), prefix + (int)headerLength);
     }
+
+    private static string Excerpt(string text) => text.Length > 40 ? text[..40] + "..." : text;
 
     // The header is a Python dict literal; the three keys numpy writes are found by name.
     private static string DictValue(string path, string header, string key)

@@ -76,8 +76,13 @@ public sealed class SafetensorsFile : IDisposable
             throw new EdgeAvsrException($"{FilePath}: tensor '{tensor.Name}' has dtype {TensorDTypes.ToSafetensorsName(tensor.DType)}, expected F32, " +
                 "F16 or BF16");
         }
+        if (tensor.ElementCount > Array.MaxLength)
+        {
+            throw new EdgeAvsrException($"{FilePath}: tensor '{tensor.Name}' has {tensor.ElementCount} elements, more than one array can hold " +
+                $"({Array.MaxLength})");
+        }
         int size = TensorDTypes.SizeOf(tensor.DType);
-        var result = GC.AllocateUninitializedArray<float>(checked((int)tensor.ElementCount));
+        var result = GC.AllocateUninitializedArray<float>((int)tensor.ElementCount);
         const int piece = 1 << 24;
         var buffer = new byte[(long)Math.Min(piece, result.LongLength) * size];
         for (long i = 0; i < result.LongLength; i += piece)
@@ -200,6 +205,10 @@ public sealed class SafetensorsFile : IDisposable
         RandomAccess.Read(handle, header, 8);
         long dataStart = 8 + (long)headerLength;
         long dataLength = fileLength - dataStart;
+        if (Utf8Check.Check(header, path, "safetensors header", "header byte") is { } notUtf8)
+        {
+            throw notUtf8;
+        }
         try
         {
             return ParseHeader(path, header, dataStart, dataLength);
@@ -258,7 +267,7 @@ public sealed class SafetensorsFile : IDisposable
                 }
             }
         }
-        CheckNoOverlap(path, tensors.Values, dataStart);
+        CheckEveryByteIndexed(path, tensors.Values, dataStart, dataLength);
         return (tensors, metadata);
     }
 
@@ -358,18 +367,34 @@ public sealed class SafetensorsFile : IDisposable
         return v;
     }
 
-    private static void CheckNoOverlap(string path, IEnumerable<SafetensorsTensor> tensors, long dataStart)
+    /// <summary>
+    /// The tensors must tile the data section exactly, as the format requires: no overlap, and no byte between two
+    /// tensors or after the last that no tensor indexes (a file that hides data there is refused, as the reference reader does).
+    /// </summary>
+    private static void CheckEveryByteIndexed(string path, IEnumerable<SafetensorsTensor> tensors, long dataStart, long dataLength)
     {
-        var sorted = tensors.Where(t => t.ByteLength > 0).OrderBy(t => t.FileOffset).ToArray();
-        for (int i = 1; i < sorted.Length; i++)
+        long expected = 0;
+        SafetensorsTensor? previous = null;
+        foreach (var t in tensors.OrderBy(t => t.FileOffset).ThenBy(t => t.ByteLength))
         {
-            var a = sorted[i - 1];
-            var b = sorted[i];
-            if (a.FileOffset + a.ByteLength > b.FileOffset)
+            long begin = t.FileOffset - dataStart;
+            if (begin < expected)
             {
-                throw new EdgeAvsrException($"{path}: tensors '{a.Name}' [{a.FileOffset - dataStart}, {a.FileOffset - dataStart + a.ByteLength}) and " +
-                    $"'{b.Name}' [{b.FileOffset - dataStart}, ...) overlap");
+                throw new EdgeAvsrException($"{path}: tensors '{previous!.Name}' [{previous.FileOffset - dataStart}, {expected}) and " +
+                    $"'{t.Name}' [{begin}, {begin + t.ByteLength}) overlap");
             }
+            if (begin > expected)
+            {
+                throw new EdgeAvsrException($"{path}: data bytes [{expected}, {begin}) before tensor '{t.Name}' belong to no tensor (the format " +
+                    "forbids unindexed bytes)");
+            }
+            expected = begin + t.ByteLength;
+            previous = t;
+        }
+        if (expected != dataLength)
+        {
+            throw new EdgeAvsrException($"{path}: data bytes [{expected}, {dataLength}) after the last tensor belong to no tensor (the format " +
+                "forbids unindexed bytes)");
         }
     }
 

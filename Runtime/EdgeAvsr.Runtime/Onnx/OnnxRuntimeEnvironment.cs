@@ -69,6 +69,8 @@ public static class OnnxRuntimeEnvironment
 
     private static NativeEngineInfo Start()
     {
+        // Before the library is loaded and its environment made: ORT's telemetry starts there.
+        OrtTelemetry.DisableForThisProcess();
         string? custom = null;
         string? folder = Environment.GetEnvironmentVariable(NativeEngines.DirectoryVariable);
         if (!string.IsNullOrEmpty(folder))

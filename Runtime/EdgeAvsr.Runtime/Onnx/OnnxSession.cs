@@ -125,7 +125,13 @@ public sealed class OnnxSession : IDisposable
         try
         {
             readNodes ??= ReadNodes;
-            return new OnnxSession(source, session, accepted, log, readNodes(session, true), readNodes(session, false));
+            var opened = new OnnxSession(source, session, accepted, log, readNodes(session, true), readNodes(session, false));
+            // Said once the session exists: a model that fails to load is one error line, not the provider notes before it.
+            foreach (string line in log)
+            {
+                options.Log?.Invoke(line);
+            }
+            return opened;
         }
         catch
         {
@@ -148,11 +154,7 @@ public sealed class OnnxSession : IDisposable
             throw new EdgeAvsrException("no execution provider listed (e.g. tensorrt,cuda,cpu)");
         }
         var log = new List<string>();
-        void Note(string line)
-        {
-            log.Add(line);
-            options.Log?.Invoke(line);
-        }
+        void Note(string line) => log.Add(line);
         string listed = string.Join(",", options.Providers.Select(p => p.ToText()));
         var accepted = new List<ExecutionProvider>();
         foreach (var p in options.Providers)

@@ -7,6 +7,14 @@ namespace EdgeAvsr.Runtime.Pack;
 /// <summary>Front-end settings: how media becomes encoder input.</summary>
 public sealed record PackFrontEnd
 {
+    // The runtime's fixed front end (docs/model-pack.md), which a manifest must state. Pack sits below Audio, Video and
+    // Pipeline, so the values are repeated here; PackFrontEndTests holds them equal to WhisperLogMel, StreamClock and MouthRoi.
+    public const int FixedSampleRate = 16000;
+    public const int FixedVideoFps = 25;
+    public const int FixedCropSize = 96;
+    public const float FixedRoiMean = 0.421f;
+    public const float FixedRoiStd = 0.165f;
+
     public required int SampleRate { get; init; }
 
     /// <summary>Whether the waveform is normalised to zero mean, unit variance before the log-mel (the authors' <c>norm_audio</c>).</summary>

@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using EdgeAvsr.Runtime.Decoding;
+using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Projector;
@@ -170,13 +172,14 @@ public static class PackManifestJson
             SampleRate = r.Int(fe, "front_end.sample_rate", 1),
             WaveformNormalization = r.Bool(fe, "front_end.waveform_normalization"),
             MelBins = r.Int(fe, "front_end.mel_bins", 1),
-            MelFrames = r.Int(fe, "front_end.mel_frames", 1),
+            MelFrames = r.Int(fe, "front_end.mel_frames", 1, EncoderSession.MelFrames),
             VideoFps = r.Number(fe, "front_end.video_fps"),
             CropSize = r.Int(fe, "front_end.crop_size", 1),
             RoiSize = r.Int(fe, "front_end.roi_size", 1),
             RoiMean = r.Number(fe, "front_end.roi_mean"),
             RoiStd = r.Number(fe, "front_end.roi_std"),
         };
+        CheckFrontEnd(source, frontEnd);
         var pr = r.Child(root, "prompts");
         var prompts = new Dictionary<AvsrTask, string>();
         foreach (var task in tasks)
@@ -225,6 +228,42 @@ public static class PackManifestJson
         CheckConsistency(source, manifest, seen);
         return manifest;
     }
+
+    /// <summary>
+    /// The front end is the runtime's own (16 kHz, 80 mel bins, 25 fps, 96 px crop, 88 px ROI, mean 0.421, std 0.165: the
+    /// encoders were trained on exactly that); a manifest that says otherwise describes a model this build cannot feed.
+    /// </summary>
+    private static void CheckFrontEnd(string source, PackFrontEnd f)
+    {
+        if (f.RoiStd <= 0)
+        {
+            throw FrontEndError(source, "roi_std", f.RoiStd, PackFrontEnd.FixedRoiStd, "the ROI normalisation divides by it");
+        }
+        if (f.CropSize < f.RoiSize)
+        {
+            throw new EdgeAvsrException(string.Create(CultureInfo.InvariantCulture,
+                $"{source}: front_end.crop_size {f.CropSize} is smaller than front_end.roi_size {f.RoiSize} (the ROI is cut from the crop's centre)"));
+        }
+        Expect(source, "sample_rate", f.SampleRate, PackFrontEnd.FixedSampleRate);
+        Expect(source, "mel_bins", f.MelBins, EncoderSession.MelBins);
+        Expect(source, "video_fps", f.VideoFps, PackFrontEnd.FixedVideoFps);
+        Expect(source, "crop_size", f.CropSize, PackFrontEnd.FixedCropSize);
+        Expect(source, "roi_size", f.RoiSize, EncoderSession.RoiSize);
+        Expect(source, "roi_mean", f.RoiMean, PackFrontEnd.FixedRoiMean);
+        Expect(source, "roi_std", f.RoiStd, PackFrontEnd.FixedRoiStd);
+    }
+
+    // The float constants are compared at float precision: the manifest holds their shortest decimal text (0.421).
+    private static void Expect(string source, string key, double value, double constant)
+    {
+        if ((float)value != (float)constant)
+        {
+            throw FrontEndError(source, key, value, constant, "the runtime's fixed front end");
+        }
+    }
+
+    private static EdgeAvsrException FrontEndError(string source, string key, double value, double constant, string why) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"{source}: front_end.{key} is {value}, expected {(float)constant} ({why}; docs/model-pack.md)"));
 
     private static void CheckConsistency(string source, PackManifest m, HashSet<string> listed)
     {

@@ -32,22 +32,36 @@ public static class TranscriptWriter
     {
         var sb = new StringBuilder(header);
         int index = 1;
-        foreach (var s in t.Segments.Where(s => s.Text.Length > 0))
+        foreach (var s in t.Segments)
         {
+            string text = CueText(s.Text);
+            if (text.Length == 0)
+            {
+                continue;
+            }
             if (srt)
             {
                 sb.Append(index.ToString(CultureInfo.InvariantCulture)).Append('\n');
-            }
-            // A blank line ends a cue in both formats, so the text must not contain one.
-            string text = string.Join('\n', s.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-            if (!srt)
-            {
-                text = text.Replace("-->", "->", StringComparison.Ordinal);
             }
             sb.Append(Timestamp(s.Start, srt)).Append(" --> ").Append(Timestamp(s.End, srt)).Append('\n').Append(text).Append("\n\n");
             index++;
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Cue text both formats read back as written: a blank line ends a cue and "-->" marks a timing line, so the text is
+    /// cut at every line break a reader may see (\r\n, \r, \n and the Unicode ones), its lines trimmed, blank ones dropped,
+    /// and "-->" broken up until none is left ("--->" must not become "-->"). Empty when nothing visible remains: no cue.
+    /// </summary>
+    internal static string CueText(string text)
+    {
+        string joined = string.Join('\n', text.ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        while (joined.Contains("-->", StringComparison.Ordinal))
+        {
+            joined = joined.Replace("-->", "->", StringComparison.Ordinal);
+        }
+        return joined;
     }
 
     private static string Json(Transcript t)

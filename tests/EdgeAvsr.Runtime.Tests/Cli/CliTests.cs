@@ -45,6 +45,21 @@ public class CliTests
         Assert.Equal(NpyFile.ReadFloat32(dir.File("q1/audio_tokens.npy")).Data, NpyFile.ReadFloat32(dir.File("q2/audio_tokens.npy")).Data);
     }
 
+    [Fact]
+    public void Encode_ModelThatFailsToLoad_IsOneLine_NotTheProviderNotesBeforeIt()
+    {
+        // Before: three "execution provider ..." notes (tensorrt and cuda unavailable, cpu chosen), then the error.
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.File("broken.onnx"), [.. "not an onnx model"u8]);
+        NpyFile.Write(dir.File("mel.npy"), new float[80 * 3000], 80, 3000);
+        var (code, _, stderr) = Invoke("encode", "--model", dir.File("broken.onnx"), "--input", dir.File("mel.npy"), "--out", dir.File("out.npy"),
+            "--ep", "tensorrt,cuda,cpu");
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Single(stderr.TrimEnd().Split('\n'));
+        Assert.StartsWith($"edgeavsr: {dir.File("broken.onnx")}: ONNX Runtime cannot load this model (InvalidProtobuf)", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.File("out.npy")));
+    }
+
     public static TheoryData<string, string> BadInputs => new()
     {
         { "wrong-width", "a.npy: audio features have D=7, the audio_proj weights expect D=32" },
@@ -62,6 +77,8 @@ public class CliTests
         { "layout-mismatch", "the file's layout is dedr, --layout asked for jejr" },
         { "topk-mismatch", "--top-k 3 differs from the file's top_k 2" },
         { "no-layout", "pass --layout" },
+        { "shorter-than-pooling", "a.npy: audio features have 3 frames, fewer than the pooling window of 4" },
+        { "weights-header-not-utf8", "Dedr.safetensors: safetensors header is not UTF-8 (invalid byte 0xFF at header byte" },
     };
 
     [Theory]
@@ -121,6 +138,15 @@ public class CliTests
                 break;
             case "negative-threads":
                 args = [.. args, "--threads", "-3"];
+                break;
+            case "shorter-than-pooling":
+                NpyFile.Write(a, SyntheticProjector.Features(3, 32, 1).Data, 3, 32);
+                break;
+            case "weights-header-not-utf8":
+                // A tensor name with a byte that is not UTF-8, the header length unchanged.
+                var st = File.ReadAllBytes(w);
+                st[8 + System.Text.Encoding.ASCII.GetString(st, 8, 200).IndexOf("audio_proj", StringComparison.Ordinal)] = 0xFF;
+                File.WriteAllBytes(w, st);
                 break;
             case "out-under-a-file":
                 File.WriteAllText(dir.File("blocker"), "a file where the output folder's parent should be");

@@ -28,6 +28,19 @@ public class CheckedJsonTests
         Assert.Equal(2, j.Array(j.Root, "list").GetArrayLength());
     }
 
+    [Fact]
+    public void TextThatIsNotUtf8_IsOneClearError_NotAnInvalidOperation()
+    {
+        // A string value with a lone continuation byte: JsonDocument parses it and throws only when the string is read.
+        byte[] bytes = [.. "{\"name\": \"ab"u8, 0x80, .. "\"}"u8];
+        var e = Assert.Throws<EdgeAvsrException>(() =>
+        {
+            using var j = CheckedJson.Parse(bytes, "c.json");
+            _ = j.String(j.Root, "name");
+        });
+        Assert.Equal("c.json: the JSON text is not UTF-8 (invalid byte 0x80 at byte 12)", e.Message);
+    }
+
     [Theory]
     [InlineData("missing", "c.json: 'a.missing' is missing")]
     [InlineData("none", "c.json: 'a.none' is missing")]

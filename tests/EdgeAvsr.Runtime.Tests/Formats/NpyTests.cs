@@ -51,6 +51,8 @@ public class NpyTests
         { "bad shape", Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (a, 2), }", 0), "not a non-negative integer" },
         { "shape overflow", Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }", 0), "overflows" },
         { "version 9", Npy("{}", 0, 9), "version 9" },
+        { "dict never closed", Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), ", 8), "header dict is not closed" },
+        { "no dict", Npy("'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 8), "header is not a dict literal" },
     };
 
     [Theory]

@@ -34,9 +34,10 @@ public class SafetensorsTests
         Assert.Equal(1.0078125f, TensorDTypes.BFloat16ToSingle(TensorDTypes.SingleToBFloat16(1f + 3f / 512)));
     }
 
-    private static byte[] Raw(string json, int dataBytes, ulong? declaredLength = null)
+    private static byte[] Raw(string json, int dataBytes, ulong? declaredLength = null) => Raw(Encoding.UTF8.GetBytes(json), dataBytes, declaredLength);
+
+    private static byte[] Raw(byte[] header, int dataBytes, ulong? declaredLength = null)
     {
-        byte[] header = Encoding.UTF8.GetBytes(json);
         var bytes = new byte[8 + header.Length + dataBytes];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, declaredLength ?? (ulong)header.Length);
         header.CopyTo(bytes, 8);
@@ -67,6 +68,18 @@ public class SafetensorsTests
             "lists 'a' twice" },
         { "missing field", Raw("{\"a\":{\"dtype\":\"I8\",\"shape\":[1]}}", 1), "lacks dtype, shape or data_offsets" },
         { "metadata not string", Raw("{\"__metadata__\":{\"k\":1}}", 0), "metadata values are strings" },
+        // The format forbids bytes no tensor indexes, between tensors or after the last (the reference reader refuses both).
+        {
+            "gap between tensors",
+            Raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}," + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12),
+            "data bytes [4, 8) before tensor 'b' belong to no tensor"
+        },
+        { "bytes after the last tensor", Raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 9),
+            "data bytes [4, 9) after the last tensor belong to no tensor" },
+        { "data without tensors", Raw("{}", 8), "data bytes [0, 8) after the last tensor belong to no tensor" },
+        { "header not UTF-8", Raw([.. "{\"a"u8, 0xFF, 0xFE, .. "\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}"u8], 1),
+            "safetensors header is not UTF-8 (invalid byte 0xFF at header byte 3)" },
+        { "metadata not UTF-8", Raw([.. "{\"__metadata__\":{\"k\":\""u8, 0xC3, .. "\"}}"u8], 0), "is not UTF-8" },
     };
 
     [Theory]

@@ -346,6 +346,47 @@ public class ModelPackTests
     }
 
     [Fact]
+    public void FixedFrontEnd_IsTheRuntimesOwn()
+    {
+        Assert.Equal(EdgeAvsr.Runtime.Audio.WhisperLogMel.SampleRate, PackFrontEnd.FixedSampleRate);
+        Assert.Equal(StreamClock.FrameRate, PackFrontEnd.FixedVideoFps);
+        Assert.Equal(EdgeAvsr.Runtime.Video.MouthRoi.CropSize, PackFrontEnd.FixedCropSize);
+        Assert.Equal(EdgeAvsr.Runtime.Video.MouthRoi.RoiSize, EncoderSession.RoiSize);
+        Assert.Equal(EdgeAvsr.Runtime.Audio.WhisperLogMel.MelBins, EncoderSession.MelBins);
+        Assert.Equal(EdgeAvsr.Runtime.Audio.WhisperLogMel.Frames, EncoderSession.MelFrames);
+        Assert.Equal(EdgeAvsr.Runtime.Video.MouthRoi.Mean, PackFrontEnd.FixedRoiMean);
+        Assert.Equal(EdgeAvsr.Runtime.Video.MouthRoi.Std, PackFrontEnd.FixedRoiStd);
+    }
+
+    // docs/model-pack.md: the front-end values are the runtime's fixed constants (mel_frames 1..3000); anything else is an error.
+    [Theory]
+    [InlineData("\"roi_std\": 0.165", "\"roi_std\": 0", "front_end.roi_std is 0, expected 0.165")]
+    [InlineData("\"roi_std\": 0.165", "\"roi_std\": -0.165", "front_end.roi_std is -0.165, expected 0.165")]
+    [InlineData("\"roi_mean\": 0.421", "\"roi_mean\": 0.5", "front_end.roi_mean is 0.5, expected 0.421")]
+    [InlineData("\"crop_size\": 96", "\"crop_size\": 64", "front_end.crop_size 64 is smaller than front_end.roi_size 88")]
+    [InlineData("\"crop_size\": 96", "\"crop_size\": 128", "front_end.crop_size is 128, expected 96")]
+    [InlineData("\"roi_size\": 88", "\"roi_size\": 64", "front_end.roi_size is 64, expected 88")]
+    [InlineData("\"sample_rate\": 16000", "\"sample_rate\": 8000", "front_end.sample_rate is 8000, expected 16000")]
+    [InlineData("\"mel_bins\": 80", "\"mel_bins\": 128", "front_end.mel_bins is 128, expected 80")]
+    [InlineData("\"mel_frames\": 3000", "\"mel_frames\": 3001", "front_end.mel_frames is a number (3001), expected an integer in 1..3000")]
+    [InlineData("\"video_fps\": 25", "\"video_fps\": 30", "front_end.video_fps is 30, expected 25")]
+    public void FrontEndOutOfRange_IsRefused_ByOpenAndByInfo(string from, string to, string expected)
+    {
+        using var dir = new TempDir();
+        string pack = parts.Build(dir);
+        string path = Path.Combine(pack, PackManifest.FileName);
+        string text = File.ReadAllText(path);
+        Has(from, text);
+        File.WriteAllText(path, text.Replace(from, to, StringComparison.Ordinal));
+        var e = Assert.Throws<EdgeAvsrException>(() => ModelPack.Open(pack));
+        Assert.StartsWith($"{path}: {expected}", e.Message, StringComparison.Ordinal);
+        var (code, stdout, stderr) = Invoke("info", pack);
+        Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Equal($"edgeavsr: {e.Message}", stderr.TrimEnd());
+        Assert.Empty(stdout);
+    }
+
+    [Fact]
     public void Info_PrintsManifestSizesAndPlacement()
     {
         using var dir = new TempDir();

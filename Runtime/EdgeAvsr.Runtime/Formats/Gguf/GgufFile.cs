@@ -14,6 +14,12 @@ public sealed class GgufFile : IDisposable
     /// <summary>Upper bound on a single string (keys, token texts, chat templates).</summary>
     public const long MaxStringBytes = 64L << 20;
 
+    /// <summary>Upper bound on the tensor count (a 70B Llama has under 1,000) and on the metadata entries.</summary>
+    public const long MaxTensors = 1 << 20;
+
+    /// <summary>Upper bound on the metadata entries (keys; an array is one entry).</summary>
+    public const long MaxMetadataEntries = 1 << 20;
+
     private readonly SafeFileHandle _handle;
     private readonly Dictionary<string, GgufValue> _byKey;
     private readonly Dictionary<string, GgufTensorInfo> _byName;
@@ -136,15 +142,15 @@ public sealed class GgufFile : IDisposable
         long nTensors = r.I64();
         long nKv = r.I64();
         // Each KV needs at least 8 (key length) + 4 (type) + 1 bytes; each tensor info at least 8 + 4 + 8 + 4 + 8.
-        if (nKv < 0 || nKv > r.Remaining / 13)
+        if (nKv < 0 || nKv > r.Remaining / 13 || nKv > MaxMetadataEntries)
         {
-            throw new EdgeAvsrException($"{path}: GGUF header claims {nKv} metadata entries, more than the file ({length} bytes) can hold (truncated or " +
-                "corrupt file?)");
+            throw new EdgeAvsrException($"{path}: GGUF header claims {nKv} metadata entries, more than the file ({length} bytes) can hold or the limit " +
+                $"of {MaxMetadataEntries} (truncated or corrupt file?)");
         }
-        if (nTensors < 0 || nTensors > r.Remaining / 32)
+        if (nTensors < 0 || nTensors > r.Remaining / 32 || nTensors > MaxTensors)
         {
-            throw new EdgeAvsrException($"{path}: GGUF header claims {nTensors} tensors, more than the file ({length} bytes) can hold (truncated or corrupt " +
-                "file?)");
+            throw new EdgeAvsrException($"{path}: GGUF header claims {nTensors} tensors, more than the file ({length} bytes) can hold or the limit of " +
+                $"{MaxTensors} (truncated or corrupt file?)");
         }
         var metadata = new List<KeyValuePair<string, GgufValue>>((int)nKv);
         var byKey = new Dictionary<string, GgufValue>(StringComparer.Ordinal);
@@ -240,7 +246,8 @@ public sealed class GgufFile : IDisposable
             }
         }
         long dataOffset = GgufLayout.Pad(r.Position, alignment);
-        long dataEnd = tensors.Count == 0 ? dataOffset : dataOffset + tensors[^1].Offset + tensors[^1].ByteSize;
+        // Without tensors there is no data section to check (its padding may run past the end of the file).
+        long dataEnd = tensors.Count == 0 ? 0 : dataOffset + tensors[^1].Offset + tensors[^1].ByteSize;
         if (dataEnd > length)
         {
             var last = tensors.First(t => dataOffset + t.Offset + t.ByteSize > length);
