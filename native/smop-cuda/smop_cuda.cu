@@ -391,6 +391,9 @@ extern "C" int32_t smop_cuda_mixture_run(void *handle, const smop_cuda_run_args 
         return Fail(SMOP_CUDA_BAD_ARGUMENT, buf);
     }
     size_t tokens = a->token_count, k = a->top_k, rows = tokens * k, e = m->experts;
+    if ((rows + kTileRows - 1) / kTileRows + e > 65535) {  // the GEMM grids' y extent
+        return Fail(SMOP_CUDA_BAD_ARGUMENT, "smop_cuda_mixture_run: more than 2 million routed rows in one call; split the tokens");
+    }
     if (a->routing_given) {
         for (size_t s = 0; s < rows; s++) {
             if (a->slot_experts[s] < 0 || a->slot_experts[s] >= m->experts) {
