@@ -14,6 +14,8 @@
 #   ./build.sh arm64             build + cross-publish NativeAOT linux-arm64, run it under qemu-aarch64 (tools/arm64/run.sh)
 #   ./build.sh fuzz [TARGET] [SECONDS]  afl-fuzz each parser's harness (fuzz/EdgeAvsr.Fuzz; every target unless one is named)
 #                               for SECONDS each (default 5), from fuzz/corpus/TARGET; findings fail it (docs/fuzzing.md)
+#   ./build.sh cuda              nvcc 11.8 (Debian non-free) builds libsmop_cuda.so for sm_87 + sm_90, then build + the CUDA
+#                                projector tests (the GPU test reports itself skipped without a device) + the GPU-check bundle
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -240,5 +242,15 @@ case "$verb" in
     build
     tools/arm64/run.sh
     ;;
-  *) echo "usage: ./build.sh setup|build|demo|lint|test|run ARGS|quantize ARGS|bench [WHAT] ARGS|publish|arm64|fuzz [TARGET] [SECONDS]" >&2; exit 2 ;;
+  cuda)
+    # nvcc 11.8 refuses Debian 12's gcc 12 as host compiler; clang 14 it accepts.
+    apt_install clang
+    tools/cuda/install-toolkit.sh
+    tools/cuda/build.sh
+    build
+    dotnet test tests/EdgeAvsr.Runtime.Tests -c "$CONFIG" --no-build --verbosity quiet -nologo --logger "console;verbosity=normal" \
+      --filter "FullyQualifiedName~CudaProjectorTests|FullyQualifiedName~ProjectorDevice_IsOptional"
+    tools/gpu-check/make.sh
+    ;;
+  *) echo "usage: ./build.sh setup|build|demo|lint|test|run ARGS|quantize ARGS|bench [WHAT] ARGS|publish|arm64|fuzz [TARGET] [SECONDS]|cuda" >&2; exit 2 ;;
 esac

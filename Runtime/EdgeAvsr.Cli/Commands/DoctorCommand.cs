@@ -38,6 +38,8 @@ internal static class DoctorCommand
                 : "compiled, not executed here (this CPU or build lacks its instructions)";
             Console.WriteLine($"  {k.Name,-12} {where}");
         }
+        var cuda = SmopCudaLibrary.Probe();
+        Console.WriteLine($"projector cuda: {(cuda.LibraryPath is null ? "" : cuda.LibraryPath + ": ")}{cuda.Description}");
         Console.WriteLine($"projector fp32 kernel: {fp32.Name}{forced}");
         foreach (var k in KernelRegistry.Fp32Variants)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Interop;
 using EdgeAvsr.Runtime.Projector;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
@@ -21,11 +22,105 @@ internal static class SelfTestProjectorCommand
         {
             Description = "Fail unless this int8 kernel (e.g. advsimd-dot, scalar) is the one chosen for this CPU and executes natively",
         };
+        var device = ChoiceOptions.Of<ProjectorDevice>("--projector-device",
+            "cpu | cuda: cuda compares the GPU kernels (libsmop_cuda.so) with the CPU INT8 path instead", ProjectorDevice.Cpu);
+        var weights = new Option<string?>("--weights") { Description = "With cuda: an INT8 projector file (default: a seeded one made here)" };
+        var features = new Option<string?>("--features") { Description = "With cuda: tokens .npy float32 [T, D] for every mixture (default: seeded)" };
         var command = new Command("selftest-projector", "Run the projector end to end on a small seeded model and check the results");
         command.Options.Add(outOption);
         command.Options.Add(expectKernel);
-        CommandActions.Set(command, parse => SelfTest(parse.GetValue(outOption)!, parse.GetValue(expectKernel)));
+        command.Options.Add(device);
+        command.Options.Add(weights);
+        command.Options.Add(features);
+        CommandActions.Set(command, parse => parse.GetValue(device) == ProjectorDevice.Cuda
+            ? SelfTestCuda(parse.GetValue(outOption)!, parse.GetValue(weights), parse.GetValue(features))
+            : SelfTest(parse.GetValue(outOption)!, parse.GetValue(expectKernel)));
         return command;
+    }
+
+    /// <summary>Largest |GPU - CPU INT8| allowed on the projected tokens: LayerNorm's sums run in another order on the device.</summary>
+    public const double CudaOutputBound = 1e-4;
+
+    /// <summary>
+    /// Every mixture of INT8 projectors on the GPU against the CPU (<see cref="CudaProjectorCheck"/>): accumulators
+    /// bit-equal to the scalar kernel, outputs within <see cref="CudaOutputBound"/>, rows computed equal to the routing's.
+    /// Without <c>--weights</c> it first writes two seeded INT8 files and their tokens into <paramref name="dir"/> (odd
+    /// widths for the tails; a 1B-pack-sized audio mixture for the time), so a machine without a GPU can prepare them.
+    /// Without a CUDA device: one line saying so, exit 2.
+    /// </summary>
+    private static int SelfTestCuda(string dir, string? weightsPath, string? featuresPath)
+    {
+        var checks = new List<(string Weights, string? Features)>();
+        if (weightsPath is null)
+        {
+            Directory.CreateDirectory(dir);
+            checks.Add(WriteCheckData(dir, "tails", new SyntheticProjectorSpec
+            {
+                Layout = SmopLayout.Dedr, Experts = 8, AudioDim = 97, VideoDim = 97, HiddenDim = 203, OutputDim = 131,
+            }, tokens: 301));
+            checks.Add(WriteCheckData(dir, "1b", new SyntheticProjectorSpec
+            {
+                Layout = SmopLayout.Dedr, Experts = 4, AudioDim = 1024, HiddenDim = 1024, OutputDim = 2048, Video = false,
+            }, tokens: 750));
+        }
+        else
+        {
+            checks.Add((weightsPath, featuresPath));
+        }
+        var probe = SmopCudaLibrary.RequireDevice();
+        Console.WriteLine($"cuda: {probe.LibraryPath}: {probe.Description}");
+        Console.WriteLine($"cpu: {KernelRegistry.DescribeCpu()}, {Environment.ProcessorCount} logical cores; int8 kernel {KernelRegistry.SelectInt8().Name}");
+        bool ok = true;
+        foreach (var (weights, features) in checks)
+        {
+            var w = SmopWeights.Load(weights, null);
+            int k = w.Routing!.TopK;
+            foreach (var mixture in new[] { w.Audio, w.Video }.OfType<MixtureWeights>().Distinct())
+            {
+                var x = features is null ? SyntheticProjector.Features(301, mixture.InputDim, seed: 7) : ReadTokens(features, mixture.InputDim);
+                var r = CudaProjectorCheck.Run(mixture, x, k);
+                bool counted = r.RowsComputedGivenRouting.AsSpan().SequenceEqual(r.RoutedRows)
+                    && r.RowsComputedDeviceRouting.AsSpan().SequenceEqual(r.DeviceRoutedRows);
+                bool pass = r.UpMismatches == 0 && r.DownMismatches == 0 && counted && r.MaxOutputDifferenceGivenRouting <= CudaOutputBound
+                    && (!r.SameExperts || r.MaxOutputDifferenceDeviceRouting <= CudaOutputBound);
+                ok &= pass;
+                var e0 = mixture.Experts[0];
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{(pass ? "PASS" : "FAIL")} {Path.GetFileName(weights)} {mixture.Name} (D={e0.InputDim} I={e0.HiddenDim} d={e0.OutputDim}): "
+                    + $"{r.Tokens} tokens top-{r.TopK} of {r.Experts} experts; accumulator mismatches vs scalar: up {r.UpMismatches}, down "
+                    + $"{r.DownMismatches}; rows computed {string.Join(",", r.RowsComputedGivenRouting)} (routing {string.Join(",", r.RoutedRows)}; "
+                    + $"device routing {string.Join(",", r.RowsComputedDeviceRouting)} for {string.Join(",", r.DeviceRoutedRows)}); max |gpu-cpu| "
+                    + $"{r.MaxOutputDifferenceGivenRouting:E2} given the routing, {r.MaxOutputDifferenceDeviceRouting:E2} with the device's (experts "
+                    + $"{(r.SameExperts ? "same" : "DIFFERENT")}, weights max diff {r.MaxWeightDifference:E2}; |out| <= {r.MaxOutput:F2}; bound "
+                    + $"{CudaOutputBound:E0}); median ms: gpu {r.GpuMilliseconds:F3} cpu int8 {r.CpuMilliseconds:F3}"));
+            }
+        }
+        Console.WriteLine($"selftest-projector cuda: {(ok ? "ok" : "FAILED")}");
+        return ok ? ExitCodes.Success : ExitCodes.Failure;
+    }
+
+    /// <summary>A seeded INT8 projector file (top-2) and seeded tokens for it: NAME.int8.safetensors, NAME.tokens.npy.</summary>
+    private static (string Weights, string Features) WriteCheckData(string dir, string name, SyntheticProjectorSpec spec, int tokens)
+    {
+        string fp32 = Path.Combine(dir, $"{name}.fp32.safetensors");
+        string int8 = Path.Combine(dir, $"{name}.int8.safetensors");
+        string features = Path.Combine(dir, $"{name}.tokens.npy");
+        SyntheticProjector.Write(fp32, spec);
+        Int8ProjectorFile.Write(int8, SmopWeights.Load(fp32, spec.Layout), RoutingSettings.Create(2, 1, 1));
+        File.Delete(fp32);
+        var x = SyntheticProjector.Features(tokens, spec.AudioDim, seed: 11);
+        Runtime.Formats.NpyFile.Write(features, x.Data, x.Rows, x.Columns);
+        return (int8, features);
+    }
+
+    private static FloatMatrix ReadTokens(string path, int width)
+    {
+        var npy = Runtime.Formats.NpyFile.ReadFloat32(path);
+        if (npy.Shape.Length != 2 || npy.Shape[1] != width)
+        {
+            throw new EdgeAvsrException($"{path}: expected float32 [T, {width}], found shape [{string.Join(", ", npy.Shape)}]");
+        }
+        return new FloatMatrix(npy.Data, (int)npy.Shape[0], width);
     }
 
     private static int SelfTest(string dir, string? expectKernel)

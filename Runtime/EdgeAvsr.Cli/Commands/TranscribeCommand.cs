@@ -7,6 +7,7 @@ using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Pack;
 using EdgeAvsr.Runtime.Pipeline;
+using EdgeAvsr.Runtime.Projector;
 using EdgeAvsr.Runtime.Video;
 
 namespace EdgeAvsr.Cli.Commands;
@@ -58,6 +59,8 @@ internal static class TranscribeCommand
         var threads = CommonOptions.Threads("Threads per stage (default: one per core)");
         var exact = new Option<bool>("--exact-numerics") { Description = "Decoder without flash attention and with an F32 KV cache (verification runs)" };
         var backend = CommonOptions.Backend("Decoder backend: auto | cpu | cuda");
+        var projectorDevice = ChoiceOptions.OrNone<ProjectorDevice>("--projector-device",
+            "cpu | cuda: where the INT8 projector runs (default: the pack's projector.device, else cpu)");
         var firstLogits = new Option<string?>("--first-logits") { Description = "Write the first segment's first-step logits here (.npy float32 [n_vocab])" };
         var output = new Option<string?>("--out") { Description = "Write the transcript here instead of stdout" };
         var landmarks = new Option<string?>("--landmarks") { Description = "Face-landmark ONNX model for full-face video (docs/landmark-model.md)" };
@@ -71,7 +74,7 @@ internal static class TranscribeCommand
         var options = new Option[]
         {
             model, input, audio, video, task, format, beams, maxTokens, ep, threads, exact, backend, firstLogits, output, landmarks, inputKind, verify,
-            overlap, verbose,
+            overlap, verbose, projectorDevice,
         };
         foreach (var o in options)
         {
@@ -112,6 +115,7 @@ internal static class TranscribeCommand
                     ExactNumerics = parse.GetValue(exact),
                     VerifyHashes = parse.GetValue(verify),
                     DecoderBackend = parse.GetValue(backend),
+                    ProjectorDevice = parse.GetValue(projectorDevice),
                     Log = chatty ? log : _ => { },
                 },
                 Recognition = new RecognitionOptions { Beams = parse.GetValue(beams), MaxNewTokens = parse.GetValue(maxTokens) },

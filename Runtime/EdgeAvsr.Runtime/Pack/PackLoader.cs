@@ -16,8 +16,11 @@ namespace EdgeAvsr.Runtime.Pack;
 /// </summary>
 public static class PackLoader
 {
-    /// <summary>Loads the projector file and builds the projector that runs it with <paramref name="threads"/> workers.</summary>
-    public static SmopProjector OpenProjector(ModelPack pack, int threads)
+    /// <summary>
+    /// Loads the projector file and builds the projector that runs it with <paramref name="threads"/> workers, on
+    /// <paramref name="device"/> when given, else on the manifest's <c>projector.device</c>.
+    /// </summary>
+    public static SmopProjector OpenProjector(ModelPack pack, int threads, ProjectorDevice? device = null)
     {
         ArgumentNullException.ThrowIfNull(pack);
         var p = pack.Manifest.Projector;
@@ -54,7 +57,7 @@ public static class PackLoader
                 throw new EdgeAvsrException($"{where} {name} input width is {found}, the manifest says {(expected is null ? "none" : $"D={expected}")}");
             }
         }
-        return SmopProjector.Create(w, new SmopOptions { Routing = p.Routing, Precision = p.Precision, Threads = threads });
+        return SmopProjector.Create(w, new SmopOptions { Routing = p.Routing, Precision = p.Precision, Threads = threads, Device = device ?? p.Device });
     }
 
     /// <summary>

@@ -46,6 +46,10 @@ public static class PackManifestJson
             WriteOptionalInt(w, "video_input_dim", p.VideoInputDim);
             w.WriteNumber("hidden_dim", p.HiddenDim);
             w.WriteNumber("output_dim", p.OutputDim);
+            if (p.Device != ProjectorDevice.Cpu)
+            {
+                w.WriteString("device", EnumText<ProjectorDevice>.ToText(p.Device));
+            }
             w.WriteEndObject();
             var d = manifest.Decoder;
             w.WriteStartObject("decoder");
@@ -156,6 +160,7 @@ public static class PackManifestJson
             VideoInputDim = r.OptionalInt(proj, "projector.video_input_dim", min: 1),
             HiddenDim = r.Int(proj, "projector.hidden_dim", 1),
             OutputDim = r.Int(proj, "projector.output_dim", 1),
+            Device = r.OptionalString(proj, "projector.device") is { } device ? ParseDevice(device, source) : ProjectorDevice.Cpu,
         };
         var dec = r.Child(root, "decoder");
         var decoder = new PackDecoder
@@ -347,6 +352,11 @@ public static class PackManifestJson
             ExecutionProviders = providers,
         };
     }
+
+    private static ProjectorDevice ParseDevice(string text, string source) =>
+        EnumText<ProjectorDevice>.TryParse(text, out var device)
+            ? device
+            : throw new EdgeAvsrException($"{source}: projector.device '{text}' is not {EnumText<ProjectorDevice>.Choices()}");
 
     private static void WriteOptionalInt(Utf8JsonWriter w, string key, int? value)
     {

@@ -28,5 +28,8 @@ public sealed record PackProjector
     /// <summary>d_llm: the width of the tokens the projector writes.</summary>
     public required int OutputDim { get; init; }
 
+    /// <summary>Where the projector runs by default (optional key <c>projector.device</c>; absent means cpu).</summary>
+    public ProjectorDevice Device { get; init; } = ProjectorDevice.Cpu;
+
     public int? InputDim(Modality modality) => modality == Modality.Audio ? AudioInputDim : VideoInputDim;
 }

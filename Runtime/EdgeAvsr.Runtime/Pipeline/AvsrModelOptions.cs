@@ -22,6 +22,9 @@ public sealed record AvsrModelOptions
 
     public LlamaBackendKind DecoderBackend { get; init; } = LlamaBackendKind.Auto;
 
+    /// <summary>Where the projector runs instead of the pack's <c>projector.device</c>; null keeps the pack's.</summary>
+    public ProjectorDevice? ProjectorDevice { get; init; }
+
     /// <summary>Recompute every file's SHA-256 before loading.</summary>
     public bool VerifyHashes { get; init; }
 

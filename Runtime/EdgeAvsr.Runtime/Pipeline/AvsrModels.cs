@@ -59,7 +59,7 @@ public sealed class AvsrModels : IDisposable
         SileroVad? vad = null;
         try
         {
-            var projector = PackLoader.OpenProjector(pack, options.Threads);
+            var projector = PackLoader.OpenProjector(pack, options.Threads, options.ProjectorDevice);
             var encoderOptions = new PackEncoderOptions { Providers = options.EncoderProviders, Threads = options.Threads, Log = options.Log };
             var placements = new List<PackPlacement>();
             if (manifest.AudioEncoder is not null)

@@ -12,6 +12,9 @@ public sealed record SmopOptions
 
     public ProjectorPrecision Precision { get; init; } = ProjectorPrecision.Fp32;
 
+    /// <summary>Where the INT8 mixtures run; <see cref="ProjectorDevice.Cuda"/> needs <see cref="ProjectorPrecision.Int8"/>.</summary>
+    public ProjectorDevice Device { get; init; } = ProjectorDevice.Cpu;
+
     /// <summary>Worker threads; 0 means one per logical core.</summary>
     public int Threads { get; init; }
 

@@ -9,7 +9,8 @@ namespace EdgeAvsr.Runtime.Projector;
 /// experts in float32, the top-k renormalised, <c>y = sum p_e * expert_e(x)</c>. Tokens are grouped by
 /// expert; each expert runs one GEMM over only the tokens routed to it; results are scaled and
 /// scattered back. float32: work items are (expert, block of its tokens), spread over threads; INT8: one
-/// pipeline per mixture with (expert, block of output channels) items (see <see cref="Int8Mixture"/>).
+/// pipeline per mixture with (expert, block of output channels) items (see <see cref="Int8Mixture"/>); INT8 on
+/// <see cref="ProjectorDevice.Cuda"/>: router and experts on the GPU (see <see cref="CudaMixture"/>).
 /// </summary>
 public sealed class SmopProjector
 {
@@ -62,7 +63,16 @@ public sealed class SmopProjector
         string kernelName;
         Func<MixtureWeights, MixtureRuntime> build;
         int threads = ThreadCount.Resolve(options.Threads);
-        if (options.Precision == ProjectorPrecision.Int8)
+        if (options.Device == ProjectorDevice.Cuda)
+        {
+            if (options.Precision != ProjectorPrecision.Int8)
+            {
+                throw new EdgeAvsrException("device", name => $"{name} cuda runs the INT8 projector; these weights run in {options.Precision.ToText()}");
+            }
+            kernelName = $"cuda ({Interop.SmopCudaLibrary.RequireDevice().Description})";
+            build = m => new MixtureRuntime(m, [], null, new CudaMixture(m));
+        }
+        else if (options.Precision == ProjectorPrecision.Int8)
         {
             var k = options.Int8Kernel ?? KernelRegistry.SelectInt8();
             kernelName = k.ToString();
@@ -174,13 +184,21 @@ public sealed class SmopProjector
     private ModalityTokens Run(MixtureRuntime mixture, FloatMatrix x, Dictionary<string, long[]> rowCounts)
     {
         int tokens = x.Rows, k = Options.Routing.TopK, d = mixture.Weights.OutputDim, e = mixture.Weights.ExpertCount;
-        var (experts, weights) = Route(mixture.Weights, x, k);
-
         if (!rowCounts.TryGetValue(mixture.Weights.Name, out long[]? counts))
         {
             counts = new long[e];
             rowCounts[mixture.Weights.Name] = counts;
         }
+        if (mixture.Cuda is not null)
+        {
+            // The device routes too: the counts are the rows its GEMMs computed.
+            var (slotExperts, slotWeights) = (new int[tokens * k], new float[tokens * k]);
+            var result = NewTokens(tokens, d);
+            mixture.Cuda.Run(x, k, slotExperts, slotWeights, routingGiven: false, counts, result);
+            return new ModalityTokens(Modality.Audio, result, slotExperts, slotWeights, k);
+        }
+        var (experts, weights) = Route(mixture.Weights, x, k);
+
         if (mixture.Int8 is not null)
         {
             var result = NewTokens(tokens, d);
@@ -351,13 +369,15 @@ public sealed class SmopProjector
         return sum;
     }
 
-    /// <summary>A mixture's experts: float32 ones run per (expert, row block) item, INT8 ones as one pipeline.</summary>
-    private sealed class MixtureRuntime(MixtureWeights weights, ExpertRuntime[] experts, Int8Mixture? int8)
+    /// <summary>A mixture's experts: float32 ones run per (expert, row block) item, INT8 ones as one pipeline, or all on the GPU.</summary>
+    private sealed class MixtureRuntime(MixtureWeights weights, ExpertRuntime[] experts, Int8Mixture? int8, CudaMixture? cuda = null)
     {
         public MixtureWeights Weights { get; } = weights;
 
         public ExpertRuntime[] Experts { get; } = experts;
 
         public Int8Mixture? Int8 { get; } = int8;
+
+        public CudaMixture? Cuda { get; } = cuda;
     }
 }

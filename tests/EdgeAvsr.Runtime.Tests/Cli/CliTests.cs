@@ -187,5 +187,6 @@ public class CliTests
         Assert.Contains("devices: CPU", stdout, StringComparison.Ordinal);
         Assert.Contains("projector int8 kernel: ", stdout, StringComparison.Ordinal);
         Assert.Contains("advsimd-dot", stdout, StringComparison.Ordinal);
+        Assert.Matches("projector cuda: .*(no CUDA device|libsmop_cuda.so not found|, sm_[0-9]+, )", stdout);
     }
 }

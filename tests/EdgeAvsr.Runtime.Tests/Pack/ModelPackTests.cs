@@ -332,6 +332,7 @@ public class ModelPackTests
         "front_end.waveform_normalization is a number (1), expected true or false")]
     [InlineData("\"file\": \"decoder.gguf\"", "\"file\": \"../decoder.gguf\"", "must be a plain relative path")]
     [InlineData("\"cpu\"", "\"tpu\"", "'tpu' is not an execution provider")]
+    [InlineData("\"output_dim\": 256", "\"output_dim\": 256, \"device\": \"gpu\"", "projector.device 'gpu' is not cpu or cuda")]
     public void BadManifest_NamesTheKey(string from, string to, string expected)
     {
         using var dir = new TempDir();
@@ -384,6 +385,34 @@ public class ModelPackTests
         Assert.Equal(ExitCodes.InvalidInput, code);
         Assert.Equal($"edgeavsr: {e.Message}", stderr.TrimEnd());
         Assert.Empty(stdout);
+    }
+
+    [Fact]
+    public void ProjectorDevice_IsOptional_CpuWhenAbsent_CudaRoundTrips()
+    {
+        using var dir = new TempDir();
+        string plain = parts.Build(dir);
+        string path = Path.Combine(plain, PackManifest.FileName);
+        Assert.DoesNotContain("\"device\"", File.ReadAllText(path), StringComparison.Ordinal);
+        Assert.Equal(ProjectorDevice.Cpu, PackManifestJson.Read(path).Projector.Device);
+
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"output_dim\": 256", "\"output_dim\": 256, \"device\": \"cuda\"", StringComparison.Ordinal));
+        var read = PackManifestJson.Read(path);
+        Assert.Equal(ProjectorDevice.Cuda, read.Projector.Device);
+        byte[] written = PackManifestJson.ToUtf8(read);
+        File.WriteAllBytes(path, written);
+        var again = PackManifestJson.Read(path);
+        Assert.Equal(read.Projector, again.Projector);
+        Assert.Equal(written, PackManifestJson.ToUtf8(again));
+        if (Interop.SmopCudaLibrary.Probe().DeviceCount == 0)
+        {
+            // Here (no GPU) the pack opens and its projector refuses in one line saying why; the cpu override still runs it.
+            var e = Assert.Throws<EdgeAvsrException>(() => PackLoader.OpenProjector(ModelPack.Open(plain), threads: 1));
+            Assert.Single(e.Message.Split('\n'));
+            Assert.StartsWith("projector device cuda: ", e.Message, StringComparison.Ordinal);
+            Assert.Matches("no CUDA device|libsmop_cuda.so not found", e.Message);
+            Assert.DoesNotContain("cuda", PackLoader.OpenProjector(ModelPack.Open(plain), 1, ProjectorDevice.Cpu).KernelName, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
