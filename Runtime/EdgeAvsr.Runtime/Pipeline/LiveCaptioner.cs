@@ -219,6 +219,11 @@ public sealed class LiveCaptioner
                 Dropped();
                 return;
             }
+            if (!(audio ? plan.Inputs.HasAudio : plan.Inputs.HasVideo))
+            {
+                // A live stream this task does not read (the camera under ASR): not a drop, and no reason to start a pipeline here.
+                return;
+            }
             if (state.Session is null)
             {
                 long start = StreamClock.FrameAtOrAfter(StreamClock.Samples(chunk.Timestamp) - StreamClock.SamplesPerFrame + 1) * StreamClock.SamplesPerFrame;
@@ -227,13 +232,7 @@ public sealed class LiveCaptioner
                     continue;
                 }
             }
-            var session = state.Session!;
-            if (!(audio ? session.Inputs.HasAudio : session.Inputs.HasVideo))
-            {
-                // A live stream this task does not read (the camera under ASR): not a drop.
-                return;
-            }
-            if (await ForwardAsync(session, chunk, state.Stop).ConfigureAwait(false))
+            if (await ForwardAsync(state.Session!, chunk, state.Stop).ConfigureAwait(false))
             {
                 return;
             }
