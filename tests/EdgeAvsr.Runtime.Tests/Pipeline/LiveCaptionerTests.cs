@@ -124,6 +124,34 @@ public class LiveCaptionerTests(LiveFixture f, ITestOutputHelper output) : IClas
     }
 
     [Fact]
+    public async Task CameraStopsBeforeAnUtterance_ItsAvsrFinalIsDroppedAtTheSwitch_AndSaidSo_AsrCaptionsTheRest()
+    {
+        // No frames after v, a second before the third sentence; the source says so only at b, in that sentence. The AVSR
+        // pipeline has no frame of the utterance running at b: a file run fails there, a live run drops it and counts it.
+        long v = Boundary(f.Speech[2].Start - 1.0), b = Boundary(f.Speech[2].Start + 0.6), end = f.End;
+        var withoutCamera = Chunks(0, v, true, true).Concat(Chunks(v, b, true, false)).ToList();
+        using var models = Load();
+        var e = await Assert.ThrowsAsync<EdgeAvsrException>(() => Reference(models, AvsrTask.Avsr, Both, withoutCamera));
+        Assert.Contains("has 0 video frames", e.Message, StringComparison.Ordinal);
+        var fixedTask = new AvsrPipeline(models, AvsrTask.Avsr, Both, Options);
+        var first = await Collect(fixedTask.RunAsync(Play(withoutCamera), new PipelineRun(DropFinalsWithoutVideo: true)));
+        Assert.Equal(1, fixedTask.Health.FinalsDropped);
+        Assert.DoesNotContain(first, c => c.End > f.Speech[2].Start);
+        var second = await Reference(models, AvsrTask.Asr, AudioOnly, Chunks(b, end, true, false, restamp: b));
+
+        var captioner = new LiveCaptioner(models, AvsrTask.Avsr, Both, Options);
+        var stream = withoutCamera.Append(new StreamStateChunk(At(b), AudioOnly)).Concat(Chunks(b, end, true, false));
+        var live = await Collect(captioner.RunAsync(Play(stream)));
+        Assert.Equal(Keys(first).Concat(Keys(second, b, NextId(first))), Keys(live));
+        var status = captioner.Status;
+        // The finals the AVSR pipeline still had in its queues came out after the switch too (this source is faster than real time).
+        Assert.Equal(new LiveSwitch(b / 16000.0, AvsrTask.Avsr, AvsrTask.Asr, "audio only live: avsr needs video", status.LastSwitch!.FinalsFlushed, 1),
+            status.LastSwitch);
+        Assert.InRange(status.LastSwitch.FinalsFlushed, 0, first.Count(c => c.IsFinal));
+        Assert.Equal(1, status.Pipeline.FinalsDropped);
+    }
+
+    [Fact]
     public async Task MicrophoneStops_VsrTakesOver_WithTheFramesTheAvsrPipelineDidNotUse()
     {
         // Audio ends at a, in the pause after the first sentence; the source says so at b, 1.2 s later. The AVSR pipeline ends at a
