@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
@@ -20,9 +21,15 @@ public sealed class AvsrPipeline
     private readonly AvsrModels _models;
     private readonly AvsrPipelineOptions _options;
     private readonly MediaStreams _streams;
-    private int _partialsDropped;
+    private readonly PipelineMonitor _monitor;
 
     public AvsrPipeline(AvsrModels models, AvsrTask task, MediaStreams streams, AvsrPipelineOptions? options = null)
+        : this(models, task, streams, options, monitor: null)
+    {
+    }
+
+    /// <summary>A pipeline that reports into <paramref name="monitor"/> (a live captioner's, shared by the pipelines it builds).</summary>
+    internal AvsrPipeline(AvsrModels models, AvsrTask task, MediaStreams streams, AvsrPipelineOptions? options, PipelineMonitor? monitor)
     {
         _models = models ?? throw new ArgumentNullException(nameof(models));
         _options = options ?? new AvsrPipelineOptions();
@@ -31,6 +38,7 @@ public sealed class AvsrPipeline
         {
             throw new EdgeAvsrException($"queue capacity {_options.QueueCapacity} must be at least 1");
         }
+        _monitor = monitor ?? new PipelineMonitor(task, _options.LatencyWindow);
         if (_options.MaxUtterance <= TimeSpan.Zero || _options.MaxUtterance > TimeSpan.FromSeconds(30))
         {
             throw new EdgeAvsrException($"utterances of at most {_options.MaxUtterance.TotalSeconds} s: the audio encoder takes 30 s at most");
@@ -59,15 +67,27 @@ public sealed class AvsrPipeline
 
     /// <summary>Partials not computed because a stage was busy or a newer caption of the utterance was waiting (<see
     /// cref="AvsrPipelineOptions.SkipPartialsWhenBusy"/>).</summary>
-    public int PartialsDropped => Volatile.Read(ref _partialsDropped);
+    public int PartialsDropped => (int)_monitor.PartialsDropped;
+
+    /// <summary>What the stages are doing: a thread-safe snapshot, cheap enough to take while captions flow.</summary>
+    public PipelineHealth Health => _monitor.Snapshot();
+
+    public MediaStreams Streams => _streams;
 
     /// <summary>Utterances come from the VAD (audio present) rather than fixed windows.</summary>
     public bool UsesVad { get; }
 
     /// <summary>Runs <paramref name="source"/> through the stages; captions come in stream order, each utterance's partials before its final.</summary>
-    public async IAsyncEnumerable<Caption> RunAsync(IAsyncEnumerable<MediaChunk> source, [EnumeratorCancellation] CancellationToken cancellation = default)
+    public IAsyncEnumerable<Caption> RunAsync(IAsyncEnumerable<MediaChunk> source, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(source);
+        return RunAsync(source, new PipelineRun(), cancellation);
+    }
+
+    /// <summary>Runs from <paramref name="run"/>'s stream position and utterance number (a live captioner's next pipeline).</summary>
+    internal async IAsyncEnumerable<Caption> RunAsync(IAsyncEnumerable<MediaChunk> source, PipelineRun run,
+        [EnumeratorCancellation] CancellationToken cancellation = default)
+    {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var token = stop.Token;
         var jobs = Bounded<UtteranceJob>();
@@ -75,17 +95,18 @@ public sealed class AvsrPipeline
         var projected = Bounded<ProjectedUtterance>();
         var captions = Bounded<Caption>();
         using var gate = OverlapsEncodersAndDecoder ? null : new SemaphoreSlim(1, 1);
+        QueueDepths Depths() => new(jobs.Reader.Count, featured.Reader.Count, projected.Reader.Count, captions.Reader.Count, _options.QueueCapacity);
+        Func<QueueDepths> depths = Depths;
+        _monitor.Attach(Task, depths);
         Task[] stages =
         [
-            System.Threading.Tasks.Task.Run(() => Guard(jobs.Writer, () => SegmentAsync(source, jobs.Writer, token)), token),
-            System.Threading.Tasks.Task.Run(() => Guard(featured.Writer, () => PumpAsync(jobs.Reader, featured.Writer, Recognizer.FrontEnd, j =>
-                j.Span, token)), token),
-            System.Threading.Tasks.Task.Run(() =>
-                Guard(projected.Writer, () => PumpAsync(featured.Reader, projected.Writer, u => Exclusive(gate, () => Recognizer.Encode(u)), u =>
-                u.Job.Span, token)), token),
-            System.Threading.Tasks.Task.Run(() =>
-                Guard(captions.Writer, () => PumpAsync(projected.Reader, captions.Writer, p => Exclusive(gate, () => Recognizer.Decode(p, token)), p =>
-                p.Job.Span, token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(jobs.Writer, () => SegmentAsync(source, jobs.Writer, run, token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(featured.Writer, () => PumpAsync(jobs.Reader, featured.Writer, PipelineStage.FrontEnd,
+                j => Timed(PipelineStage.FrontEnd, () => Recognizer.FrontEnd(j)), j => j.Span, token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(projected.Writer, () => PumpAsync(featured.Reader, projected.Writer, PipelineStage.EncodeProject,
+                u => Exclusive(gate, () => Timed(PipelineStage.EncodeProject, () => Recognizer.Encode(u))), u => u.Job.Span, token)), token),
+            System.Threading.Tasks.Task.Run(() => Guard(captions.Writer, () => PumpAsync(projected.Reader, captions.Writer, PipelineStage.Decode,
+                p => Captioned(p, Exclusive(gate, () => Timed(PipelineStage.Decode, () => Recognizer.Decode(p, token)))), p => p.Job.Span, token)), token),
         ];
         try
         {
@@ -124,7 +145,25 @@ public sealed class AvsrPipeline
             {
                 // Reported through the caption channel already (or the consumer chose to stop).
             }
+            finally
+            {
+                _monitor.Detach(depths);
+            }
         }
+    }
+
+    private T Timed<T>(PipelineStage stage, Func<T> work)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var result = work();
+        _monitor.Stage(stage, Stopwatch.GetTimestamp() - start);
+        return result;
+    }
+
+    private Caption Captioned(ProjectedUtterance utterance, Caption caption)
+    {
+        _monitor.Captioned(caption.IsFinal, utterance.Job.DecidedAtTimestamp);
+        return caption;
     }
 
     private Channel<T> Bounded<T>() => Channel.CreateBounded<T>(new BoundedChannelOptions(_options.QueueCapacity)
@@ -161,8 +200,8 @@ public sealed class AvsrPipeline
         }
     }
 
-    private async Task PumpAsync<TIn, TOut>(ChannelReader<TIn> input, ChannelWriter<TOut> output, Func<TIn, TOut> work, Func<TIn, UtteranceSpan> span,
-        CancellationToken token)
+    private async Task PumpAsync<TIn, TOut>(ChannelReader<TIn> input, ChannelWriter<TOut> output, PipelineStage stage, Func<TIn, TOut> work,
+        Func<TIn, UtteranceSpan> span, CancellationToken token)
     {
         while (await input.WaitToReadAsync(token).ConfigureAwait(false))
         {
@@ -172,9 +211,10 @@ public sealed class AvsrPipeline
                 // computing it would only delay the caption the user is waiting for.
                 if (_options.SkipPartialsWhenBusy && IsStale(span(item), input, span))
                 {
-                    Interlocked.Increment(ref _partialsDropped);
+                    _monitor.PartialDropped();
                     continue;
                 }
+                _options.StageProbe?.Invoke(stage, span(item));
                 await output.WriteAsync(work(item), token).ConfigureAwait(false);
             }
         }
@@ -183,25 +223,31 @@ public sealed class AvsrPipeline
     private static bool IsStale<TIn>(UtteranceSpan current, ChannelReader<TIn> input, Func<TIn, UtteranceSpan> span) =>
         !current.IsFinal && input.TryPeek(out var next) && span(next).Id == current.Id;
 
-    private async Task SegmentAsync(IAsyncEnumerable<MediaChunk> source, ChannelWriter<UtteranceJob> jobs, CancellationToken token)
+    private async Task SegmentAsync(IAsyncEnumerable<MediaChunk> source, ChannelWriter<UtteranceJob> jobs, PipelineRun run, CancellationToken token)
     {
-        var audio = new SampleBuffer();
-        var video = new FrameBuffer();
+        // A run that starts later in the stream (a live captioner's next pipeline) starts its buffers and its utterance
+        // numbers there; the VAD starts afresh, so its positions count from the run's start.
+        var audio = new SampleBuffer(run.StartSample);
+        var video = new FrameBuffer(StreamClock.FrameAtOrAfter(run.StartSample));
         var vad = UsesVad ? _models.Vad!.OpenStream(_options.Vad) : null;
         var cutter = new UtteranceCutter(
             StreamClock.Samples(MaxUtterance),
             StreamClock.Samples(_options.MinUtterance),
             (long)_options.Vad.SpeechPadMs * StreamClock.SampleRate / 1000,
-            _options.PartialInterval is { } p ? StreamClock.Samples(p) : null);
+            _options.PartialInterval is { } p ? StreamClock.Samples(p) : null,
+            run.StartSample,
+            run.FirstUtterance);
         var spans = new List<UtteranceSpan>();
-        var waiting = new Queue<UtteranceSpan>();
+        var waiting = new Queue<Pending>();
         await foreach (var chunk in source.WithCancellation(token).ConfigureAwait(false))
         {
+            long arrived = Stopwatch.GetTimestamp();
             IReadOnlyList<SpeechSegment> closed = [];
             switch (chunk)
             {
                 case AudioChunk a when _streams.HasAudio:
                     int silence = audio.Append(a);
+                    _monitor.Filled(silence, 0);
                     if (vad is not null)
                     {
                         // The VAD counts samples: it must hear a dropout's silence too, or every boundary it reports
@@ -210,7 +256,7 @@ public sealed class AvsrPipeline
                     }
                     break;
                 case VideoChunk v when _streams.HasVideo:
-                    video.Append(v);
+                    _monitor.Filled(0, video.Append(v));
                     break;
                 case StreamStateChunk:
                     // This pipeline's task is fixed; whoever built it decides what a change of live streams means.
@@ -223,7 +269,7 @@ public sealed class AvsrPipeline
             spans.Clear();
             if (vad is not null)
             {
-                cutter.Advance(position, closed, vad.OpenSpeechStart, spans, vad.HasPendingSegment);
+                cutter.Advance(position, closed, vad.OpenSpeechStart + run.StartSample, spans, vad.HasPendingSegment);
             }
             else
             {
@@ -231,18 +277,21 @@ public sealed class AvsrPipeline
             }
             foreach (var s in spans)
             {
-                waiting.Enqueue(s);
+                waiting.Enqueue(new Pending(s, arrived));
             }
-            await SendReadyAsync(waiting, audio, video, jobs, sourceEnded: false, token).ConfigureAwait(false);
+            long segmenting = Stopwatch.GetTimestamp() - arrived;
+            segmenting += await SendReadyAsync(waiting, audio, video, jobs, run, position, sourceEnded: false, token).ConfigureAwait(false);
+            _monitor.Stage(PipelineStage.Segment, segmenting);
             // Keep what an utterance still being decided may need: from the last final cut, and at most the longest utterance plus slack.
             long keepFrom = Math.Max(cutter.FinalizedUpTo, position - StreamClock.Samples(MaxUtterance) - StreamClock.SampleRate * 2L);
             if (waiting.Count > 0)
             {
-                keepFrom = Math.Min(keepFrom, waiting.Peek().StartSample);
+                keepFrom = Math.Min(keepFrom, waiting.Peek().Span.StartSample);
             }
             audio.DropBefore(keepFrom);
             video.DropBefore(keepFrom / StreamClock.SamplesPerFrame);
         }
+        long ended = Stopwatch.GetTimestamp();
         spans.Clear();
         long end = _streams.HasAudio ? audio.End : video.End * StreamClock.SamplesPerFrame;
         if (vad is not null)
@@ -255,44 +304,58 @@ public sealed class AvsrPipeline
         }
         foreach (var s in spans)
         {
-            waiting.Enqueue(s);
+            waiting.Enqueue(new Pending(s, ended));
         }
-        await SendReadyAsync(waiting, audio, video, jobs, sourceEnded: true, token).ConfigureAwait(false);
+        await SendReadyAsync(waiting, audio, video, jobs, run, end, sourceEnded: true, token).ConfigureAwait(false);
     }
 
-    /// <summary>Hands out the utterances whose video has arrived (or all, at the end of the source).</summary>
-    private async Task SendReadyAsync(Queue<UtteranceSpan> waiting, SampleBuffer audio, FrameBuffer video, ChannelWriter<UtteranceJob> jobs,
-        bool sourceEnded, CancellationToken token)
+    /// <summary>An utterance cut and waiting for its video; <see cref="DecidedAtTimestamp"/>: when the chunk that decided it arrived.</summary>
+    private readonly record struct Pending(UtteranceSpan Span, long DecidedAtTimestamp);
+
+    /// <summary>Hands out the utterances whose video has arrived (or all, at the end of the source); returns the ticks spent cutting.</summary>
+    private async Task<long> SendReadyAsync(Queue<Pending> waiting, SampleBuffer audio, FrameBuffer video, ChannelWriter<UtteranceJob> jobs,
+        PipelineRun run, long position, bool sourceEnded, CancellationToken token)
     {
+        long cutting = 0;
+        // The audio ran so far past the last frame that the video is not coming (a camera that stopped): stop waiting for it.
+        bool videoGaveOut = _options.VideoWait is { } wait && position - video.End * StreamClock.SamplesPerFrame > StreamClock.Samples(wait);
         while (waiting.Count > 0)
         {
-            var span = waiting.Peek();
+            var (span, decidedAt) = waiting.Peek();
             long lastFrame = StreamClock.FrameAtOrAfter(span.EndSample);
-            if (Recognizer.UsesVideo && !sourceEnded && video.End < lastFrame)
+            if (Recognizer.UsesVideo && !sourceEnded && !videoGaveOut && video.End < lastFrame)
             {
-                return;
+                break;
             }
             waiting.Dequeue();
-            var job = Cut(span, audio, video);
+            long start = Stopwatch.GetTimestamp();
+            var job = Cut(span, audio, video, run.DropFinalsWithoutVideo || _options.VideoWait is not null, decidedAt);
+            cutting += Stopwatch.GetTimestamp() - start;
             if (job is null)
             {
                 continue;
             }
             if (!span.IsFinal && _options.SkipPartialsWhenBusy)
             {
-                if (!jobs.TryWrite(job))
+                if (jobs.TryWrite(job))
                 {
-                    Interlocked.Increment(ref _partialsDropped);
+                    _monitor.Cut(final: false);
+                }
+                else
+                {
+                    _monitor.PartialDropped();
                 }
             }
             else
             {
                 await jobs.WriteAsync(job, token).ConfigureAwait(false);
+                _monitor.Cut(span.IsFinal);
             }
         }
+        return cutting;
     }
 
-    private UtteranceJob? Cut(UtteranceSpan span, SampleBuffer audio, FrameBuffer video)
+    private UtteranceJob? Cut(UtteranceSpan span, SampleBuffer audio, FrameBuffer video, bool dropFinalsWithoutVideo, long decidedAt)
     {
         float[]? samples = Recognizer.UsesAudio ? audio.Slice(span.StartSample, span.EndSample) : null;
         GrayFrames? frames = null;
@@ -307,11 +370,17 @@ public sealed class AvsrPipeline
                 {
                     return null;
                 }
+                if (dropFinalsWithoutVideo)
+                {
+                    // Live: the camera stopped before this utterance had video; the captioner says so.
+                    _monitor.FinalDropped();
+                    return null;
+                }
                 throw new EdgeAvsrException($"utterance {span.Start:0.###}-{span.End:0.###} s has {Math.Max(0, end - first)} video frames; the video " +
                     $"stream covers {video.Offset / 25.0:0.###}-{video.End / 25.0:0.###} s and the projector needs at least {Recognizer.MinVideoFrames}");
             }
             frames = video.Slice(first, end);
         }
-        return new UtteranceJob(span, samples, frames, first);
+        return new UtteranceJob(span, samples, frames, first, decidedAt);
     }
 }

@@ -43,4 +43,18 @@ public sealed record AvsrPipelineOptions
     /// llama.cpp's spinning worker threads slow down badly when the encoders hold their cores, so they take turns.
     /// </summary>
     public bool? OverlapEncodersAndDecoder { get; init; }
+
+    /// <summary>
+    /// Live: how far (stream time) the audio may run ahead of the last video frame before utterances are handed out with the
+    /// frames that arrived, so a camera that stopped without a word from its source does not hold every caption back; a
+    /// final without enough frames is then dropped and counted (<see cref="PipelineHealth.FinalsDropped"/>). Null: wait
+    /// for the video however long (files, where it always comes).
+    /// </summary>
+    public TimeSpan? VideoWait { get; init; }
+
+    /// <summary>Finals whose live latency <see cref="PipelineHealth.FinalLatency"/> summarises (the most recent ones).</summary>
+    public int LatencyWindow { get; init; } = 100;
+
+    /// <summary>Called before each stage handles an utterance, on that stage's thread: tests make a stage throw here.</summary>
+    internal Action<PipelineStage, UtteranceSpan>? StageProbe { get; init; }
 }

@@ -14,6 +14,12 @@ internal sealed class SampleBuffer
     private int _start;
     private int _count;
 
+    /// <summary>A buffer whose stream begins at sample <paramref name="start"/> (a gap before the first chunk is silence from there).</summary>
+    public SampleBuffer(long start = 0)
+    {
+        Offset = start;
+    }
+
     public long Offset { get; private set; }
 
     public long End => Offset + _count;
@@ -100,6 +106,12 @@ internal sealed class FrameBuffer
     // The kept frames are _frames[_first..]; the ones before were dropped.
     private int _first;
 
+    /// <summary>A buffer whose stream begins at frame <paramref name="first"/>.</summary>
+    public FrameBuffer(long first = 0)
+    {
+        Offset = first;
+    }
+
     public long Offset { get; private set; }
 
     public long End => Offset + KeptCount;
@@ -109,7 +121,8 @@ internal sealed class FrameBuffer
 
     private int KeptCount => _frames.Count - _first;
 
-    public void Append(VideoChunk chunk)
+    /// <summary>Adds the chunk's frames; returns how many frames went before them to fill missing ones.</summary>
+    public int Append(VideoChunk chunk)
     {
         var crops = chunk.Crops;
         if (crops.Width != MouthRoi.CropSize || crops.Height != MouthRoi.CropSize)
@@ -122,14 +135,17 @@ internal sealed class FrameBuffer
         {
             throw new EdgeAvsrException($"video chunk stamped {chunk.Timestamp.TotalSeconds:0.###} s (frame {at}) overlaps what was received (frame {End})");
         }
+        int filled = 0;
         while (End < at)
         {
             _frames.Add(KeptCount > 0 ? _frames[^1] : new byte[FrameBytes]);
+            filled++;
         }
         for (int t = 0; t < crops.Count; t++)
         {
             _frames.Add(crops.Frame(t).ToArray());
         }
+        return filled;
     }
 
     public GrayFrames Slice(long first, long end)

@@ -11,7 +11,7 @@ namespace EdgeAvsr.Runtime.Pipeline;
 /// </summary>
 public sealed class UtteranceCutter
 {
-    private readonly long _max, _min, _pad;
+    private readonly long _max, _min, _pad, _origin;
     private readonly long? _partialInterval;
     private long _cutAt;          // everything before this sample has been handed out in final utterances
     private long _nextPartial = -1;
@@ -23,7 +23,9 @@ public sealed class UtteranceCutter
     /// <param name="minSamples">Shorter leftovers are dropped (a forced cut can leave a sliver of speech).</param>
     /// <param name="padSamples">Padding before a running speech's first sample, as the VAD pads the segments it closes.</param>
     /// <param name="partialInterval">Stream time between partial utterances (samples); null for none.</param>
-    public UtteranceCutter(long maxSamples, long minSamples, long padSamples, long? partialInterval)
+    /// <param name="origin">Stream sample where the cut stream begins: the VAD's segments count from here.</param>
+    /// <param name="firstId">Number of the first utterance.</param>
+    public UtteranceCutter(long maxSamples, long minSamples, long padSamples, long? partialInterval, long origin = 0, int firstId = 0)
     {
         if (maxSamples < 1 || minSamples < 1 || minSamples > maxSamples || padSamples < 0 || partialInterval is < 1)
         {
@@ -33,6 +35,10 @@ public sealed class UtteranceCutter
         _min = minSamples;
         _pad = padSamples;
         _partialInterval = partialInterval;
+        _origin = origin;
+        _cutAt = origin;
+        _position = origin;
+        _nextId = firstId;
     }
 
     /// <summary>Everything before this sample is in final utterances already (a buffer may drop it).</summary>
@@ -40,7 +46,8 @@ public sealed class UtteranceCutter
 
     /// <summary>
     /// The stream has reached <paramref name="position"/>; <paramref name="closed"/> are the VAD segments that became final
-    /// since the last call (in seconds, padded); <paramref name="openSpeechStart"/> is where the running speech began, if any;
+    /// since the last call (in seconds from the origin, padded); <paramref name="openSpeechStart"/> is the stream sample where the running
+    /// speech began, if any;
     /// <paramref name="segmentPending"/>: the VAD holds a closed segment back, so the running speech gets no partials until
     /// that segment's final has been handed out (ids stay in order: a partial is always of the next final).
     /// </summary>
@@ -51,14 +58,14 @@ public sealed class UtteranceCutter
         _position = Math.Max(_position, position);
         foreach (var segment in closed)
         {
-            Close(StreamClock.Samples(segment.Start), StreamClock.Samples(segment.End), output);
+            Close(_origin + StreamClock.Samples(segment.Start), _origin + StreamClock.Samples(segment.End), output);
         }
         if (openSpeechStart is not long raw || segmentPending)
         {
             _openStart = -1;
             return;
         }
-        long start = Math.Max(_cutAt, Math.Max(0, raw - _pad));
+        long start = Math.Max(_cutAt, Math.Max(_origin, raw - _pad));
         if (start != _openStart)
         {
             _openStart = start;

@@ -6,8 +6,8 @@ using EdgeAvsr.Runtime.Video;
 
 namespace EdgeAvsr.Runtime.Pipeline;
 
-/// <summary>The media of one utterance, cut from the stream.</summary>
-internal sealed record UtteranceJob(UtteranceSpan Span, float[]? Audio, GrayFrames? Video, long VideoFirst);
+/// <summary>The media of one utterance, cut from the stream; <see cref="DecidedAtTimestamp"/> (a Stopwatch stamp) is when it was decided.</summary>
+internal sealed record UtteranceJob(UtteranceSpan Span, float[]? Audio, GrayFrames? Video, long VideoFirst, long DecidedAtTimestamp = 0);
 
 /// <summary>An utterance after the front-ends: log-mel [80, 3000] and its audio duration, mouth ROI [T, 88, 88].</summary>
 internal sealed record FeaturedUtterance(UtteranceJob Job, float[]? LogMel, double AudioSeconds, float[]? Roi, int Frames, TimeSpan FrontEnd);
