@@ -32,6 +32,7 @@ public sealed class LiveMediaSource
     // Read by tests to tell that the source waits with nothing left to do (deterministic runs on a fake clock).
     private volatile bool _parked;
     private long _parkedUntilTicks;
+    private long _pendingEvents;
 
     /// <param name="config">The camera and microphone (at least one) and the timings; validated here.</param>
     /// <param name="processes">Starts the device processes (default: real ones).</param>
@@ -115,6 +116,7 @@ public sealed class LiveMediaSource
                     var position = StreamSynchronizer.SampleTime(_sync.Position);
                     while (_events.Reader.TryRead(out var e))
                     {
+                        Interlocked.Decrement(ref _pendingEvents);
                         Handle(e, now, output);
                     }
                     foreach (var device in Devices())
@@ -151,7 +153,7 @@ public sealed class LiveMediaSource
     }
 
     /// <summary>True when the source waits for an event or its next poll, with no event pending, at host time <paramref name="now"/>.</summary>
-    internal bool IsIdleAt(TimeSpan now) => _parked && _events.Reader.Count == 0 && Interlocked.Read(ref _parkedUntilTicks) > now.Ticks;
+    internal bool IsIdleAt(TimeSpan now) => _parked && Interlocked.Read(ref _pendingEvents) == 0 && Interlocked.Read(ref _parkedUntilTicks) > now.Ticks;
 
     internal TimeSpan Now() => _time.GetElapsedTime(_startTimestamp);
 
@@ -272,7 +274,7 @@ public sealed class LiveMediaSource
                 {
                     break;
                 }
-                _events.Writer.TryWrite(new DeviceEvent(device, generation, buffer.AsSpan(0, n).ToArray(), null));
+                Post(new DeviceEvent(device, generation, buffer.AsSpan(0, n).ToArray(), null));
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -283,7 +285,13 @@ public sealed class LiveMediaSource
         {
             error = e.Message;
         }
-        _events.Writer.TryWrite(new DeviceEvent(device, generation, null, error));
+        Post(new DeviceEvent(device, generation, null, error));
+    }
+
+    private void Post(DeviceEvent e)
+    {
+        Interlocked.Increment(ref _pendingEvents);
+        _events.Writer.TryWrite(e);
     }
 
     private sealed record DeviceEvent(Device Device, int Generation, byte[]? Data, string? Error);
