@@ -1,6 +1,5 @@
 using System.Device.Gpio;
 using System.Device.I2c;
-using System.Globalization;
 using System.Text;
 using EdgeAvsr.Device.Config;
 using EdgeAvsr.Runtime;
@@ -114,20 +113,29 @@ public sealed class CaptionLcd : IDisposable
         return [.. kept.Select(l => l.PadRight(columns))];
     }
 
-    /// <summary>Printable ASCII only: accents dropped (é to e), whitespace to a space, anything else to '?'.</summary>
+    // Latin-1 (U+00C0-U+00FF) and Latin Extended-A (U+0100-U+017F) letters without their accents, one character each
+    // (the build runs with invariant globalization, whose Normalize does not decompose).
+    private const string Latin1Folded = "AAAAAAACEEEEIIIIDNOOOOOxOUUUUY?saaaaaaaceeeeiiiidnooooo/ouuuuy?y";
+    private const string LatinExtendedAFolded =
+        "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiIiJjKkkLlLlLlLlLlNnNnNnnNnOoOoOoOoRrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
+
+    /// <summary>Printable ASCII only: accented Latin letters without their accents (é to e), whitespace to a space, typographic
+    /// quotes and dashes to their ASCII kin, combining marks dropped, anything else '?'.</summary>
     public static string ToAscii(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var result = new StringBuilder(text.Length);
-        foreach (char c in text.Normalize(NormalizationForm.FormD))
+        foreach (char c in text)
         {
-            if (CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.NonSpacingMark)
+            if (c is >= '\u0300' and <= '\u036F')
             {
                 continue;
             }
             result.Append(c switch
             {
                 >= ' ' and <= '~' => c,
+                >= '\u00C0' and <= '\u00FF' => Latin1Folded[c - 0xC0],
+                >= '\u0100' and <= '\u017F' => LatinExtendedAFolded[c - 0x100],
                 _ when char.IsWhiteSpace(c) => ' ',
                 '\u2018' or '\u2019' => '\'',
                 '\u201C' or '\u201D' => '"',

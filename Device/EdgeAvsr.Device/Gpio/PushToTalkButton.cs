@@ -35,8 +35,8 @@ public sealed class PushToTalkButton : IDisposable
         int pin = config.ButtonPin ?? throw new EdgeAvsrException("gpio.button_pin: not set; the push-to-talk button needs its line number");
         try
         {
-            // Double presses are not used: the window is left at zero.
-            _button = new GpioButton(pin, TimeSpan.Zero, config.ButtonHoldThreshold, isPullUp: config.ButtonActiveLow, hasExternalResistor: false,
+            // Double presses are not used; the bindings still want their window at least three debounce times long.
+            _button = new GpioButton(pin, config.ButtonDebounce * 3, config.ButtonHoldThreshold, isPullUp: config.ButtonActiveLow, hasExternalResistor: false,
                 gpio: controller, shouldDispose: false, debounceTime: config.ButtonDebounce)
             {
                 IsHoldingEnabled = true,
