@@ -77,7 +77,7 @@ public sealed record DeviceReport(
             ? [.. Directory.EnumerateFileSystemEntries(folder, pattern).Select(p => "/dev/" + Path.GetFileName(p)).Order(NaturalOrder.Instance)]
             : [];
 
-    /// <summary>ALSA's card lines: " 0 [PCH            ]: HDA-Intel - HDA Intel PCH" becomes "hw:0 PCH (HDA Intel PCH)".</summary>
+    /// <summary>ALSA's card lines: " 0 [PCH            ]: HDA-Intel - HDA Intel PCH" becomes "hw:0 PCH (HDA Intel PCH)" (the driver is one word).</summary>
     internal static List<string> ReadSoundCards(string cardsFile)
     {
         if (!File.Exists(cardsFile))
@@ -87,7 +87,7 @@ public sealed record DeviceReport(
         var cards = new List<string>();
         foreach (string line in File.ReadLines(cardsFile))
         {
-            var m = Regex.Match(line, @"^\s*(\d+)\s+\[([^\]]*)\]\s*:\s*[^-]*-\s*(.*)$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+            var m = Regex.Match(line, @"^\s*(\d+)\s+\[([^\]]*)\]\s*:\s*\S+\s+-\s+(.*)$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
             if (m.Success)
             {
                 cards.Add($"hw:{m.Groups[1].Value} {m.Groups[2].Value.Trim()} ({m.Groups[3].Value.Trim()})");

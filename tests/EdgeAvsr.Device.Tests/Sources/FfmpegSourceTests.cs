@@ -132,37 +132,32 @@ public sealed class FfmpegSourceTests(ITestOutputHelper log) : IDisposable
         var time = new FakeTimeProvider();
         var played = new List<MediaChunk>();
         var source = new RealTimeFileSource(request, time: time);
-        var consumer = Task.Run(async () =>
-        {
-            await foreach (var c in source.ReadAsync())
-            {
-                lock (played)
-                {
-                    played.Add(c);
-                }
-            }
-        });
+        // Enumerated on this thread: the first MoveNextAsync reads the clock's start before it returns.
+        await using var enumerator = source.ReadAsync().GetAsyncEnumerator();
+        var next = enumerator.MoveNextAsync().AsTask();
         var now = TimeSpan.Zero;
-        while (!consumer.IsCompleted)
+        while (true)
         {
             int due = all.TakeWhile(c => RealTimeFileSource.End(c) <= now).Count();
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            // Everything due comes out; nothing before its time.
-            while (Count() < due && !consumer.IsCompleted)
+            // Everything due comes out...
+            while (played.Count < due)
             {
-                Assert.True(DateTime.UtcNow < deadline, $"{Count()} of {due} chunks due at {now}");
-                await Task.Delay(1);
+                Assert.True(await Task.WhenAny(next, Task.Delay(TimeSpan.FromSeconds(20))) == next, $"{played.Count} of {due} chunks due at {now}");
+                Assert.True(await next);
+                played.Add(enumerator.Current);
+                next = enumerator.MoveNextAsync().AsTask();
             }
-            await Task.Delay(5);
-            Assert.True(Count() <= Math.Max(due, 0) || consumer.IsCompleted && Count() == all.Count, $"{Count()} chunks out at {now}, {due} due");
             if (due == all.Count)
             {
                 break;
             }
+            // ...and nothing before its time.
+            await Task.Delay(5);
+            Assert.False(next.IsCompleted, $"a chunk came out at {now} before its end");
             time.Advance(TimeSpan.FromMilliseconds(20));
             now += TimeSpan.FromMilliseconds(20);
         }
-        await consumer;
+        Assert.False(await next);
         Assert.Equal(all.Count, played.Count);
         for (int i = 0; i < all.Count; i++)
         {
@@ -178,13 +173,5 @@ public sealed class FfmpegSourceTests(ITestOutputHelper log) : IDisposable
             }
         }
         Assert.Equal(TimeSpan.FromSeconds(1), RealTimeFileSource.End(all[^1]));
-
-        int Count()
-        {
-            lock (played)
-            {
-                return played.Count;
-            }
-        }
     }
 }

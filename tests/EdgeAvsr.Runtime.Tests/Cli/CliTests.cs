@@ -161,5 +161,8 @@ public class CliTests
         Assert.Contains("devices: CPU", stdout, StringComparison.Ordinal);
         Assert.Contains("projector int8 kernel: ", stdout, StringComparison.Ordinal);
         Assert.Contains("advsimd-dot", stdout, StringComparison.Ordinal);
+        // The device report (Device/): which GPIO driver, and the capture tools found on PATH.
+        Assert.Contains("device gpio: ", stdout, StringComparison.Ordinal);
+        Assert.Contains("device ffmpeg: /", stdout, StringComparison.Ordinal);
     }
 }
