@@ -17,7 +17,10 @@ public static class DeviceConfigJson
     {
         ["camera"] = ["kind", "input", "input_options", "width", "height", "frame_rate", "pixel_format", "region"],
         ["microphone"] = ["kind", "input", "input_options", "channels", "sample_rate"],
-        ["gpio"] = ["chip", "button_pin", "button_active_low", "button_debounce_ms", "button_hold_ms", "listening_led_pin", "thinking_led_pin", "error_led_pin"],
+        ["gpio"] =
+        [
+            "chip", "button_pin", "button_active_low", "button_debounce_ms", "button_hold_ms", "listening_led_pin", "thinking_led_pin", "error_led_pin",
+        ],
         ["lcd"] = ["i2c_bus", "i2c_address", "columns", "rows"],
         ["devices"] = ["stall_timeout_ms", "restart_delay_ms", "max_restart_delay_ms", "poll_interval_ms", "max_video_backlog"],
     };
@@ -33,7 +36,8 @@ public static class DeviceConfigJson
             {
                 Camera = new CameraConfig
                 {
-                    Kind = Enum(json, c, "camera.kind", CameraKind.V4l2, ("v4l2", CameraKind.V4l2), ("ffmpeg", CameraKind.Ffmpeg), ("command", CameraKind.Command)),
+                    Kind = Enum(json, c, "camera.kind", CameraKind.V4l2,
+                        ("v4l2", CameraKind.V4l2), ("ffmpeg", CameraKind.Ffmpeg), ("command", CameraKind.Command)),
                     Input = json.OptionalString(c, "camera.input") ?? "",
                     InputOptions = Strings(json, c, "camera.input_options"),
                     Width = json.OptionalInt(c, "camera.width"),

@@ -23,7 +23,10 @@ public sealed class StatusLeds : IDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         _controller = controller ?? throw new ArgumentNullException(nameof(controller));
-        _pins = [(config.ListeningLedPin, "gpio.listening_led_pin"), (config.ThinkingLedPin, "gpio.thinking_led_pin"), (config.ErrorLedPin, "gpio.error_led_pin")];
+        _pins =
+        [
+            (config.ListeningLedPin, "gpio.listening_led_pin"), (config.ThinkingLedPin, "gpio.thinking_led_pin"), (config.ErrorLedPin, "gpio.error_led_pin"),
+        ];
         foreach (var (pin, key) in _pins)
         {
             if (pin is { } p)

@@ -50,7 +50,8 @@ public sealed record DeviceReport(
             : libgpiod is not null ? GpioDriverChoice.Libgpiod : GpioDriverChoice.Sysfs;
         string searched = path ?? Environment.GetEnvironmentVariable("PATH") ?? "";
         var tools = new[] { "ffmpeg", "ffprobe", "gst-launch-1.0" }.Select(t => new ToolPresence(t, FindOnPath(t, searched))).ToList();
-        return new DeviceReport(chips, driver, libgpiod, List(dev, "i2c-*"), List(dev, "video*"), ReadSoundCards(Path.Combine(root, "proc/asound/cards")), tools);
+        var cards = ReadSoundCards(Path.Combine(root, "proc/asound/cards"));
+        return new DeviceReport(chips, driver, libgpiod, List(dev, "i2c-*"), List(dev, "video*"), cards, tools);
     }
 
     /// <summary>The report as doctor prints it, one finding a line.</summary>

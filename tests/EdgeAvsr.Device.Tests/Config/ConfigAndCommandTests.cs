@@ -13,8 +13,14 @@ public sealed class ConfigAndCommandTests
         { "camera.width", new DeviceConfig { Camera = new CameraConfig { Kind = CameraKind.Command, Input = "gst-launch-1.0 ..." } } },
         { "camera.height", new DeviceConfig { Camera = new CameraConfig { Input = "/dev/video0", Width = 640 } } },
         { "camera.frame_rate", new DeviceConfig { Camera = new CameraConfig { Input = "/dev/video0", FrameRate = 0 } } },
-        { "camera.region", new DeviceConfig { Camera = new CameraConfig { Input = "/dev/video0", Width = 640, Height = 480, Region = new CropRegion(600, 0, 96, 96) } } },
-        { "camera.input_options", new DeviceConfig { Camera = new CameraConfig { Kind = CameraKind.Command, Input = "x", Width = 96, Height = 96, InputOptions = ["-re"] } } },
+        {
+            "camera.region",
+            new DeviceConfig { Camera = new CameraConfig { Input = "/dev/video0", Width = 640, Height = 480, Region = new CropRegion(600, 0, 96, 96) } }
+        },
+        {
+            "camera.input_options",
+            new DeviceConfig { Camera = new CameraConfig { Kind = CameraKind.Command, Input = "x", Width = 96, Height = 96, InputOptions = ["-re"] } }
+        },
         { "microphone.channels", new DeviceConfig { Microphone = new MicrophoneConfig { Input = "hw:1,0", Channels = 0 } } },
         { "microphone.sample_rate", new DeviceConfig { Microphone = new MicrophoneConfig { Input = "hw:1,0", SampleRate = 1000 } } },
         { "gpio.error_led_pin", new DeviceConfig { Gpio = new GpioConfig { ErrorLedPin = -1 } } },
@@ -62,7 +68,8 @@ public sealed class ConfigAndCommandTests
         Assert.DoesNotContain("v4l2", rtsp.Arguments);
         Assert.Equal(["-rtsp_transport", "tcp", "-i", "rtsp://cam/1"], rtsp.Arguments.Skip(4).Take(4));
 
-        var gst = CaptureCommands.Camera(new CameraConfig { Kind = CameraKind.Command, Input = "gst-launch-1.0 -q nvarguscamerasrc ! fdsink", Width = 1280, Height = 720 });
+        var gst = CaptureCommands.Camera(
+            new CameraConfig { Kind = CameraKind.Command, Input = "gst-launch-1.0 -q nvarguscamerasrc ! fdsink", Width = 1280, Height = 720 });
         Assert.Equal(new DeviceCommand("/bin/sh", ["-c", "gst-launch-1.0 -q nvarguscamerasrc ! fdsink"]).ToString(), gst.ToString());
 
         var alsa = CaptureCommands.Microphone(new MicrophoneConfig { Input = "hw:1,0", Channels = 2, SampleRate = 48000 }).Arguments.ToList();
@@ -74,7 +81,10 @@ public sealed class ConfigAndCommandTests
     public void A_command_camera_frame_is_cut_and_scaled_like_ffmpeg()
     {
         // A 192x144 I420 frame whose luma is a horizontal ramp; the region's crop scaled 2:1 must match ffmpeg's bilinear scale.
-        var camera = new CameraConfig { Kind = CameraKind.Command, Input = "x", Width = 192, Height = 144, PixelFormat = RawPixelFormat.Yuv420, Region = new CropRegion(0, 24, 192, 96) };
+        var camera = new CameraConfig
+        {
+            Kind = CameraKind.Command, Input = "x", Width = 192, Height = 144, PixelFormat = RawPixelFormat.Yuv420, Region = new CropRegion(0, 24, 192, 96),
+        };
         Assert.Equal(192 * 144 * 3 / 2, CaptureCommands.FrameBytes(camera));
         var frame = new byte[CaptureCommands.FrameBytes(camera)];
         for (int y = 0; y < 144; y++)

@@ -39,7 +39,8 @@ public sealed class DeviceConfigJsonTests
         Assert.Equal((MicrophoneKind.Ffmpeg, "clip.mp4", 2, 48000), (c.Microphone.Kind, c.Microphone.Input, c.Microphone.Channels, c.Microphone.SampleRate));
         Assert.Equal(new GpioConfig
         {
-            Chip = 0, ButtonPin = 17, ButtonActiveLow = false, ButtonDebounce = TimeSpan.FromMilliseconds(20), ButtonHoldThreshold = TimeSpan.FromMilliseconds(800),
+            Chip = 0, ButtonPin = 17, ButtonActiveLow = false,
+            ButtonDebounce = TimeSpan.FromMilliseconds(20), ButtonHoldThreshold = TimeSpan.FromMilliseconds(800),
             ListeningLedPin = 5, ThinkingLedPin = 6, ErrorLedPin = 13,
         }, c.Gpio);
         Assert.Equal(new LcdConfig { Bus = 7, Address = 0x3F, Columns = 20, Rows = 4 }, c.Lcd);
@@ -69,7 +70,8 @@ public sealed class DeviceConfigJsonTests
     [InlineData("""{ "lcd": { "i2c_address": "27" } }""", "serve.json: lcd.i2c_address is \"27\", expected a number or a hex string")]
     [InlineData("""{ "lcd": { "i2c_address": 200 } }""", "serve.json: lcd.i2c_address is a number (200), expected an integer in 0..127")]
     [InlineData("""{ "gpio": { "button_pin": 17, "error_led_pin": 17 } }""", "serve.json: gpio.button_pin: line 17 is also gpio.error_led_pin")]
-    [InlineData("""{ "microphone": { "input": "hw:0", "input_options": ["-re", 1] } }""", "serve.json: microphone.input_options[1] is a number (1), expected a string")]
+    [InlineData("""{ "microphone": { "input": "hw:0", "input_options": ["-re", 1] } }""",
+        "serve.json: microphone.input_options[1] is a number (1), expected a string")]
     [InlineData("""{ "gpio": 5 }""", "serve.json: gpio is a number (5), expected an object")]
     public void A_bad_file_is_one_line_naming_file_and_key(string text, string expected)
     {

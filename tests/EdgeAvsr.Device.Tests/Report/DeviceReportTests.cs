@@ -19,7 +19,9 @@ public sealed class DeviceReportTests : IDisposable
     [Fact]
     public void A_jetson_like_box_uses_libgpiod_and_lists_its_devices()
     {
-        foreach (string p in new[] { "dev/gpiochip0", "dev/gpiochip1", "dev/i2c-1", "dev/i2c-7", "dev/video10", "dev/video2", "usr/lib/aarch64-linux-gnu/libgpiod.so.2", "bin/ffmpeg" })
+        string[] files =
+            ["dev/gpiochip0", "dev/gpiochip1", "dev/i2c-1", "dev/i2c-7", "dev/video10", "dev/video2", "usr/lib/aarch64-linux-gnu/libgpiod.so.2", "bin/ffmpeg"];
+        foreach (string p in files)
         {
             Touch(p);
         }

@@ -29,7 +29,8 @@ public sealed class FfmpegSourceTests(ITestOutputHelper log) : IDisposable
     private static List<byte[]> ReferenceFrames(string clip)
     {
         string raw = Path.ChangeExtension(clip, ".gray");
-        Tools.Run("ffmpeg", "-v", "error", "-i", clip, "-an", "-vf", "fps=25,scale=96:96:flags=bilinear,format=gray", "-f", "rawvideo", "-pix_fmt", "gray", "-y", raw);
+        Tools.Run("ffmpeg", "-v", "error", "-i", clip, "-an", "-vf", "fps=25,scale=96:96:flags=bilinear,format=gray", "-f", "rawvideo", "-pix_fmt", "gray",
+            "-y", raw);
         var bytes = File.ReadAllBytes(raw);
         return [.. Enumerable.Range(0, bytes.Length / 9216).Select(i => bytes.AsSpan(i * 9216, 9216).ToArray())];
     }
