@@ -147,7 +147,9 @@ internal sealed class StreamSynchronizer
 
     private void EmitDueSlots(List<MediaChunk> output)
     {
-        long due = Position / StreamClock.SamplesPerFrame;
+        // On the host clock a slot waits one frame more: the frame captured in it arrives just after it closes, and without
+        // the wait that frame's jitter decides between showing it and repeating the one before.
+        long due = (Position - (AudioDrivesClock ? 0 : StreamClock.SamplesPerFrame)) / StreamClock.SamplesPerFrame;
         long runStart = _nextSlot;
         var run = new List<byte[]>();
         for (; _nextSlot < due; _nextSlot++)

@@ -111,10 +111,15 @@ public sealed class FfmpegSourceTests(ITestOutputHelper log) : IDisposable
         }
         log.WriteLine($"audio from {StreamClock.Seconds(audioStart):0.000} s, {count} frames, clip video against clip audio: " +
             $"{offsets.Min() * 1000:0} to {offsets.Max() * 1000:0} ms");
-        Assert.InRange(count, (samples + audioStart) / 640 - 50, (samples + audioStart) / 640);
-        // The two ffmpeg processes start apart by what the machine's load makes it; lips and sound stay within 400 ms here.
-        Assert.InRange(offsets.Min(), -0.4, 0.4);
-        Assert.InRange(offsets.Max(), -0.4, 0.4);
+        // Every frame received went out once, less those dropped and still held (the backlog), plus those repeated.
+        var camera = status[0];
+        long sent = camera.Delivered - camera.Dropped + camera.Repeated;
+        Assert.InRange(count, sent - config.Timings.MaxVideoBacklog - 1, sent);
+        // The clip's lips and sound are apart by how far apart the two ffmpeg processes started, which the machine's load
+        // decides (seen: 27-67 ms on a loaded machine, -347 ms and +1377 ms at load 40): logged above, not asserted.
+        // Within one run the offset holds: the clock does not wander (drops and repeats while a starved process catches up move
+        // it by a slot or a few).
+        Assert.True(offsets.Max() - offsets.Min() <= 0.3, $"offsets spread over {(offsets.Max() - offsets.Min()) * 1000:0} ms");
         Assert.DoesNotContain(chunks, c => c is StreamStateChunk);
         Assert.All(status, s => Assert.Equal(DeviceState.Live, s.State));
         Assert.True(status[1].Delivered >= 3 * 16000);

@@ -129,6 +129,32 @@ public sealed class LiveSourceTests
     }
 
     [Fact]
+    public async Task A_camera_alone_runs_on_the_host_clock()
+    {
+        await using var run = new Run(Config(microphone: false), cameraDelivers: _ => true, microphoneDelivers: _ => false);
+        await run.AdvanceAsync(TimeSpan.FromSeconds(3));
+        Assert.Equal(new MediaStreams(false, true), run.Source.Streams);
+        Assert.DoesNotContain(run.Chunks, c => c.Chunk is StreamStateChunk or AudioChunk);
+        // One frame per 40 ms slot from the first frame on, in order, none dropped or repeated.
+        var video = run.Chunks.Select(c => c.Chunk).OfType<VideoChunk>().ToList();
+        long slot = (long)Math.Round(video[0].Timestamp.TotalSeconds * 25);
+        int expected = 0;
+        foreach (var v in video)
+        {
+            Assert.Equal(slot, (long)Math.Round(v.Timestamp.TotalSeconds * 25));
+            for (int j = 0; j < v.Crops.Count; j++)
+            {
+                Assert.Equal(expected++, BitConverter.ToInt32(v.Crops.Frame(j)[..4]));
+            }
+            slot += v.Crops.Count;
+        }
+        Assert.InRange(expected, 72, 75);
+        var camera = run.Source.Status.Single();
+        Assert.Equal((DeviceState.Live, 0L, 0L), (camera.State, camera.Dropped, camera.Repeated));
+        Assert.InRange(camera.DriftPpm!.Value, -15000, 15000);
+    }
+
+    [Fact]
     public async Task A_device_that_cannot_start_is_retried_and_reported()
     {
         var config = Config(microphone: false) with { Camera = new CameraConfig { Kind = CameraKind.Command, Input = "x", Width = 96, Height = 96 } };
