@@ -1,17 +1,18 @@
 using System.CommandLine;
+using EdgeAvsr.Device.Report;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Interop;
 using EdgeAvsr.Runtime.Projector.Kernels;
 
 namespace EdgeAvsr.Cli.Commands;
 
-/// <summary><c>edgeavsr doctor</c>: which engine files load, their versions, the CPU and the projector kernels.</summary>
+/// <summary><c>edgeavsr doctor</c>: which engine files load, their versions, the CPU, the projector kernels and the devices.</summary>
 internal static class DoctorCommand
 {
     public static Command Create()
     {
         var command = new Command("doctor",
-            "Report the native engines loaded, their versions, CPU features and projector kernels; exit 2 if an engine is missing");
+            "Report the native engines loaded, their versions, CPU features, projector kernels and devices; exit 2 if an engine is missing");
         CommandActions.Set(command, _ => Run());
         return command;
     }
@@ -44,6 +45,11 @@ internal static class DoctorCommand
         foreach (var k in KernelRegistry.Fp32Variants)
         {
             Console.WriteLine($"  {k.Name,-12} {(k.IsNative ? "compiled, executes here" : "compiled, not executed here")}");
+        }
+        // What a kiosk or headless box would capture and drive with here (a missing device is no failure: files still work).
+        foreach (string line in DeviceReport.Probe().Lines())
+        {
+            Console.WriteLine($"device {line}");
         }
         if (failures.Count > 0)
         {

@@ -188,5 +188,8 @@ public class CliTests
         Assert.Contains("projector int8 kernel: ", stdout, StringComparison.Ordinal);
         Assert.Contains("advsimd-dot", stdout, StringComparison.Ordinal);
         Assert.Matches("projector cuda: .*(no CUDA device|libsmop_cuda.so not found|, sm_[0-9]+, )", stdout);
+        // The device report (Device/): which GPIO driver, and the capture tools found on PATH.
+        Assert.Contains("device gpio: ", stdout, StringComparison.Ordinal);
+        Assert.Contains("device ffmpeg: /", stdout, StringComparison.Ordinal);
     }
 }
