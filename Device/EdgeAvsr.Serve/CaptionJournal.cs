@@ -4,9 +4,6 @@ using EdgeAvsr.Runtime;
 
 namespace EdgeAvsr.Serve;
 
-/// <summary>How long the journal keeps finals.</summary>
-public sealed record JournalRetention(TimeSpan? MaxAge, int MaxLines);
-
 /// <summary>The line a compacted journal starts with: the highest id ever given, so ids stay monotonic when every final was dropped.</summary>
 internal sealed record JournalBase(long Base);
 

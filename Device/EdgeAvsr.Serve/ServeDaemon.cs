@@ -100,6 +100,10 @@ public static class ServeDaemon
     public static ICaptionProducer ReplayProducer(ServeOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (!File.Exists(options.Replay))
+        {
+            throw new EdgeAvsrException("replay", n => $"{n} {options.Replay}: no such captions file or FIFO");
+        }
         return new ReplayCaptionProducer(options.Replay!, line => Console.Error.WriteLine($"edgeavsr serve: {line}"));
     }
 
