@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EdgeAvsr.Runtime;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -49,7 +50,8 @@ internal sealed partial class CaptionService(
                 {
                     LastFault = fault.Message;
                     ProducerRestarts++;
-                    LogProducerFault(logger, fault.Message, fault);
+                    // A device or file fault (EdgeAvsrException) is one line; anything else is a bug and keeps its stack.
+                    LogProducerFault(logger, fault.Message, fault is EdgeAvsrException ? null : fault);
                     await Task.Delay(s_restartPause, drain.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     continue;
                 }
@@ -126,7 +128,7 @@ internal sealed partial class CaptionService(
     private static partial void LogFinal(ILogger logger, long id, int utterance);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "caption producer failed: {Message}; starting it again")]
-    private static partial void LogProducerFault(ILogger logger, string message, Exception exception);
+    private static partial void LogProducerFault(ILogger logger, string message, Exception? exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "caption producer ended its input; serving history until stopped")]
     private static partial void LogProducerEnded(ILogger logger);

@@ -120,23 +120,26 @@ public sealed class DaemonTests
             int n = await notify.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
             return (Encoding.UTF8.GetString(buffer, 0, n), DateTime.UtcNow);
         }
-        var (first, _) = await ReceiveAsync();
+        var (first, ready) = await ReceiveAsync();
         Assert.Equal("READY=1", first);
         // Ready means listening: the port answers at once.
         using (var health = await daemon.GetJsonAsync("health"))
         {
             Assert.Equal("ok", health.RootElement.GetProperty("status").GetString());
         }
-        var pings = new List<DateTime>();
-        while (pings.Count < 6)
+        // Pings over 4 s, counted rather than timed one by one: on a loaded machine datagrams queue and arrive in bursts.
+        int pings = 0;
+        TimeSpan window = TimeSpan.FromSeconds(4);
+        while (DateTime.UtcNow - ready < window)
         {
-            var (text, at) = await ReceiveAsync();
+            var (text, _) = await ReceiveAsync();
             Assert.Equal("WATCHDOG=1", text);
-            pings.Add(at);
+            pings++;
         }
-        // Half of 400 ms is 200 ms; under a loaded CI machine allow jitter, but not the full interval or a flood.
-        double mean = (pings[^1] - pings[0]).TotalMilliseconds / (pings.Count - 1);
-        Assert.InRange(mean, 120, 330);
+        double seconds = (DateTime.UtcNow - ready).TotalSeconds;
+        // Half of 400 ms is 200 ms, 5 a second: not the full interval (2.5 a second), nor a flood. The upper bound allows
+        // for pings that queued while this process waited for a core after READY.
+        Assert.InRange(pings / seconds, 3.5, 8);
         var exit = daemon.TerminateAsync();
         string stopping;
         do
