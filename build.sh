@@ -30,8 +30,9 @@ esac
 
 # Debian packages the runtime needs (media decoding); `setup`, `build` and `run` install only these.
 RUNTIME_APT_PACKAGES=(ffmpeg)
-# What the tests' independent references add (PyTorch via /usr/bin/python3, espeak-ng and sox for test speech).
-TEST_APT_PACKAGES=(python3-torch python3-numpy libopenblas0-pthread python3-onnx espeak-ng sox python3-torchaudio python3-regex)
+# What the tests' independent references add (PyTorch via /usr/bin/python3, espeak-ng and sox for test speech, chromium and its
+# driver for the kiosk page's browser tests).
+TEST_APT_PACKAGES=(python3-torch python3-numpy libopenblas0-pthread python3-onnx espeak-ng sox python3-torchaudio python3-regex chromium chromium-driver)
 
 log() { printf '\033[1m[build.sh]\033[0m %s\n' "$*" >&2; }
 
@@ -153,6 +154,7 @@ aot_smoke() {
   "$exe" selftest-projector --out "$work"
   rm -rf "$work"
   tools/aot-smoke/transcribe.sh "$exe"
+  tools/aot-smoke/serve.sh "$exe"
   log "NativeAOT smoke passed"
 }
 

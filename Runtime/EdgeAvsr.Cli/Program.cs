@@ -5,7 +5,14 @@ namespace EdgeAvsr.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
+    public static int Main(string[] args)
+    {
+        var parse = BuildRoot().Parse(args);
+        // serve's host drains on SIGTERM/SIGINT and exits 0; System.CommandLine's handler would force exit 143 after 2 s.
+        return parse.CommandResult.Command.Name == ServeCommand.Name
+            ? parse.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null })
+            : parse.Invoke();
+    }
 
     /// <summary>
     /// Every verb is registered here, one line each; each verb lives in its own file under Commands/,
@@ -26,6 +33,7 @@ public static class Program
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(TranscribeCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         return root;
     }
 }
