@@ -58,6 +58,9 @@ public sealed record ServeOptions
     /// <summary>Preferred task for the live producer: <c>auto</c>, <c>asr</c>, <c>vsr</c> or <c>avsr</c>.</summary>
     public string? Task { get; set; }
 
+    /// <summary>Device settings file for the live producer (docs/devices.md: camera, microphone, gpio, lcd, devices sections).</summary>
+    public string? Devices { get; set; }
+
     /// <summary>Reads a settings file; an unknown key, a wrong type or bad JSON is one line naming the file.</summary>
     public static ServeOptions Read(string path)
     {
@@ -115,6 +118,10 @@ public sealed record ServeOptions
         if (Producer == "replay" && string.IsNullOrEmpty(Replay))
         {
             throw new EdgeAvsrException("replay", n => $"the replay producer needs a captions file or FIFO: give {n} PATH");
+        }
+        if (Producer == "live" && (string.IsNullOrEmpty(Model) || string.IsNullOrEmpty(Devices)))
+        {
+            throw new EdgeAvsrException(string.IsNullOrEmpty(Model) ? "model" : "devices", n => $"the live producer needs {n} PATH");
         }
         if (Producer is not ("replay" or "live"))
         {

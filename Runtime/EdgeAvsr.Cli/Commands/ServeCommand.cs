@@ -23,6 +23,7 @@ internal static class ServeCommand
         producer.AcceptOnlyFromAmong("replay", "live");
         var replay = new Option<string?>("--replay") { Description = "Captions file or FIFO for the replay producer (JSON lines)" };
         var model = new Option<string?>("--model") { Description = "Model pack folder (live producer)" };
+        var devices = new Option<string?>("--devices") { Description = "Device settings file: camera, microphone, gpio, lcd (live producer; docs/devices.md)" };
         var task = new Option<string?>("--task") { Description = "auto | asr | vsr | avsr: preferred task (live producer)" };
         task.AcceptOnlyFromAmong("auto", "asr", "vsr", "avsr");
         var maxClients = new Option<int?>("--max-clients") { Description = "Most concurrent /captions clients (default 32); more get 503" };
@@ -33,7 +34,7 @@ internal static class ServeCommand
         var maxLines = new Option<int?>("--retention-max-lines") { Description = "Keep at most this many journaled finals (default 100000)" };
         var drain = new Option<double?>("--drain-seconds") { Description = "Longest wait on stop for the utterance in flight (default 20)" };
         var command = new Command(Name, "Run the caption daemon: live captions over HTTP (SSE), a kiosk page, history, SRT/VTT, health");
-        Option[] options = [config, host, port, journal, producer, replay, model, task, maxClients, maxRequest, keepAlive, history, maxAge, maxLines, drain];
+        Option[] options = [config, host, port, journal, producer, replay, model, devices, task, maxClients, maxRequest, keepAlive, history, maxAge, maxLines, drain];
         foreach (var o in options)
         {
             command.Options.Add(o);
@@ -50,6 +51,7 @@ internal static class ServeCommand
                 Replay = parse.GetValue(replay) ?? file.Replay,
                 Model = parse.GetValue(model) ?? file.Model,
                 Task = parse.GetValue(task) ?? file.Task,
+                Devices = parse.GetValue(devices) ?? file.Devices,
                 MaxClients = parse.GetValue(maxClients) ?? file.MaxClients,
                 MaxRequestBytes = parse.GetValue(maxRequest) ?? file.MaxRequestBytes,
                 KeepAliveSeconds = parse.GetValue(keepAlive) ?? file.KeepAliveSeconds,
@@ -59,12 +61,11 @@ internal static class ServeCommand
                 DrainSeconds = parse.GetValue(drain) ?? file.DrainSeconds,
             };
             settings.Validate();
-            var captions = settings.Producer switch
-            {
-                "replay" => ServeDaemon.ReplayProducer(settings),
-                _ => throw new EdgeAvsrException("producer", n => $"{n} live: the live producer (devices through the pipeline) is not in this build yet; "
-                    + "use the replay producer"),
-            };
+            ICaptionProducer captions = settings.Producer == "live"
+                ? LiveCaptionProducer.Open(settings.Model!, settings.Devices!,
+                    settings.Task is null or "auto" ? null : EnumText<AvsrTask>.Parse(settings.Task, "task"))
+                : ServeDaemon.ReplayProducer(settings);
+            using var owned = captions as IDisposable;
             // The host handles SIGTERM/SIGINT itself (a drain, then exit 0): Program leaves those signals to it for this verb.
             await ServeDaemon.RunAsync(settings, captions, cancellation).ConfigureAwait(false);
             return ExitCodes.Success;
