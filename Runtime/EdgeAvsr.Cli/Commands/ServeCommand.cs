@@ -34,7 +34,8 @@ internal static class ServeCommand
         var maxLines = new Option<int?>("--retention-max-lines") { Description = "Keep at most this many journaled finals (default 100000)" };
         var drain = new Option<double?>("--drain-seconds") { Description = "Longest wait on stop for the utterance in flight (default 20)" };
         var command = new Command(Name, "Run the caption daemon: live captions over HTTP (SSE), a kiosk page, history, SRT/VTT, health");
-        Option[] options = [config, host, port, journal, producer, replay, model, devices, task, maxClients, maxRequest, keepAlive, history, maxAge, maxLines, drain];
+        Option[] options = [config, host, port, journal, producer, replay, model, devices, task, maxClients, maxRequest, keepAlive, history, maxAge,
+            maxLines, drain];
         foreach (var o in options)
         {
             command.Options.Add(o);
