@@ -119,6 +119,17 @@ public class ModelPackTests
     private static (int Code, string Out, string Err) Invoke(params string[] args) => CliHarness.Edgeavsr(args);
 
     /// <summary>Assert.Contains with the whole message shown on failure.</summary>
+    /// <summary>A fresh pack whose manifest has <paramref name="from"/> (which must be there) replaced by <paramref name="to"/>.</summary>
+    private (string Pack, string Manifest) PackWithManifestEdit(TempDir dir, string from, string to)
+    {
+        string pack = parts.Build(dir);
+        string path = Path.Combine(pack, PackManifest.FileName);
+        string text = File.ReadAllText(path);
+        Has(from, text);
+        File.WriteAllText(path, text.Replace(from, to, StringComparison.Ordinal));
+        return (pack, path);
+    }
+
     private static void Has(string expected, string actual) => Assert.True(actual.Contains(expected, StringComparison.Ordinal), $"expected " +
         $"'{expected}' in: {actual}");
 
@@ -336,11 +347,7 @@ public class ModelPackTests
     public void BadManifest_NamesTheKey(string from, string to, string expected)
     {
         using var dir = new TempDir();
-        string pack = parts.Build(dir);
-        string path = Path.Combine(pack, PackManifest.FileName);
-        string text = File.ReadAllText(path);
-        Has(from, text);
-        File.WriteAllText(path, text.Replace(from, to, StringComparison.Ordinal));
+        var (pack, path) = PackWithManifestEdit(dir, from, to);
         var e = OpenFails(pack);
         Has(expected, e.Message);
         Has("manifest.json", e.Message);
@@ -374,11 +381,7 @@ public class ModelPackTests
     public void FrontEndOutOfRange_IsRefused_ByOpenAndByInfo(string from, string to, string expected)
     {
         using var dir = new TempDir();
-        string pack = parts.Build(dir);
-        string path = Path.Combine(pack, PackManifest.FileName);
-        string text = File.ReadAllText(path);
-        Has(from, text);
-        File.WriteAllText(path, text.Replace(from, to, StringComparison.Ordinal));
+        var (pack, path) = PackWithManifestEdit(dir, from, to);
         var e = Assert.Throws<EdgeAvsrException>(() => ModelPack.Open(pack));
         Assert.StartsWith($"{path}: {expected}", e.Message, StringComparison.Ordinal);
         var (code, stdout, stderr) = Invoke("info", pack);
