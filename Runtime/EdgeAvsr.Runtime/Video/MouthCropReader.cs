@@ -60,7 +60,7 @@ public static class MouthCropReader
             }
             // Full frames (no resize), landmarks per frame, aligned 96x96 mouth crops (docs/landmark-model.md).
             using var model = LandmarkModel.Open(landmarkModel, session ?? new OnnxSessionOptions());
-            var frames = VideoDecoder.Decode(videoPath);
+            var frames = VideoDecoder.Decode(videoPath, (width, height));
             var landmarks = model.Detect(frames);
             int found = landmarks.Count(l => l is not null);
             if (found == 0)
@@ -69,6 +69,6 @@ public static class MouthCropReader
             }
             return new MouthCrops(MouthAlignment.CropMouths(frames, landmarks), width, height, kind, found);
         }
-        return new MouthCrops(VideoDecoder.Decode(videoPath, (MouthRoi.CropSize, MouthRoi.CropSize)), width, height, kind, 0);
+        return new MouthCrops(VideoDecoder.Decode(videoPath, (width, height), (MouthRoi.CropSize, MouthRoi.CropSize)), width, height, kind, 0);
     }
 }

@@ -24,9 +24,12 @@ public static class VideoDecoder
     }
 
     /// <summary>All frames at 25 fps, grayscale, resized to <paramref name="resize"/> (bilinear) when given.</summary>
-    public static GrayFrames Decode(string path, (int Width, int Height)? resize = null)
+    public static GrayFrames Decode(string path, (int Width, int Height)? resize = null) => Decode(path, Probe(path), resize);
+
+    /// <summary>All frames, as the overload above, for a caller that probed the stored size already.</summary>
+    public static GrayFrames Decode(string path, (int Width, int Height) stored, (int Width, int Height)? resize = null)
     {
-        var (width, height) = Probe(path);
+        var (width, height) = stored;
         byte[] raw = Ffmpeg.Run("ffmpeg", path, Arguments(path, width, height, resize));
         if (resize is { } r)
         {
