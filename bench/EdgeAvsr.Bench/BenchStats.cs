@@ -86,12 +86,14 @@ internal static class BenchStats
     /// <summary>Runs <paramref name="file"/> to its end; its exit code and both output streams (read together, so neither pipe fills up).</summary>
     public static (int Code, string Stdout, string Stderr) Exec(string file, IEnumerable<string> args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // An empty stdin: a child never reads whatever the bench's descriptor 0 happens to be.
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);
         }
         using var p = Process.Start(psi) ?? throw new EdgeAvsrException($"cannot start {file}");
+        p.StandardInput.Close();
         var stderr = p.StandardError.ReadToEndAsync();
         string stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();

@@ -80,7 +80,6 @@ internal sealed partial class DaemonProcess : IDisposable
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
-            RedirectStandardInput = false,
             UseShellExecute = false,
         };
         psi.ArgumentList.Add(CliPath);
@@ -99,7 +98,7 @@ internal sealed partial class DaemonProcess : IDisposable
         {
             psi.Environment[k] = v;
         }
-        return new DaemonProcess(Process.Start(psi)!, port);
+        return new DaemonProcess(Tools.Start(psi), port);
     }
 
     /// <summary>Waits for the "listening on" line; a daemon that exits first fails the test with its log.</summary>

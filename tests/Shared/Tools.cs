@@ -13,12 +13,7 @@ internal static class Tools
     /// <summary>Runs <paramref name="exe"/>; returns its exit code and both output streams.</summary>
     public static (int Code, string Out, string Err) Exec(string exe, params string[] args)
     {
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
+        using var p = Start(new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true }, args);
         var stderr = p.StandardError.ReadToEndAsync();
         string stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
@@ -30,6 +25,24 @@ internal static class Tools
     {
         var (code, stdout, stderr) = Exec(exe, args);
         return code == 0 ? stdout : throw new InvalidOperationException($"{exe} {string.Join(' ', args)} failed ({code}): {stderr}");
+    }
+
+    /// <summary>
+    /// Starts <paramref name="psi"/> with <paramref name="args"/> and an empty stdin. A child must never inherit the test host's
+    /// descriptor 0: where the host runs with stdin closed (CI does), that number belongs to whatever the host opened first,
+    /// and ffmpeg reads its keyboard commands ('q' quits, 'c' sends filter commands) from it unless told -nostdin.
+    /// </summary>
+    public static Process Start(ProcessStartInfo psi, params IEnumerable<string> args)
+    {
+        psi.RedirectStandardInput = true;
+        psi.UseShellExecute = false;
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        return p;
     }
 
     public static float[] ReadRawFloat(string path) =>

@@ -52,7 +52,7 @@ public class LogMelVectorWidthTests(ITestOutputHelper output)
             psi.ArgumentList.Add(a);
         }
         psi.Environment["DOTNET_EnableAVX"] = "0";
-        using var p = Process.Start(psi)!;
+        using var p = Tools.Start(psi);
         var stderr = p.StandardError.ReadToEndAsync();
         string stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();

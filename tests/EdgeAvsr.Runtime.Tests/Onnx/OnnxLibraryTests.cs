@@ -20,7 +20,7 @@ public class OnnxLibraryTests
             psi.ArgumentList.Add(a);
         }
         psi.Environment[NativeEngines.DirectoryVariable] = nativeDir;
-        using var p = Process.Start(psi)!;
+        using var p = Tools.Start(psi);
         var stderr = p.StandardError.ReadToEndAsync();
         string stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();

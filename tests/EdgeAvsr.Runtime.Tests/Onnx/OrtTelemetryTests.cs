@@ -35,7 +35,7 @@ public class OrtTelemetryTests(PipelineFixture f) : IClassFixture<PipelineFixtur
         }
         psi.Environment["TMPDIR"] = tmp;
         psi.Environment["HOME"] = home;
-        using var p = Process.Start(psi)!;
+        using var p = Tools.Start(psi);
         var stdout = p.StandardOutput.ReadToEndAsync();
         string stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();
