@@ -30,7 +30,9 @@ public sealed class LiveProducerTests
         using var dir = new TempDir();
         string devices = dir.File("devices.json");
         string source = JsonSerializer.Serialize(new { kind = "ffmpeg", input = s_clip, input_options = new[] { "-re" } });
-        File.WriteAllText(devices, $"{{ \"camera\": {source}, \"microphone\": {source} }}");
+        // A loaded test machine can starve ffmpeg for over the 1 s default: a stalled camera would rightly turn the
+        // utterance into ASR, which is not what this test is about.
+        File.WriteAllText(devices, $"{{ \"camera\": {source}, \"microphone\": {source}, \"devices\": {{ \"stall_timeout_ms\": 10000 }} }}");
         string journal = dir.File("captions.jsonl");
         using var daemon = DaemonProcess.Start(DaemonProcess.FreePort(),
             ["--producer", "live", "--model", s_pack, "--devices", devices, "--journal", journal]);
@@ -51,7 +53,7 @@ public sealed class LiveProducerTests
         }
         Assert.True(captions.GetArrayLength() > 0, $"no final caption within 60 s:\n{daemon.Log}");
         var first = captions[0];
-        Assert.Equal("avsr", first.GetProperty("task").GetString());
+        Assert.True(first.GetProperty("task").GetString() == "avsr", $"the first final is {first}, not AVSR:\n{daemon.Log}");
         // The model's own words on this clip (lips and ears at 0 dB babble): the GRID sentence's frame, not noise.
         string[] words = first.GetProperty("text").GetString()!.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(6, words.Length);
