@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(LogMelBenchmark.CreateCommand());
         root.Subcommands.Add(EncoderBenchmark.CreateCommand());
         root.Subcommands.Add(DecoderBenchmark.CreateCommand());
+        root.Subcommands.Add(DecoderContentionBenchmark.CreateCommand());
         root.Subcommands.Add(PipelineBenchmark.CreateCommand());
         root.Subcommands.Add(QuantizeBenchmark.CreateCommand());
         return root;

@@ -29,6 +29,8 @@ internal sealed record DecodeRequest
 
     public bool ExactNumerics { get; init; }
 
+    public DecoderThreadPolicy ThreadPolicy { get; init; }
+
     public LlamaBackendKind Backend { get; init; } = LlamaBackendKind.Auto;
 
     /// <summary>Where to write the first step's logits (.npy float32 [n_vocab]).</summary>
@@ -53,6 +55,9 @@ internal static class DecodeCommand
         DefaultValueFactory = _ => 1,
     };
     internal static readonly Option<int> Threads = CommonOptions.Threads("Worker threads (default: the cores available)");
+    internal static readonly Option<DecoderThreadPolicy> ThreadPolicy = ChoiceOptions.Of<DecoderThreadPolicy>("--thread-policy",
+        "adaptive (default: each token's thread count chosen from measured call times, at most --threads) | fixed (always --threads)",
+        DecoderThreadPolicy.Adaptive);
     internal static readonly Option<bool> Exact = new("--exact-numerics")
     {
         Description = "Exact numerics: flash attention off, F32 KV cache (verification runs)",
@@ -68,7 +73,7 @@ internal static class DecodeCommand
         var task = CommonOptions.Task("asr | vsr | avsr");
         var command = new Command("decode",
             "Transcribe projector tokens: [BOS] <audio> A </audio> <video> V </video> prompt, then greedy or beam search");
-        foreach (var o in new Option[] { Model, audio, video, task, MaxTokens, Beams, Threads, Exact, Backend, LogitsOut })
+        foreach (var o in new Option[] { Model, audio, video, task, MaxTokens, Beams, Threads, ThreadPolicy, Exact, Backend, LogitsOut })
         {
             command.Options.Add(o);
         }
@@ -90,6 +95,7 @@ internal static class DecodeCommand
             MaxNewTokens = parse.GetValue(MaxTokens),
             Beams = parse.GetValue(Beams),
             Threads = parse.GetValue(Threads),
+            ThreadPolicy = parse.GetValue(ThreadPolicy),
             ExactNumerics = parse.GetValue(Exact),
             LogitsOutPath = parse.GetValue(LogitsOut),
             Backend = parse.GetValue(Backend),
@@ -136,13 +142,22 @@ internal static class DecodeCommand
                 $"{request.VideoTokensPath}: video tokens have width {video.Columns}, {modelName} takes {model.InputWidth} (n_embd)");
         }
         var prompt = request.PromptText is { } text ? DecoderPrompt.ForText(model, text) : DecoderPrompt.ForAvsr(model, request.Task, audio, video);
-        using var decoder = new LlamaDecoder(model, new DecoderOptions { Threads = request.Threads, ExactNumerics = request.ExactNumerics });
+        using var decoder = new LlamaDecoder(model, new DecoderOptions
+        {
+            Threads = request.Threads,
+            ThreadPolicy = request.ThreadPolicy,
+            ExactNumerics = request.ExactNumerics,
+        });
         var result = decoder.Generate(prompt, new GenerationOptions
         {
             MaxNewTokens = request.MaxNewTokens,
             Beams = request.Beams,
             KeepFirstLogits = request.LogitsOutPath is not null,
         }, onToken);
+        if (decoder.ThreadChooser is { } chooser)
+        {
+            report?.Invoke($"threads: adaptive, {chooser.Best} of {chooser.MaxThreads} at the end ({chooser.Tries} tries, {chooser.Wins} won)");
+        }
         if (request.LogitsOutPath is { } path)
         {
             NpyFile.Write(path, result.FirstLogits, result.FirstLogits!.Length);

@@ -11,8 +11,8 @@ internal static class GenerateCommand
         var command = new Command("generate", "Generate text from a text prompt with the llama.cpp decoder; tokens print as they come");
         var options = new Option[]
         {
-            DecodeCommand.Model, prompt, DecodeCommand.MaxTokens, DecodeCommand.Beams, DecodeCommand.Threads, DecodeCommand.Exact,
-            DecodeCommand.Backend, DecodeCommand.LogitsOut,
+            DecodeCommand.Model, prompt, DecodeCommand.MaxTokens, DecodeCommand.Beams, DecodeCommand.Threads, DecodeCommand.ThreadPolicy,
+            DecodeCommand.Exact, DecodeCommand.Backend, DecodeCommand.LogitsOut,
         };
         foreach (var o in options)
         {

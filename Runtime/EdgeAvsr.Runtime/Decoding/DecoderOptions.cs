@@ -25,5 +25,14 @@ public sealed record DecoderOptions
     /// </summary>
     public bool NativeTimings { get; init; }
 
+    /// <summary>
+    /// How single-token calls pick their thread count; the default measures, as a fixed count collapses when another process
+    /// holds one of its cores.
+    /// </summary>
+    public DecoderThreadPolicy ThreadPolicy { get; init; }
+
+    /// <summary>Makes the adaptive policy's chooser for a thread limit (tests and benchmarks; null: the defaults).</summary>
+    public Func<int, DecoderThreadChooser>? ThreadChooserFactory { get; init; }
+
     public int ResolvedThreads => ThreadCount.Resolve(Threads);
 }

@@ -24,6 +24,9 @@ public sealed class LlamaDecoder : IDisposable
     private LLamaBatchEmbeddings? _embeddingBatch;
     // One vocab-sized logits row per beam, reused by every step of every call (LOH garbage otherwise).
     private readonly List<float[]> _beamRows = [];
+    // Null under the fixed policy or with one thread: every call then uses the configured count.
+    private readonly DecoderThreadChooser? _threadChooser;
+    private int _appliedThreads;
 
     public LlamaDecoder(DecoderModel model, DecoderOptions? options = null)
     {
@@ -33,11 +36,23 @@ public sealed class LlamaDecoder : IDisposable
         {
             throw new EdgeAvsrException($"batch size {_options.BatchSize} must be at least 1");
         }
+        int threads = _options.ResolvedThreads;
+        if (_options.ThreadPolicy == DecoderThreadPolicy.Adaptive && threads > 1)
+        {
+            _threadChooser = _options.ThreadChooserFactory?.Invoke(threads) ?? new DecoderThreadChooser(threads);
+            if (_threadChooser.MaxThreads != threads)
+            {
+                throw new EdgeAvsrException($"the thread chooser allows {_threadChooser.MaxThreads} threads, the decoder has {threads}");
+            }
+        }
     }
 
     public DecoderModel Model => _model;
 
     public DecoderOptions Options => _options;
+
+    /// <summary>The adaptive policy's chooser; null under the fixed policy or with one thread.</summary>
+    public DecoderThreadChooser? ThreadChooser => _threadChooser;
 
     /// <summary>
     /// Generates from <paramref name="prompt"/>; <paramref name="onToken"/> sees greedy tokens as they come (beam search: the
@@ -148,10 +163,13 @@ public sealed class LlamaDecoder : IDisposable
             }
             batch.Clear();
             batch.Add(next, promptLength + tokens.Count - 1, LLamaSeqId.Zero, true);
+            int threads = UseThreads(ctx, _threadChooser?.Next());
             long callStart = Stopwatch.GetTimestamp();
             Decode(ctx, batch);
             logits = ctx.GetLogitsIth(0);
-            nativeTicks += Stopwatch.GetTimestamp() - callStart;
+            long callTicks = Stopwatch.GetTimestamp() - callStart;
+            _threadChooser?.Record(threads, Stopwatch.GetElapsedTime(0, callTicks));
+            nativeTicks += callTicks;
             calls++;
         }
         var generationTime = clock.Elapsed;
@@ -316,6 +334,7 @@ public sealed class LlamaDecoder : IDisposable
     private void Prefill(SafeLLamaContextHandle ctx, DecoderPrompt prompt, List<float[]>? allLogits)
     {
         ctx.MemoryClear(true);
+        UseThreads(ctx, _threadChooser?.Best);
         int total = prompt.Length;
         bool outputAll = allLogits is not null;
         int pos = 0;
@@ -362,6 +381,22 @@ public sealed class LlamaDecoder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Sets the context's thread count for the next calls to <paramref name="threads"/> (null: the configured count) when it
+    /// differs from the last one set; returns the count in use.
+    /// </summary>
+    private int UseThreads(SafeLLamaContextHandle ctx, int? threads)
+    {
+        int want = threads ?? _options.ResolvedThreads;
+        if (want != _appliedThreads)
+        {
+            ctx.GenerationThreads = want;
+            ctx.BatchThreads = want;
+            _appliedThreads = want;
+        }
+        return want;
+    }
+
     /// <summary><c>llama_decode</c> of a token batch; a status other than Ok throws <see cref="LlamaException"/>.</summary>
     private static void Decode(SafeLLamaContextHandle ctx, LLamaBatch batch)
     {
@@ -389,6 +424,7 @@ public sealed class LlamaDecoder : IDisposable
             int wantSeqs = Math.Max(sequences, _contextSequences);
             _context = CreateContext(_model, wantCells, Math.Max(_options.BatchSize, wantSeqs), wantSeqs, _options.ResolvedThreads, _options.ExactNumerics,
                 _options.NativeTimings);
+            _appliedThreads = _options.ResolvedThreads;
             // llama.cpp caps n_batch at the n_ctx asked for but may report a padded n_ctx: keep the asked size, so a
             // longer prompt later gets a new context instead of a batch larger than n_batch (GGML_ASSERT).
             _contextCells = Math.Min((int)_context.ContextSize, wantCells);

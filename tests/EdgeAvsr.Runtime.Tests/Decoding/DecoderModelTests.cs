@@ -144,6 +144,29 @@ public class DecoderModelTests
     }
 
     [Fact]
+    public void AdaptiveThreads_SwitchingCountEveryFewTokens_GivesTheFixedPolicysTokensAndLogits()
+    {
+        var m = TinyModels.Base;
+        using var model = DecoderModel.Load(m.F32Gguf, LlamaBackendKind.Cpu);
+        var prompt = DecoderPrompt.ForText(model, "the morning light over the hills");
+        var generation = new GenerationOptions { MaxNewTokens = 64, StopAtEndOfGeneration = false, KeepFirstLogits = true };
+        using var fixedDecoder = new LlamaDecoder(model, new DecoderOptions { Threads = 2, ThreadPolicy = DecoderThreadPolicy.Fixed });
+        // A huge budget and no wait: the chooser tries the other count as often as it can.
+        using var adaptive = new LlamaDecoder(model, new DecoderOptions
+        {
+            Threads = 2,
+            ThreadChooserFactory = n => new DecoderThreadChooser(n, probeBudget: 1e6, firstWait: TimeSpan.Zero),
+        });
+        Assert.Null(fixedDecoder.ThreadChooser);
+        var expected = fixedDecoder.Generate(prompt, generation);
+        var actual = adaptive.Generate(prompt, generation);
+        Assert.True(adaptive.ThreadChooser!.Tries >= 8, $"{adaptive.ThreadChooser.Tries} tries");
+        Assert.Equal(expected.Tokens, actual.Tokens);
+        Assert.Equal(expected.FirstLogits, actual.FirstLogits);
+        Assert.Equal(expected.Score, actual.Score);
+    }
+
+    [Fact]
     public async Task StreamAsync_YieldsTheGeneratedTokensInOrder()
     {
         var m = TinyModels.Base;
