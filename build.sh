@@ -17,6 +17,9 @@
 #   ./build.sh cuda              nvcc 11.8 (Debian non-free) builds libsmop_cuda.so for sm_87 + sm_90, then build + the CUDA
 #                                projector tests (the GPU test reports itself skipped without a device) + the GPU-check bundle
 set -euo pipefail
+# CI may start us with descriptor 0 closed. The first file a child opens then becomes its stdin: afl-fuzz hands its
+# input file to the target through it and gave every seed a timeout; ffmpeg reads keyboard commands from it.
+if ! { true <&0; } 2>/dev/null; then exec </dev/null; fi
 cd "$(dirname "$0")"
 ROOT=$(pwd)
 CONFIG=${CONFIG:-Release}
@@ -184,7 +187,7 @@ fuzz() {
     AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
       AFL_FORKSRV_INIT_TMOUT=120000 AFL_QUIET=1 DOTNET_GCHeapHardLimit=0x80000000 DOTNET_TieredPGO=0 \
       afl-fuzz -i "fuzz/corpus/$t" -o "$out" -t 1000 -m none -V "$seconds" -- dotnet "$FUZZ_DIR/bin/edgeavsr-fuzz.dll" run "$t" \
-      >"$out/afl.log" 2>&1 || { tail -20 "$out/afl.log" >&2; failed=1; continue; }
+      </dev/null >"$out/afl.log" 2>&1 || { tail -20 "$out/afl.log" >&2; failed=1; continue; }
     local stats="$out/default/fuzzer_stats"
     local crashes hangs
     crashes=$(awk -F' *: *' '$1=="saved_crashes"{print $2}' "$stats")
