@@ -26,6 +26,23 @@ public class SafetensorsTests
         Assert.Equal(new sbyte[] { -128, 0, 127 }, f.ReadInt8("q", 3));
     }
 
+    /// <summary>
+    /// Found by the round-trip property (TensorFileProperties, replay 19190001,19190003): the writer took a second tensor named
+    /// "w" and wrote a header that lists it twice, a file its own reader then refused ("safetensors header lists 'w' twice").
+    /// </summary>
+    [Fact]
+    public void Writer_RefusesATensorNameTwice_InsteadOfWritingAnUnreadableFile()
+    {
+        using var dir = new TempDir();
+        var w = new SafetensorsWriter();
+        w.Add("w", TensorDType.I32, [3, 2, 1, 2], new byte[48]);
+        var e = Assert.Throws<ArgumentException>(() => w.Add("w", TensorDType.U8, [0, 0, 2, 1], []));
+        Assert.Equal("tensor 'w' is added twice (Parameter 'name')", e.Message);
+        w.Write(dir.File("x.safetensors"));
+        using var f = SafetensorsFile.Open(dir.File("x.safetensors"));
+        Assert.Equal(TensorDType.I32, Assert.Single(f.Tensors).Value.DType);
+    }
+
     [Fact]
     public void BFloat16_RoundsToNearestEven()
     {
