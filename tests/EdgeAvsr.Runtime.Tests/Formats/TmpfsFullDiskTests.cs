@@ -39,7 +39,7 @@ public class TmpfsFullDiskTests
                 using var mount = new Tmpfs(dir.Path, "4k");
                 return null;
             }
-            catch (InvalidOperationException e)
+            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
             {
                 return $"cannot mount a tmpfs on this machine (needs root or CAP_SYS_ADMIN): {e.Message}";
             }
@@ -55,7 +55,8 @@ public class TmpfsFullDiskTests
             var (code, _, err) = Tools.Exec("mount", "-t", "tmpfs", "-o", $"size={size},mode=0755", "tmpfs", dir);
             if (code != 0)
             {
-                throw new InvalidOperationException($"mount -t tmpfs exited {code}: {err.Trim()}");
+                string said = string.Join(' ', err.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+                throw new InvalidOperationException($"mount -t tmpfs exited {code}: {said}");
             }
         }
 
