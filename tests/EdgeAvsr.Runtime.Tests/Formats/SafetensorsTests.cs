@@ -97,6 +97,10 @@ public class SafetensorsTests
         { "header not UTF-8", Raw([.. "{\"a"u8, 0xFF, 0xFE, .. "\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}"u8], 1),
             "safetensors header is not UTF-8 (invalid byte 0xFF at header byte 3)" },
         { "metadata not UTF-8", Raw([.. "{\"__metadata__\":{\"k\":\""u8, 0xC3, .. "\"}}"u8], 0), "is not UTF-8" },
+        { "name escapes a lone surrogate", Raw("{\"a\\ud800\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1),
+            "safetensors header escapes a lone UTF-16 surrogate ('\\ud800' at header byte 3), which is not text" },
+        { "metadata escapes a lone surrogate", Raw("{\"__metadata__\":{\"k\":\"\\udc00\"}}", 0),
+            "safetensors header escapes a lone UTF-16 surrogate ('\\udc00' at header byte 22), which is not text" },
     };
 
     [Theory]
