@@ -68,8 +68,8 @@ public sealed class CheckedJson : IDisposable
     {
         ArgumentNullException.ThrowIfNull(source);
         var options = lenient ? new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip } : default;
-        // JsonDocument checks a string's UTF-8 only when it is read, and then throws InvalidOperationException.
-        if (Utf8Check.Check(utf8.Span, source, "the JSON text") is { } notUtf8)
+        // JsonDocument checks a string's UTF-8 (and its \u escapes) only when it is read, and then throws InvalidOperationException.
+        if (Utf8Check.CheckJson(utf8.Span, source, "the JSON text") is { } notUtf8)
         {
             throw notUtf8;
         }

@@ -205,7 +205,7 @@ public sealed class SafetensorsFile : IDisposable
         RandomAccess.Read(handle, header, 8);
         long dataStart = 8 + (long)headerLength;
         long dataLength = fileLength - dataStart;
-        if (Utf8Check.Check(header, path, "safetensors header", "header byte") is { } notUtf8)
+        if (Utf8Check.CheckJson(header, path, "safetensors header", "header byte") is { } notUtf8)
         {
             throw notUtf8;
         }

@@ -11,6 +11,7 @@ public sealed class SafetensorsWriter
 {
     private readonly List<(string Name, TensorDType DType, long[] Shape, byte[] Data)> _tensors = [];
     private readonly Dictionary<string, string> _metadata = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
 
     public void SetMetadata(string key, string value) => _metadata[key] = value;
 
@@ -25,6 +26,11 @@ public sealed class SafetensorsWriter
         if (elements * TensorDTypes.SizeOf(dtype) != data.Length)
         {
             throw new ArgumentException($"tensor '{name}': {data.Length} bytes do not match shape {TensorDTypes.FormatShape(shape)}");
+        }
+        // A header that names a tensor twice is one no reader (ours included) accepts: refuse it here, not after writing it.
+        if (!_names.Add(name))
+        {
+            throw new ArgumentException($"tensor '{name}' is added twice", nameof(name));
         }
         _tensors.Add((name, dtype, shape, data.ToArray()));
     }

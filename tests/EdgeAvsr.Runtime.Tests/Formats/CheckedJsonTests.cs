@@ -41,6 +41,35 @@ public class CheckedJsonTests
         Assert.Equal("c.json: the JSON text is not UTF-8 (invalid byte 0x80 at byte 12)", e.Message);
     }
 
+    /// <summary>
+    /// A \u escape of half a surrogate pair is valid JSON but no text: JsonDocument parsed it and threw InvalidOperationException
+    /// ("Cannot read incomplete UTF-16 JSON text as string") when the string was read, as a manifest's name or a tokenizer's token.
+    /// </summary>
+    [Theory]
+    [InlineData("{\"name\": \"a\\ud83d\"}", "c.json: the JSON text escapes a lone UTF-16 surrogate ('\\ud83d' at byte 11), which is not text")]
+    [InlineData("{\"name\": \"\\uDE00a\"}", "c.json: the JSON text escapes a lone UTF-16 surrogate ('\\uDE00' at byte 10), which is not text")]
+    [InlineData("{\"name\": \"\\ud83d\\ud83d\\ude00\"}", "c.json: the JSON text escapes a lone UTF-16 surrogate ('\\ud83d' at byte 10), which is not text")]
+    [InlineData("{\"\\udbff\": \"x\", \"name\": \"y\"}", "c.json: the JSON text escapes a lone UTF-16 surrogate ('\\udbff' at byte 2), which is not text")]
+    public void EscapedLoneSurrogate_IsOneClearError_NotAnInvalidOperation(string json, string expected)
+    {
+        var e = Assert.Throws<EdgeAvsrException>(() =>
+        {
+            using var j = CheckedJson.Parse(System.Text.Encoding.UTF8.GetBytes(json), "c.json");
+            _ = j.String(j.Root, "name");
+        });
+        Assert.Equal(expected, e.Message);
+    }
+
+    [Theory]
+    [InlineData("{\"name\": \"\\ud83d\\ude00\"}", "\U0001F600")]
+    [InlineData("{\"name\": \"\\\\ud800\"}", "\\ud800")]
+    [InlineData("{\"name\": \"\\u00e9\\n\"}", "\u00e9\n")]
+    public void EscapedPairs_AndEscapedBackslashes_AreText(string json, string expected)
+    {
+        using var j = CheckedJson.Parse(System.Text.Encoding.UTF8.GetBytes(json), "c.json");
+        Assert.Equal(expected, j.String(j.Root, "name"));
+    }
+
     [Theory]
     [InlineData("missing", "c.json: 'a.missing' is missing")]
     [InlineData("none", "c.json: 'a.none' is missing")]

@@ -26,6 +26,23 @@ public class SafetensorsTests
         Assert.Equal(new sbyte[] { -128, 0, 127 }, f.ReadInt8("q", 3));
     }
 
+    /// <summary>
+    /// Found by the round-trip property (TensorFileProperties, replay 19190001,19190003): the writer took a second tensor named
+    /// "w" and wrote a header that lists it twice, a file its own reader then refused ("safetensors header lists 'w' twice").
+    /// </summary>
+    [Fact]
+    public void Writer_RefusesATensorNameTwice_InsteadOfWritingAnUnreadableFile()
+    {
+        using var dir = new TempDir();
+        var w = new SafetensorsWriter();
+        w.Add("w", TensorDType.I32, [3, 2, 1, 2], new byte[48]);
+        var e = Assert.Throws<ArgumentException>(() => w.Add("w", TensorDType.U8, [0, 0, 2, 1], []));
+        Assert.Equal("tensor 'w' is added twice (Parameter 'name')", e.Message);
+        w.Write(dir.File("x.safetensors"));
+        using var f = SafetensorsFile.Open(dir.File("x.safetensors"));
+        Assert.Equal(TensorDType.I32, Assert.Single(f.Tensors).Value.DType);
+    }
+
     [Fact]
     public void BFloat16_RoundsToNearestEven()
     {
@@ -80,6 +97,10 @@ public class SafetensorsTests
         { "header not UTF-8", Raw([.. "{\"a"u8, 0xFF, 0xFE, .. "\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}"u8], 1),
             "safetensors header is not UTF-8 (invalid byte 0xFF at header byte 3)" },
         { "metadata not UTF-8", Raw([.. "{\"__metadata__\":{\"k\":\""u8, 0xC3, .. "\"}}"u8], 0), "is not UTF-8" },
+        { "name escapes a lone surrogate", Raw("{\"a\\ud800\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1),
+            "safetensors header escapes a lone UTF-16 surrogate ('\\ud800' at header byte 3), which is not text" },
+        { "metadata escapes a lone surrogate", Raw("{\"__metadata__\":{\"k\":\"\\udc00\"}}", 0),
+            "safetensors header escapes a lone UTF-16 surrogate ('\\udc00' at header byte 22), which is not text" },
     };
 
     [Theory]
