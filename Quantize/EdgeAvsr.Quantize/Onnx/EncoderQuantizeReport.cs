@@ -41,11 +41,13 @@ public sealed record EncoderQuantizeReport
     public string Describe()
     {
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"{Output}: {Weights.Count} weights int{WeightBits} per channel, {Activations.Count} activations int8 per tensor ")
+        sb.Append(CultureInfo.InvariantCulture, $"{Output}: {Weights.Count} weights int{WeightBits} per channel, ")
+            .Append(CultureInfo.InvariantCulture, $"{Activations.Count} activations int8 per tensor ")
             .Append(CultureInfo.InvariantCulture, $"({MethodText(Method)}), calibrated on {CalibrationInputs} input(s)\n");
         foreach (var (m, e) in OutputError.OrderBy(p => p.Key))
         {
-            sb.Append(CultureInfo.InvariantCulture, $"  output relative L2 vs fp32, {MethodText(m)}{(m == Method ? " (written)" : "")}: {e.All:E2} (worst input {e.Worst:E2})\n");
+            string written = m == Method ? " (written)" : "";
+            sb.Append(CultureInfo.InvariantCulture, $"  output relative L2 vs fp32, {MethodText(m)}{written}: {e.All:E2} (worst input {e.Worst:E2})\n");
         }
         return sb.ToString();
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Onnx;
 
 namespace EdgeAvsr.Quantize.Onnx;
@@ -114,6 +115,8 @@ public static class EncoderQuantizer
         Directory.CreateDirectory(folder);
         string Temp(string what) => Path.Combine(folder, $".{Path.GetFileName(output)}.{what}-{Guid.NewGuid():N}.onnx");
         var session = new OnnxSessionOptions { Providers = [ExecutionProvider.Cpu], IntraOpThreads = options.Threads };
+        // The quantized models are measured as the runtime runs them (int8 kernels on the CPU provider).
+        var quantizedSession = session with { ConfigEntries = Int8EncoderSessionConfig.Entries };
 
         // 1. The float model with every activation to quantize as an extra output, run over the calibration inputs.
         var probe = OnnxModelFile.Parse(bytes, modelPath);
@@ -170,7 +173,7 @@ public static class EncoderQuantizer
             try
             {
                 model.Write(path);
-                errors[method] = Measure(path, session, calibration, finalOutput, reference);
+                errors[method] = Measure(path, quantizedSession, calibration, finalOutput, reference);
                 log(string.Create(CultureInfo.InvariantCulture,
                     $"{EncoderQuantizeReport.MethodText(method)}: output relative L2 {errors[method].Item1:E2} (worst input {errors[method].Item2:E2})"));
                 if (method == options.Method)

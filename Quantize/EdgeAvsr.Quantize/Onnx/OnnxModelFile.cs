@@ -47,7 +47,8 @@ public sealed class OnnxModelFile
         long length = new FileInfo(path).Length;
         if (length > Array.MaxLength)
         {
-            throw new EdgeAvsrException($"{path}: {length} bytes; an ONNX protobuf file holds at most 2 GiB (larger models keep their weights in external data)");
+            throw new EdgeAvsrException($"{path}: {length} bytes; an ONNX protobuf file holds at most 2 GiB " +
+                "(larger models keep their weights in external data)");
         }
         return Parse(File.ReadAllBytes(path), path);
     }

@@ -13,6 +13,7 @@ internal sealed class QdqRewriter
 {
     private readonly OnnxGraph _graph;
     private readonly HashSet<string> _names;
+    private readonly Dictionary<string, (string Scale, string ZeroPoint)> _scales = [];
 
     private QdqRewriter(OnnxGraph graph)
     {
@@ -42,11 +43,9 @@ internal sealed class QdqRewriter
             var inputs = node.Inputs.ToArray();
             foreach (string a in target.Activations)
             {
-                if (!dequantized.TryGetValue(a, out string? dq))
-                {
-                    dq = AddActivationQdq(nodes, a, activationScales[a]);
-                    dequantized[a] = dq;
-                }
+                // A pair per reader: ORT's CPU provider fuses DQ -> MatMul into its int8 kernel only when the DQ feeds that
+                // one node, and turns int8 activations into the uint8 its x86 kernels take only for a Q with one DQ.
+                string dq = AddActivationQdq(nodes, a, activationScales[a]);
                 for (int i = 0; i < inputs.Length; i++)
                 {
                     if (inputs[i] == a && (i == 0 || target.Weight is null))
@@ -77,12 +76,16 @@ internal sealed class QdqRewriter
 
     private string AddActivationQdq(List<OnnxNode> nodes, string tensor, float scale)
     {
-        string scaleName = Unique(tensor + "_scale");
-        string zeroName = Unique(tensor + "_zero_point");
+        if (!_scales.TryGetValue(tensor, out var shared))
+        {
+            shared = (Unique(tensor + "_scale"), Unique(tensor + "_zero_point"));
+            _scales[tensor] = shared;
+            _graph.Initializers.Add(OnnxInitializer.Create(shared.Scale, OnnxDataType.Float, [], MemoryMarshal.AsBytes([scale])));
+            _graph.Initializers.Add(OnnxInitializer.Create(shared.ZeroPoint, OnnxDataType.Int8, [], [0]));
+        }
+        var (scaleName, zeroName) = shared;
         string quantized = Unique(tensor + "_quantized");
         string dequantized = Unique(tensor + "_dequantized");
-        _graph.Initializers.Add(OnnxInitializer.Create(scaleName, OnnxDataType.Float, [], MemoryMarshal.AsBytes([scale])));
-        _graph.Initializers.Add(OnnxInitializer.Create(zeroName, OnnxDataType.Int8, [], [0]));
         nodes.Add(OnnxNode.Create("QuantizeLinear", Unique(tensor + "_QuantizeLinear"), [tensor, scaleName, zeroName], [quantized]));
         nodes.Add(OnnxNode.Create("DequantizeLinear", Unique(tensor + "_DequantizeLinear"), [quantized, scaleName, zeroName], [dequantized]));
         return dequantized;
