@@ -15,6 +15,14 @@ public sealed record EncoderQuantizeOptions
     /// </summary>
     public int WeightBits { get; init; } = 8;
 
+    /// <summary>
+    /// The operators whose weights and inputs are quantized: MatMul and Gemm by default; Conv on request. A QDQ Conv
+    /// (input and weight, float bias, as TensorRT's explicit quantization takes it) stays a float Conv on ORT's CPU provider,
+    /// plus the quantize/dequantize passes: AV-HuBERT Large ran 0.89x fp32 with its convolutions quantized, 1.37x without
+    /// (BENCHMARKS.md, Encoders (ORT)).
+    /// </summary>
+    public IReadOnlySet<string> Operators { get; init; } = new HashSet<string> { "MatMul", "Gemm" };
+
     /// <summary>Also quantize MatMuls whose two inputs are activations (attention scores and context).</summary>
     public bool ActivationMatMuls { get; init; }
 

@@ -29,6 +29,8 @@ public sealed record EncoderQuantizeReport
 
     public required bool ActivationMatMuls { get; init; }
 
+    public required IReadOnlyList<string> Operators { get; init; }
+
     public required IReadOnlyList<ActivationScale> Activations { get; init; }
 
     public required IReadOnlyList<WeightScale> Weights { get; init; }
@@ -64,6 +66,12 @@ public sealed record EncoderQuantizeReport
         w.WriteNumber("percentile", Percentile);
         w.WriteNumber("weight_bits", WeightBits);
         w.WriteBoolean("activation_matmuls", ActivationMatMuls);
+        w.WriteStartArray("operators");
+        foreach (string op in Operators)
+        {
+            w.WriteStringValue(op);
+        }
+        w.WriteEndArray();
         w.WriteStartObject("output_relative_l2");
         foreach (var (m, e) in OutputError.OrderBy(p => p.Key))
         {

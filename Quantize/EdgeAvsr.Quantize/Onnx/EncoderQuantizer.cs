@@ -21,8 +21,9 @@ public static class EncoderQuantizer
     /// (axis 0 with transB, else 1), Conv (axis 0); with <paramref name="activationMatMuls"/> also MatMuls of two
     /// activations. A weight that is not float is an error naming it and its node.
     /// </summary>
-    public static IReadOnlyList<QuantTarget> FindTargets(OnnxModelFile model, bool activationMatMuls)
+    public static IReadOnlyList<QuantTarget> FindTargets(OnnxModelFile model, bool activationMatMuls, IReadOnlySet<string>? operators = null)
     {
+        operators ??= new EncoderQuantizeOptions().Operators;
         ArgumentNullException.ThrowIfNull(model);
         var graph = model.Graph;
         var initializers = graph.Initializers.ToDictionary(i => i.Name);
@@ -30,7 +31,7 @@ public static class EncoderQuantizer
         for (int n = 0; n < graph.Nodes.Count; n++)
         {
             var node = graph.Nodes[n];
-            if (!node.IsStandard || node.OpType is not ("MatMul" or "Gemm" or "Conv") || node.Inputs.Count < 2)
+            if (!node.IsStandard || node.OpType is not ("MatMul" or "Gemm" or "Conv") || !operators.Contains(node.OpType) || node.Inputs.Count < 2)
             {
                 continue;
             }
@@ -104,7 +105,7 @@ public static class EncoderQuantizer
         var original = OnnxModelFile.Read(modelPath);
         byte[] bytes = original.Bytes;
         Check(original);
-        var targets = FindTargets(original, options.ActivationMatMuls);
+        var targets = FindTargets(original, options.ActivationMatMuls, options.Operators);
         if (!targets.Any(t => t.Weight is not null))
         {
             throw new EdgeAvsrException($"{modelPath}: no MatMul, Gemm or Conv with a float initializer weight; nothing to quantize");
@@ -200,6 +201,7 @@ public static class EncoderQuantizer
             Percentile = options.Percentile,
             WeightBits = options.WeightBits,
             ActivationMatMuls = options.ActivationMatMuls,
+            Operators = [.. options.Operators.Order(StringComparer.Ordinal)],
             Activations = [.. activations.Select(a => new ActivationScale(a, readers[a], histograms[a].Max, histograms[a].Percentile(options.Percentile),
                 chosenScales[a]))],
             Weights = weights,

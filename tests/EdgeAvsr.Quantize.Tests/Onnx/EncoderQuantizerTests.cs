@@ -57,8 +57,12 @@ public sealed class EncoderQuantizerTests(TinyQuantizedEncoders encoders) : ICla
         var model = OnnxModelFile.Read(encoders.Video);
         var targets = EncoderQuantizer.FindTargets(model, activationMatMuls: false);
         Assert.Equal(targets.Count, r.Weights.Count);
-        Assert.Contains(targets, t => t.OpType == "Conv");
+        Assert.DoesNotContain(targets, t => t.OpType == "Conv"); // the default: MatMul and Gemm
         Assert.Contains(targets, t => t.OpType == "MatMul");
+        var withConv = EncoderQuantizer.FindTargets(model, false, new HashSet<string> { "MatMul", "Gemm", "Conv" });
+        Assert.All(withConv.Where(t => t.OpType == "Conv"), t => Assert.Equal(0, t.WeightAxis));
+        Assert.Equal(encoders.VideoConvReport.Weights.Count, withConv.Count);
+        Assert.InRange(encoders.VideoConvReport.OutputError[ActivationRangeMethod.MinMax].All, 1e-4, Bound);
         Assert.Equal([ActivationRangeMethod.MinMax, ActivationRangeMethod.Percentile], r.OutputError.Keys.Order());
         Assert.All(r.Activations, a => Assert.True(a.Scale > 0 && a.PercentileAbs <= a.MaxAbs + 1e-9, a.Tensor));
         Assert.All(r.Activations, a => Assert.Equal((float)(a.MaxAbs / 127), a.Scale));
@@ -73,13 +77,13 @@ public sealed class EncoderQuantizerTests(TinyQuantizedEncoders encoders) : ICla
     {
         string output = Python.Run($$"""
             import onnx
-            for path in [r"{{encoders.AudioInt8}}", r"{{encoders.VideoInt8}}"]:
+            for path in [r"{{encoders.AudioInt8}}", r"{{encoders.VideoInt8}}", r"{{encoders.VideoInt8Conv}}"]:
                 m = onnx.load(path)
                 onnx.checker.check_model(m, full_check=True)
                 ops = sorted({n.op_type for n in m.graph.node})
                 print(path, "QuantizeLinear" in ops, "DequantizeLinear" in ops)
             """);
-        Assert.Equal(2, output.Split('\n').Count(l => l.EndsWith("True True", StringComparison.Ordinal)));
+        Assert.Equal(3, output.Split('\n').Count(l => l.EndsWith("True True", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -22,6 +22,8 @@ public sealed class TinyQuantizedEncoders : IDisposable
         }
         AudioReport = EncoderMediaQuantizer.Quantize(Audio, Media, null, AudioInt8, new EncoderQuantizeOptions { Threads = 1 });
         VideoReport = EncoderMediaQuantizer.Quantize(Video, Media, null, VideoInt8, new EncoderQuantizeOptions { Threads = 1 });
+        VideoConvReport = EncoderMediaQuantizer.Quantize(Video, Media, null, VideoInt8Conv,
+            new EncoderQuantizeOptions { Threads = 1, Operators = new HashSet<string> { "MatMul", "Gemm", "Conv" } });
     }
 
     public string Audio => File("audio.onnx");
@@ -32,11 +34,16 @@ public sealed class TinyQuantizedEncoders : IDisposable
 
     public string VideoInt8 => File("video.int8.onnx");
 
+    public string VideoInt8Conv => File("video.int8conv.onnx");
+
     public string Media => File("media");
 
     public EncoderQuantizeReport AudioReport { get; }
 
     public EncoderQuantizeReport VideoReport { get; }
+
+    /// <summary>The video encoder with its convolutions quantized too (what TensorRT runs in INT8).</summary>
+    public EncoderQuantizeReport VideoConvReport { get; }
 
     public string File(string name) => _dir.File(name);
 
