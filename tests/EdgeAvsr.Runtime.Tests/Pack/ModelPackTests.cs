@@ -445,7 +445,11 @@ public class ModelPackTests
         Assert.Equal(Int8EncoderSessionConfig.Entries, options.ConfigEntries);
         Assert.Equal(2, options.IntraOpThreads);
 
-        File.WriteAllText(path, File.ReadAllText(path).Replace("\"precision\": \"int8\"", "\"precision\": \"int4\"", StringComparison.Ordinal));
+        // Only the audio encoder's key (the projector's precision is int8 too, and written after it).
+        string text = File.ReadAllText(path);
+        int at = text.IndexOf("\"precision\": \"int8\"", text.IndexOf("\"audio_encoder\"", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.True(at < text.IndexOf("\"projector\"", StringComparison.Ordinal));
+        File.WriteAllText(path, text[..at] + "\"precision\": \"int4\"" + text[(at + "\"precision\": \"int8\"".Length)..]);
         var e = Assert.Throws<EdgeAvsrException>(() => PackManifestJson.Read(path));
         Has("audio_encoder.precision 'int4' is not", e.Message);
     }
