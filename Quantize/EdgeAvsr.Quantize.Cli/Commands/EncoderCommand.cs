@@ -17,7 +17,7 @@ internal static class EncoderCommand
             Required = true,
         };
         var pack = new Option<string?>("--pack") { Description = "Model pack whose front-end settings to use (default: Whisper / AV-HuBERT defaults)" };
-        var method = ChoiceOptions.Words("--method", "Activation ranges written: minmax | percentile (both are measured and reported)", "minmax",
+        var method = ChoiceOptions.Words("--method", "Activation ranges written: percentile | minmax (both are measured and reported)", "percentile",
             ("minmax", ActivationRangeMethod.MinMax), ("percentile", ActivationRangeMethod.Percentile));
         var percentile = new Option<double>("--percentile") { Description = "Percentile of |x| for --method percentile", DefaultValueFactory = _ => 99.99 };
         var bits = new Option<int>("--weight-bits")
