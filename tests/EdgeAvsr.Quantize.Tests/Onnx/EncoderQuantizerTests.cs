@@ -200,6 +200,30 @@ public sealed class EncoderQuantizerTests(TinyQuantizedEncoders encoders) : ICla
     }
 
     [Fact]
+    public void Cli_quantizes_with_a_report_and_refuses_bad_input_in_one_line()
+    {
+        string output = encoders.File("cli.int8.onnx");
+        string report = encoders.File("cli.report.json");
+        var (code, stdout, stderr) = ConsoleCapture.Run(() => Cli.Program.BuildRoot().Parse(
+            ["encoder", "--model", encoders.Audio, "--calibration", encoders.Media, "--method", "minmax", "--threads", "1", "--out", output,
+                "--report", report]).Invoke());
+        Assert.True(code == 0, stderr);
+        Assert.Contains("output relative L2 vs fp32, minmax (written)", stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(output) && File.Exists(report));
+
+        (code, _, stderr) = ConsoleCapture.Run(() => Cli.Program.BuildRoot().Parse(
+            ["encoder", "--model", encoders.File("absent.onnx"), "--calibration", encoders.Media, "--out", encoders.File("n.onnx")]).Invoke());
+        Assert.Equal(2, code);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.Contains("absent.onnx: model file not found", stderr, StringComparison.Ordinal);
+
+        (code, _, stderr) = ConsoleCapture.Run(() => Cli.Program.BuildRoot().Parse(
+            ["encoder", "--model", encoders.Audio, "--calibration", encoders.Media, "--ops", "lstm", "--out", encoders.File("n.onnx")]).Invoke());
+        Assert.Equal(2, code);
+        Assert.Contains("--ops 'lstm' is not matmul, gemm or conv", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Old_opset_and_quantized_models_are_refused()
     {
         string old = encoders.File("opset11.onnx");
