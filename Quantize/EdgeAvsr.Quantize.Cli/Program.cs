@@ -14,6 +14,7 @@ public static class Program
         var root = new RootCommand("edgeavsr-quantize: trained checkpoint in, edge model pieces out");
         root.Subcommands.Add(CreateProjector());
         root.Subcommands.Add(Commands.LlmCommand.Create());
+        root.Subcommands.Add(Commands.EncoderCommand.Create());
         root.Subcommands.Add(Commands.PackCommand.Create());
         root.Subcommands.Add(Commands.PackCommand.CreateSynthetic());
         return root;

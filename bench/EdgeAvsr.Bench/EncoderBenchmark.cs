@@ -32,18 +32,27 @@ internal static class EncoderBenchmark
             "$TMPDIR/edgeavsr-bench-encoders)" };
         var noTorch = new Option<bool>("--no-torch") { Description = "Skip the PyTorch peer" };
         var tiny = new Option<bool>("--tiny") { Description = "Use the tiny test encoders (checks the harness in seconds; not a benchmark)" };
+        var int8 = new Option<bool>("--int8")
+        {
+            Description = "Also quantize each encoder (edgeavsr-quantize encoder, cached in --work) and time fp32 against INT8 on ORT in the same run",
+        };
+        var calibration = new Option<string?>("--calibration") { Description = "Media folder for --int8 (default: Models/demo/samples)" };
+        var weightBits = new Option<int>("--weight-bits") { Description = "INT8 weights: 8 or 7 bits", DefaultValueFactory = _ => 8 };
+        var attention = new Option<bool>("--quantize-attention") { Description = "INT8 also for the attention MatMuls (two activations)" };
+        var conv = new Option<bool>("--conv") { Description = "INT8 also for the convolutions (default: MatMul and Gemm only)" };
         var command = new Command("encoders", "Benchmark the real-size encoders on ORT CPU against PyTorch CPU on the same input");
-        foreach (var o in new Option[] { which, frames, reps, threads, work, noTorch, tiny })
+        foreach (var o in new Option[] { which, frames, reps, threads, work, noTorch, tiny, int8, calibration, weightBits, attention, conv })
         {
             command.Options.Add(o);
         }
         command.SetAction(p => CliAction.Run(() => Run(
             p.GetValue(which)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
-            p.GetValue(frames), p.GetValue(reps), p.GetValue(threads), p.GetValue(work), p.GetValue(noTorch), p.GetValue(tiny))));
+            p.GetValue(frames), p.GetValue(reps), p.GetValue(threads), p.GetValue(work), p.GetValue(noTorch), p.GetValue(tiny),
+            p.GetValue(int8) ? new Int8Case(p.GetValue(calibration), p.GetValue(weightBits), p.GetValue(attention), p.GetValue(conv)) : null)));
         return command;
     }
 
-    private static int Run(string[] which, int frames, int reps, int threads, string? work, bool noTorch, bool tiny)
+    private static int Run(string[] which, int frames, int reps, int threads, string? work, bool noTorch, bool tiny, Int8Case? int8)
     {
         int n = ThreadCount.Resolve(threads);
         string script = BenchStats.FindAbove(Script) ?? throw new EdgeAvsrException($"{Script} not found above {AppContext.BaseDirectory}; run from the " +
@@ -97,8 +106,13 @@ internal static class EncoderBenchmark
             using var encoder = EncoderSession.Open(onnx, new OnnxSessionOptions { IntraOpThreads = n, InterOpThreads = 1 });
             FloatMatrix? ortOut = null;
             double ortMs = Time(() => ortOut = arch == "whisper" ? encoder.EncodeAudio(x, null) : encoder.EncodeVideo(x, frames), reps);
-            Console.WriteLine(Inv($"{arch} ({size}, {dim} x {layers}, {tokens} output states, {gflop:0.###} GFLOP): ORT 1.30 CPU {ortMs:F0} ms = ") +
+            string ort = OnnxRuntimeEnvironment.Initialize().Version;
+            Console.WriteLine(Inv($"{arch} ({size}, {dim} x {layers}, {tokens} output states, {gflop:0.###} GFLOP): ORT {ort} CPU {ortMs:F0} ms = ") +
                 Inv($"{gflop / ortMs * 1e3:F1} GFLOP/s"));
+            if (int8 is not null)
+            {
+                Int8EncoderBenchmark.Run(arch, onnx, x, frames, n, reps, ortMs, ortOut!, gflop, int8);
+            }
             if (noTorch)
             {
                 continue;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Quantize.Pack;
 using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Onnx;
@@ -209,6 +210,45 @@ public sealed class PackBuilderTests
         Assert.InRange(video.MixedRelativeError, 1e-6, 0.05);
         using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir.File("pack"), CalibrationReport.FileName)));
         Assert.StartsWith("media: ", json.RootElement.GetProperty("features").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Int8Encoders_AreQuantizedOnTheMedia_RecordedInTheManifest_AndOpenWithTensorRtInt8()
+    {
+        using var dir = new TempDir();
+        string media = dir.File("media");
+        Directory.CreateDirectory(media);
+        foreach (string clip in Directory.GetFiles(Path.Combine(Tools.RepoRoot, "Models", "demo", "samples"), "*.mp4").Order(StringComparer.Ordinal).Take(2))
+        {
+            File.Copy(clip, Path.Combine(media, Path.GetFileName(clip)));
+        }
+        var result = PackBuilder.Build(Request(dir.File("pack"), ProjectorPrecision.Fp32) with
+        {
+            EncoderPrecision = EncoderPrecision.Int8,
+            CalibrationDirectory = media,
+        });
+        var pack = ModelPack.Open(result.Directory);
+        foreach (var e in new[] { pack.Manifest.AudioEncoder!, pack.Manifest.VideoEncoder! })
+        {
+            Assert.Equal(EncoderPrecision.Int8, e.Precision);
+            Assert.EndsWith(".int8.onnx", e.File, StringComparison.Ordinal);
+            Assert.True(PackLoader.EncoderSessionOptions(e).TensorRt.Int8);
+            Assert.Contains(pack.Manifest.Files, x => x.Path == e.File.Replace(".onnx", ".report.json", StringComparison.Ordinal));
+        }
+        Assert.False(File.Exists(Path.Combine(result.Directory, PackBuilder.AudioEncoderFile)));
+        string manifest = File.ReadAllText(Path.Combine(result.Directory, "manifest.json"));
+        Assert.Equal(2, manifest.Split("\"precision\": \"int8\"").Length - 1);
+        using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(result.Directory, "audio_encoder.int8.report.json")));
+        Assert.InRange(json.RootElement.GetProperty("output_relative_l2").GetProperty("minmax").GetProperty("all_inputs").GetDouble(), 1e-5, 0.1);
+    }
+
+    [Fact]
+    public void Int8Encoders_WithoutCalibrationMedia_AreRefused_AndLeaveNothingBehind()
+    {
+        using var dir = new TempDir();
+        var e = Assert.Throws<EdgeAvsrException>(() => PackBuilder.Build(Request(dir.File("pack")) with { EncoderPrecision = EncoderPrecision.Int8 }));
+        Assert.Contains("--encoder-precision int8 needs --calibration", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
     }
 
     private static void Run(string tool, params string[] args) => Tools.Run(tool, args);

@@ -3,6 +3,7 @@ using EdgeAvsr.Cli;
 using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Quantize.Pack;
 using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Encoders;
 using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Projector;
 using EdgeAvsr.Synthetic;
@@ -33,16 +34,20 @@ internal static class PackCommand
         var llmType = LlmCommand.FileTypeOption("--llm-type");
         var precision = ChoiceOptions.Words("--projector-precision", "int8 (with a calibration report) | fp32", "int8",
             ("int8", ProjectorPrecision.Int8), ("fp32", ProjectorPrecision.Fp32));
+        var encoderPrecision = ChoiceOptions.Words("--encoder-precision", "fp32 (copied) | int8 (QDQ, calibrated on --calibration)", "fp32",
+            ("fp32", EncoderPrecision.Fp32), ("int8", EncoderPrecision.Int8));
         var calibration = new Option<string?>("--calibration")
         {
-            Description = "Media folder (audio files; mouth-crop videos) whose encoder features calibrate the INT8 report (default: seeded synthetic features)",
+            Description = "Media folder (audio files; mouth-crop videos) that calibrates the INT8 encoders and the INT8 projector's report " +
+                "(default: seeded synthetic features)",
         };
         var ep = CommonOptions.Providers("Encoders' execution providers to record, in order", "tensorrt,cuda,cpu");
         var name = new Option<string?>("--name") { Description = "Pack name (default: the output folder's name)" };
         var threads = CommonOptions.Threads("Worker threads for the LLM conversion", () => Environment.ProcessorCount);
         var output = new Option<string>("--out") { Description = "Pack folder to create (must not exist)", Required = true };
         var command = new Command("pack", "Build an edge model pack (encoders, projector, decoder GGUF, manifest.json) from a trained checkpoint");
-        foreach (var o in new Option[] { checkpoint, trainConfig, hf, audio, video, llmType, precision, calibration, ep, name, threads, output })
+        foreach (var o in new Option[] { checkpoint, trainConfig, hf, audio, video, llmType, precision, encoderPrecision, calibration, ep, name, threads,
+            output })
         {
             command.Options.Add(o);
         }
@@ -57,6 +62,7 @@ internal static class PackCommand
                 VideoEncoder = p.GetValue(video),
                 LlmType = p.GetValue(llmType),
                 ProjectorPrecision = p.GetValue(precision),
+                EncoderPrecision = p.GetValue(encoderPrecision),
                 ExecutionProviders = CommonOptions.ParseProviders(p.GetValue(ep)!),
                 Name = p.GetValue(name),
                 CalibrationDirectory = p.GetValue(calibration),

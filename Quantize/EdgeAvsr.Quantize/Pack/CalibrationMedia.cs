@@ -68,6 +68,47 @@ public static class CalibrationMedia
         return new CalibrationFeatures(audio, video, source);
     }
 
+    /// <summary>
+    /// The encoder inputs of the media in <paramref name="directory"/> through the runtime's front-ends: for an audio
+    /// encoder the log-mel [1, 80, <paramref name="melFrames"/>] of every audio file and video file's audio track; for a
+    /// video encoder the mouth ROI [1, 1, T, 88, 88] of every video file. Returns the inputs and a line saying what they are.
+    /// </summary>
+    public static (IReadOnlyList<OnnxTensor> Inputs, string Source) EncoderInputs(string directory, EncoderKind kind, bool waveformNormalization,
+        int melFrames)
+    {
+        if (!Directory.Exists(directory))
+        {
+            throw new EdgeAvsrException($"{directory}: no such calibration media folder");
+        }
+        var files = Directory.GetFiles(directory).Order(StringComparer.Ordinal)
+            .Where(f => kind == EncoderKind.Audio ? Has(s_audio, f) || Has(s_video, f) : Has(s_video, f)).ToList();
+        if (files.Count == 0)
+        {
+            string wanted = kind == EncoderKind.Audio ? string.Join(" ", s_audio.Concat(s_video)) : string.Join(" ", s_video);
+            throw new EdgeAvsrException($"{directory}: no {(kind == EncoderKind.Audio ? "audio or video" : "video")} files ({wanted}) to calibrate " +
+                $"the {kind.ToString().ToLowerInvariant()} encoder with");
+        }
+        var inputs = new List<OnnxTensor>();
+        foreach (string f in files)
+        {
+            if (kind == EncoderKind.Audio)
+            {
+                var signal = AudioLoader.Load(f);
+                inputs.Add(OnnxTensor.Float(LogMelFeatures.Compute(signal, waveformNormalization, frames: melFrames), 1, EncoderSession.MelBins, melFrames));
+            }
+            else
+            {
+                var (roi, crops) = MouthCropReader.ReadRoi(f);
+                inputs.Add(OnnxTensor.Float(roi, 1, 1, crops.Crops.Count, EncoderSession.RoiSize, EncoderSession.RoiSize));
+            }
+        }
+        string source = kind == EncoderKind.Audio
+            ? string.Create(CultureInfo.InvariantCulture, $"media: {directory} ({files.Count} file(s) -> log-mel [80, {melFrames}], " +
+                $"waveform normalization {(waveformNormalization ? "on" : "off")})")
+            : string.Create(CultureInfo.InvariantCulture, $"media: {directory} ({files.Count} file(s) -> mouth ROI, {inputs.Sum(t => t.Shape[2])} frames)");
+        return (inputs, source);
+    }
+
     private static bool Has(string[] extensions, string path) => extensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 
     private static FloatMatrix Concat(IEnumerable<FloatMatrix> parts, int pool)

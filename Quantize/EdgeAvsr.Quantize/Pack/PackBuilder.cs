@@ -1,5 +1,6 @@
 using System.Globalization;
 using EdgeAvsr.Quantize.Conversion;
+using EdgeAvsr.Quantize.Onnx;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Encoders;
@@ -40,6 +41,12 @@ public sealed record PackRequest
     public IReadOnlyList<ExecutionProvider> ExecutionProviders { get; init; } = [ExecutionProvider.TensorRt, ExecutionProvider.Cuda, ExecutionProvider.Cpu];
 
     public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// fp32 copies the encoders; int8 quantizes each (<see cref="EncoderQuantizer"/>, calibrated on <see cref="CalibrationDirectory"/>,
+    /// which it needs) and writes its report beside it in the pack.
+    /// </summary>
+    public EncoderPrecision EncoderPrecision { get; init; } = EncoderPrecision.Fp32;
 
     /// <summary>Media folder for the INT8 calibration (<see cref="CalibrationMedia"/>); null = seeded synthetic features.</summary>
     public string? CalibrationDirectory { get; init; }
@@ -85,6 +92,11 @@ public static class PackBuilder
             }
         }
 
+        if (request.EncoderPrecision == EncoderPrecision.Int8 && request.CalibrationDirectory is null)
+        {
+            throw new EdgeAvsrException("--encoder-precision int8 needs --calibration MEDIA_DIR: the activation ranges come from real media " +
+                "through the pack's front-ends");
+        }
         string parent = Path.GetDirectoryName(output) ?? ".";
         Directory.CreateDirectory(parent);
         string temp = Path.Combine(parent, $".{Path.GetFileName(output)}.tmp-{Guid.NewGuid():N}");
@@ -101,6 +113,11 @@ public static class PackBuilder
             string projectorFile;
             CalibrationReport? report = null;
             var extra = new List<string>();
+            if (request.EncoderPrecision == EncoderPrecision.Int8)
+            {
+                audio = audio is null ? null : QuantizeEncoder(audio, EncoderKind.Audio, temp, request, config, extra, log);
+                video = video is null ? null : QuantizeEncoder(video, EncoderKind.Video, temp, request, config, extra, log);
+            }
             if (request.ProjectorPrecision == ProjectorPrecision.Int8)
             {
                 projectorFile = "projector.int8.safetensors";
@@ -124,9 +141,10 @@ public static class PackBuilder
             }
             else
             {
-                if (request.CalibrationDirectory is not null)
+                if (request.CalibrationDirectory is not null && request.EncoderPrecision == EncoderPrecision.Fp32)
                 {
-                    throw new EdgeAvsrException("--calibration applies to an INT8 projector; --projector-precision fp32 keeps the weights unchanged");
+                    throw new EdgeAvsrException("--calibration applies to an INT8 projector or INT8 encoders; --projector-precision fp32 keeps the " +
+                        "weights unchanged");
                 }
                 projectorFile = "projector.fp32.safetensors";
                 CopyProjectorTensors(request.Checkpoint, Path.Combine(temp, projectorFile));
@@ -277,6 +295,29 @@ public static class PackBuilder
         log($"{modality.ToText()} encoder: {session.Input.Describe()} -> {session.Output.Describe()} -> {name}");
         return new PackEncoder { File = name, InputName = session.Input.Name, OutputName = session.Output.Name, OutputDim = (int)d,
             ExecutionProviders = providers };
+    }
+
+    /// <summary>
+    /// Replaces the copied float encoder by its INT8 QDQ model (<c>audio_encoder.int8.onnx</c>), calibrated on the media
+    /// through the front-ends as the training config sets them, with its report (<c>audio_encoder.int8.report.json</c>).
+    /// </summary>
+    private static PackEncoder QuantizeEncoder(PackEncoder encoder, EncoderKind kind, string temp, PackRequest request, TrainConfig config,
+        List<string> extra, Action<string> log)
+    {
+        string source = Path.Combine(temp, encoder.File);
+        string stem = Path.GetFileNameWithoutExtension(encoder.File);
+        string file = stem + ".int8.onnx";
+        string reportFile = stem + ".int8.report.json";
+        var (inputs, described) = CalibrationMedia.EncoderInputs(request.CalibrationDirectory!, kind, config.WaveformNormalization, config.MelFrames);
+        var calibration = inputs.Select(t => (IReadOnlyDictionary<string, OnnxTensor>)new Dictionary<string, OnnxTensor> { [encoder.InputName] = t })
+            .ToList();
+        var report = EncoderQuantizer.Quantize(source, calibration, described, Path.Combine(temp, file),
+            new EncoderQuantizeOptions { Threads = request.Threads });
+        report.Write(Path.Combine(temp, reportFile));
+        File.Delete(source);
+        extra.Add(reportFile);
+        log(report.Describe().TrimEnd());
+        return encoder with { File = file, Precision = EncoderPrecision.Int8 };
     }
 
     private static void CopyProjectorTensors(string checkpoint, string target)

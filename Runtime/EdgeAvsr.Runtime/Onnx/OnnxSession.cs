@@ -95,6 +95,10 @@ public sealed class OnnxSession : IDisposable
             so.InterOpNumThreads = options.InterOpThreads;
         }
         so.GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL;
+        if (options.OptimizedModelPath is not null)
+        {
+            so.OptimizedModelFilePath = options.OptimizedModelPath;
+        }
         foreach (var (key, value) in options.ConfigEntries)
         {
             try

@@ -26,6 +26,12 @@ public sealed record OnnxSessionOptions
     /// </summary>
     public IReadOnlyDictionary<string, string> ConfigEntries { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// Where ONNX Runtime saves the graph after its optimisations (<c>SessionOptions.OptimizedModelFilePath</c>): shows which
+    /// kernels the session runs (e.g. int8 MatMulIntegerToFloat for a QDQ MatMul). Null: not saved.
+    /// </summary>
+    public string? OptimizedModelPath { get; init; }
+
     /// <summary>What the provider list is called in <see cref="Log"/> lines (a command line passes its flag).</summary>
     public string ProvidersName { get; init; } = "providers";
 

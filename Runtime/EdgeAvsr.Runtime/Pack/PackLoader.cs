@@ -61,6 +61,25 @@ public static class PackLoader
     }
 
     /// <summary>
+    /// The session options of encoder <paramref name="e"/>: its providers (or the override), threads, and TensorRT's INT8 mode
+    /// for an int8 encoder (its QDQ pairs give TensorRT the ranges: no calibration table) with the CPU settings that keep its MatMuls
+    /// int8 (<see cref="Int8EncoderSessionConfig"/>); fp32 keeps TensorRT in fp32.
+    /// </summary>
+    public static OnnxSessionOptions EncoderSessionOptions(PackEncoder e, PackEncoderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        options ??= new PackEncoderOptions();
+        return new OnnxSessionOptions
+        {
+            Providers = options.Providers ?? e.ExecutionProviders,
+            IntraOpThreads = options.Threads,
+            Log = options.Log,
+            TensorRt = new TensorRtOptions { Int8 = e.Precision == EncoderPrecision.Int8 },
+            ConfigEntries = e.Precision == EncoderPrecision.Int8 ? Int8EncoderSessionConfig.Entries : new Dictionary<string, string>(),
+        };
+    }
+
+    /// <summary>
     /// Opens the <paramref name="modality"/> encoder in ONNX Runtime (the providers of <paramref name="options"/> instead of
     /// the manifest's preference when given) and checks it against the manifest and <paramref name="projector"/>'s input width.
     /// </summary>
@@ -72,12 +91,7 @@ public static class PackLoader
         var e = pack.Manifest.Encoder(modality) ?? throw new EdgeAvsrException($"{pack.Directory}: the pack has no {modality.ToText()} encoder");
         string path = pack.PathOf(e.File);
         string part = $"{path}: {modality.ToText()} encoder";
-        var session = EncoderSession.Open(path, new OnnxSessionOptions
-        {
-            Providers = options.Providers ?? e.ExecutionProviders,
-            IntraOpThreads = options.Threads,
-            Log = options.Log,
-        }, modality == Modality.Audio ? pack.Manifest.FrontEnd.MelFrames : null);
+        var session = EncoderSession.Open(path, EncoderSessionOptions(e, options), modality == Modality.Audio ? pack.Manifest.FrontEnd.MelFrames : null);
         try
         {
             var kind = modality == Modality.Audio ? EncoderKind.Audio : EncoderKind.Video;

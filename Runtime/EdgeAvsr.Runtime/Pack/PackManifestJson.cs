@@ -321,6 +321,10 @@ public static class PackManifestJson
         w.WriteString("input", e.InputName);
         w.WriteString("output", e.OutputName);
         w.WriteNumber("output_dim", e.OutputDim);
+        if (e.Precision != EncoderPrecision.Fp32)
+        {
+            w.WriteString("precision", EnumText<EncoderPrecision>.ToText(e.Precision));
+        }
         w.WriteStartArray("execution_providers");
         foreach (var p in e.ExecutionProviders)
         {
@@ -349,6 +353,10 @@ public static class PackManifestJson
             InputName = r.String(o, key + ".input"),
             OutputName = r.String(o, key + ".output"),
             OutputDim = r.Int(o, key + ".output_dim", 1),
+            Precision = r.OptionalString(o, key + ".precision") is { } precision
+                ? EnumText<EncoderPrecision>.TryParse(precision, out var p) ? p
+                    : throw new EdgeAvsrException($"{r.Source}: {key}.precision '{precision}' is not {EnumText<EncoderPrecision>.Choices()}")
+                : EncoderPrecision.Fp32,
             ExecutionProviders = providers,
         };
     }

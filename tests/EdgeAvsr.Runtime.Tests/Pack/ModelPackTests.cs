@@ -419,6 +419,42 @@ public class ModelPackTests
     }
 
     [Fact]
+    public void EncoderPrecision_IsOptional_Fp32WhenAbsent_Int8SetsTensorRtInt8AndTheCpuSettings()
+    {
+        using var dir = new TempDir();
+        string plain = parts.Build(dir);
+        string path = Path.Combine(plain, PackManifest.FileName);
+        Assert.DoesNotContain("\"precision\": \"fp32\"", File.ReadAllText(path), StringComparison.Ordinal);
+        var read = PackManifestJson.Read(path);
+        var fp32 = read.AudioEncoder!;
+        Assert.Equal(EncoderPrecision.Fp32, fp32.Precision);
+        var fp32Options = PackLoader.EncoderSessionOptions(fp32);
+        Assert.Equal("0", fp32Options.TensorRt.ToKeyValues().Single(kv => kv.Key == "trt_int8_enable").Value);
+        Assert.Empty(fp32Options.ConfigEntries);
+
+        var int8 = read with { AudioEncoder = fp32 with { Precision = EncoderPrecision.Int8 } };
+        File.WriteAllBytes(path, PackManifestJson.ToUtf8(int8));
+        Has("\"precision\": \"int8\"", File.ReadAllText(path));
+        var again = PackManifestJson.Read(path).AudioEncoder!;
+        Assert.Equal(EncoderPrecision.Int8, again.Precision);
+        Assert.Equal(EncoderPrecision.Fp32, PackManifestJson.Read(path).VideoEncoder!.Precision);
+        var options = PackLoader.EncoderSessionOptions(again, new PackEncoderOptions { Threads = 2 });
+        var trt = options.TensorRt.ToKeyValues().ToDictionary(kv => kv.Key, kv => kv.Value);
+        Assert.Equal("1", trt["trt_int8_enable"]);
+        Assert.False(trt.ContainsKey("trt_int8_calibration_table_name")); // the QDQ pairs carry the ranges
+        Assert.Equal(Int8EncoderSessionConfig.Entries, options.ConfigEntries);
+        Assert.Equal(2, options.IntraOpThreads);
+
+        // Only the audio encoder's key (the projector's precision is int8 too, and written after it).
+        string text = File.ReadAllText(path);
+        int at = text.IndexOf("\"precision\": \"int8\"", text.IndexOf("\"audio_encoder\"", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.True(at < text.IndexOf("\"projector\"", StringComparison.Ordinal));
+        File.WriteAllText(path, text[..at] + "\"precision\": \"int4\"" + text[(at + "\"precision\": \"int8\"".Length)..]);
+        var e = Assert.Throws<EdgeAvsrException>(() => PackManifestJson.Read(path));
+        Has("audio_encoder.precision 'int4' is not", e.Message);
+    }
+
+    [Fact]
     public void Info_PrintsManifestSizesAndPlacement()
     {
         using var dir = new TempDir();

@@ -1,0 +1,78 @@
+using EdgeAvsr.Quantize.Onnx;
+using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Onnx;
+
+namespace EdgeAvsr.Quantize.Tests.Onnx;
+
+/// <summary>The project's ONNX protobuf reader/writer: exact round trips, unknown fields kept, bad bytes refused in one line.</summary>
+public sealed class OnnxModelFileTests(TinyQuantizedEncoders encoders) : IClassFixture<TinyQuantizedEncoders>
+{
+    [Fact]
+    public void Exported_encoders_round_trip_byte_for_byte_and_run_bit_identically()
+    {
+        foreach (string path in new[] { encoders.Audio, encoders.Video })
+        {
+            byte[] original = File.ReadAllBytes(path);
+            var model = OnnxModelFile.Read(path);
+            Assert.True(model.Graph.Nodes.Count > 20);
+            Assert.Equal(17, model.OnnxOpset);
+            byte[] written = model.ToBytes();
+            Assert.Equal(original, written);
+            string copy = path + ".copy.onnx";
+            model.Write(copy);
+            var rng = new Random(3);
+            bool audio = path == encoders.Audio;
+            long[] shape = audio ? [1, 80, 3000] : [1, 1, 4, 88, 88];
+            float[] x = [.. Enumerable.Range(0, (int)shape.Aggregate(1L, (a, b) => a * b)).Select(_ => (float)rng.NextDouble())];
+            var input = new Dictionary<string, OnnxTensor> { [audio ? "input_features" : "video"] = OnnxTensor.Float(x, shape) };
+            var options = new OnnxSessionOptions { Providers = [ExecutionProvider.Cpu], IntraOpThreads = 1 };
+            using var a = OnnxSession.Create(path, options);
+            using var b = OnnxSession.Create(copy, options);
+            Assert.Equal(a.Run(input)[0].Floats, b.Run(input)[0].Floats);
+        }
+    }
+
+    [Fact]
+    public void Unknown_fields_survive_a_rewrite_byte_for_byte()
+    {
+        byte[] original = File.ReadAllBytes(encoders.Audio);
+        // Field 1000 of ModelProto (length-delimited, "future"), a field no ONNX version defines, appended to the model.
+        byte[] unknown = [0xC2, 0x3E, 6, (byte)'f', (byte)'u', (byte)'t', (byte)'u', (byte)'r', (byte)'e'];
+        byte[] withUnknown = [.. original, .. unknown];
+        var model = OnnxModelFile.Parse(withUnknown, "with-unknown");
+        Assert.Equal(withUnknown, model.ToBytes());
+        // After an edit of the graph the unknown field is still there, unchanged, and ORT still loads the model.
+        model.Graph.Outputs.Add(OnnxValueInfo.Tensor(model.Graph.Nodes[3].Outputs[0], OnnxDataType.Float));
+        byte[] edited = model.ToBytes();
+        Assert.True(edited.AsSpan().IndexOf(unknown) >= 0);
+        using var session = OnnxSession.Create(edited, new OnnxSessionOptions { Providers = [ExecutionProvider.Cpu], IntraOpThreads = 1 });
+        Assert.Equal(2, session.Outputs.Count);
+    }
+
+    [Fact]
+    public void Float_data_initializers_are_read_like_raw_data()
+    {
+        string path = encoders.File("float_data.onnx");
+        Python.Run($$"""
+            import onnx
+            from onnx import helper, TensorProto
+            w = helper.make_tensor("w", TensorProto.FLOAT, [2, 3], [1.5, -2, 3, 0.25, 5, -6])
+            g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "f",
+                [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])], [w])
+            m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+            onnx.save(m, r"{{path}}")
+            """);
+        var model = OnnxModelFile.Read(path);
+        Assert.Equal([1.5f, -2, 3, 0.25f, 5, -6], model.Graph.Initializer("w")!.ReadFloats());
+        Assert.Equal(File.ReadAllBytes(path), model.ToBytes());
+    }
+
+    [Fact]
+    public void Truncated_file_is_one_error_naming_it()
+    {
+        byte[] original = File.ReadAllBytes(encoders.Audio);
+        var e = Assert.Throws<EdgeAvsrException>(() => OnnxModelFile.Parse(original[..(original.Length / 2)], "half.onnx"));
+        Assert.StartsWith("half.onnx", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+}
