@@ -18,8 +18,9 @@
 #                                projector tests (the GPU test reports itself skipped without a device) + the GPU-check bundle
 set -euo pipefail
 # CI may start us with descriptor 0 closed. The first file a child opens then becomes its stdin: afl-fuzz hands its
-# input file to the target through it and gave every seed a timeout; ffmpeg reads keyboard commands from it.
-if ! { true <&0; } 2>/dev/null; then exec </dev/null; fi
+# input file to the target through it and gave every seed a timeout, nvcc says "Host compiler targets unsupported OS",
+# ffmpeg reads keyboard commands from it. (Duplicating descriptor 0 fails only when it is closed.)
+if ! (exec 3<&0) 2>/dev/null; then exec </dev/null; fi
 cd "$(dirname "$0")"
 ROOT=$(pwd)
 CONFIG=${CONFIG:-Release}
