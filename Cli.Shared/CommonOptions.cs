@@ -35,4 +35,9 @@ internal static class CommonOptions
         ChoiceOptions.OrNone<ProjectorPrecision>("--precision", description);
 
     public static Option<AvsrTask> Task(string description) => ChoiceOptions.Of<AvsrTask>("--task", description);
+
+    /// <summary><c>--thread-policy adaptive|fixed</c> for the decoder, default adaptive.</summary>
+    public static Option<DecoderThreadPolicy> ThreadPolicy() => ChoiceOptions.Of<DecoderThreadPolicy>("--thread-policy",
+        "adaptive (default: each token's decoder thread count chosen from measured call times, at most --threads) | fixed (always " +
+        "--threads; bit-reproducible)", DecoderThreadPolicy.Adaptive);
 }

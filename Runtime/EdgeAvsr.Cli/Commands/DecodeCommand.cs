@@ -55,9 +55,7 @@ internal static class DecodeCommand
         DefaultValueFactory = _ => 1,
     };
     internal static readonly Option<int> Threads = CommonOptions.Threads("Worker threads (default: the cores available)");
-    internal static readonly Option<DecoderThreadPolicy> ThreadPolicy = ChoiceOptions.Of<DecoderThreadPolicy>("--thread-policy",
-        "adaptive (default: each token's thread count chosen from measured call times, at most --threads) | fixed (always --threads)",
-        DecoderThreadPolicy.Adaptive);
+    internal static readonly Option<DecoderThreadPolicy> ThreadPolicy = CommonOptions.ThreadPolicy();
     internal static readonly Option<bool> Exact = new("--exact-numerics")
     {
         Description = "Exact numerics: flash attention off, F32 KV cache (verification runs)",

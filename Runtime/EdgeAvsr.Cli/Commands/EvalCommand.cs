@@ -32,6 +32,7 @@ internal static class EvalCommand
         var threads = CommonOptions.Threads("Threads per stage (default: one per core)");
         var backend = CommonOptions.Backend("Decoder backend: auto | cpu | cuda");
         var exact = new Option<bool>("--exact-numerics") { Description = "Decoder without flash attention and with an F32 KV cache" };
+        var threadPolicy = CommonOptions.ThreadPolicy();
         var output = new Option<string?>("--out") { Description = "Write the results (WER per task/noise/snr, every hypothesis) here as JSON" };
         var workers = new Option<int>("--jobs")
         {
@@ -39,7 +40,7 @@ internal static class EvalCommand
             DefaultValueFactory = _ => 1,
         };
         var command = new Command("eval", "Word error rate of a pack on a test set of media files, per task and noise condition");
-        foreach (var o in new Option[] { model, manifest, tasks, snrs, limit, beams, vad, ep, threads, backend, exact, output, workers })
+        foreach (var o in new Option[] { model, manifest, tasks, snrs, limit, beams, vad, ep, threads, threadPolicy, backend, exact, output, workers })
         {
             command.Options.Add(o);
         }
@@ -77,6 +78,7 @@ internal static class EvalCommand
                 Threads = parse.GetValue(threads),
                 EncoderProviders = providers is null ? null : CommonOptions.ParseProviders(providers),
                 ExactNumerics = parse.GetValue(exact),
+                DecoderThreadPolicy = parse.GetValue(threadPolicy),
                 DecoderBackend = parse.GetValue(backend),
                 LoadVad = parse.GetValue(vad),
                 Log = _ => { },

@@ -58,6 +58,7 @@ internal static class TranscribeCommand
         var ep = CommonOptions.ProvidersOverride("Execution providers for the encoders instead of the pack's (e.g. cpu)");
         var threads = CommonOptions.Threads("Threads per stage (default: one per core)");
         var exact = new Option<bool>("--exact-numerics") { Description = "Decoder without flash attention and with an F32 KV cache (verification runs)" };
+        var threadPolicy = CommonOptions.ThreadPolicy();
         var backend = CommonOptions.Backend("Decoder backend: auto | cpu | cuda");
         var projectorDevice = ChoiceOptions.OrNone<ProjectorDevice>("--projector-device",
             "cpu | cuda: where the INT8 projector runs (default: the pack's projector.device, else cpu)");
@@ -73,8 +74,8 @@ internal static class TranscribeCommand
             "Transcribe a clip (audio, video or both) with a model pack: VAD-cut segments of at most 30 s, with timestamps");
         var options = new Option[]
         {
-            model, input, audio, video, task, format, beams, maxTokens, ep, threads, exact, backend, firstLogits, output, landmarks, inputKind, verify,
-            overlap, verbose, projectorDevice,
+            model, input, audio, video, task, format, beams, maxTokens, ep, threads, threadPolicy, exact, backend, firstLogits, output, landmarks,
+            inputKind, verify, overlap, verbose, projectorDevice,
         };
         foreach (var o in options)
         {
@@ -113,6 +114,7 @@ internal static class TranscribeCommand
                     Threads = parse.GetValue(threads),
                     EncoderProviders = providers is null ? null : CommonOptions.ParseProviders(providers),
                     ExactNumerics = parse.GetValue(exact),
+                    DecoderThreadPolicy = parse.GetValue(threadPolicy),
                     VerifyHashes = parse.GetValue(verify),
                     DecoderBackend = parse.GetValue(backend),
                     ProjectorDevice = parse.GetValue(projectorDevice),

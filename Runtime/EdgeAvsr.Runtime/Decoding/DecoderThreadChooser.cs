@@ -28,6 +28,9 @@ public sealed class DecoderThreadChooser
     /// <summary>Calls per try; the try scores the median of them after the first, which wakes the workers.</summary>
     private const int TryCalls = 5;
 
+    /// <summary>A scored call of a try this many times slower than the current count ends the try as lost at once.</summary>
+    private const double GiveUpFactor = 1.5;
+
     /// <summary>The longest wait between tries, so a core that frees up is noticed within seconds.</summary>
     private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(5);
 
@@ -105,9 +108,12 @@ public sealed class DecoderThreadChooser
             {
                 _tryMs[_tryCallsDone - 1] = ms;
             }
-            if (++_tryCallsDone == TryCalls)
+            int scored = _tryCallsDone++;
+            // A try that is clearly losing stops early: on a busy core a neighbour count can cost many times a call.
+            bool losing = scored > 0 && ms > GiveUpFactor * Median(_recent.AsSpan(0, _recentCount));
+            if (_tryCallsDone == TryCalls || losing)
             {
-                FinishTry();
+                FinishTry(scored);
             }
             return;
         }
@@ -153,13 +159,13 @@ public sealed class DecoderThreadChooser
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
-    private void FinishTry()
+    private void FinishTry(int scored)
     {
-        double tried = Median(_tryMs);
+        double tried = Median(_tryMs.AsSpan(0, scored));
         double current = Median(_recent.AsSpan(0, _recentCount));
         int candidate = _tryThreads;
         _tryThreads = 0;
-        if (tried < current * (1 - WinMargin))
+        if (scored == TryCalls - 1 && tried < current * (1 - WinMargin))
         {
             Best = candidate;
             Wins++;
@@ -177,7 +183,7 @@ public sealed class DecoderThreadChooser
         }
         // A losing try cost (tried - current) per call; wait long enough that tries stay within the budget, and back
         // off while the choice keeps holding.
-        double lostMs = Math.Max(0, tried - current) * TryCalls;
+        double lostMs = Math.Max(0, tried - current) * (scored + 1);
         var budgetWait = TimeSpan.FromMilliseconds(lostMs / ProbeBudget);
         _wait = Min(MaxWait, _wait * 2);
         _nextTryAt = _clock + (budgetWait > _wait ? budgetWait : _wait);

@@ -22,6 +22,9 @@ public sealed record AvsrModelOptions
 
     public LlamaBackendKind DecoderBackend { get; init; } = LlamaBackendKind.Auto;
 
+    /// <summary>How the decoder picks its thread count per token (<see cref="DecoderOptions.ThreadPolicy"/>).</summary>
+    public DecoderThreadPolicy DecoderThreadPolicy { get; init; }
+
     /// <summary>Where the projector runs instead of the pack's <c>projector.device</c>; null keeps the pack's.</summary>
     public ProjectorDevice? ProjectorDevice { get; init; }
 

@@ -87,7 +87,12 @@ public sealed class AvsrModels : IDisposable
                 throw new EdgeAvsrException(
                     $"{decoderPath}: llama.cpp reads the special tokens as {model.SpecialTokens}, the manifest says {manifest.SpecialTokens}");
             }
-            decoder = new LlamaDecoder(model, new DecoderOptions { Threads = options.Threads, ExactNumerics = options.ExactNumerics });
+            decoder = new LlamaDecoder(model, new DecoderOptions
+            {
+                Threads = options.Threads,
+                ThreadPolicy = options.DecoderThreadPolicy,
+                ExactNumerics = options.ExactNumerics,
+            });
             if (manifest.AudioEncoder is not null && options.LoadVad)
             {
                 vad = SileroVad.Open(options.VadModelPath);
