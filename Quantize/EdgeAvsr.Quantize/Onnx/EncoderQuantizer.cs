@@ -48,7 +48,7 @@ public static class EncoderQuantizer
                 }
                 continue;
             }
-            if (weight.DataType != OnnxDataType.Float)
+            if (weight.DataType != OnnxElementType.Float)
             {
                 throw new EdgeAvsrException($"{model.Source}: weight '{w}' of {node.OpType} node '{node.Label}' is " +
                     $"{weight.DataType.ToString().ToUpperInvariant()}; expected FLOAT (the quantizer reads float weights only)");
@@ -128,7 +128,7 @@ public static class EncoderQuantizer
         var measured = activations.Where(a => !graphInputs.Contains(a)).ToList();
         foreach (string a in measured.Where(a => !outputs.Contains(a)))
         {
-            probe.Graph.Outputs.Add(OnnxValueInfo.Tensor(a, OnnxDataType.Float));
+            probe.Graph.Outputs.Add(OnnxValueInfo.Tensor(a, OnnxElementType.Float));
         }
         var histograms = activations.ToDictionary(a => a, _ => new ActivationHistogram());
         var reference = new List<float[]>();

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Onnx;
 
 namespace EdgeAvsr.Quantize.Onnx;
 
@@ -15,7 +16,7 @@ public sealed class OnnxInitializer
     private readonly ArraySegment<byte>? _raw;
     private readonly List<float>? _floatData;
 
-    private OnnxInitializer(ArraySegment<byte> encoded, string name, OnnxDataType dataType, IReadOnlyList<long> dims, ArraySegment<byte>? raw,
+    private OnnxInitializer(ArraySegment<byte> encoded, string name, OnnxElementType dataType, IReadOnlyList<long> dims, ArraySegment<byte>? raw,
         List<float>? floatData, bool external)
     {
         Encoded = encoded;
@@ -31,7 +32,7 @@ public sealed class OnnxInitializer
 
     public string Name { get; }
 
-    public OnnxDataType DataType { get; }
+    public OnnxElementType DataType { get; }
 
     public IReadOnlyList<long> Dims { get; }
 
@@ -44,7 +45,7 @@ public sealed class OnnxInitializer
     {
         var dims = new List<long>();
         string name = "";
-        var type = OnnxDataType.Undefined;
+        var type = OnnxElementType.Undefined;
         ArraySegment<byte>? raw = null;
         List<float>? floats = null;
         bool external = false;
@@ -56,7 +57,7 @@ public sealed class OnnxInitializer
                     ProtoFields.AddInt64s(f, dims);
                     break;
                 case DataTypeField:
-                    type = (OnnxDataType)(int)f.Varint;
+                    type = (OnnxElementType)(int)f.Varint;
                     break;
                 case NameField:
                     name = ProtoFields.String(f);
@@ -90,7 +91,7 @@ public sealed class OnnxInitializer
             throw new EdgeAvsrException($"initializer '{Name}': its data lies in an external file, which this tool does not read; " +
                 "re-export the model as one file (onnx.save(..., save_as_external_data=False))");
         }
-        if (DataType != OnnxDataType.Float)
+        if (DataType != OnnxElementType.Float)
         {
             throw new EdgeAvsrException($"initializer '{Name}' is {DataType.ToString().ToUpperInvariant()}; expected FLOAT");
         }
@@ -103,13 +104,13 @@ public sealed class OnnxInitializer
     }
 
     /// <summary>A new tensor with its values in <c>raw_data</c> (little-endian bytes of <paramref name="dataType"/>).</summary>
-    public static OnnxInitializer Create(string name, OnnxDataType dataType, IReadOnlyList<long> dims, ReadOnlySpan<byte> raw)
+    public static OnnxInitializer Create(string name, OnnxElementType dataType, IReadOnlyList<long> dims, ReadOnlySpan<byte> raw)
     {
         var encoded = Encode(name, dataType, dims, raw);
         return Parse(encoded, name);
     }
 
-    private static byte[] Encode(string name, OnnxDataType dataType, IReadOnlyList<long> dims, ReadOnlySpan<byte> raw)
+    private static byte[] Encode(string name, OnnxElementType dataType, IReadOnlyList<long> dims, ReadOnlySpan<byte> raw)
     {
         using var memory = new MemoryStream(raw.Length + 64 + name.Length);
         using (var o = new ProtoOutput(memory))

@@ -1,3 +1,5 @@
+using EdgeAvsr.Runtime.Onnx;
+
 namespace EdgeAvsr.Quantize.Onnx;
 
 /// <summary>A graph input, output or value annotation (onnx.proto <c>ValueInfoProto</c>): its name read, its bytes kept.</summary>
@@ -30,7 +32,7 @@ public sealed class OnnxValueInfo
     }
 
     /// <summary>A tensor of <paramref name="elementType"/> with no shape given (ORT infers it).</summary>
-    public static OnnxValueInfo Tensor(string name, OnnxDataType elementType)
+    public static OnnxValueInfo Tensor(string name, OnnxElementType elementType)
     {
         byte[] tensorType = ProtoOutput.Encode(o => o.Varint(ElemTypeField, (int)elementType));
         byte[] type = ProtoOutput.Encode(o => o.Bytes(TensorTypeField, tensorType));

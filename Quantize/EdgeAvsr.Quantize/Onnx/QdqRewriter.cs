@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using EdgeAvsr.Runtime;
+using EdgeAvsr.Runtime.Onnx;
 
 namespace EdgeAvsr.Quantize.Onnx;
 
@@ -80,8 +81,8 @@ internal sealed class QdqRewriter
         {
             shared = (Unique(tensor + "_scale"), Unique(tensor + "_zero_point"));
             _scales[tensor] = shared;
-            _graph.Initializers.Add(OnnxInitializer.Create(shared.Scale, OnnxDataType.Float, [], MemoryMarshal.AsBytes([scale])));
-            _graph.Initializers.Add(OnnxInitializer.Create(shared.ZeroPoint, OnnxDataType.Int8, [], [0]));
+            _graph.Initializers.Add(OnnxInitializer.Create(shared.Scale, OnnxElementType.Float, [], MemoryMarshal.AsBytes([scale])));
+            _graph.Initializers.Add(OnnxInitializer.Create(shared.ZeroPoint, OnnxElementType.Int8, [], [0]));
         }
         var (scaleName, zeroName) = shared;
         string quantized = Unique(tensor + "_quantized");
@@ -101,9 +102,9 @@ internal sealed class QdqRewriter
         string scaleName = Unique(source.Name + "_scale");
         string zeroName = Unique(source.Name + "_zero_point");
         string dequantized = Unique(source.Name + "_dequantized");
-        _graph.Initializers.Add(OnnxInitializer.Create(quantizedName, OnnxDataType.Int8, dims, MemoryMarshal.AsBytes(q.Values.AsSpan())));
-        _graph.Initializers.Add(OnnxInitializer.Create(scaleName, OnnxDataType.Float, [q.Scales.Length], MemoryMarshal.AsBytes(q.Scales.AsSpan())));
-        _graph.Initializers.Add(OnnxInitializer.Create(zeroName, OnnxDataType.Int8, [q.Scales.Length], new byte[q.Scales.Length]));
+        _graph.Initializers.Add(OnnxInitializer.Create(quantizedName, OnnxElementType.Int8, dims, MemoryMarshal.AsBytes(q.Values.AsSpan())));
+        _graph.Initializers.Add(OnnxInitializer.Create(scaleName, OnnxElementType.Float, [q.Scales.Length], MemoryMarshal.AsBytes(q.Scales.AsSpan())));
+        _graph.Initializers.Add(OnnxInitializer.Create(zeroName, OnnxElementType.Int8, [q.Scales.Length], new byte[q.Scales.Length]));
         nodes.Add(OnnxNode.Create("DequantizeLinear", Unique(source.Name + "_DequantizeLinear"), [quantizedName, scaleName, zeroName], [dequantized],
             OnnxAttribute.Of("axis", target.WeightAxis)));
         double error = RelativeL2.Of(w, q.Dequantize());

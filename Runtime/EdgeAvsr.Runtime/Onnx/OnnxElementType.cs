@@ -4,7 +4,7 @@ namespace EdgeAvsr.Runtime.Onnx;
 
 /// <summary>
 /// <c>ONNXTensorElementDataType</c>: the element types this runtime moves in and out of ORT (the same numbers as the
-/// package's <c>TensorElementType</c>).
+/// package's <c>TensorElementType</c> and as onnx.proto's <c>TensorProto.DataType</c>, which the quantizer reads and writes).
 /// </summary>
 public enum OnnxElementType
 {

@@ -149,7 +149,7 @@ public sealed class EncoderQuantizerTests(TinyQuantizedEncoders encoders) : ICla
     {
         string output = encoders.File("audio.int7.onnx");
         var report = EncoderMediaQuantizer.Quantize(encoders.Audio, encoders.Media, null, output, new EncoderQuantizeOptions { WeightBits = 7, Threads = 1 });
-        var weights = OnnxModelFile.Read(output).Graph.Initializers.Where(i => i.DataType == OnnxDataType.Int8 && i.Dims.Count >= 2).ToList();
+        var weights = OnnxModelFile.Read(output).Graph.Initializers.Where(i => i.DataType == OnnxElementType.Int8 && i.Dims.Count >= 2).ToList();
         Assert.NotEmpty(weights);
         Assert.All(report.Weights, w => Assert.InRange(w.RelativeL2, 1e-5, 4e-2));
         Assert.True(report.Weights.Average(w => w.RelativeL2) > encoders.AudioReport.Weights.Average(w => w.RelativeL2) * 1.5,

@@ -42,7 +42,7 @@ public sealed class OnnxModelFileTests(TinyQuantizedEncoders encoders) : IClassF
         var model = OnnxModelFile.Parse(withUnknown, "with-unknown");
         Assert.Equal(withUnknown, model.ToBytes());
         // After an edit of the graph the unknown field is still there, unchanged, and ORT still loads the model.
-        model.Graph.Outputs.Add(OnnxValueInfo.Tensor(model.Graph.Nodes[3].Outputs[0], OnnxDataType.Float));
+        model.Graph.Outputs.Add(OnnxValueInfo.Tensor(model.Graph.Nodes[3].Outputs[0], OnnxElementType.Float));
         byte[] edited = model.ToBytes();
         Assert.True(edited.AsSpan().IndexOf(unknown) >= 0);
         using var session = OnnxSession.Create(edited, new OnnxSessionOptions { Providers = [ExecutionProvider.Cpu], IntraOpThreads = 1 });
