@@ -25,6 +25,7 @@ public sealed class LiveCaptioner
     private readonly PipelineMonitor _monitor;
     private readonly Lock _lock = new();
     private int _running;
+    private int _pumpsRunning;
 
     // Status, under _lock.
     private Plan _plan;
@@ -59,6 +60,10 @@ public sealed class LiveCaptioner
     }
 
     public AvsrTask Preferred { get; }
+
+    /// <summary>Pipelines whose caption pump has not ended: 0 once a failed pipeline has let go of its models and its feed, so the
+    /// next chunk starts the rebuilt one.</summary>
+    internal int PipelinesRunning => Volatile.Read(ref _pumpsRunning);
 
     /// <summary>The streams the source declares; a <see cref="StreamStateChunk"/> can say fewer deliver, never more.</summary>
     public MediaStreams Declared { get; }
@@ -296,6 +301,7 @@ public sealed class LiveCaptioner
             return false;
         }
         var session = new Session(pipeline, plan, start, first);
+        Interlocked.Increment(ref _pumpsRunning);
         session.Pump = Task.Run(() => PumpAsync(session, state.Output, state.Stop), CancellationToken.None);
         state.Session = session;
         if (replay)
@@ -347,6 +353,7 @@ public sealed class LiveCaptioner
         finally
         {
             session.Feed.Writer.TryComplete();
+            Interlocked.Decrement(ref _pumpsRunning);
         }
     }
 
