@@ -1,9 +1,11 @@
 using EdgeAvsr.Quantize.Hf;
+using EdgeAvsr.Quantize.Onnx;
 using EdgeAvsr.Quantize.Pack;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Audio;
 using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Formats.Gguf;
+using EdgeAvsr.Runtime.Onnx;
 using EdgeAvsr.Runtime.Pack;
 using EdgeAvsr.Runtime.Projector;
 
@@ -40,6 +42,7 @@ public static class FuzzTargets
     {
         ["safetensors"] = Safetensors,
         ["npy"] = Npy,
+        ["onnx"] = Onnx,
         ["gguf"] = Gguf,
         ["wav"] = Wav,
         ["manifest"] = Manifest,
@@ -147,6 +150,26 @@ public static class FuzzTargets
         File.WriteAllBytes(Path.Combine(dir, "tokenizer.json"), input);
         var tokenizer = HfTokenizer.Load(dir, vocab);
         _ = tokenizer.Tokens.Count;
+    }
+
+    private static void Onnx(byte[] input)
+    {
+        // What `edgeavsr-quantize encoder` does with a model before it rewrites it: parse, read the float weights, write back.
+        var model = OnnxModelFile.Parse(input, "model.onnx");
+        _ = model.OnnxOpset;
+        foreach (var initializer in model.Graph.Initializers)
+        {
+            if (initializer is { DataType: OnnxElementType.Float, IsExternal: false, ElementCount: >= 0 and <= MaxTensorBytesRead / sizeof(float) })
+            {
+                _ = initializer.ReadFloats();
+            }
+        }
+        byte[] written = model.ToBytes();
+        byte[] again = OnnxModelFile.Parse(written, "model.onnx (written)").ToBytes();
+        if (!written.AsSpan().SequenceEqual(again))
+        {
+            throw new InvalidOperationException($"the model written back ({written.Length} bytes) changed when read and written again ({again.Length} bytes)");
+        }
     }
 
     private static void TrainConfigFile(byte[] input)

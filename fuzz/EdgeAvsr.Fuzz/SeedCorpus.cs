@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using EdgeAvsr.Quantize.Conversion;
 using EdgeAvsr.Quantize.Gguf;
+using EdgeAvsr.Quantize.Onnx;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Formats;
@@ -43,6 +44,15 @@ public static class SeedCorpus
         NpyFile.Write(Path.Combine(Dir("npy"), "features.npy"), [1f, 2, 3, 4, 5, 6], 2, 3);
         NpyFile.Write(Path.Combine(Dir("npy"), "batch.npy"), [0.5f, -1, 2, 8], 1, 2, 2);
         NpyFile.Write(Path.Combine(Dir("npy"), "ids.npy"), [7, 8, 9], 3);
+
+        // The smallest ModelProto to build on (ir_version 8, opset_import { "" 17 }, a graph named "g"), then one MatMul.
+        var onnx = OnnxModelFile.Parse([0x08, 0x08, 0x42, 0x02, 0x10, 0x11, 0x3A, 0x03, 0x12, 0x01, 0x67], "seed.onnx");
+        onnx.Graph.Inputs.Add(OnnxValueInfo.Tensor("x", OnnxElementType.Float));
+        onnx.Graph.Initializers.Add(OnnxInitializer.Create("w", OnnxElementType.Float, [2, 2],
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes<float>([1f, -2, 0.5f, 3])));
+        onnx.Graph.Nodes.Add(OnnxNode.Create("MatMul", "mm", ["x", "w"], ["y"]));
+        onnx.Graph.Outputs.Add(OnnxValueInfo.Tensor("y", OnnxElementType.Float));
+        onnx.Write(Path.Combine(Dir("onnx"), "matmul.onnx"));
 
         string work = Path.Combine(Path.GetTempPath(), $"edgeavsr-fuzz-seed-{Environment.ProcessId}");
         Directory.CreateDirectory(work);

@@ -41,7 +41,7 @@ public sealed class OnnxAttribute
                     name = ProtoFields.String(f);
                     break;
                 case IntField:
-                    integer = (long)f.Varint;
+                    integer = ProtoFields.Int(f);
                     break;
                 case FloatField:
                     single = ProtoFields.Float(f);

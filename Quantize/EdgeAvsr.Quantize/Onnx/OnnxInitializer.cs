@@ -57,7 +57,7 @@ public sealed class OnnxInitializer
                     ProtoFields.AddInt64s(f, dims);
                     break;
                 case DataTypeField:
-                    type = (OnnxElementType)(int)f.Varint;
+                    type = (OnnxElementType)(int)ProtoFields.Int(f);
                     break;
                 case NameField:
                     name = ProtoFields.String(f);
@@ -73,7 +73,7 @@ public sealed class OnnxInitializer
                     external = true;
                     break;
                 case DataLocationField:
-                    external |= f.Varint == 1;
+                    external |= ProtoFields.Int(f) == 1;
                     break;
             }
         }

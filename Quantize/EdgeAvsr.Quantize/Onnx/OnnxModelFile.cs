@@ -77,7 +77,7 @@ public sealed class OnnxModelFile
                     }
                     else if (o.Number == OpsetVersionField)
                     {
-                        version = (long)o.Varint;
+                        version = ProtoFields.Int(o);
                     }
                 }
                 opsets[domain] = version;

@@ -53,7 +53,8 @@ internal static class ProtoFields
                     valueOffset += header;
                     valueLength -= header;
                 }
-                fields.Add(new ProtoField(WireFormat.GetTagFieldNumber(tag), wire, encoded, new ArraySegment<byte>(buffer, valueOffset, valueLength), varint));
+                fields.Add(new ProtoField(WireFormat.GetTagFieldNumber(tag), wire, encoded, new ArraySegment<byte>(buffer, valueOffset, valueLength), varint,
+                    what));
             }
         }
         catch (InvalidProtocolBufferException e)
@@ -73,7 +74,18 @@ internal static class ProtoFields
         return n + 1;
     }
 
-    public static string String(in ProtoField f) => Encoding.UTF8.GetString(f.Payload);
+    // A field of the wrong wire type (a string where ONNX has an integer) is a damaged or foreign file, never a value read anyway.
+    public static string String(in ProtoField f)
+    {
+        Expect(f, WireFormat.WireType.LengthDelimited, "a string");
+        return Encoding.UTF8.GetString(f.Payload);
+    }
+
+    public static long Int(in ProtoField f)
+    {
+        Expect(f, WireFormat.WireType.Varint, "an integer");
+        return (long)f.Varint;
+    }
 
     /// <summary>Repeated int64 fields: one varint per field, or packed (proto3's default) in one length-delimited field.</summary>
     public static void AddInt64s(in ProtoField f, List<long> into)
@@ -83,10 +95,18 @@ internal static class ProtoFields
             into.Add((long)f.Varint);
             return;
         }
-        var input = new CodedInputStream(f.Payload.Array!, f.Payload.Offset, f.Payload.Count);
-        while (!input.IsAtEnd)
+        Expect(f, WireFormat.WireType.LengthDelimited, "integers");
+        try
         {
-            into.Add(input.ReadInt64());
+            var input = new CodedInputStream(f.Payload.Array!, f.Payload.Offset, f.Payload.Count);
+            while (!input.IsAtEnd)
+            {
+                into.Add(input.ReadInt64());
+            }
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new EdgeAvsrException($"{f.Message}: field {f.Number}: packed integers cut short ({e.Message})", e);
         }
     }
 
@@ -98,11 +118,28 @@ internal static class ProtoFields
             into.Add(BinaryPrimitives.ReadSingleLittleEndian(f.Payload));
             return;
         }
-        for (int i = 0; i + 4 <= f.Payload.Count; i += 4)
+        Expect(f, WireFormat.WireType.LengthDelimited, "floats");
+        if (f.Payload.Count % sizeof(float) != 0)
+        {
+            throw new EdgeAvsrException($"{f.Message}: field {f.Number}: {f.Payload.Count} bytes of packed floats, not a multiple of 4");
+        }
+        for (int i = 0; i < f.Payload.Count; i += sizeof(float))
         {
             into.Add(BinaryPrimitives.ReadSingleLittleEndian(f.Payload.AsSpan(i)));
         }
     }
 
-    public static float Float(in ProtoField f) => BinaryPrimitives.ReadSingleLittleEndian(f.Payload);
+    public static float Float(in ProtoField f)
+    {
+        Expect(f, WireFormat.WireType.Fixed32, "a float");
+        return BinaryPrimitives.ReadSingleLittleEndian(f.Payload);
+    }
+
+    private static void Expect(in ProtoField f, WireFormat.WireType wire, string expected)
+    {
+        if (f.Wire != wire)
+        {
+            throw new EdgeAvsrException($"{f.Message}: field {f.Number} is protobuf wire type {f.Wire}, expected {expected}");
+        }
+    }
 }

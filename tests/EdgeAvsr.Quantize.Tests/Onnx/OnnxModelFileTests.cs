@@ -75,4 +75,22 @@ public sealed class OnnxModelFileTests(TinyQuantizedEncoders encoders) : IClassF
         Assert.StartsWith("half.onnx", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
     }
+
+    [Theory]
+    // A Relu node whose attribute "alpha" carries its float (field 2) as a varint: found by the onnx fuzz target, where
+    // reading 1 byte as a float threw ArgumentOutOfRangeException.
+    [InlineData(new byte[] { 0x10, 0x01 }, "field 2 is protobuf wire type Varint, expected a float")]
+    // ...and its ints (field 8) packed, but cut off inside a varint: InvalidProtocolBufferException escaped before.
+    [InlineData(new byte[] { 0x42, 0x01, 0x80 }, "field 8: packed integers cut short")]
+    public void Field_of_the_wrong_shape_is_one_error_naming_the_file(byte[] attributeTail, string expected)
+    {
+        byte[] attribute = [0x0A, 0x05, .. "alpha"u8, .. attributeTail];
+        byte[] node = [0x22, 0x04, .. "Relu"u8, 0x2A, (byte)attribute.Length, .. attribute];
+        byte[] graph = [0x0A, (byte)node.Length, .. node, 0x12, 0x01, (byte)'g'];
+        byte[] model = [0x08, 0x08, 0x42, 0x02, 0x10, 0x11, 0x3A, (byte)graph.Length, .. graph];
+        var e = Assert.Throws<EdgeAvsrException>(() => OnnxModelFile.Parse(model, "bad.onnx"));
+        Assert.StartsWith("bad.onnx", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
 }
