@@ -243,7 +243,7 @@ internal sealed class ServeEndpoints(
     private async Task CuesAsync(HttpContext context, TranscriptFormat format)
     {
         var finals = hub.Journal.After(0, int.MaxValue);
-        string text = TranscriptWriter.Write(CueTranscript(finals, format), format);
+        string text = TranscriptWriter.Write(CueTranscript(finals), format);
         context.Response.ContentType = format == TranscriptFormat.Srt ? "application/x-subrip; charset=utf-8" : "text/vtt; charset=utf-8";
         await context.Response.WriteAsync(text, context.RequestAborted).ConfigureAwait(false);
     }
@@ -252,7 +252,7 @@ internal sealed class ServeEndpoints(
     /// The journal as a transcript for <see cref="TranscriptWriter"/>: one timeline across runs (each run's stream time
     /// placed at its wall-clock start, counted from the first final kept), and text that cannot break a cue.
     /// </summary>
-    internal static Transcript CueTranscript(IReadOnlyList<CaptionRecord> finals, TranscriptFormat format)
+    internal static Transcript CueTranscript(IReadOnlyList<CaptionRecord> finals)
     {
         var runStarts = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         foreach (var f in finals)
@@ -272,7 +272,7 @@ internal sealed class ServeEndpoints(
                 Start = offset + f.Start,
                 End = offset + f.End,
                 DecidedAt = offset + f.End,
-                Text = CueText(f.Text, format),
+                Text = CueText(f.Text),
                 Tokens = [],
                 AverageLogProbability = 0,
                 Stop = StopReason.EndOfGeneration,
@@ -298,10 +298,10 @@ internal sealed class ServeEndpoints(
     }
 
     /// <summary>
-    /// One line of cue text: control characters (line breaks included) become spaces, <c>--></c> cannot pose as a
-    /// timing line, and WebVTT's markup characters (&amp; and &lt;) are escaped.
+    /// One line of cue text: control characters (line breaks included) become spaces, and <c>--></c> cannot pose as a
+    /// timing line (<see cref="TranscriptWriter"/> escapes WebVTT's markup characters).
     /// </summary>
-    internal static string CueText(string text, TranscriptFormat format)
+    internal static string CueText(string text)
     {
         var sb = new StringBuilder(text.Length);
         foreach (char c in text)
@@ -312,10 +312,6 @@ internal sealed class ServeEndpoints(
         while (line.Contains("-->", StringComparison.Ordinal))
         {
             line = line.Replace("-->", "->", StringComparison.Ordinal);
-        }
-        if (format == TranscriptFormat.Vtt)
-        {
-            line = line.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal);
         }
         return line;
     }

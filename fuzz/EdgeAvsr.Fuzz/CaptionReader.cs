@@ -67,9 +67,44 @@ public static class CaptionReader
             {
                 throw new FormatException($"WebVTT line {at + timing + 2 + arrow}: cue text holds '-->', which the format forbids");
             }
-            cues.Add(new CaptionCue(start, end, string.Join('\n', textLines)));
+            cues.Add(new CaptionCue(start, end, string.Join('\n', textLines.Select((l, i) => CueText(l, at + timing + 2 + i)))));
         }
         return cues;
+    }
+
+    /// <summary>
+    /// WebVTT cue text without markup: '&lt;' starts a tag, which our captions never hold, so a raw one is an error, and
+    /// '&amp;' must start one of the character references the format names (&amp;amp; &amp;lt; &amp;gt; &amp;nbsp; &amp;lrm; &amp;rlm;).
+    /// </summary>
+    private static string CueText(string line, int lineNumber)
+    {
+        if (line.Contains('<', StringComparison.Ordinal))
+        {
+            throw new FormatException($"WebVTT line {lineNumber}: '<' starts a tag; text must write it as &lt;");
+        }
+        var sb = new System.Text.StringBuilder(line.Length);
+        for (int i = 0; i < line.Length; i++)
+        {
+            if (line[i] != '&')
+            {
+                sb.Append(line[i]);
+                continue;
+            }
+            int semicolon = line.IndexOf(';', i);
+            string name = semicolon < 0 ? "" : line[(i + 1)..semicolon];
+            sb.Append(name switch
+            {
+                "amp" => "&",
+                "lt" => "<",
+                "gt" => ">",
+                "nbsp" => "\u00a0",
+                "lrm" => "\u200e",
+                "rlm" => "\u200f",
+                _ => throw new FormatException($"WebVTT line {lineNumber}: '&' does not start a character reference; text must write it as &amp;"),
+            });
+            i = semicolon;
+        }
+        return sb.ToString();
     }
 
     private static List<string> Lines(string text)

@@ -74,7 +74,7 @@ public sealed partial class CueTextTests
     public void Every_final_is_one_cue_whatever_its_text_holds(TranscriptFormat format)
     {
         var finals = Finals();
-        string text = TranscriptWriter.Write(ServeEndpoints.CueTranscript(finals, format), format);
+        string text = TranscriptWriter.Write(ServeEndpoints.CueTranscript(finals), format);
         var cues = ReadCues(text, format == TranscriptFormat.Srt);
         Assert.Equal(finals.Count, cues.Count);
         Assert.Equal("an arrow -> inside", cues[1].Text);
@@ -89,7 +89,7 @@ public sealed partial class CueTextTests
     public void Two_runs_share_one_timeline_placed_by_wall_clock()
     {
         var finals = Finals();
-        string srt = TranscriptWriter.Write(ServeEndpoints.CueTranscript(finals, TranscriptFormat.Srt), TranscriptFormat.Srt);
+        string srt = TranscriptWriter.Write(ServeEndpoints.CueTranscript(finals), TranscriptFormat.Srt);
         var cues = ReadCues(srt, srt: true);
         Assert.Equal("00:00:00,000 --> 00:00:01,500", cues[0].Timing);
         Assert.Equal("00:00:02,000 --> 00:00:03,500", cues[1].Timing);

@@ -39,6 +39,11 @@ public static class TranscriptWriter
             {
                 continue;
             }
+            if (!srt)
+            {
+                // WebVTT reads '&' as the start of a character reference and '<' as the start of a tag (SubRip has no escapes).
+                text = text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal);
+            }
             if (srt)
             {
                 sb.Append(index.ToString(CultureInfo.InvariantCulture)).Append('\n');
