@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
 using EdgeAvsr.Runtime;
@@ -25,7 +26,8 @@ internal sealed class CaptionHub
     private readonly List<Channel<SseEvent>> _subscribers = [];
     private readonly CaptionJournal _journal;
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private CaptionRecord? _inFlight;
+    private CaptionRecord? _inFlight, _lastFinal;
+    private long _inFlightAt;
     private SseEvent? _status;
     private int _clients;
     private long _partials, _finals, _lagged, _rejected;
@@ -34,6 +36,8 @@ internal sealed class CaptionHub
     {
         _journal = journal;
         Run = run;
+        // A restarted box shows the caption it showed before.
+        _lastFinal = journal.After(0, 1).FirstOrDefault();
     }
 
     /// <summary>This process's run id (its start time), so a page tells two runs' utterance numbers apart.</summary>
@@ -64,6 +68,30 @@ internal sealed class CaptionHub
             lock (_lock)
             {
                 return _inFlight is { } p ? Event(p) : null;
+            }
+        }
+    }
+
+    /// <summary>The newest final (from the journal at start), for the LCD.</summary>
+    public CaptionRecord? LastFinal
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lastFinal;
+            }
+        }
+    }
+
+    /// <summary>How long ago the partial of the utterance in flight was published; null when none is in flight.</summary>
+    public TimeSpan? InFlightAge
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _inFlight is null ? null : Stopwatch.GetElapsedTime(_inFlightAt);
             }
         }
     }
@@ -146,6 +174,8 @@ internal sealed class CaptionHub
         lock (_lock)
         {
             _inFlight = caption.IsFinal ? null : record;
+            _inFlightAt = Stopwatch.GetTimestamp();
+            _lastFinal = caption.IsFinal ? record : _lastFinal;
             Broadcast(Event(record));
         }
         return record;

@@ -1,16 +1,18 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using EdgeAvsr.Device.Config;
+using EdgeAvsr.Device.Gpio;
 using EdgeAvsr.Device.Sources;
 using EdgeAvsr.Runtime;
-using EdgeAvsr.Runtime.Formats;
 using EdgeAvsr.Runtime.Pipeline;
 
 namespace EdgeAvsr.Serve;
 
 /// <summary>
 /// Captions from the devices: the camera and microphone of a device settings file, through <see cref="LiveCaptioner"/>,
-/// which follows the streams that are live (AVSR, else ASR without the camera, else VSR without the microphone).
+/// which follows the streams that are live (AVSR, else ASR without the camera, else VSR without the microphone). A
+/// <see cref="TalkSwitch"/> (the push-to-talk button) gates the media before the captioner: while it is off no stream is
+/// live to the captioner, which ends the utterance in flight as a final and decodes nothing until it is on again.
 /// </summary>
 public sealed class LiveCaptionProducer : ICaptionProducer, IDisposable
 {
@@ -18,27 +20,33 @@ public sealed class LiveCaptionProducer : ICaptionProducer, IDisposable
     private readonly LiveMediaSource _source;
     private readonly LiveCaptioner _captioner;
     private readonly string _modelName;
+    private readonly TalkSwitch _talk;
     private volatile bool _running;
 
-    private LiveCaptionProducer(AvsrModels models, LiveMediaSource source, LiveCaptioner captioner)
+    private LiveCaptionProducer(AvsrModels models, LiveMediaSource source, LiveCaptioner captioner, TalkSwitch talk)
     {
         _models = models;
         _source = source;
         _captioner = captioner;
+        _talk = talk;
         _modelName = models.Manifest.Name;
     }
 
     /// <summary>Reads the device settings, loads the pack and picks the preferred task (null: the best the devices allow).</summary>
-    public static LiveCaptionProducer Open(string packPath, string devicesPath, AvsrTask? preferred)
+    public static LiveCaptionProducer Open(string packPath, string devicesPath, AvsrTask? preferred) =>
+        Open(packPath, DeviceConfigJson.Read(devicesPath), preferred);
+
+    /// <summary>The camera and microphone of <paramref name="devices"/>, the pack, the preferred task (null: the best the devices
+    /// allow), and the button's switch (null: always captioning).</summary>
+    public static LiveCaptionProducer Open(string packPath, DeviceConfig devices, AvsrTask? preferred, TalkSwitch? talk = null)
     {
-        using var json = CheckedJson.Read(devicesPath, what: "device settings");
-        var devices = DeviceConfigJson.Read(json, json.Root);
+        ArgumentNullException.ThrowIfNull(devices);
         var source = new LiveMediaSource(devices);
         var models = AvsrModels.Load(packPath, new AvsrModelOptions { Log = _ => { } });
         try
         {
             var (task, _) = TaskSelection.Choose(preferred, source.Streams, models.Manifest.Tasks);
-            return new LiveCaptionProducer(models, source, new LiveCaptioner(models, task, source.Streams));
+            return new LiveCaptionProducer(models, source, new LiveCaptioner(models, task, source.Streams), talk ?? new TalkSwitch(null));
         }
         catch
         {
@@ -53,7 +61,7 @@ public sealed class LiveCaptionProducer : ICaptionProducer, IDisposable
         _running = true;
         try
         {
-            await foreach (var caption in _captioner.RunAsync(_source.ReadAsync(drain), drain).ConfigureAwait(false))
+            await foreach (var caption in _captioner.RunAsync(_talk.Gate(_source.ReadAsync(drain), _source.Streams), drain).ConfigureAwait(false))
             {
                 yield return caption;
             }
@@ -79,11 +87,13 @@ public sealed class LiveCaptionProducer : ICaptionProducer, IDisposable
             {
                 live.Add("video");
             }
+            // Read before the status: a press between the two reads shows as still paused, never as listening without a task.
+            bool talking = _talk.Talking;
             return new ProducerHealth
             {
                 Producer = "live",
-                State = status.Stopped ? "faulted" : !_running ? "starting" : status.Task is null ? "waiting" : "listening",
-                Listening = _running && !status.Stopped && status.Task is not null,
+                State = status.Stopped ? "faulted" : !_running ? "starting" : !talking ? "paused" : status.Task is null ? "waiting" : "listening",
+                Listening = _running && talking && !status.Stopped && status.Task is not null,
                 Model = _modelName,
                 Task = status.Task?.ToText(),
                 TaskReason = status.Reason,

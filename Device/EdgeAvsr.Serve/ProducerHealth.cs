@@ -6,7 +6,8 @@ public sealed record ProducerHealth
     /// <summary>The producer's kind, e.g. <c>replay</c> or <c>live</c>.</summary>
     public required string Producer { get; init; }
 
-    /// <summary>One word: <c>starting</c>, <c>listening</c>, <c>waiting</c>, <c>finished</c>, <c>faulted</c>.</summary>
+    /// <summary>One word: <c>starting</c>, <c>listening</c>, <c>paused</c> (the push-to-talk button), <c>waiting</c>, <c>finished</c>,
+    /// <c>faulted</c>.</summary>
     public required string State { get; init; }
 
     /// <summary>True while captions can come (the page's listening indicator).</summary>

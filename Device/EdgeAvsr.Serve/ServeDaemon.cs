@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using EdgeAvsr.Device.Gpio;
 using EdgeAvsr.Runtime;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -21,7 +22,11 @@ namespace EdgeAvsr.Serve;
 public static class ServeDaemon
 {
     /// <summary>Builds the daemon; bad options are an <see cref="EdgeAvsrException"/> before anything listens or is written.</summary>
-    public static WebApplication Build(ServeOptions options, ICaptionProducer producer)
+    /// <param name="options">The settings.</param>
+    /// <param name="producer">Where captions come from.</param>
+    /// <param name="panel">The box's button, LEDs and LCD (the devices file's gpio and lcd sections), driven from the daemon's
+    /// state and shown in /health; null: none. The caller owns it.</param>
+    public static WebApplication Build(ServeOptions options, ICaptionProducer producer, GpioPanel? panel = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(producer);
@@ -67,6 +72,11 @@ public static class ServeDaemon
         builder.Services.AddSingleton<CaptionService>();
         builder.Services.AddHostedService(s => s.GetRequiredService<CaptionService>());
         builder.Services.AddHostedService<SystemdNotifications>();
+        if (panel is not null)
+        {
+            builder.Services.AddSingleton(panel);
+            builder.Services.AddHostedService<GpioPanelService>();
+        }
         builder.Services.AddSingleton<ServeEndpoints>();
         var app = builder.Build();
         app.Services.GetRequiredService<ServeEndpoints>().Map(app);
@@ -80,9 +90,9 @@ public static class ServeDaemon
     }
 
     /// <summary>Runs until SIGTERM/SIGINT (or <paramref name="stop"/>), drains, and returns.</summary>
-    public static async Task RunAsync(ServeOptions options, ICaptionProducer producer, CancellationToken stop = default)
+    public static async Task RunAsync(ServeOptions options, ICaptionProducer producer, GpioPanel? panel = null, CancellationToken stop = default)
     {
-        var app = Build(options, producer);
+        var app = Build(options, producer, panel);
         await using (app.ConfigureAwait(false))
         {
             try

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using EdgeAvsr.Device.Gpio;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Runtime.Decoding;
 using EdgeAvsr.Runtime.Pipeline;
@@ -19,7 +20,7 @@ namespace EdgeAvsr.Serve;
 /// <c>/login?token=</c> for the page.
 /// </summary>
 internal sealed class ServeEndpoints(
-    CaptionHub hub, ServeOptions options, CaptionService captions, ICaptionProducer producer, IHostApplicationLifetime lifetime)
+    CaptionHub hub, ServeOptions options, CaptionService captions, ICaptionProducer producer, IHostApplicationLifetime lifetime, GpioPanel? panel = null)
 {
     public const string SessionCookie = "edgeavsr_session";
     private static readonly byte[] s_page = ReadPage();
@@ -320,12 +321,12 @@ internal sealed class ServeEndpoints(
     {
         var h = producer.Health;
         string status = lifetime.ApplicationStopping.IsCancellationRequested ? "stopping"
-            : h.State == "faulted" || captions.LastFault is not null && h.State != "listening" ? "degraded" : "ok";
+            : h.State == "faulted" || captions.LastFault is not null && h.State != "listening" || panel?.Problems.Count > 0 ? "degraded" : "ok";
         var health = new HealthResponse(
             status, hub.Run, Math.Round((DateTimeOffset.UtcNow - _started).TotalSeconds, 1), h, captions.ProducerRestarts, captions.LastFault,
             new JournalHealth(hub.Journal.Path, hub.Journal.LastId, hub.Journal.Count),
             new ClientHealth(hub.Clients, options.MaxClients, hub.Rejected, hub.Lagged),
-            new PublishedCounts(hub.Partials, hub.Finals));
+            new PublishedCounts(hub.Partials, hub.Finals), panel?.Status);
         context.Response.ContentType = "application/json; charset=utf-8";
         await JsonSerializer.SerializeAsync(context.Response.Body, health, ServeJsonContext.Default.HealthResponse, context.RequestAborted)
             .ConfigureAwait(false);

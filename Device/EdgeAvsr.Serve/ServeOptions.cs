@@ -58,7 +58,8 @@ public sealed record ServeOptions
     /// <summary>Preferred task for the live producer: <c>auto</c>, <c>asr</c>, <c>vsr</c> or <c>avsr</c>.</summary>
     public string? Task { get; set; }
 
-    /// <summary>Device settings file for the live producer (docs/devices.md: camera, microphone, gpio, lcd, devices sections).</summary>
+    /// <summary>Device settings file (docs/devices.md): camera, microphone and devices sections for the live producer; gpio and lcd
+    /// (the button, LEDs and LCD) for either producer.</summary>
     public string? Devices { get; set; }
 
     /// <summary>Reads a settings file; an unknown key, a wrong type or bad JSON is one line naming the file.</summary>

@@ -85,6 +85,16 @@ public sealed record MicrophoneConfig
     public int? SampleRate { get; init; }
 }
 
+/// <summary>What the button on <see cref="GpioConfig.ButtonPin"/> does to captioning.</summary>
+public enum ButtonMode
+{
+    /// <summary>Captions are made only while the button is held down; letting go ends the utterance in flight.</summary>
+    PushToTalk,
+
+    /// <summary>Each press switches captioning on or off (it starts off).</summary>
+    Toggle,
+}
+
 /// <summary>GPIO pins (the chip's line numbers) of the push-to-talk button and the three LEDs; a null pin is not wired.</summary>
 public sealed record GpioConfig
 {
@@ -99,6 +109,12 @@ public sealed record GpioConfig
     public TimeSpan ButtonDebounce { get; init; } = TimeSpan.FromMilliseconds(50);
 
     public TimeSpan ButtonHoldThreshold { get; init; } = TimeSpan.FromMilliseconds(600);
+
+    /// <summary>Push-to-talk (captions only while held) or toggle (a press switches captioning on or off).</summary>
+    public ButtonMode ButtonMode { get; init; } = ButtonMode.PushToTalk;
+
+    /// <summary>True when an LED lights with its pin low (wired from the supply to the pin), so lit is low and dark is high.</summary>
+    public bool LedActiveLow { get; init; }
 
     public int? ListeningLedPin { get; init; }
 

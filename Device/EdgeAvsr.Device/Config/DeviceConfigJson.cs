@@ -19,11 +19,19 @@ public static class DeviceConfigJson
         ["microphone"] = ["kind", "input", "input_options", "channels", "sample_rate"],
         ["gpio"] =
         [
-            "chip", "button_pin", "button_active_low", "button_debounce_ms", "button_hold_ms", "listening_led_pin", "thinking_led_pin", "error_led_pin",
+            "chip", "button_pin", "button_active_low", "button_debounce_ms", "button_hold_ms", "button_mode", "listening_led_pin", "thinking_led_pin",
+            "error_led_pin", "led_active_low",
         ],
         ["lcd"] = ["i2c_bus", "i2c_address", "columns", "rows"],
         ["devices"] = ["stall_timeout_ms", "restart_delay_ms", "max_restart_delay_ms", "poll_interval_ms", "max_video_backlog"],
     };
+
+    /// <summary>Reads a device settings file (its top level holds the sections) and validates it.</summary>
+    public static DeviceConfig Read(string path)
+    {
+        using var json = CheckedJson.Read(path, what: "device settings");
+        return Read(json, json.Root);
+    }
 
     /// <summary>Reads the sections present under <paramref name="root"/> and validates the result.</summary>
     public static DeviceConfig Read(CheckedJson json, JsonElement root)
@@ -77,9 +85,11 @@ public static class DeviceConfigJson
                     ButtonActiveLow = json.OptionalBool(g, "gpio.button_active_low") ?? d.ButtonActiveLow,
                     ButtonDebounce = Milliseconds(json, g, "gpio.button_debounce_ms") ?? d.ButtonDebounce,
                     ButtonHoldThreshold = Milliseconds(json, g, "gpio.button_hold_ms") ?? d.ButtonHoldThreshold,
+                    ButtonMode = Enum(json, g, "gpio.button_mode", d.ButtonMode, ("push_to_talk", ButtonMode.PushToTalk), ("toggle", ButtonMode.Toggle)),
                     ListeningLedPin = json.OptionalInt(g, "gpio.listening_led_pin"),
                     ThinkingLedPin = json.OptionalInt(g, "gpio.thinking_led_pin"),
                     ErrorLedPin = json.OptionalInt(g, "gpio.error_led_pin"),
+                    LedActiveLow = json.OptionalBool(g, "gpio.led_active_low") ?? d.LedActiveLow,
                 },
             };
         }

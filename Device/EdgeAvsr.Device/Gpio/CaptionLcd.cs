@@ -36,13 +36,15 @@ public sealed class CaptionLcd : IDisposable
     }
 
     /// <summary>Opens the expander at <see cref="LcdConfig.Address"/> on <see cref="LcdConfig.Bus"/>.</summary>
-    public static CaptionLcd Open(LcdConfig config)
+    /// <param name="config">The bus, address and size.</param>
+    /// <param name="openDevice">Opens the I2C device (a fake one in tests); null: <see cref="I2cDevice.Create"/> on <c>/dev/i2c-N</c>.</param>
+    public static CaptionLcd Open(LcdConfig config, Func<I2cConnectionSettings, I2cDevice>? openDevice = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         I2cDevice device;
         try
         {
-            device = I2cDevice.Create(new I2cConnectionSettings(config.Bus, config.Address));
+            device = (openDevice ?? I2cDevice.Create)(new I2cConnectionSettings(config.Bus, config.Address));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or PlatformNotSupportedException or ArgumentException)
         {
@@ -63,9 +65,27 @@ public sealed class CaptionLcd : IDisposable
     public IReadOnlyList<string> Shown => _shown;
 
     /// <summary>Shows <paramref name="caption"/> (laid out by <see cref="Layout"/>); rows already showing the same text are not rewritten.</summary>
-    public void Show(string caption)
+    public void Show(string caption) => ShowRows(Layout(caption, _columns, _rows));
+
+    /// <summary>
+    /// <paramref name="stateLine"/> on the first row (cut to its width) and the end of <paramref name="caption"/> laid out on the
+    /// rows below; without a state line the caption has every row. A one-row display shows only the state line.
+    /// </summary>
+    public void Show(string? stateLine, string caption)
     {
-        var rows = Layout(caption, _columns, _rows);
+        ArgumentNullException.ThrowIfNull(caption);
+        if (stateLine is null)
+        {
+            Show(caption);
+            return;
+        }
+        string first = ToAscii(stateLine);
+        first = first.Length > _columns ? first[.._columns] : first.PadRight(_columns);
+        ShowRows([first, .. _rows > 1 ? Layout(caption, _columns, _rows - 1) : []]);
+    }
+
+    private void ShowRows(string[] rows)
+    {
         for (int r = 0; r < rows.Length; r++)
         {
             if (r < _shown.Length && _shown[r] == rows[r])

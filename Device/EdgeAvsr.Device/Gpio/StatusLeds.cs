@@ -8,13 +8,14 @@ namespace EdgeAvsr.Device.Gpio;
 public readonly record struct LedStates(bool Listening, bool Thinking, bool Error);
 
 /// <summary>
-/// The listening, thinking and error LEDs on the configured pins (outputs, active high); an unset pin is simply not driven.
-/// All LEDs go dark when disposed.
+/// The listening, thinking and error LEDs on the configured pins (outputs, active high unless <see cref="GpioConfig.LedActiveLow"/>);
+/// an unset pin is simply not driven. All LEDs go dark when disposed.
 /// </summary>
 public sealed class StatusLeds : IDisposable
 {
     private readonly GpioController _controller;
     private readonly (int? Pin, string Key)[] _pins;
+    private readonly PinValue _lit, _dark;
     private LedStates _shown;
 
     /// <param name="config">The pins.</param>
@@ -23,6 +24,7 @@ public sealed class StatusLeds : IDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         _controller = controller ?? throw new ArgumentNullException(nameof(controller));
+        (_lit, _dark) = config.LedActiveLow ? (PinValue.Low, PinValue.High) : (PinValue.High, PinValue.Low);
         _pins =
         [
             (config.ListeningLedPin, "gpio.listening_led_pin"), (config.ThinkingLedPin, "gpio.thinking_led_pin"), (config.ErrorLedPin, "gpio.error_led_pin"),
@@ -33,7 +35,7 @@ public sealed class StatusLeds : IDisposable
             {
                 try
                 {
-                    _controller.OpenPin(p, PinMode.Output, PinValue.Low);
+                    _controller.OpenPin(p, PinMode.Output, _dark);
                 }
                 catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException or UnauthorizedAccessException)
                 {
@@ -54,7 +56,7 @@ public sealed class StatusLeds : IDisposable
         {
             if (_pins[i].Pin is { } p)
             {
-                _controller.Write(p, lit[i] ? PinValue.High : PinValue.Low);
+                _controller.Write(p, lit[i] ? _lit : _dark);
             }
         }
         _shown = states;

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using EdgeAvsr.Device.Config;
+using EdgeAvsr.Device.Gpio;
 using EdgeAvsr.Runtime;
 using EdgeAvsr.Serve;
 
@@ -23,7 +25,10 @@ internal static class ServeCommand
         producer.AcceptOnlyFromAmong("replay", "live");
         var replay = new Option<string?>("--replay") { Description = "Captions file or FIFO for the replay producer (JSON lines)" };
         var model = new Option<string?>("--model") { Description = "Model pack folder (live producer)" };
-        var devices = new Option<string?>("--devices") { Description = "Device settings file: camera, microphone, gpio, lcd (live producer; docs/devices.md)" };
+        var devices = new Option<string?>("--devices")
+        {
+            Description = "Device settings file: camera, microphone (live producer), gpio, lcd (docs/devices.md)",
+        };
         var task = new Option<string?>("--task") { Description = "auto | asr | vsr | avsr: preferred task (live producer)" };
         task.AcceptOnlyFromAmong("auto", "asr", "vsr", "avsr");
         var maxClients = new Option<int?>("--max-clients") { Description = "Most concurrent /captions clients (default 32); more get 503" };
@@ -62,13 +67,16 @@ internal static class ServeCommand
                 DrainSeconds = parse.GetValue(drain) ?? file.DrainSeconds,
             };
             settings.Validate();
+            var boxDevices = settings.Devices is { } devicesPath ? DeviceConfigJson.Read(devicesPath) : null;
+            // The button, LEDs and LCD serve either producer; parts that cannot be opened are reported, never fatal.
+            using var panel = boxDevices is { Gpio: not null } or { Lcd: not null } ? GpioPanel.Open(boxDevices) : null;
             ICaptionProducer captions = settings.Producer == "live"
-                ? LiveCaptionProducer.Open(settings.Model!, settings.Devices!,
-                    settings.Task is null or "auto" ? null : EnumText<AvsrTask>.Parse(settings.Task, "task"))
+                ? LiveCaptionProducer.Open(settings.Model!, boxDevices!,
+                    settings.Task is null or "auto" ? null : EnumText<AvsrTask>.Parse(settings.Task, "task"), panel?.Talk)
                 : ServeDaemon.ReplayProducer(settings);
             using var owned = captions as IDisposable;
             // The host handles SIGTERM/SIGINT itself (a drain, then exit 0): Program leaves those signals to it for this verb.
-            await ServeDaemon.RunAsync(settings, captions, cancellation).ConfigureAwait(false);
+            await ServeDaemon.RunAsync(settings, captions, panel, cancellation).ConfigureAwait(false);
             return ExitCodes.Success;
         });
         return command;

@@ -23,7 +23,7 @@ public sealed class DeviceConfigJsonTests
                           "frame_rate": 30, "pixel_format": "yuv420", "region": { "x": 560, "y": 400, "width": 160, "height": 160 } },
               "microphone": { "kind": "ffmpeg", "input": "clip.mp4", "input_options": ["-re"], "channels": 2, "sample_rate": 48000 },
               "gpio": { "chip": 0, "button_pin": 17, "button_active_low": false, "button_debounce_ms": 20, "button_hold_ms": 800,
-                        "listening_led_pin": 5, "thinking_led_pin": 6, "error_led_pin": 13 },
+                        "button_mode": "toggle", "listening_led_pin": 5, "thinking_led_pin": 6, "error_led_pin": 13, "led_active_low": true },
               "lcd": { "i2c_bus": 7, "i2c_address": "0x3F", "columns": 20, "rows": 4 },
               "devices": { "stall_timeout_ms": 1500, "restart_delay_ms": 250, "max_restart_delay_ms": 10000, "poll_interval_ms": 10,
                            "max_video_backlog": 3 },
@@ -41,7 +41,7 @@ public sealed class DeviceConfigJsonTests
         {
             Chip = 0, ButtonPin = 17, ButtonActiveLow = false,
             ButtonDebounce = TimeSpan.FromMilliseconds(20), ButtonHoldThreshold = TimeSpan.FromMilliseconds(800),
-            ListeningLedPin = 5, ThinkingLedPin = 6, ErrorLedPin = 13,
+            ButtonMode = ButtonMode.Toggle, ListeningLedPin = 5, ThinkingLedPin = 6, ErrorLedPin = 13, LedActiveLow = true,
         }, c.Gpio);
         Assert.Equal(new LcdConfig { Bus = 7, Address = 0x3F, Columns = 20, Rows = 4 }, c.Lcd);
         Assert.Equal(new DeviceTimings
@@ -57,6 +57,8 @@ public sealed class DeviceConfigJsonTests
         var c = Read("""{ "microphone": { "input": "hw:1,0" }, "lcd": {} }""");
         Assert.Null(c.Camera);
         Assert.Null(c.Gpio);
+        Assert.Equal(ButtonMode.PushToTalk, Read("""{ "gpio": { "button_pin": 4 } }""").Gpio!.ButtonMode);
+        Assert.False(Read("""{ "gpio": {} }""").Gpio!.LedActiveLow);
         Assert.Equal(MicrophoneKind.Alsa, c.Microphone!.Kind);
         Assert.Equal(new LcdConfig(), c.Lcd);
         Assert.Equal(new DeviceTimings(), c.Timings);
@@ -73,6 +75,11 @@ public sealed class DeviceConfigJsonTests
     [InlineData("""{ "microphone": { "input": "hw:0", "input_options": ["-re", 1] } }""",
         "serve.json: microphone.input_options[1] is a number (1), expected a string")]
     [InlineData("""{ "gpio": 5 }""", "serve.json: gpio is a number (5), expected an object")]
+    [InlineData("""{ "gpio": { "button_pin": 17, "button_mode": "hold" } }""",
+        "serve.json: gpio.button_mode is \"hold\", expected one of push_to_talk, toggle")]
+    [InlineData("""{ "gpio": { "led_active_low": "yes" } }""", "serve.json: gpio.led_active_low is a string (\"yes\"), expected")]
+    [InlineData("""{ "gpio": { "chip": 64 } }""", "serve.json: gpio.chip: '64' is not valid; expected a gpiochip number 0 to 63")]
+    [InlineData("""{ "gpio": { "listening_led_pin": -1 } }""", "serve.json: gpio.listening_led_pin: '-1' is not valid")]
     public void A_bad_file_is_one_line_naming_file_and_key(string text, string expected)
     {
         var e = Assert.Throws<EdgeAvsrException>(() => Read(text));
