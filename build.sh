@@ -125,10 +125,10 @@ setup() {
 
 # The main job: a held-out sample clip (babble at 0 dB) transcribed by the default pack with lips and ears, lips
 # only, and ears only.
-DEMO_CLIP=Models/demo/samples/04_babble0dB_place_blue_in_a_four_now.mp4
+DEMO_CLIP=Models/demo/samples/04_babble0dB_place_blue_with_q_nine_please.mp4
 demo() {
   local cli="Runtime/EdgeAvsr.Cli/bin/$CONFIG/net10.0/edgeavsr.dll"
-  echo "clip: $DEMO_CLIP (said: \"place blue in a four now\", babble noise at 0 dB)"
+  echo "clip: $DEMO_CLIP (said: \"place blue with q nine please\", babble noise at 0 dB)"
   local err; err=$(mktemp)
   for task in avsr vsr asr; do
     local words

@@ -30,7 +30,7 @@ N_VIDEO = 75
 CROP, ROI, ROI_MEAN, ROI_STD = 96, 88, 0.421, 0.165
 SNRS = ["clean", 10, 5, 0, -5]
 
-AUDIO_ENC = dict(dim=64, layers=3, heads=4, ffn=256, n_ctx=MEL_FRAMES // 2)
+AUDIO_ENC = dict(dim=128, layers=3, heads=4, ffn=512, n_ctx=MEL_FRAMES // 2)
 VIDEO_ENC = dict(dim=64, layers=2, heads=1, ffn=256, resnet_width=4, conv_pos=16, conv_pos_groups=4)
 LLM = dict(hidden=256, layers=2, heads=4, kv_heads=2, ffn=512)
 POOL_AUDIO, POOL_VIDEO = 4, 2

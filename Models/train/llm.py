@@ -139,8 +139,10 @@ class SMoP(nn.Module):
             self.audio_proj = smop_reference.TopKMoE(experts, top_k, d_audio, inter, out)
             self.video_proj = smop_reference.TopKMoE(experts, top_k, d_video, inter, out)
         else:
-            assert d_audio == d_video
-            self.audiovisual_proj = smop_reference.TopKMoE(experts, top_k, d_audio, inter, out)
+            # The authors' JEJR needs equal encoder widths (1024 and 1024); ours differ (audio 128, video 64), so for
+            # this comparison the narrower modality's states are zero-padded to the wider width. Only DEDR is shipped.
+            self.width = max(d_audio, d_video)
+            self.audiovisual_proj = smop_reference.TopKMoE(experts, top_k, self.width, inter, out)
 
     @staticmethod
     def _moe(moe, h):
@@ -170,7 +172,7 @@ class SMoP(nn.Module):
                 outs["video"], l = self._moe(self.video_proj, video)
                 logits.append(l)
         else:
-            parts = [(n, x) for n, x in (("audio", audio), ("video", video)) if x is not None]
+            parts = [(n, F.pad(x, (0, self.width - x.shape[-1]))) for n, x in (("audio", audio), ("video", video)) if x is not None]
             y, l = self._moe(self.audiovisual_proj, torch.cat([x for _, x in parts], dim=1))
             logits.append(l)
             s = 0

@@ -4,7 +4,7 @@ namespace EdgeAvsr.Runtime.Tests.Encoders;
 
 /// <summary>
 /// An audio encoder trained on a shorter window than Whisper's 3000 frames: the demo model's (Models/demo,
-/// input_features [1, 80, 300] -> [1, 150, 64]).
+/// input_features [1, 80, 300] -> [1, 150, 128]).
 /// </summary>
 public class EncoderWindowTests
 {

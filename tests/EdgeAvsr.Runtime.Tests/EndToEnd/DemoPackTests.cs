@@ -32,7 +32,7 @@ public sealed class DemoPackFixture : IDisposable
 [Collection("console")]
 public class DemoPackTests : IClassFixture<DemoPackFixture>
 {
-    private const string Clip = "04_babble0dB_place_blue_in_a_four_now.mp4";
+    private const string Clip = "04_babble0dB_place_blue_with_q_nine_please.mp4";
     private readonly DemoPackFixture _demo;
 
     public DemoPackTests(DemoPackFixture demo) => _demo = demo;
@@ -56,7 +56,7 @@ public class DemoPackTests : IClassFixture<DemoPackFixture>
     {
         var (code, stdout, stderr) = CliHarness.Edgeavsr("transcribe", "--model", _demo.Pack, "--input", DemoPackFixture.Sample(Clip), "--task", task);
         Assert.True(code == 0, stderr);
-        Assert.Equal("place blue in a four now", stdout.Trim());
+        Assert.Equal("place blue with q nine please", stdout.Trim());
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public class DemoPackTests : IClassFixture<DemoPackFixture>
         // The model's point (and the paper's): in 0 dB babble the audio-only task fails where the lips hold.
         var (code, stdout, stderr) = CliHarness.Edgeavsr("transcribe", "--model", _demo.Pack, "--input", DemoPackFixture.Sample(Clip), "--task", "asr");
         Assert.True(code == 0, stderr);
-        Assert.NotEqual("place blue in a four now", stdout.Trim());
+        Assert.NotEqual("place blue with q nine please", stdout.Trim());
         Assert.Contains("utterances: cut at the VAD's speech boundaries, at most 3 s", CliHarness.Edgeavsr("transcribe", "--model", _demo.Pack,
             "--input", DemoPackFixture.Sample(Clip), "--task", "asr", "--verbose").Err, StringComparison.Ordinal);
     }
@@ -78,15 +78,15 @@ public class DemoPackTests : IClassFixture<DemoPackFixture>
         File.Copy(DemoPackFixture.Sample(Clip), dir.File("a_babble0.mp4"));
         File.WriteAllLines(manifest,
         [
-            """{"media": "a_babble0.mp4", "text": "place blue in a four now", "noise": "babble", "snr": "0", "id": "a"}""",
-            """{"media": "a_babble0.mp4", "text": "place blue in a four soon", "noise": "clean", "snr": "clean", "id": "b"}""",
+            """{"media": "a_babble0.mp4", "text": "place blue with q nine please", "noise": "babble", "snr": "0", "id": "a"}""",
+            """{"media": "a_babble0.mp4", "text": "place blue with q nine soon", "noise": "clean", "snr": "clean", "id": "b"}""",
         ]);
         var (code, stdout, stderr) = CliHarness.Edgeavsr("eval", "--model", _demo.Pack, "--manifest", manifest, "--task", "vsr,avsr",
             "--out", dir.File("r.json"));
         Assert.True(code == 0, stderr);
         using var doc = JsonDocument.Parse(File.ReadAllText(dir.File("r.json")));
         var wer = doc.RootElement.GetProperty("wer");
-        // Both files decode to "place blue in a four now" (the second file's reference differs in one of six words).
+        // Both files decode to "place blue with q nine please" (the second file's reference differs in one of six words).
         Assert.Equal(0.0, wer.GetProperty("avsr/babble/0").GetDouble());
         Assert.Equal(1.0 / 6, wer.GetProperty("avsr/clean/clean").GetDouble(), 12);
         Assert.Equal(1.0 / 12, wer.GetProperty("vsr/-/-").GetDouble(), 12);
