@@ -35,12 +35,19 @@ internal sealed class FakeLcdI2cDevice(int columns = 16, int rows = 2) : I2cDevi
     /// <summary>What the display shows: the visible columns of each row.</summary>
     public string[] Rows => [.. Enumerable.Range(0, rows).Select(r => new string(Enumerable.Range(0, columns).Select(c => _ddram[r, c]).ToArray()))];
 
+    /// <summary>Once set, every write throws, as a backpack pulled off the bus does.</summary>
+    public bool Unplugged { get; set; }
+
     public override byte ReadByte() => _outputs;
 
     public override void Read(Span<byte> buffer) => buffer.Fill(_outputs);
 
     public override void WriteByte(byte value)
     {
+        if (Unplugged)
+        {
+            throw new IOException("the backpack stopped answering");
+        }
         Written.Add(value);
         bool falling = (_outputs & E) != 0 && (value & E) == 0;
         if (falling && (value & Rw) == 0)

@@ -171,9 +171,9 @@ public sealed class GpioPanelTests
 
         // An LCD that stops answering while shown: named once, the LEDs are still driven.
         var driver = new FakeGpioDriver();
-        var failing = new FailingI2cDevice(new FakeLcdI2cDevice());
+        var failing = new FakeLcdI2cDevice();
         using var panel = GpioPanel.Open(new DeviceConfig { Gpio = Pins, Lcd = new LcdConfig() }, _ => driver, _ => failing);
-        failing.Fail = true;
+        failing.Unplugged = true;
         panel.Show(new PanelState(new LedStates(true, false, true), null, "one"));
         panel.Show(new PanelState(new LedStates(false, false, true), null, "two"));
         Assert.Equal([PinValue.Low, PinValue.Low, PinValue.High], Levels(driver));
@@ -198,40 +198,5 @@ public sealed class GpioPanelTests
         using var panel = GpioPanel.Open(new DeviceConfig { Gpio = new GpioConfig() });
         Assert.Empty(panel.Problems);
         Assert.True(panel.Status.ChipOpen);
-    }
-
-    /// <summary>An I2C device that throws on every write once <see cref="Fail"/> is set (a backpack pulled off the bus).</summary>
-    private sealed class FailingI2cDevice(I2cDevice inner) : I2cDevice
-    {
-        public bool Fail { get; set; }
-
-        public override I2cConnectionSettings ConnectionSettings => inner.ConnectionSettings;
-
-        public override byte ReadByte() => inner.ReadByte();
-
-        public override void Read(Span<byte> buffer) => inner.Read(buffer);
-
-        public override void WriteByte(byte value)
-        {
-            if (Fail)
-            {
-                throw new IOException("the backpack stopped answering");
-            }
-            inner.WriteByte(value);
-        }
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            foreach (byte b in buffer)
-            {
-                WriteByte(b);
-            }
-        }
-
-        public override void WriteRead(ReadOnlySpan<byte> writeBuffer, Span<byte> readBuffer)
-        {
-            Write(writeBuffer);
-            Read(readBuffer);
-        }
     }
 }
