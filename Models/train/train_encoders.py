@@ -73,24 +73,28 @@ def spec_augment(mel, rng):
     return mel
 
 
-def frame_accuracy(enc, phone_head, split, rows, label, phones, args):
+def frame_targets(split, rows, T, rate, label, pid, firsts):
+    """[B, T] class ids (0 = silence) from espeak's phoneme timings; firsts[b]: the frame row b's window starts at."""
+    tgt = torch.zeros(len(rows), T, dtype=torch.long)
+    for b, r in enumerate(rows):
+        m = split.meta[r]
+        centre = (np.arange(T) + firsts[b] + 0.5) / rate - m["offset"]
+        for ph_name, st, en in m["phonemes"]:
+            q = ph_name.strip("#:;',")
+            if q in label:
+                tgt[b, torch.from_numpy((centre >= st) & (centre < en))] = pid[label[q]]
+    return tgt
+
+
+def frame_accuracy(enc, phone_head, split, rows, label, pid, args):
     """Share of speech frames whose phoneme (audio) or viseme class (video) the frame head gets right, clean input."""
-    pid = {p: i + 1 for i, p in enumerate(phones)}
     with torch.no_grad():
         if args.modality == "audio":
             hidden = enc(common.log_mel(split.wave(rows)))
         else:
             hidden = enc(common.roi(split.frames(rows)))
-        T = hidden.shape[1]
         rate = 50.0 if args.modality == "audio" else float(common.FPS)
-        tgt = torch.zeros(len(rows), T, dtype=torch.long)
-        for b, r in enumerate(rows):
-            m = split.meta[r]
-            centre = (np.arange(T) + 0.5) / rate - m["offset"]
-            for ph_name, st, en in m["phonemes"]:
-                q = ph_name.strip("#:;',")
-                if q in label:
-                    tgt[b, torch.from_numpy((centre >= st) & (centre < en))] = pid[label[q]]
+        tgt = frame_targets(split, rows, hidden.shape[1], rate, label, pid, [0] * len(rows))
         speech = tgt > 0
         return float((phone_head(hidden).argmax(-1)[speech] == tgt[speech]).float().mean())
 
@@ -131,6 +135,9 @@ def main():
         phones = sorted(set(label.values()))
     phone_head = nn.Linear(dim, len(phones) + 1)
     params = [p for p in list(enc.parameters()) + list(head.parameters()) + list(phone_head.parameters()) if p.requires_grad]
+    pid = {p: i + 1 for i, p in enumerate(phones)}
+    head_params = list(head.parameters())
+    body_params = [p for p in params if all(p is not h for h in head_params)]
     opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.98), weight_decay=0.01)
     step, spent = 0, 0.0
     try:
@@ -187,18 +194,9 @@ def main():
         loss = F.ctc_loss(lp, targets, torch.full((len(rows),), lp.shape[0], dtype=torch.long), tl, zero_infinity=True)
         if args.phone_weight > 0:
             # frame-level targets from the phoneme timings (0 = silence): dense supervision, no CTC plateau
-            pid = {p: i + 1 for i, p in enumerate(phones)}
-            T = hidden.shape[1]
             rate = 50.0 if args.modality == "audio" else float(common.FPS)
-            tgt = torch.zeros(len(rows), T, dtype=torch.long)
-            for b, r in enumerate(rows):
-                m = train.meta[r]
-                first = 0 if args.modality == "audio" else crop_start(train, r)
-                centre = (np.arange(T) + first + 0.5) / rate - m["offset"]
-                for ph_name, st, en in m["phonemes"]:
-                    q = ph_name.strip("#:;',")
-                    if q in label:
-                        tgt[b, torch.from_numpy((centre >= st) & (centre < en))] = pid[label[q]]
+            firsts = [0 if args.modality == "audio" else crop_start(train, r) for r in rows]
+            tgt = frame_targets(train, rows, hidden.shape[1], rate, label, pid, firsts)
             ploss = F.cross_entropy(phone_head(hidden).reshape(-1, len(phones) + 1), tgt.reshape(-1))
             loss = loss + args.phone_weight * ploss
         if not torch.isfinite(loss):
@@ -209,9 +207,8 @@ def main():
         opt.zero_grad()
         loss.backward()
         # The word head apart: its CTC gradients (large on the blank plateau) must not shrink the encoder's by a shared norm.
-        head_params = set(head.parameters())
-        norm = torch.nn.utils.clip_grad_norm_([p for p in params if p not in head_params], 5.0)
-        torch.nn.utils.clip_grad_norm_(list(head_params), 5.0)
+        norm = torch.nn.utils.clip_grad_norm_(body_params, 5.0)
+        torch.nn.utils.clip_grad_norm_(head_params, 5.0)
         if not torch.isfinite(norm):
             common.log(name, f"step {step}: gradient norm {norm.item()}; step skipped")
             step += 1
@@ -231,7 +228,7 @@ def main():
                     hyp = common.greedy_ctc(head(enc(batch(args, test, common.Split("babble_test"), rows, np.random.default_rng(0), False, snr))))
                     common.log(name, f"step {step} test CTC WER ({snr}) {common.wer(test.texts(rows), hyp):.3f} e.g. {hyp[0]!r}")
                 # frame phoneme accuracy on the held-out voices (clean): what the encoder is trained on; the best state is kept
-                phone_acc = frame_accuracy(enc, phone_head, test, np.arange(64), label, phones, args)
+                phone_acc = frame_accuracy(enc, phone_head, test, np.arange(64), label, pid, args)
                 common.log(name, f"step {step} test frame phoneme accuracy (clean) {phone_acc:.3f}")
                 if phone_acc > best_acc:
                     best_acc = phone_acc
